@@ -1,0 +1,260 @@
+"""Typed records for PEToolBench: the released test-entry layout and what its prompts embed.
+
+A released entry carries each setting's interaction history and the candidate tools only inside its
+prompt strings. ``load_entries`` parses them out once, so every consumer (prompt renderer, scorer,
+ranker, trainer) works on typed records, and a malformed record fails loudly with file, entry and field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from petool_utils import SETTINGS
+from petool_utils.io import read_json
+
+HISTORY_MARK = "Interaction history is:\n"
+CANDIDATES_MARK = "\n\nAvailable tools you can call with input parameters are listed here:\n"
+FORMAT_MARK = "\n\nGenerate your tool call"
+
+SETTING_FILE_SUFFIX = {"preferred": "p", "ratings": "r", "chronological": "c"}
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file, the entry and the field."""
+
+    def __init__(self, file: str | os.PathLike[str] | None, entry_id: Any, field: str, problem: str):
+        self.file, self.entry_id, self.field, self.problem = str(file) if file else "<memory>", entry_id, field, problem
+        super().__init__(f"{self.file}: entry {entry_id}: field '{field}': {problem}")
+
+
+class ToolCall(BaseModel):
+    """A call: ``tool_name`` as ``<Category>.<Tool>.<API>`` and its parameters (key order kept)."""
+
+    model_config = ConfigDict(extra="allow")
+    tool_name: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """The one-line JSON a model is asked to emit (the authors' format)."""
+        return json.dumps({"tool_name": self.tool_name, "parameters": self.parameters}, ensure_ascii=False)
+
+
+class HistoryItem(BaseModel):
+    """One past interaction. ``rating`` (1 liked, 0 disliked) only in the rating-integrated setting."""
+
+    model_config = ConfigDict(extra="allow")
+    instruction: str
+    tool_call: ToolCall
+    rating: int | None = None
+
+
+class ToolParameter(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    type: str | None = None
+    description: str | None = None
+    default: Any = None
+
+
+class CandidateTool(BaseModel):
+    """A candidate API as listed in the prompt."""
+
+    model_config = ConfigDict(extra="allow")
+    tool_name: str
+    tool_description: str = ""
+    required_parameters: list[ToolParameter] = Field(default_factory=list)
+    optional_parameters: list[ToolParameter] = Field(default_factory=list)
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.required_parameters] + [p.name for p in self.optional_parameters]
+
+
+class ApiDoc(BaseModel):
+    """An API's documentation as in ``api_ground_truth`` and ``apis_same_func``."""
+
+    model_config = ConfigDict(extra="allow")
+    api_name: str
+    api_desc: str = ""
+    tool_name: str
+    category_name: str
+    required_parameters: list[ToolParameter] = Field(default_factory=list)
+    optional_parameters: list[ToolParameter] = Field(default_factory=list)
+    tool_desc: str | None = None
+    Example: dict[str, Any] | None = None
+    api_id: int | None = None
+
+    @property
+    def full_name(self) -> str:
+        return full_api_name(self.category_name, self.tool_name, self.api_name)
+
+
+def full_api_name(category: str, tool: str, api: str) -> str:
+    """The release's API id: ``<Category>.<Tool>.<API>`` (angle brackets included)."""
+    return f"<{category}>.<{tool}>.<{api}>"
+
+
+def split_api_name(name: str) -> tuple[str, str, str]:
+    """Inverse of :func:`full_api_name`; tool and API names may contain dots, brackets never straddle."""
+    if not (name.startswith("<") and name.endswith(">")):
+        raise ValueError(f"not a <Category>.<Tool>.<API> name: {name!r}")
+    inner = name[1:-1]
+    parts = inner.split(">.<")
+    if len(parts) != 3:
+        raise ValueError(f"not a <Category>.<Tool>.<API> name: {name!r}")
+    return parts[0], parts[1], parts[2]
+
+
+def split_prompt(prompt: str) -> tuple[str, str, str, str]:
+    """Split a setting's prompt into (head, history JSON, candidates JSON, tail). Raises ValueError."""
+    i = prompt.index(HISTORY_MARK) + len(HISTORY_MARK)
+    j = prompt.index(CANDIDATES_MARK, i)
+    k = prompt.index(FORMAT_MARK, j)
+    return prompt[:i], prompt[i:j], prompt[j + len(CANDIDATES_MARK) : k], prompt[k:]
+
+
+class Entry(BaseModel):
+    """A released PEToolBench test entry, with the typed histories and candidates parsed out."""
+
+    model_config = ConfigDict(extra="allow")
+    entry_id: int | str
+    query: str
+    instruction_preferred: str | None = None
+    instruction_ratings: str | None = None
+    instruction_chronological: str | None = None
+    apis_candidate: str
+    api_call_ground_truth: ToolCall
+    api_ground_truth: ApiDoc | None = None
+    func: str | None = None
+    apis_same_func: list[ApiDoc] = Field(default_factory=list)
+    tool_comb: list[str] = Field(default_factory=list)
+    num_tools_combined: str | int | None = None
+    history_length: int | None = None
+
+    histories: dict[str, list[HistoryItem]] = Field(default_factory=dict, exclude=True)
+    candidates: list[CandidateTool] = Field(default_factory=list, exclude=True)
+
+    def prompt(self, setting: str) -> str:
+        """The released prompt string of a setting."""
+        value = getattr(self, f"instruction_{setting}", None)
+        if value is None:
+            raise DataError(None, self.entry_id, f"instruction_{setting}", "missing")
+        return value
+
+    def history(self, setting: str) -> list[HistoryItem]:
+        if setting == "none":
+            return []
+        return self.histories[setting]
+
+    @property
+    def reference(self) -> ToolCall:
+        return self.api_call_ground_truth
+
+    @cached_property
+    def same_func_names(self) -> list[str]:
+        """Full names of the reference's functionality group (the preferred tool and its alternatives)."""
+        return [d.full_name for d in self.apis_same_func]
+
+    @property
+    def candidate_names(self) -> list[str]:
+        return [c.tool_name for c in self.candidates]
+
+    def release_record(self) -> dict[str, Any]:
+        """The entry in the release's record layout (what ``json.dump`` of the release gives)."""
+        return self.model_dump(mode="json", exclude_none=False, exclude={"histories", "candidates"}, by_alias=True)
+
+
+def parse_entry(raw: dict[str, Any], file: str | os.PathLike[str] | None = None, index: int | None = None) -> Entry:
+    """Validate one raw record and parse its prompts; errors name file, entry and field."""
+    if not isinstance(raw, dict):
+        raise DataError(file, f"#{index}", "<record>", f"expected a JSON object, got {type(raw).__name__}")
+    eid = raw.get("entry_id", f"#{index}")
+    try:
+        entry = Entry.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise DataError(file, eid, loc, err["msg"]) from exc
+    try:
+        cands = json.loads(entry.apis_candidate)
+        entry.candidates = [CandidateTool.model_validate(c) for c in cands]
+    except (json.JSONDecodeError, ValidationError, TypeError) as exc:
+        raise DataError(file, eid, "apis_candidate", f"not a JSON list of tools ({exc})") from exc
+    for setting in SETTINGS:
+        prompt = getattr(entry, f"instruction_{setting}")
+        if prompt is None:
+            continue
+        field = f"instruction_{setting}"
+        try:
+            _, hist_json, _, _ = split_prompt(prompt)
+        except ValueError as exc:
+            raise DataError(file, eid, field, "prompt lacks the history/candidates markers") from exc
+        try:
+            items = json.loads(hist_json)
+            entry.histories[setting] = [HistoryItem.model_validate(x) for x in items]
+        except (json.JSONDecodeError, ValidationError, TypeError) as exc:
+            raise DataError(file, eid, field, f"interaction history is not a JSON list of calls ({exc})") from exc
+    return entry
+
+
+def load_entries(path: str | os.PathLike[str], limit: int | None = None) -> list[Entry]:
+    """Load the release's test layout: one JSON list (``.json`` or ``.json.gz``) of entries."""
+    path = Path(path)
+    raw = read_json(path)
+    if not isinstance(raw, list):
+        raise DataError(path, "-", "<root>", "expected a JSON list of entries")
+    if limit is not None:
+        raw = raw[:limit]
+    entries = [parse_entry(r, path, i) for i, r in enumerate(raw)]
+    seen: set[Any] = set()
+    for e in entries:
+        if e.entry_id in seen:
+            raise DataError(path, e.entry_id, "entry_id", "duplicate entry_id")
+        seen.add(e.entry_id)
+    return entries
+
+
+def load_per_setting(paths: dict[str, str | os.PathLike[str]]) -> list[Entry]:
+    """Load the per-setting layout (``user_entries_test_{p,r,c}.json``) and merge it by ``entry_id``.
+
+    Each file is a JSON list of entries whose prompt is under ``instruction`` (or already under
+    ``instruction_<setting>``); merged, they give the combined layout that :func:`load_entries` reads.
+    """
+    merged: dict[Any, dict[str, Any]] = {}
+    order: list[Any] = []
+    for setting, p in paths.items():
+        raw = read_json(p)
+        for i, r in enumerate(raw):
+            eid = r.get("entry_id", f"#{i}")
+            rec = merged.setdefault(eid, {})
+            if not rec:
+                order.append(eid)
+            for k, v in r.items():
+                if k == "instruction":
+                    rec[f"instruction_{setting}"] = v
+                else:
+                    rec.setdefault(k, v)
+    return [parse_entry(merged[eid], str(paths), i) for i, eid in enumerate(order)]
+
+
+def load_benchmark(data: str | os.PathLike[str] | None = None, limit: int | None = None) -> list[Entry]:
+    """Load whatever benchmark ``data`` names: a file, or a folder with the combined or per-setting layout."""
+    from petool_utils.paths import find_benchmark_file, resolve_data_dir
+
+    p = resolve_data_dir(data)
+    if p.is_dir():
+        per = {s: p / f"user_entries_test_{c}.json" for s, c in SETTING_FILE_SUFFIX.items()}
+        if all(f.exists() for f in per.values()) and not (p / "user_entries_test.json").exists():
+            entries = load_per_setting(per)
+            return entries[:limit] if limit else entries
+    return load_entries(find_benchmark_file(p), limit=limit)
+
+
+def dump_entries(entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    return [e.release_record() for e in entries]
