@@ -14,7 +14,7 @@ from petool_utils import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="petool: personalized tool learning, end to end.")
 
-CLI_MODULES = ("cli_eval", "cli_run", "cli_build", "cli_train")
+CLI_MODULES = ("cli_eval", "cli_score", "cli_run", "cli_build", "cli_train", "cli_ranker")
 
 
 @app.command()
