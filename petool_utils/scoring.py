@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from petool_utils import SETTINGS
+from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.data import Entry
+from petool_utils.io import atomic_write_json, read_json
 from petool_utils.parsing import ParsedCall, get_parser, parse_reference, parse_robust
 from petool_utils.prediction_files import read_prediction_files, setting_files
 
@@ -34,6 +35,7 @@ __all__ = [
     "accuracy_by_history_length",
     "get_parser",
     "judge_responses",
+    "load_scores",
     "parse_cached",
     "parse_reference",
     "parse_robust",
@@ -225,6 +227,25 @@ def scores_to_json(scores: Mapping[str, SettingScore]) -> dict[str, dict[str, An
     return {s: sc.model_dump(mode="json", exclude_none=True) for s, sc in scores.items()}
 
 
+def save_scores(path: str | os.PathLike[str], scores: Mapping[str, SettingScore]) -> Path:
+    """Write scores as ``metrics.json`` (the ``--json`` object), atomically: a report never reads half a file."""
+    return atomic_write_json(path, scores_to_json(scores))
+
+
+def load_scores(path: str | os.PathLike[str]) -> dict[str, SettingScore]:
+    """Read back what :func:`save_scores` wrote; a malformed file names itself and the setting."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected an object {{setting: scores}}")
+    out = {}
+    for setting, obj in raw.items():
+        try:
+            out[setting] = SettingScore.model_validate(obj)
+        except ValueError as exc:
+            raise ValueError(f"{path}: setting {setting!r}: {exc}") from exc
+    return out
+
+
 def _history_bin(length: int | None) -> tuple[int, str]:
     if length is None:
         return (-1, "unknown")
@@ -244,6 +265,8 @@ def accuracy_by_history_length(entries: Sequence[Entry], responses: Mapping[Any,
     Columns: ``setting, kind, bucket, lo, n, tool_acc, param_acc, call_acc`` (fractions), rows sorted
     by kind then ``lo``.
     """
+    if setting not in ALL_SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; choose one of {', '.join(ALL_SETTINGS)}")
     j = judge_responses(entries, responses, parser)
     rows = []
     for i, e in enumerate(entries):

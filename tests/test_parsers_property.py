@@ -48,7 +48,7 @@ HAND_WRITTEN = [
     CALL,
     "Sure, here is the call: " + CALL + " Let me know if you need more.",
     CALL + "\n" + CALL.replace("Paris", "Rome"),  # two calls: the first line wins
-    CALL.replace("Paris", "Rome") + " " + CALL,  # two calls on one line: the greedy prefix picks the last
+    CALL.replace("Paris", "Rome") + " " + CALL,  # two calls on one line: the match spans both, not JSON
     '{"tool_name": "<A>.<B>.<c>", "parameters": {"q": {"nested": 1}}}',  # ends "}}}": cut short, invalid
     '{"tool_name": "<A>.<B>.<c>", "parameters": {"q": {"nested": 1}, "k": 2}}',  # nested, but parses
     '{\n  "tool_name": "<A>.<B>.<c>",\n  "parameters": {}\n}',  # multi-line: no match

@@ -217,3 +217,15 @@ def test_robust_never_lower_than_reference_per_entry(dev_entries):
     assert not (ref.tool & ~rob.tool).any() and not (ref.param & ~rob.param).any()
     # the fenced multi-line calls (1 in 6) are lost by the authors' parser and recovered by the robust one
     assert rob.call.sum() - ref.call.sum() == 20 and ref.call.sum() == 40
+
+
+def test_scores_round_trip_through_metrics_json(tmp_path, four):
+    from petool_utils.scoring import load_scores, save_scores
+
+    scores = score_settings(four, {"preferred": hand_made_responses(four), "ratings": {}}, n_boot=20)
+    path = save_scores(tmp_path / "metrics.json", scores)
+    back = load_scores(path)
+    assert back == scores and back["all"].tool_acc == 0.25
+    path.write_text('{"preferred": {"n": "many"}}')
+    with pytest.raises(ValueError, match="metrics.json: setting 'preferred'"):
+        load_scores(path)
