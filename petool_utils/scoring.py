@@ -101,7 +101,10 @@ class Judged:
 
 
 def response_for(responses: Mapping[Any, str | None], entry_id: Any) -> str | None:
-    """An entry's response from responses keyed by the entry's id, or by its string form (ids read back from JSON lines may differ)."""
+    """An entry's response, keyed by its id or by the id's string form.
+
+    Ids read back from JSON lines or typed on a command line may be strings where the benchmark has ints.
+    """
     if entry_id in responses:
         return responses[entry_id]
     return responses.get(str(entry_id))
@@ -138,7 +141,8 @@ def _bootstrap_cis(columns: Sequence[Sequence[np.ndarray]], n_boot: int, seed: i
         return None
     rng = np.random.default_rng(seed)
     sizes = {len(c[0]) for c in columns}
-    shared_idx = rng.integers(0, sizes.pop(), size=(n_boot, len(columns[0][0]))) if len(sizes) == 1 else None
+    n0 = len(columns[0][0])
+    shared_idx = rng.integers(0, n0, size=(n_boot, n0)) if len(sizes) == 1 else None
     reps = np.zeros((n_boot, len(columns[0])))
     for cols in columns:
         n = len(cols[0])
