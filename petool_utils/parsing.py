@@ -56,23 +56,35 @@ def parse_reference(text: str | None) -> ParsedCall:
     return ParsedCall(ok=True, tool_name=obj["tool_name"], parameters=obj["parameters"], raw=obj)
 
 
-def _from_obj(obj: Any) -> ParsedCall | None:
+def _from_obj(obj: Any, depth: int = 0) -> ParsedCall | None:
+    """A call from a decoded object: the authors' layout, OpenAI's ``{name, arguments}``, or either
+    wrapped one or more levels deep (``{"action": {...}}``, ``{"tool_calls": [{"function": ...}]}``)."""
+    if depth > 4:
+        return None
+    if isinstance(obj, list):
+        for item in obj:
+            got = _from_obj(item, depth + 1)
+            if got is not None:
+                return got
+        return None
     if not isinstance(obj, dict):
         return None
     if "tool_name" in obj:
         name, params = obj.get("tool_name"), obj.get("parameters", {})
     elif "name" in obj and ("arguments" in obj or "parameters" in obj):
         name, params = obj.get("name"), obj.get("arguments", obj.get("parameters", {}))
-    elif isinstance(obj.get("tool_call"), dict):
-        return _from_obj(obj["tool_call"])
-    elif isinstance(obj.get("function"), dict):
-        return _from_obj(obj["function"])
     else:
+        # a wrapper ({"tool_call": ...}, {"function": ...}, {"action": ...}): look one level down
+        for value in obj.values():
+            if isinstance(value, (dict, list)):
+                got = _from_obj(value, depth + 1)
+                if got is not None:
+                    return got
         return None
     if isinstance(params, str):
         try:
             params = json.loads(params)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None
     if params is None:
         params = {}
@@ -128,8 +140,38 @@ def _loads_lenient(s: str) -> Any:
         return None
 
 
+_DECODER = json.JSONDecoder()
+_MAX_DECODE_STARTS = 512  # bounds the work on pathological text (thousands of stray braces)
+
+
+def _json_calls(text: str) -> ParsedCall | None:
+    """The first strict-JSON call in ``text``: ``raw_decode`` from each ``{`` in turn.
+
+    ``raw_decode`` reads one JSON value and ignores what follows, so prose after the call, a second
+    call, or stray braces before it do not matter, and braces inside strings are never miscounted.
+    """
+    pos, tries = text.find("{"), 0
+    while pos != -1 and tries < _MAX_DECODE_STARTS:
+        tries += 1
+        try:
+            obj, end = _DECODER.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError):
+            pos = text.find("{", pos + 1)
+            continue
+        got = _from_obj(obj)
+        if got is not None:
+            return got
+        pos = text.find("{", end)
+    return None
+
+
 def parse_robust(text: str | None) -> ParsedCall:
-    """Find a tool call anywhere in the text; never raises. Falls back to the reference parse first."""
+    """Find a tool call anywhere in the text; never raises.
+
+    Order: the reference parse (so robust agrees with the authors wherever they found a call), then
+    strict JSON inside code fences and anywhere in the text, then lenient decoding (trailing commas,
+    Python-style single-quoted dicts) of balanced ``{...}`` spans.
+    """
     if not isinstance(text, str):
         return _fail("no text")
     try:
@@ -137,6 +179,10 @@ def parse_robust(text: str | None) -> ParsedCall:
         if first.ok:
             return first
         sources = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+        for src in sources:
+            got = _json_calls(src)
+            if got is not None:
+                return got
         for src in sources:
             for span in _balanced_objects(src):
                 got = _from_obj(_loads_lenient(span))
