@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make reproduce   set up .venv and run the $(PROFILE) profile (reports in reports/$(PROFILE)/)"
 	@echo "make test        set up .venv and run the test suite"
+	@echo "make report      rebuild reports/$(PROFILE)/index.html from the last run"
 	@echo "make lab         JupyterLab on notebooks/"
 
 $(STAMP): pyproject.toml
@@ -29,6 +30,9 @@ test: $(STAMP)
 reproduce: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/petool run --profile $(PROFILE)
 	@echo "Report: reports/$(PROFILE)/index.html"
+
+report: $(STAMP)
+	$(VENV)/bin/petool run --profile $(PROFILE) --index-only
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
