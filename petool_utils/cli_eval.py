@@ -23,16 +23,22 @@ def parse_settings(text: str) -> list[str]:
 
 
 def _load(data: Optional[str], limit: Optional[int]):
+    """Entries and the path they came from (a file for the manifest's sha256 when there is one)."""
     from petool_utils.data import DataError, load_benchmark
     from petool_utils.paths import find_benchmark_file, resolve_data_dir
 
     try:
-        p = resolve_data_dir(data)
-        path = p if p.is_file() else find_benchmark_file(p)
-        return load_benchmark(data, limit=limit), path
+        entries = load_benchmark(data, limit=limit)
     except (FileNotFoundError, DataError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    p = resolve_data_dir(data)
+    if not p.is_file():
+        try:
+            p = find_benchmark_file(p)
+        except FileNotFoundError:
+            pass  # the per-setting layout: a folder of three files
+    return entries, p
 
 
 def eval_cmd(
@@ -44,6 +50,8 @@ def eval_cmd(
     concurrency: int = typer.Option(16, "--concurrency", help="requests in flight (openai specs)"),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="default 0.1"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="default 256"),
+    timeout: float = typer.Option(60.0, "--timeout", help="seconds per request (openai specs)"),
+    max_retries: int = typer.Option(6, "--max-retries", help="retries after the first try on 429/5xx/timeouts"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache (default OUT/.cache/responses.sqlite)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -60,7 +68,11 @@ def eval_cmd(
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
     entries, path = _load(data, limit)
     gen_opts = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
-    kw = {}
+    kw: dict = {}
+    if model.startswith("openai:"):
+        from petool_utils.predictors.openai_chat import RetryPolicy
+
+        kw = {"timeout": timeout, "retry": RetryPolicy(max_retries=max_retries)}
     if model.startswith("hf:"):
         kw = {k2: v for k2, v in (("temperature", temperature), ("max_new_tokens", max_tokens)) if v is not None}
     try:

@@ -221,7 +221,9 @@ def evaluate(
 
                 run_sync(_run_async(predictor, jobs, stores, bar))
             elif jobs:
-                chunk = max(64, getattr(predictor, "batch_size", 0))
+                # The chunk is what a kill can lose: a few model batches, or 64 entries of a cheap baseline.
+                bs = getattr(predictor, "batch_size", None)
+                chunk = 4 * int(bs) if bs else 64
                 _run_batched(predictor, jobs, stores, bar, chunk)
     finally:
         for st in stores.values():

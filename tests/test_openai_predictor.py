@@ -52,8 +52,9 @@ def _files_containing(root: Path, needle: str) -> list[Path]:
 
 def test_1000_requests_with_20pct_faults_lose_nothing_and_duplicate_nothing(server, dev_entries, dev_path, tmp_path):
     entries = dev_entries[:250]  # x 4 settings = 1,000 requests
-    srv = server(rate_429=0.07, rate_500=0.07, rate_timeout=0.03, rate_malformed=0.03, slow_delay=2.0, seed=7)
-    kw = {"timeout": 0.75, "retry": FAST_RETRY}
+    # "timeout" replies come after 3 s, twice the client's 1.5 s timeout (a normal reply takes milliseconds).
+    srv = server(rate_429=0.07, rate_500=0.07, rate_timeout=0.03, rate_malformed=0.03, slow_delay=3.0, seed=7)
+    kw = {"timeout": 1.5, "retry": FAST_RETRY}
     cache = tmp_path / "cache.sqlite"
     paths = evaluate("openai:loopback-model", entries, ALL_SETTINGS, tmp_path / "run1", concurrency=64,
                      cache_path=cache, progress=False, data_path=dev_path, predictor_kwargs=kw)

@@ -128,3 +128,4 @@ def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries,
         assert sorted(r["entry_id"] for r in recs) == sorted(e.entry_id for e in entries)  # no loss, no duplicate
         by_id = {r["entry_id"]: r for r in recs}
         assert all(by_id[e.entry_id]["response"] == expected_answer(entry_messages(e, s)) for e in entries)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()]

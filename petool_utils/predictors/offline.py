@@ -105,6 +105,9 @@ class RandomPredictor:
         self.seed = seed
         self.name = "offline-random"
 
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "offline", "method": "random", "seed": self.seed}
+
     def choose(self, entry: Entry, setting: str) -> int:
         return random.Random(f"{self.seed}:{entry.entry_id}").randrange(len(entry.candidates))
 
@@ -118,6 +121,9 @@ class RetrievalPredictor(_SimilarityMixin):
     def __init__(self, embedder: str = "tfidf"):
         self.embedder = embedder
         self.name = f"offline-retrieval-{embedder}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "offline", "method": "retrieval", "embedder": self.embedder}
 
     def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
         sims = self.similarities(entries)
@@ -146,6 +152,10 @@ class HistoryPredictor(_SimilarityMixin):
     def __init__(self, embedder: str = "tfidf"):
         self.embedder = embedder
         self.name = f"offline-history-{embedder}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "offline", "method": "history", "embedder": self.embedder,
+                "chronological_votes": "recent half"}
 
     def choose(self, entry: Entry, setting: str, sims: np.ndarray) -> int:
         votes = history_votes(entry.history(setting), setting)
