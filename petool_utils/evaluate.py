@@ -191,9 +191,9 @@ def evaluate(
     overrides the one built from the spec (tests, notebooks holding a model in memory).
     """
     settings = _check_settings(settings)
-    if not isinstance(entries, (list, tuple)):
+    if isinstance(entries, (str, os.PathLike)):
         data_path = data_path or entries
-        entries = load_benchmark(entries)  # type: ignore[arg-type]
+        entries = load_benchmark(entries)
     entries = list(entries)[:limit] if limit is not None else list(entries)
     kind, _ = parse_spec(model_spec)
     out = Path(out_dir) / model_slug(model_spec)

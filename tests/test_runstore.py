@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from hypothesis import given, settings, strategies as st
 from openai_server import Faults, LoopbackServer, expected_answer, request_key
 
 from petool_utils.evaluate import evaluate, model_slug
@@ -129,3 +130,23 @@ def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries,
         by_id = {r["entry_id"]: r for r in recs}
         assert all(by_id[e.entry_id]["response"] == expected_answer(entry_messages(e, s)) for e in entries)
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), max_size=30), st.integers(0, 40))
+def test_reopen_keeps_exactly_the_entries_whose_last_line_succeeded(tmp_path_factory, ops, cut):
+    """Any history of appends, then a torn tail of ``cut`` bytes: reopening gives last-line-wins state."""
+    path = tmp_path_factory.mktemp("prop") / "none.jsonl"
+    with PredictionStore(path) as store:
+        for eid, ok in ops:
+            store.append(eid, "none", f"r{eid}" if ok else None, 0.0, None if ok else "boom")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"entry_id": 99, "resp'[:cut])
+    last: dict[str, bool] = {}
+    for eid, ok in ops:
+        last[str(eid)] = ok
+    reopened = PredictionStore(path)
+    assert reopened.finished_ids == {k for k, ok in last.items() if ok}
+    assert sorted(reopened.retrying) == sorted(k for k, ok in last.items() if not ok)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(reopened.finished_ids) == len({json.loads(x)["entry_id"] for x in lines})
