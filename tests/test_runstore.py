@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 from openai_server import Faults, LoopbackServer, expected_answer, request_key
@@ -79,7 +78,7 @@ def test_manifest_has_provenance_and_no_secret(tmp_path, monkeypatch):
 
 def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries, dev_path, tmp_path, monkeypatch):
     entries = dev_entries[:60]
-    settings = ["preferred", "none"]
+    chosen = ["preferred", "none"]
     out = tmp_path / "preds"
     spec = "openai:loopback-model"
     run_dir = out / model_slug(spec)
@@ -87,7 +86,7 @@ def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries,
         env = {**os.environ, "OPENAI_BASE_URL": srv.base_url, "OPENAI_API_KEY": FAKE_KEY,
                "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
         cmd = [sys.executable, "-m", "petool_utils.cli", "eval", "--model", spec, "--data", str(dev_path),
-               "--settings", ",".join(settings), "--out", str(out), "--limit", "60", "--concurrency", "4",
+               "--settings", ",".join(chosen), "--out", str(out), "--limit", "60", "--concurrency", "4",
                "--no-progress"]
         proc = subprocess.Popen(cmd, env=env, cwd=str(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -114,7 +113,7 @@ def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries,
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
 
-        paths = evaluate(spec, entries, settings, out, progress=False, cache_path=out / ".cache" / "responses.sqlite")
+        paths = evaluate(spec, entries, chosen, out, progress=False, cache_path=out / ".cache" / "responses.sqlite")
         new_requests = srv.stats.total - sent_before
         by_id = {e.entry_id: e for e in entries}
         for s, eid in done_before:  # a finished line is never asked again

@@ -53,10 +53,6 @@ class ConfigurationError(RuntimeError):
     """The environment does not say which server to talk to."""
 
 
-class FatalRequestError(RuntimeError):
-    """A request that retrying cannot fix (400, 401, 403, 404, 422...)."""
-
-
 def _first_env(names: Sequence[str]) -> str | None:
     for n in names:
         v = os.environ.get(n)
@@ -149,10 +145,9 @@ def classify_exception(exc: BaseException) -> bool:
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    if isinstance(exc, (openai.APIResponseValidationError, json.JSONDecodeError, ValueError, KeyError, TypeError)):
+    if isinstance(exc, (openai.APIResponseValidationError, json.JSONDecodeError, ValueError, KeyError)):
         return True  # a malformed body from a flaky server or proxy
-    if isinstance(exc, FatalRequestError):
-        return False
+    # Anything else (a TypeError from an unknown generation option, say) is a bug: retrying cannot help.
     return isinstance(exc, (ConnectionError, OSError))
 
 
@@ -254,7 +249,6 @@ class OpenAIChatPredictor:
             if hit is not None:
                 self.cache_hits += 1
                 return ChatResult(hit, time.perf_counter() - t0, cached=True)
-        last_err = "no attempt made"
         attempt = 0
         t0 = time.perf_counter()
         while True:
