@@ -1,0 +1,131 @@
+"""Throughput: petool's evaluation engine against the authors' sequential pattern, same server, same prompts.
+
+    PYTHONPATH=. python benchmarks/eval_throughput.py [--n 1000] [--latency 0.1] [--concurrency 32]
+
+A loopback OpenAI-compatible server (tests/openai_server.py, in its own process) answers every
+request after ``--latency`` seconds. Both sides send the same ``--n`` requests (dev-slice entries x the
+four settings, the real prompts):
+
+* petool: ``evaluate("openai:...", concurrency=32)`` into a fresh folder with a fresh cache (so every
+  request is really sent), one fsynced JSONL line per answer;
+* sequential: one request at a time with the synchronous openai client, and after every response
+  ``json.dump(results, f, indent=4)`` of the whole results list (the authors' evaluation loop).
+
+Prints both wall times and their ratio (the issue asks for >= 20x), then the time to score 3,000
+predictions when the scoring module is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from petool_utils import ALL_SETTINGS  # noqa: E402
+from petool_utils.data import load_entries  # noqa: E402
+from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir  # noqa: E402
+from petool_utils.prompts import entry_messages  # noqa: E402
+
+FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "openai_server.py"), "--latency", str(latency)],
+                            stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    port = int(proc.stdout.readline().strip())  # type: ignore[union-attr]
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def jobs_for(n: int, data: Path) -> list:
+    """``n`` (entry, setting) pairs: the first n/4 dev-slice entries in each of the four settings."""
+    entries = load_entries(data, limit=n // len(ALL_SETTINGS))
+    return [(s, e) for s in ALL_SETTINGS for e in entries]
+
+
+def run_petool(jobs: list, base_url: str, concurrency: int, work: Path) -> float:
+    from petool_utils.evaluate import evaluate
+
+    entries = [e for s, e in jobs if s == ALL_SETTINGS[0]]
+    t0 = time.perf_counter()
+    evaluate("openai:bench-model", entries, list(ALL_SETTINGS), work / "petool", concurrency=concurrency,
+             cache_path=work / "petool-cache.sqlite", progress=False)
+    return time.perf_counter() - t0
+
+
+def run_sequential(jobs: list, base_url: str, work: Path) -> float:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=base_url, api_key=os.environ["OPENAI_API_KEY"], max_retries=0)
+    results = []
+    out = work / "sequential_results.json"
+    t0 = time.perf_counter()
+    for setting, entry in jobs:
+        resp = client.chat.completions.create(model="bench-model", messages=entry_messages(entry, setting),
+                                              temperature=0.1, max_tokens=256)
+        results.append({"entry_id": entry.entry_id, "setting": setting, "query": entry.query,
+                        "ground_truth": entry.reference.model_dump(), "response": resp.choices[0].message.content})
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=4)
+    client.close()
+    return time.perf_counter() - t0
+
+
+def time_scoring(data: Path) -> None:
+    try:
+        from petool_utils.scoring import score_responses
+    except ImportError:
+        print("scoring: petool_utils.scoring not on this branch; skipped")
+        return
+    entries = load_entries(data)
+    entries = (entries * 6)[:3000]
+    responses = {i: e.reference.to_json() for i, e in enumerate(entries)}
+    for i, e in enumerate(entries):
+        e.entry_id = i  # distinct ids for the 3,000 copies
+    t0 = time.perf_counter()
+    score_responses(entries, responses, parser="reference", n_boot=1000, seed=0)
+    print(f"scoring 3,000 predictions: {time.perf_counter() - t0:.3f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--latency", type=float, default=0.1)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--skip-sequential", action="store_true")
+    args = ap.parse_args()
+    shared = shared_petoolbench_dir()
+    if shared is None:
+        sys.exit("PEToolBench dev slice not found: set PETOOL_DATA_DIR to the folder holding " + DEV_SLICE_NAME)
+    data = shared / DEV_SLICE_NAME
+    jobs = jobs_for(args.n, data)
+    if len(jobs) != args.n:
+        sys.exit(f"--n must be a multiple of 4 and at most 4 x the entries of {data}")
+    proc, base_url = start_server(args.latency)
+    os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = base_url, FAKE_KEY
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            t_petool = run_petool(jobs, base_url, args.concurrency, work)
+            print(f"petool evaluate, concurrency {args.concurrency}: {args.n} requests in {t_petool:.2f} s "
+                  f"({args.n / t_petool:.0f} req/s)")
+            if not args.skip_sequential:
+                t_seq = run_sequential(jobs, base_url, work)
+                print(f"sequential loop, json.dump after every response: {args.n} requests in {t_seq:.2f} s "
+                      f"({args.n / t_seq:.1f} req/s)")
+                print(f"speed-up: {t_seq / t_petool:.1f}x (server latency {args.latency * 1000:.0f} ms)")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    time_scoring(data)
+
+
+if __name__ == "__main__":
+    main()

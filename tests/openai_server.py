@@ -1,0 +1,201 @@
+"""A loopback OpenAI-compatible chat server for tests and benchmarks, with seeded fault injection.
+
+``POST /v1/chat/completions`` answers with a deterministic tool call: the first candidate listed in the
+system prompt, with empty parameters (see :func:`expected_answer`). Faults (429, 500, a reply slower than
+the client's timeout, a malformed body, a 400) are drawn per request from a hash of
+(seed, request key, attempt number for that key), so a given prompt meets the same faults in the same
+order whatever the arrival order of concurrent requests. The request key is a hash of the messages; the
+server counts requests per key, outcomes per kind and the largest number of requests in flight.
+
+Run standalone (the benchmark does): ``python tests/openai_server.py --latency 0.1`` prints the port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request  # module level: FastAPI resolves the handler's annotations here
+from fastapi.responses import JSONResponse, Response
+
+CANDIDATES_MARK = "Available tools you can call with input parameters are listed here:\n"
+FORMAT_MARK = "\n\nGenerate your tool call"
+
+
+def request_key(messages: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def expected_answer(messages: list[dict[str, Any]]) -> str:
+    """The reply for these messages: the first candidate of the system prompt, no parameters."""
+    system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+    try:
+        i = system.index(CANDIDATES_MARK) + len(CANDIDATES_MARK)
+        cands = json.loads(system[i : system.index(FORMAT_MARK, i)])
+        name = cands[0]["tool_name"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        name = "<none>"
+    return json.dumps({"tool_name": name, "parameters": {}})
+
+
+@dataclass
+class Faults:
+    """Rates (0..1) of each injected fault; the rest are normal replies after ``latency`` seconds."""
+
+    rate_429: float = 0.0
+    rate_500: float = 0.0
+    rate_timeout: float = 0.0
+    rate_malformed: float = 0.0
+    rate_400: float = 0.0
+    latency: float = 0.0
+    slow_delay: float = 3.0
+    seed: int = 0
+
+    def draw(self, key: str, attempt: int) -> str:
+        h = hashlib.sha256(f"{self.seed}:{key}:{attempt}".encode()).digest()
+        u = int.from_bytes(h[:8], "big") / 2**64
+        for kind, rate in (("429", self.rate_429), ("500", self.rate_500), ("timeout", self.rate_timeout),
+                           ("malformed", self.rate_malformed), ("400", self.rate_400)):
+            if u < rate:
+                return kind
+            u -= rate
+        return "ok"
+
+
+@dataclass
+class Stats:
+    per_key: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)
+    auth: Counter = field(default_factory=Counter)
+    inflight: int = 0
+    max_inflight: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_key.values())
+
+
+def build_app(faults: Faults, stats: Stats):
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        body = await request.json()
+        messages = body.get("messages", [])
+        key = request_key(messages)
+        stats.per_key[key] += 1
+        stats.auth[request.headers.get("authorization", "")] += 1
+        kind = faults.draw(key, stats.per_key[key])
+        stats.outcomes[kind] += 1
+        stats.inflight += 1
+        stats.max_inflight = max(stats.max_inflight, stats.inflight)
+        try:
+            if faults.latency:
+                await asyncio.sleep(faults.latency)
+            if kind == "429":
+                return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429,
+                                    headers={"retry-after": "0"})
+            if kind == "500":
+                return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
+            if kind == "400":
+                return JSONResponse({"error": {"message": "bad request", "type": "invalid_request"}}, status_code=400)
+            if kind == "malformed":
+                return Response('{"id": "chatcmpl-x", "choices": [{"mess', media_type="application/json")
+            if kind == "timeout":
+                # Slower than the client's timeout; stop early once the client has hung up.
+                end = time.monotonic() + faults.slow_delay
+                while time.monotonic() < end:
+                    await asyncio.sleep(0.05)
+                    if await request.is_disconnected():
+                        return Response(status_code=499)
+            content = expected_answer(messages)
+            return JSONResponse({
+                "id": f"chatcmpl-{key}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "loopback"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            })
+        finally:
+            stats.inflight -= 1
+
+    return app
+
+
+class LoopbackServer:
+    """uvicorn in a daemon thread on 127.0.0.1, random free port. ``base_url`` ends in ``/v1``."""
+
+    def __init__(self, faults: Faults | None = None):
+        self.faults = faults or Faults()
+        self.stats = Stats()
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> "LoopbackServer":
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(build_app(self.faults, self.stats), log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=1, backlog=2048)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.time() + 20
+        while not self._server.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError("loopback server did not start")
+            time.sleep(0.02)
+        return self
+
+    def reset_stats(self) -> None:
+        self.stats.per_key.clear()
+        self.stats.outcomes.clear()
+        self.stats.auth.clear()
+        self.stats.max_inflight = 0
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+
+    def __enter__(self) -> "LoopbackServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    srv = LoopbackServer(Faults(latency=args.latency, seed=args.seed)).start()
+    print(srv.port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        srv.stop()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

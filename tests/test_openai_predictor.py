@@ -1,0 +1,183 @@
+"""The OpenAI-compatible predictor against a real HTTP server on loopback, with injected faults."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from petool_utils import ALL_SETTINGS
+from petool_utils.evaluate import evaluate, model_slug
+from petool_utils.predictors.openai_chat import (
+    ConfigurationError,
+    OpenAIChatLLM,
+    OpenAIChatPredictor,
+    RetryPolicy,
+    public_base_url,
+    scrub,
+)
+from petool_utils.prompts import entry_messages
+from petool_utils.runstore import load_predictions
+from openai_server import Faults, LoopbackServer, expected_answer
+
+FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
+FAST_RETRY = RetryPolicy(max_retries=8, base_delay=0.01, max_delay=0.1)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """Start a loopback server (faults set later through ``srv.faults``) with env pointing at it."""
+    started: list[LoopbackServer] = []
+
+    def start(**faults) -> LoopbackServer:
+        srv = LoopbackServer(Faults(**faults)).start()
+        started.append(srv)
+        for var in ("PETOOL_OPENAI_BASE_URL", "PETOOL_OPENAI_API_KEY"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+def _files_containing(root: Path, needle: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
+
+
+def test_1000_requests_with_20pct_faults_lose_nothing_and_duplicate_nothing(server, dev_entries, dev_path, tmp_path):
+    entries = dev_entries[:250]  # x 4 settings = 1,000 requests
+    # "timeout" replies come after 3 s, twice the client's 1.5 s timeout (a normal reply takes milliseconds).
+    srv = server(rate_429=0.07, rate_500=0.07, rate_timeout=0.03, rate_malformed=0.03, slow_delay=3.0, seed=7)
+    kw = {"timeout": 1.5, "retry": FAST_RETRY}
+    cache = tmp_path / "cache.sqlite"
+    paths = evaluate("openai:loopback-model", entries, ALL_SETTINGS, tmp_path / "run1", concurrency=64,
+                     cache_path=cache, progress=False, data_path=dev_path, predictor_kwargs=kw)
+
+    # Every (entry, setting) exactly once, with the answer meant for that very prompt.
+    for setting, path in paths.items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        recs = [json.loads(line) for line in lines]
+        assert len(recs) == 250
+        assert sorted(r["entry_id"] for r in recs) == sorted(e.entry_id for e in entries)
+        by_id = {r["entry_id"]: r for r in recs}
+        for e in entries:
+            r = by_id[e.entry_id]
+            assert r["error"] is None and r["setting"] == setting
+            assert r["response"] == expected_answer(entry_messages(e, setting))
+    stats = srv.stats
+    faults = sum(v for k, v in stats.outcomes.items() if k != "ok")
+    assert stats.outcomes["ok"] == 1000  # each prompt answered successfully once: no duplicate request won
+    assert all(stats.outcomes[k] > 0 for k in ("429", "500", "timeout", "malformed"))
+    assert 0.15 < faults / stats.total < 0.25
+    assert stats.auth == {f"Bearer {FAKE_KEY}": stats.total}  # the key came from the environment
+
+    # A second run with the same cache into a fresh folder sends nothing and writes the same answers.
+    before = stats.total
+    paths2 = evaluate("openai:loopback-model", entries, ALL_SETTINGS, tmp_path / "run2", concurrency=64,
+                      cache_path=cache, progress=False, predictor_kwargs=kw)
+    assert srv.stats.total == before
+    for s in ALL_SETTINGS:
+        a, b = load_predictions(paths[s]), load_predictions(paths2[s])
+        assert {k: v["response"] for k, v in a.items()} == {k: v["response"] for k, v in b.items()}
+        assert all(v["cached"] for v in b.values())
+
+    manifest = json.loads((tmp_path / "run1" / model_slug("openai:loopback-model") / "manifest.json").read_text())
+    assert manifest["model_spec"] == "openai:loopback-model"
+    assert manifest["data"]["sha256"] and len(manifest["data"]["sha256"]) == 64
+    assert manifest["runs"][-1]["counts"]["none"] == {"lines": 250, "errors": 0, "pending_jobs_this_run": 250}
+    assert manifest["options"]["predictor"]["base_url"] == srv.base_url
+    assert _files_containing(tmp_path, FAKE_KEY) == []
+
+
+def test_failures_after_all_retries_are_recorded_then_retried_on_rerun(server, dev_entries, tmp_path):
+    entries = dev_entries[:3]
+    srv = server(rate_500=1.0)
+    kw = {"retry": RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.01)}
+    paths = evaluate("openai:m", entries, ["preferred"], tmp_path, progress=False, predictor_kwargs=kw)
+    recs = load_predictions(paths["preferred"])
+    assert len(recs) == 3 and all("InternalServerError" in r["error"] and r["response"] is None for r in recs.values())
+    assert all(r["attempts"] == 3 for r in recs.values())
+    assert sorted(srv.stats.per_key.values()) == [3, 3, 3]  # 1 try + 2 retries each
+
+    srv.faults.rate_500 = 0.0
+    srv.reset_stats()
+    paths = evaluate("openai:m", entries, ["preferred"], tmp_path, progress=False, predictor_kwargs=kw)
+    lines = paths["preferred"].read_text().splitlines()
+    assert len(lines) == 3  # the failed lines were replaced, not duplicated
+    assert all(json.loads(x)["error"] is None for x in lines)
+    assert srv.stats.total == 3
+
+
+def test_client_errors_are_not_retried(server, dev_entries, tmp_path):
+    srv = server(rate_400=1.0)
+    paths = evaluate("openai:m", dev_entries[:2], ["none"], tmp_path, progress=False,
+                     predictor_kwargs={"retry": FAST_RETRY})
+    recs = load_predictions(paths["none"])
+    assert all(r["error"].startswith("BadRequestError") for r in recs.values())
+    assert srv.stats.total == 2
+
+
+def test_concurrency_is_bounded(server, dev_entries, tmp_path):
+    srv = server(latency=0.05)
+    evaluate("openai:m", dev_entries[:40], ["none"], tmp_path, concurrency=4, progress=False)
+    assert srv.stats.total == 40
+    assert 2 <= srv.stats.max_inflight <= 4
+
+
+def test_server_and_key_come_only_from_the_environment(monkeypatch):
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "PETOOL_OPENAI_BASE_URL", "PETOOL_OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        OpenAIChatPredictor("gpt-4o-mini")
+    monkeypatch.setenv("PETOOL_OPENAI_BASE_URL", "http://user:pw@localhost:8000/v1?token=abc")
+    pred = OpenAIChatPredictor("local")
+    assert pred.describe()["base_url"] == "http://localhost:8000/v1"  # no credentials in the manifest
+    assert public_base_url(None) is None
+
+
+def test_chat_llm_adapter_uses_cache_and_sample_index(server, dev_entries, tmp_path):
+    srv = server()
+    llm = OpenAIChatLLM("m", cache=tmp_path / "c.sqlite", retry=FAST_RETRY)
+    msgs = entry_messages(dev_entries[0], "preferred")
+    assert llm.chat(msgs) == expected_answer(msgs)
+    assert llm.chat(msgs) == expected_answer(msgs)
+    assert srv.stats.total == 1
+    llm.chat(msgs, sample_index=1, temperature=1.0)  # another sample is another request
+    assert srv.stats.total == 2
+    srv.faults.rate_400 = 1.0
+    with pytest.raises(RuntimeError, match="failed after 1 attempt"):
+        llm.chat(msgs, sample_index=2)
+
+
+def test_predict_protocol_returns_responses_in_order(server, dev_entries):
+    server(latency=0.01)
+    pred = OpenAIChatPredictor("m", concurrency=8, retry=FAST_RETRY)
+    out = pred.predict(dev_entries[:10], "ratings")
+    assert out == [expected_answer(entry_messages(e, "ratings")) for e in dev_entries[:10]]
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(attempt=st.integers(0, 30), base=st.floats(0.001, 5), cap=st.floats(0.01, 60), seed=st.integers(0, 99),
+       retry_after=st.one_of(st.none(), st.floats(0, 100)))
+def test_backoff_is_exponential_jittered_and_capped(attempt, base, cap, seed, retry_after):
+    policy = RetryPolicy(max_retries=5, base_delay=base, max_delay=cap)
+    d = policy.delay(attempt, random.Random(seed), retry_after)
+    nominal = min(cap, base * 2**attempt)
+    low = max(0.5 * nominal, min(cap, retry_after) if retry_after is not None else 0.0)
+    assert low - 1e-9 <= d <= max(1.5 * nominal, low) + 1e-9
+
+
+def test_scrub_removes_the_key_from_error_text():
+    assert scrub(f"401: Incorrect API key provided: {FAKE_KEY}.", [FAKE_KEY]) == "401: Incorrect API key provided: ***."
+    assert scrub("nothing", [None, ""]) == "nothing"
+
+
+def test_model_slug_for_openai_specs():
+    assert model_slug("openai:gpt-4o-mini") == "openai-gpt-4o-mini"
+    assert model_slug("openai:meta-llama/Llama-3.1-8B-Instruct") == "openai-meta-llama-Llama-3.1-8B-Instruct"
