@@ -213,12 +213,12 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> GridResult:
 
 def by_history_length(result: GridResult, run_dir: str | os.PathLike[str], benchmark_key: str) -> pd.DataFrame:
     """Accuracy by history length for every model and setting of one benchmark (Figure 6's input)."""
+    brun = next((b for b in result.benchmarks if b.source.key == benchmark_key), None)
+    if brun is None or not any(m.predictions for m in brun.models):
+        return pd.DataFrame()
     from petool_utils.data import load_benchmark
     from petool_utils.scoring import accuracy_by_history_length
 
-    brun = next((b for b in result.benchmarks if b.source.key == benchmark_key), None)
-    if brun is None:
-        return pd.DataFrame()
     entries = load_benchmark(brun.source.path, limit=brun.limit)
     parts = []
     for m in brun.models:
