@@ -9,6 +9,7 @@ keeps going when one model cannot run (reported as skipped, with the reason), an
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -184,8 +185,10 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
                 brun.models.append(mr)
                 continue
             try:
+                extra = {"data_path": src.path} if "data_path" in inspect.signature(evaluate).parameters else {}
                 returned = evaluate(spec, entries, list(settings), out_dir, concurrency=concurrency, limit=None,
-                                    gen_opts=gen_opts, cache_path=run_dir / "cache" / "responses.sqlite", progress=True)
+                                    gen_opts=gen_opts, cache_path=run_dir / "cache" / "responses.sqlite",
+                                    progress=True, **extra)
                 files = _prediction_files(returned, settings)
                 mr.predictions = {s: os.path.relpath(p, run_dir) for s, p in files.items()}
                 mr.scores = score_model(entries, files, parser, seed, n_boot=n_boot)
@@ -248,16 +251,23 @@ def figures5(result: GridResult) -> list[Any]:
     return figs
 
 
-def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str = "tool_acc") -> list[Any]:
-    """Figure 6 for each benchmark with an accuracy-by-length table (``{benchmark key: frame}``)."""
+def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str = "tool_acc",
+             kinds: Sequence[str] = ("history_length_bin", "history_items")) -> list[Any]:
+    """Figure 6 for each benchmark with an accuracy-by-length table (``{benchmark key: frame}``):
+    by the released ``history_length`` (the paper's axis) and by the items the prompt really holds."""
     from petool_utils import report as rp
 
     figs = []
+    what = "Tool" if metric == "tool_acc" else "Param"
     for b in result.benchmarks:
         df = by_length.get(b.source.key)
-        if df is not None and not df.empty:
-            what = "Tool" if metric == "tool_acc" else "Param"
-            figs.append(rp.figure6(df, metric=metric, title=f"{what} Acc by history length: {b.source.label}"))
+        if df is None or df.empty:
+            continue
+        for kind in kinds if "kind" in df.columns else kinds[:1]:
+            if "kind" in df.columns and not (df["kind"] == kind).any():
+                continue
+            figs.append(rp.figure6(df, metric=metric, kind=kind,
+                                   title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label}"))
     return figs
 
 

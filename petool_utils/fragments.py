@@ -142,7 +142,8 @@ def render_table(block: Block) -> str:
     rows = []
     for i, r in enumerate(block.records or []):
         cls = block.row_classes[i] if block.row_classes and i < len(block.row_classes) else ""
-        cells = "".join(f"<td>{_cell(r.get(c), block.decimals)}</td>" for c in cols)
+        cells = "".join(f'<td class="num">{_cell(r.get(c), block.decimals)}</td>' if isinstance(r.get(c), (int, float))
+                        and not isinstance(r.get(c), bool) else f"<td>{_cell(r.get(c), block.decimals)}</td>" for c in cols)
         rows.append(f'<tr class="{_html.escape(cls)}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
     cap = f"<caption>{_html.escape(block.caption)}</caption>" if block.caption else ""
     return f'<table class="petool-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

@@ -32,6 +32,7 @@ ERROR_TYPES: dict[str, str] = {
     "PVM": "Parameter value mismatch: right tool and names, values differ",
 }
 _PAPER_CSV = "paper_table1.csv"
+PAPER_METHOD_NAMES = {"best_baseline": "best baseline (per column, of the six above)"}
 
 
 def notebook_setup() -> None:
@@ -123,7 +124,8 @@ def table1(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], include_paper:
     rows: list[dict[str, Any]] = []
     if include_paper:
         for rec in load_paper_table1().to_dict("records"):
-            rows.append({"method": rec["method"], "source": "paper (1,000 test entries)", "row_class": "paper",
+            method = PAPER_METHOD_NAMES.get(rec["method"], rec["method"])
+            rows.append({"method": method, "source": "paper (1,000 test entries)", "row_class": "paper",
                          **{c: rec.get(c) for c in TABLE1_COLUMNS}})
     for bench, by_model in scores.items():
         for spec, per_setting in by_model.items():
@@ -175,37 +177,46 @@ def figure5(scores: Mapping[str, Mapping[str, Any]], title: str = "Figure 5: wit
 
 # ----------------------------------------------------------------------------- Figure 6
 
-_X_CANDIDATES = ("n_history", "history_items", "num_history", "history_len", "history_length_bin", "bin",
-                 "history_length", "length")
+_X_CANDIDATES = ("lo", "n_history", "history_items", "history_length", "length")
+LENGTH_KINDS = {
+    "history_length_bin": "released history_length (bins of ten)",
+    "history_items": "history items in the prompt",
+}
 
 
-def tidy_by_length(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def tidy_by_length(df: pd.DataFrame, kind: str = "history_length_bin") -> tuple[pd.DataFrame, str]:
     """Bring an accuracy-by-history-length table into long form and name its x column.
 
-    The scorer may put the length in the index or under one of a few names; accuracies may be
-    fractions or percent. Returns the frame (accuracies in percent) and the x column's name.
+    The scorer's table (``petool_utils.scoring.accuracy_by_history_length``) holds two views told apart
+    by ``kind``: ``history_items`` (items in the prompt) and ``history_length_bin`` (the released
+    ``history_length`` by tens, ``lo`` its lower edge, ``bucket`` its label); ``kind`` picks one. A
+    plain table with the length in its index or a ``n_history``-like column works too. Accuracies
+    come out in percent.
     """
     d = df.reset_index() if df.index.name or isinstance(df.index, pd.MultiIndex) else df.copy()
+    if "kind" in d.columns:
+        d = d[d["kind"] == kind].copy()
     x = next((c for c in _X_CANDIDATES if c in d.columns), None)
     if x is None:
         raise ValueError(f"accuracy-by-length table has no history-length column (columns: {list(d.columns)})")
     for c in ("tool_acc", "param_acc", "call_acc"):
-        if c in d.columns and d[c].max() <= 1.0:
+        if c in d.columns and len(d) and d[c].max() <= 1.0:
             d[c] = 100.0 * d[c]
     return d, x
 
 
-def figure6(df: pd.DataFrame, metric: str = "tool_acc",
+def figure6(df: pd.DataFrame, metric: str = "tool_acc", kind: str = "history_length_bin",
             title: str = "Figure 6: accuracy by length of the interaction history"):
     """Lines of accuracy against history length, one panel per setting, one line per model.
 
-    ``df`` has columns ``model`` (spec), ``setting``, a history-length column, and ``tool_acc`` /
-    ``param_acc`` (fractions or percent), optionally ``n`` (shown on hover).
+    ``df`` has columns ``model`` (spec), ``setting``, the scorer's length columns (see
+    :func:`tidy_by_length`) and ``tool_acc``/``param_acc`` (fractions or percent), optionally ``n``
+    and ``bucket`` (shown on hover).
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    d, x = tidy_by_length(df)
+    d, x = tidy_by_length(df, kind)
     settings = [s for s in SETTINGS if s in set(d["setting"])]
     fig = make_subplots(rows=1, cols=max(1, len(settings)), shared_yaxes=True,
                         subplot_titles=[SETTING_TITLES[s] for s in settings])
@@ -215,13 +226,15 @@ def figure6(df: pd.DataFrame, metric: str = "tool_acc",
             part = d[(d["model"] == model) & (d["setting"] == s)].sort_values(x)
             if part.empty:
                 continue
-            hover = part["n"].tolist() if "n" in part.columns else None
-            fig.add_trace(go.Scatter(x=part[x].astype(str) if part[x].dtype == object else part[x], y=part[metric],
-                                     mode="lines+markers", name=short_label(model), legendgroup=model,
-                                     showlegend=col == 1, line=dict(color=palette[k % len(palette)]),
-                                     customdata=hover, hovertemplate="%{y:.1f}%" + (" (n=%{customdata})" if hover else "")),
+            label = part["bucket"].astype(str).tolist() if "bucket" in part.columns else part[x].astype(str).tolist()
+            n = part["n"].tolist() if "n" in part.columns else [""] * len(part)
+            fig.add_trace(go.Scatter(x=part[x].tolist(), y=part[metric].tolist(), mode="lines+markers",
+                                     name=short_label(model), legendgroup=model, showlegend=col == 1,
+                                     line=dict(color=palette[k % len(palette)]),
+                                     customdata=list(zip(label, n)),
+                                     hovertemplate="%{customdata[0]}: %{y:.1f}% (n=%{customdata[1]})"),
                           row=1, col=col)
-        fig.update_xaxes(title_text="history items in the prompt" if x in ("n_history", "history_items") else x)
+    fig.update_xaxes(title_text=LENGTH_KINDS.get(kind, x) if x == "lo" else x)
     fig.update_yaxes(title_text=f"{'Tool' if metric == 'tool_acc' else 'Param'} Acc (%)", range=[0, 105], col=1)
     fig.update_layout(title=title, height=420, template="plotly_white", margin=dict(t=80))
     return fig

@@ -250,6 +250,7 @@ table.petool-table{border-collapse:collapse;margin:1rem 0;font-size:.88rem}
 table.petool-table caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
 table.petool-table th,table.petool-table td{border:1px solid #d5dce5;padding:.3rem .55rem;text-align:left;vertical-align:top}
 table.petool-table th{background:#f1f4f8}
+table.petool-table td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.paper td{color:#4a5a6a;background:#fafbfc}
 tr.ours td{background:#eef7ee;font-weight:600}
 tr.baseline td{background:#fffaf0}

@@ -46,7 +46,21 @@ def test_index_with_missing_notebooks_tables_and_one_inline_plotly(prof, tmp_pat
     fig = go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
     write_fragment(prof.run_dir, "f", "Figures", [figure_block(fig), figure_block(fig)], order=2)
     page = build_index(prof).read_text()
-    assert '<tr class="ours"><td>a&lt;b</td><td>0.12</td></tr>' in page
+    assert '<tr class="ours"><td>a&lt;b</td><td class="num">0.12</td></tr>' in page
     assert page.count("Plotly.newPlot") == 2
     assert page.count("<script type=\"text/javascript\">/**") == 1  # plotly.js inlined once
     assert "status-missing" in page and page.index("A table") < page.index("Figures")
+
+
+def test_no_input_hides_code_but_keeps_outputs():
+    import nbformat
+
+    from petool_utils.runner import notebook_to_html
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("secret_sauce = 6 * 7")
+    cell.outputs = [nbformat.v4.new_output("stream", text="answer-is-42\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title here"), cell]
+    shown, hidden = notebook_to_html(nb), notebook_to_html(nb, no_input=True)
+    assert "secret_sauce" in shown and "secret_sauce" not in hidden
+    assert "answer-is-42" in hidden and "Title here" in hidden

@@ -71,13 +71,22 @@ def test_figure5_pairs_each_setting_with_the_no_history_score():
     assert list(tool_with.x[0]) == ["ranker (ours, offline)"] * 3 + ["gpt-4o"]
 
 
-def test_figure6_lines_per_model_and_setting_from_fractions_or_index():
-    df = pd.DataFrame({"n": [2, 2], "tool_acc": [0.5, 1.0], "param_acc": [0.0, 0.5]},
-                      index=pd.Index([3, 5], name="n_history"))
-    tidy = df.reset_index().assign(model="offline:ranker", setting="ratings")
-    fig = rp.figure6(tidy)
-    (line,) = fig.data
-    assert list(line.x) == [3, 5] and list(line.y) == [50.0, 100.0]
+def test_figure6_takes_one_kind_of_the_scorers_long_table():
+    df = pd.DataFrame({
+        "setting": ["ratings"] * 4, "kind": ["history_items", "history_items", "history_length_bin", "history_length_bin"],
+        "bucket": ["3", "5", "0-9", "10-19"], "lo": [3, 5, 0, 10], "n": [2, 2, 3, 1],
+        "tool_acc": [0.5, 1.0, 0.25, 0.75], "param_acc": [0.0, 0.5, 0.0, 0.0]}).assign(model="offline:ranker")
+    (line,) = rp.figure6(df, kind="history_length_bin").data
+    assert list(line.x) == [0, 10] and list(line.y) == [25.0, 75.0]
+    assert [c[0] for c in line.customdata] == ["0-9", "10-19"]
+    (line,) = rp.figure6(df, kind="history_items", metric="param_acc").data
+    assert list(line.x) == [3, 5] and list(line.y) == [0.0, 50.0]
+
+
+def test_figure6_plain_table_with_length_in_the_index():
+    df = pd.DataFrame({"n": [2, 2], "tool_acc": [0.5, 1.0]}, index=pd.Index([3, 5], name="n_history"))
+    fig = rp.figure6(df.reset_index().assign(model="offline:random", setting="preferred"))
+    assert list(fig.data[0].y) == [50.0, 100.0]
     with pytest.raises(ValueError, match="history-length column"):
         rp.tidy_by_length(pd.DataFrame({"tool_acc": [1.0]}))
 

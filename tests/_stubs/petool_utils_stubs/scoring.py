@@ -38,8 +38,13 @@ def score_responses(entries, responses, parser="reference", n_boot=1000, seed=0)
 
 
 def accuracy_by_history_length(entries, responses, setting, parser="reference") -> pd.DataFrame:
-    recs = [{"n_history": len(e.history(setting)), "tool": t, "param": p}
-            for e, _ok, t, p in _marks(entries, responses, parser)]
-    df = pd.DataFrame(recs)
-    g = df.groupby("n_history")
-    return pd.DataFrame({"n": g.size(), "tool_acc": g["tool"].mean(), "param_acc": g["param"].mean()})
+    """Same long layout as the real one: kind (history_items | history_length_bin), bucket, lo, n, accuracies."""
+    recs = []
+    for e, _ok, t, p in _marks(entries, responses, parser):
+        items, lo = len(e.history(setting)), (e.history_length or 0) // 10 * 10
+        recs.append({"kind": "history_items", "lo": items, "bucket": str(items), "tool": t, "param": p})
+        recs.append({"kind": "history_length_bin", "lo": lo, "bucket": f"{lo}-{lo + 9}", "tool": t, "param": p})
+    g = pd.DataFrame(recs).groupby(["kind", "lo", "bucket"])
+    out = g.agg(n=("tool", "size"), tool_acc=("tool", "mean"), param_acc=("param", "mean")).reset_index()
+    out.insert(0, "setting", setting)
+    return out
