@@ -159,6 +159,19 @@ def score_model(entries: Sequence[Any], files: dict[str, Path], parser: str, see
     return scores
 
 
+def _caused_by_import_error(exc: BaseException) -> bool:
+    """An ImportError anywhere in the chain (the engine wraps it: "needs X which cannot be imported")
+    means the model's code is not installed or not merged: skipped, as opposed to failed."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        if isinstance(e, ImportError):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
 def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings: Sequence[str],
              run_dir: str | os.PathLike[str], *, limit: int | None = None, concurrency: int = 16,
              parser: str = "reference", seed: int = 0, gen_opts: dict[str, Any] | None = None,
@@ -192,10 +205,11 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
                 files = _prediction_files(returned, settings)
                 mr.predictions = {s: os.path.relpath(p, run_dir) for s, p in files.items()}
                 mr.scores = score_model(entries, files, parser, seed, n_boot=n_boot)
-            except ImportError as exc:
-                mr.status, mr.reason = "skipped", f"cannot import what {spec} needs ({exc})"
             except Exception as exc:  # one model's failure must not sink the table of the others
-                mr.status, mr.reason = "failed", f"{type(exc).__name__}: {exc}"
+                if _caused_by_import_error(exc):
+                    mr.status, mr.reason = "skipped", f"cannot import what {spec} needs ({exc})"
+                else:
+                    mr.status, mr.reason = "failed", f"{type(exc).__name__}: {exc}"
             brun.models.append(mr)
         result.benchmarks.append(brun)
     return result

@@ -16,7 +16,6 @@ from typing import Iterator
 
 from petool_utils.data import load_entries
 from petool_utils.io import atomic_write_json
-from petool_utils.paths import REPO_ROOT
 from petool_utils.profiles import Profile, load_profile
 from petool_utils.runner import RunResult, run_profile
 
@@ -50,9 +49,16 @@ class SmokeRun:
 _CACHE: dict[str, SmokeRun] = {}
 
 
+# The smoke profile's models minus the ranker (its start-up alone is tens of seconds on 2 cores; its own
+# tests cover it), plus a spec that cannot run, to see it reported instead of crashing the notebook.
+TEST_MODELS = ["offline:random", "offline:history", "offline:nosuch"]
+
+
 def smoke_profile(tmp: Path, data: Path) -> Profile:
     prof = load_profile("smoke")
-    return prof.model_copy(update={"run_dir": tmp / "run", "report_dir": tmp / "reports", "data": str(data)})
+    params = {**prof.params, "07_evaluation": {**prof.params["07_evaluation"], "models": TEST_MODELS}}
+    return prof.model_copy(update={"run_dir": tmp / "run", "report_dir": tmp / "reports", "data": str(data),
+                                   "params": params})
 
 
 def smoke_run(tmp_path_factory, dev_path: Path) -> SmokeRun:
@@ -80,4 +86,4 @@ def chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-__all__ = ["FAKE_KEY", "REPO_ROOT", "SmokeRun", "chromium", "smoke_run", "fake_secret_env"]
+__all__ = ["FAKE_KEY", "TEST_MODELS", "SmokeRun", "chromium", "smoke_run", "fake_secret_env"]

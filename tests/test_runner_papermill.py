@@ -7,7 +7,7 @@ import json
 
 import nbformat
 import pytest
-from _report_smoke import N_CONSTRUCTED, smoke_run
+from _report_smoke import N_CONSTRUCTED, TEST_MODELS, smoke_run
 
 from petool_utils.evaluation_grid import read_metrics
 from petool_utils.runner import run_profile
@@ -33,7 +33,7 @@ def test_injected_parameters_are_the_declared_ones(run):
     params = nb.metadata.papermill.parameters
     # the smoke section, plus common keys the notebook declares; nothing it does not declare
     assert params["limit"] == 20 and params["n_boot"] == 50
-    assert params["models"] == ["offline:random", "offline:history", "offline:ranker"]
+    assert params["models"] == TEST_MODELS
     assert params["run_dir"] == str(run.profile.run_dir)
     assert "notebooks" not in params and "report_dir" not in params and "tools_dir" not in params
     nb10 = nbformat.read(run.profile.run_dir / "notebooks" / "10_error_analysis.ipynb", as_version=4)
@@ -47,14 +47,14 @@ def test_metrics_cover_both_benchmarks_and_the_limit(run):
     assert by_key["constructed"].n == N_CONSTRUCTED
     for b in m.benchmarks:
         specs = {x.spec: x for x in b.models}
-        assert list(specs) == ["offline:random", "offline:history", "offline:ranker"]
-        ok = [x for x in b.models if x.status == "ok"]
-        assert ok, b
-        for x in ok:
-            assert set(x.scores) == {"preferred", "ratings", "chronological", "none"}
+        assert list(specs) == TEST_MODELS
+        for spec in ("offline:random", "offline:history"):
+            x = specs[spec]
+            assert x.status == "ok" and set(x.scores) == {"preferred", "ratings", "chronological", "none"}
             assert x.scores["preferred"]["n"] == b.n
         # a model that cannot run is reported with its reason, never a crash
-        assert all(x.reason for x in b.models if x.status != "ok")
+        bad = specs["offline:nosuch"]
+        assert bad.status == "failed" and "nosuch" in bad.reason and not bad.scores
 
 
 def test_index_has_table1_figures_table2_and_links(run):
@@ -62,6 +62,7 @@ def test_index_has_table1_figures_table2_and_links(run):
     assert 'href="07_evaluation.html"' in page and 'href="10_error_analysis.html"' in page
     assert "Table 1" in page and "PEToolLLaMA w/o DPO" in page and "77.8" in page  # paper rows
     assert "random baseline (offline, no LLM)" in page  # ours, labelled as offline
+    assert "Not in the table: offline:nosuch" in page
     assert "released PEToolBench dev slice, 20 entries" in page
     assert f"constructed test split (this run), {N_CONSTRUCTED} entries" in page
     assert "Figure 5" in page and "Figure 6" in page and "Table 2" in page

@@ -20,7 +20,12 @@ def model_slug(spec: str) -> str:
 
 def _answer(spec, entry, setting, rng):
     if spec == "offline:ranker":
-        import petool_utils.ranker  # noqa: F401  (absent until merged)
+        try:
+            import petool_utils.ranker  # noqa: F401  (absent until merged)
+        except ImportError as exc:  # wrapped the way the real engine wraps it
+            raise ValueError(f"offline predictor 'ranker' needs petool_utils.ranker which cannot be imported: {exc}") from exc
+    if spec not in ("offline:random", "offline:history", "offline:ranker"):
+        raise ValueError(f"unknown offline predictor {spec!r}")
     cands = entry.candidates
     if spec == "offline:history" and setting != "none":
         used = [h.tool_call.tool_name for h in entry.history(setting)]
