@@ -63,7 +63,7 @@ def write_error_fragment(errors: pd.DataFrame, run_dir: str | os.PathLike[str], 
               table_block(rp.error_type_legend(), caption="The six error types")]
     for bench, part in errors.groupby("benchmark", sort=False):
         blocks.append(table_block(rp.table2_wide(rp.table2(part)), caption=f"Table 2: error types on {bench}"))
-        ex = rp.error_examples(part, per_type=per_type, seed=seed)
+        ex = rp.error_examples(part, per_type=per_type, seed=seed).drop(columns=["benchmark"], errors="ignore")
         if not ex.empty:
             blocks.append(table_block(ex, caption=f"Examples ({per_type} per type, seed {seed}) on {bench}"))
     return write_fragment(run_dir, "10_table2", "Table 2: error types, with examples", blocks, order=40,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -287,19 +287,14 @@ def error_examples(errors: pd.DataFrame, per_type: int = 3, seed: int = 0, width
         idx = sorted(rng.sample(range(len(part)), min(per_type, len(part))))
         for i in idx:
             r = part.iloc[i]
-            picked.append({"type": t, "model": short_label(str(r["model"])), "setting": r["setting"],
+            picked.append({"type": t, **({"benchmark": r["benchmark"]} if "benchmark" in r.index else {}),
+                           "model": short_label(str(r["model"])), "setting": r["setting"],
                            "entry_id": r.get("entry_id"), "query": _clip(r.get("query"), width),
                            "reference": _clip(r.get("reference"), width), "response": _clip(r.get("response"), width)})
-    return pd.DataFrame(picked, columns=["type", "model", "setting", "entry_id", "query", "reference", "response"])
+    cols = ["type", *(["benchmark"] if "benchmark" in errors.columns else []),
+            "model", "setting", "entry_id", "query", "reference", "response"]
+    return pd.DataFrame(picked, columns=cols)
 
 
 def error_type_legend() -> pd.DataFrame:
     return pd.DataFrame([{"type": k, "meaning": v} for k, v in ERROR_TYPES.items()])
-
-
-def table_html(df: pd.DataFrame, row_classes: Sequence[str] | None = None, decimals: int = 1,
-               caption: str | None = None) -> str:
-    """The same HTML the index uses, for showing a table inside a notebook."""
-    from petool_utils.fragments import Block, render_table, table_block
-
-    return render_table(Block.model_validate(table_block(df, caption=caption, row_classes=row_classes, decimals=decimals)))

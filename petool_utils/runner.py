@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html as _html
-import json
 import logging
 import os
 import subprocess
