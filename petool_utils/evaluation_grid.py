@@ -266,7 +266,7 @@ def figures5(result: GridResult) -> list[Any]:
 
 
 def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str = "tool_acc",
-             kinds: Sequence[str] = ("history_length_bin", "history_items")) -> list[Any]:
+             kinds: Sequence[str] = ("history_length_bin", "history_items"), min_n: int = 5) -> list[Any]:
     """Figure 6 for each benchmark with an accuracy-by-length table (``{benchmark key: frame}``):
     by the released ``history_length`` (the paper's axis) and by the items the prompt really holds."""
     from petool_utils import report as rp
@@ -280,8 +280,9 @@ def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str
         for kind in kinds if "kind" in df.columns else kinds[:1]:
             if "kind" in df.columns and not (df["kind"] == kind).any():
                 continue
-            figs.append(rp.figure6(df, metric=metric, kind=kind,
-                                   title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label}"))
+            figs.append(rp.figure6(df, metric=metric, kind=kind, min_n=min_n,
+                                   title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label} "
+                                         f"(points with n ≥ {min_n})"))
     return figs
 
 

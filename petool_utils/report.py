@@ -206,17 +206,19 @@ def tidy_by_length(df: pd.DataFrame, kind: str = "history_length_bin") -> tuple[
 
 
 def figure6(df: pd.DataFrame, metric: str = "tool_acc", kind: str = "history_length_bin",
-            title: str = "Figure 6: accuracy by length of the interaction history"):
+            title: str = "Figure 6: accuracy by length of the interaction history", min_n: int = 1):
     """Lines of accuracy against history length, one panel per setting, one line per model.
 
     ``df`` has columns ``model`` (spec), ``setting``, the scorer's length columns (see
     :func:`tidy_by_length`) and ``tool_acc``/``param_acc`` (fractions or percent), optionally ``n``
-    and ``bucket`` (shown on hover).
+    and ``bucket`` (shown on hover). Points with fewer than ``min_n`` entries are left out.
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     d, x = tidy_by_length(df, kind)
+    if min_n > 1 and "n" in d.columns:
+        d = d[d["n"] >= min_n]  # a point from two entries is noise, not a trend
     settings = [s for s in SETTINGS if s in set(d["setting"])]
     fig = make_subplots(rows=1, cols=max(1, len(settings)), shared_yaxes=True,
                         subplot_titles=[SETTING_TITLES[s] for s in settings])

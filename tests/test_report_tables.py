@@ -81,6 +81,8 @@ def test_figure6_takes_one_kind_of_the_scorers_long_table():
     assert [c[0] for c in line.customdata] == ["0-9", "10-19"]
     (line,) = rp.figure6(df, kind="history_items", metric="param_acc").data
     assert list(line.x) == [3, 5] and list(line.y) == [0.0, 50.0]
+    (line,) = rp.figure6(df, kind="history_length_bin", min_n=2).data
+    assert list(line.x) == [0]  # the 10-19 bin holds one entry
 
 
 def test_figure6_plain_table_with_length_in_the_index():
