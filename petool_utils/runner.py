@@ -80,7 +80,13 @@ def declared_parameters(nb_path: Path) -> set[str]:
     """The names the notebook's ``parameters`` cell declares (papermill's own reading of it)."""
     import papermill
 
-    return set(papermill.inspect_notebook(str(nb_path)).keys())
+    pm_log = logging.getLogger("papermill")
+    level = pm_log.level
+    pm_log.setLevel(logging.WARNING)  # inspecting is not executing: no "Input Notebook" line for it
+    try:
+        return set(papermill.inspect_notebook(str(nb_path)).keys())
+    finally:
+        pm_log.setLevel(level)
 
 
 def notebook_parameters(profile: Profile, notebook: str, declared: set[str]) -> tuple[dict[str, Any], list[str]]:
