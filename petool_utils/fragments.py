@@ -1,0 +1,171 @@
+"""Report fragments: how a notebook puts a table or a figure on the profile's ``index.html``.
+
+Notebooks run in separate kernels and share nothing in memory, so a notebook that wants a section on
+the index writes one small JSON file, ``<run_dir>/report/<name>.json``; the runner gathers them all when
+it builds the index. The format is deliberately plain (records and plotly JSON rather than pickled
+objects) so that any notebook, in any order, can add a section and a test can read it back.
+
+Format (see docs/reports.md)::
+
+    {"title": "Table 1: ...", "order": 10, "notebook": "07_evaluation",
+     "blocks": [{"kind": "text", "text": "..."},
+                {"kind": "table", "records": [{...}, ...], "columns": [...], "caption": "...",
+                 "row_classes": ["paper", "ours", ...], "decimals": 1},
+                {"kind": "plotly", "figure": <plotly figure JSON>, "caption": "..."},
+                {"kind": "html", "html": "<p>trusted html</p>"}]}
+
+``{"title", "order", "html"}`` alone is accepted as a one-block shorthand.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from petool_utils.io import atomic_write_json, read_json
+
+FRAGMENT_DIR = "report"
+
+
+class Block(BaseModel):
+    """One piece of a section: a paragraph, a table, a plotly figure or trusted HTML."""
+
+    kind: Literal["text", "table", "plotly", "html"]
+    text: str | None = None
+    html: str | None = None
+    records: list[dict[str, Any]] | None = None
+    columns: list[str] | None = None
+    row_classes: list[str] | None = None
+    decimals: int = 1
+    figure: dict[str, Any] | None = None
+    caption: str | None = None
+
+    @model_validator(mode="after")
+    def _payload_present(self) -> "Block":
+        need = {"text": "text", "html": "html", "table": "records", "plotly": "figure"}[self.kind]
+        if getattr(self, need) is None:
+            raise ValueError(f"a '{self.kind}' block needs '{need}'")
+        return self
+
+
+class Fragment(BaseModel):
+    """One section of the index page."""
+
+    title: str
+    order: int = 100
+    notebook: str | None = None
+    html: str | None = None
+    blocks: list[Block] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shorthand(self) -> "Fragment":
+        if self.html is not None:
+            self.blocks = [Block(kind="html", html=self.html), *self.blocks]
+            self.html = None
+        return self
+
+
+# ----------------------------------------------------------------------------- writing
+
+def text_block(text: str) -> dict[str, Any]:
+    return {"kind": "text", "text": text}
+
+
+def html_block(html: str, caption: str | None = None) -> dict[str, Any]:
+    return {"kind": "html", "html": html, "caption": caption}
+
+
+def table_block(df: Any, caption: str | None = None, row_classes: Sequence[str] | None = None,
+                decimals: int = 1) -> dict[str, Any]:
+    """A pandas DataFrame (or a list of dicts) as a table block; NaN becomes an empty cell."""
+    if hasattr(df, "to_dict"):
+        columns = [str(c) for c in df.columns]
+        records = json.loads(df.to_json(orient="records", force_ascii=False))
+    else:
+        records = list(df)
+        columns = list(dict.fromkeys(k for r in records for k in r))
+    return {"kind": "table", "records": records, "columns": columns, "caption": caption,
+            "row_classes": list(row_classes) if row_classes is not None else None, "decimals": decimals}
+
+
+def figure_block(fig: Any, caption: str | None = None) -> dict[str, Any]:
+    """A plotly figure as JSON (no plotly.js inside: the index inlines the library once)."""
+    return {"kind": "plotly", "figure": json.loads(fig.to_json()), "caption": caption}
+
+
+def write_fragment(run_dir: str | os.PathLike[str], name: str, title: str, blocks: Sequence[dict[str, Any]],
+                   order: int = 100, notebook: str | None = None) -> Path:
+    """Validate and write ``<run_dir>/report/<name>.json`` atomically (a rerun replaces it)."""
+    frag = Fragment(title=title, order=order, notebook=notebook, blocks=[Block.model_validate(b) for b in blocks])
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(f"fragment name {name!r}: use letters, digits, '_', '-', '.' only")
+    return atomic_write_json(Path(run_dir) / FRAGMENT_DIR / f"{name}.json", frag.model_dump(mode="json"))
+
+
+# ----------------------------------------------------------------------------- reading
+
+def load_fragments(run_dir: str | os.PathLike[str]) -> tuple[list[Fragment], list[str]]:
+    """All fragments of a run, sorted by (order, title), and a list of problems (bad files are reported,
+    not fatal: one broken notebook must not take the whole index down)."""
+    frags: list[tuple[Fragment, str]] = []
+    problems: list[str] = []
+    d = Path(run_dir) / FRAGMENT_DIR
+    for p in sorted(d.glob("*.json")) if d.exists() else []:
+        try:
+            frags.append((Fragment.model_validate(read_json(p)), p.name))
+        except (ValueError, ValidationError) as exc:
+            problems.append(f"{p}: not a report fragment ({str(exc).splitlines()[0]})")
+    frags.sort(key=lambda fp: (fp[0].order, fp[0].title, fp[1]))
+    return [f for f, _ in frags], problems
+
+
+def _cell(v: Any, decimals: int) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.{decimals}f}"
+    if isinstance(v, (dict, list)):
+        v = json.dumps(v, ensure_ascii=False)
+    return _html.escape(str(v))
+
+
+def render_table(block: Block) -> str:
+    cols = block.columns or list(dict.fromkeys(k for r in block.records or [] for k in r))
+    head = "".join(f"<th>{_html.escape(c)}</th>" for c in cols)
+    rows = []
+    for i, r in enumerate(block.records or []):
+        cls = block.row_classes[i] if block.row_classes and i < len(block.row_classes) else ""
+        cells = "".join(f'<td class="num">{_cell(r.get(c), block.decimals)}</td>' if isinstance(r.get(c), (int, float))
+                        and not isinstance(r.get(c), bool) else f"<td>{_cell(r.get(c), block.decimals)}</td>" for c in cols)
+        rows.append(f'<tr class="{_html.escape(cls)}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
+    cap = f"<caption>{_html.escape(block.caption)}</caption>" if block.caption else ""
+    return f'<table class="petool-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def render_block(block: Block, div_id: str) -> str:
+    """HTML for one block; plotly figures assume plotly.js is already on the page."""
+    if block.kind == "text":
+        return "".join(f"<p>{_html.escape(par)}</p>" for par in block.text.split("\n\n"))  # type: ignore[union-attr]
+    if block.kind == "html":
+        body = block.html or ""
+    elif block.kind == "table":
+        return render_table(block)
+    else:
+        import plotly.io as pio
+
+        fig = pio.from_json(json.dumps(block.figure))
+        body = pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
+                           config={"displaylogo": False, "responsive": True})
+    cap = f'<p class="caption">{_html.escape(block.caption)}</p>' if block.caption else ""
+    return f'<div class="petool-block">{body}{cap}</div>'
+
+
+def fragments_need_plotly(frags: Sequence[Fragment]) -> bool:
+    return any(b.kind == "plotly" for f in frags for b in f.blocks)

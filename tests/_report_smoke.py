@@ -1,0 +1,89 @@
+"""One papermill run of notebooks 07 and 10 on the smoke profile, shared by the runner, browser and
+no-secrets tests (papermill start-up is the expensive part; the three files check different things).
+
+The run happens with a fake ``OPENAI_API_KEY`` in the environment, so every artifact it leaves can be
+searched for it. ``tests/_stubs`` goes on PYTHONPATH: it supplies the scoring and evaluation modules
+while their branches are unmerged and steps aside once they are (see tests/_stubs/sitecustomize.py).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from petool_utils.data import load_entries
+from petool_utils.io import atomic_write_json
+from petool_utils.profiles import Profile, load_profile
+from petool_utils.runner import RunResult, run_profile
+
+FAKE_KEY = "sk-test-PETOOL-0123456789abcdefFAKE"
+STUBS = Path(__file__).resolve().parent / "_stubs"
+N_CONSTRUCTED = 6
+
+
+@contextmanager
+def fake_secret_env(**extra: str) -> Iterator[None]:
+    """Fake key and the stubs on PYTHONPATH for the kernels; everything restored afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(extra)
+    os.environ["OPENAI_API_KEY"] = FAKE_KEY
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(STUBS), saved.get("PYTHONPATH", "")) if p)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass
+class SmokeRun:
+    profile: Profile
+    result: RunResult
+    tmp: Path
+
+
+_CACHE: dict[str, SmokeRun] = {}
+
+
+# The smoke profile's models minus the ranker (its start-up alone is tens of seconds on 2 cores; its own
+# tests cover it), plus a spec that cannot run, to see it reported instead of crashing the notebook.
+TEST_MODELS = ["offline:random", "offline:history", "offline:nosuch"]
+
+
+def smoke_profile(tmp: Path, data: Path) -> Profile:
+    prof = load_profile("smoke")
+    params = {**prof.params, "07_evaluation": {**prof.params["07_evaluation"], "models": TEST_MODELS}}
+    return prof.model_copy(update={"run_dir": tmp / "run", "report_dir": tmp / "reports", "data": str(data),
+                                   "params": params})
+
+
+def smoke_run(tmp_path_factory, dev_path: Path) -> SmokeRun:
+    """Run 07 and 10 once per test session; a constructed split of a few entries sits in run_dir so
+    both benchmark kinds are evaluated."""
+    if "run" not in _CACHE:
+        tmp = tmp_path_factory.mktemp("smoke")
+        prof = smoke_profile(tmp, dev_path)
+        # A stand-in for notebook 05's output: dev entries in the release layout.
+        entries = load_entries(dev_path, limit=100)[-N_CONSTRUCTED:]
+        atomic_write_json(prof.run_dir / "benchmark" / "test.json", [e.release_record() for e in entries])
+        with fake_secret_env():
+            result = run_profile(prof, only="07,10", progress=False)
+        _CACHE["run"] = SmokeRun(prof, result, tmp)
+    return _CACHE["run"]
+
+
+def chromium() -> str | None:
+    import shutil
+
+    for name in ("chromium", "chromium-browser"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+__all__ = ["FAKE_KEY", "TEST_MODELS", "SmokeRun", "chromium", "smoke_run", "fake_secret_env"]

@@ -1,0 +1,74 @@
+"""Profiles: validated, paths resolved against the repo root, errors naming file and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from petool_utils.paths import REPO_ROOT
+from petool_utils.profiles import ProfileError, load_profile
+from petool_utils.runner import notebook_parameters, select_notebooks
+
+
+@pytest.mark.parametrize("name", ["offline", "smoke", "paper"])
+def test_shipped_profiles_load(name):
+    prof = load_profile(name)
+    assert prof.profile == name
+    assert prof.run_dir == REPO_ROOT / "runs" / name and prof.report_dir == REPO_ROOT / "reports" / name
+    assert "07_evaluation" in prof.notebooks and "10_error_analysis" in prof.notebooks
+    assert prof.params["07_evaluation"]["settings"] == ["preferred", "ratings", "chronological", "none"]
+
+
+def test_offline_runs_all_four_offline_models_on_all_data():
+    p = load_profile("offline").params["07_evaluation"]
+    assert p["models"] == ["offline:random", "offline:retrieval", "offline:history", "offline:ranker"]
+    assert p["limit"] is None
+
+
+def test_path_and_relative_paths(tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text("profile: mine\nrun_dir: runs/mine\nreport_dir: /abs/rep\ndata: some/data\n"
+                 "notebooks: [07_evaluation]\nparams:\n  07_evaluation:\n", encoding="utf-8")
+    prof = load_profile(str(f))
+    assert prof.run_dir == REPO_ROOT / "runs" / "mine"
+    assert str(prof.report_dir) == "/abs/rep"
+    assert prof.data == str(REPO_ROOT / "some" / "data")
+    assert prof.params["07_evaluation"] == {} and prof.source == f
+
+
+@pytest.mark.parametrize("body, key", [
+    ("profile: x\nrun_dir: r\nreport_dir: q\nnotebooks: [a]\nsede: 1\n", "sede"),
+    ("profile: x\nrun_dir: r\nreport_dir: q\nnotebooks: [a]\nseed: one\n", "seed"),
+    ("profile: x\nreport_dir: q\nnotebooks: [a]\n", "run_dir"),
+    ("profile: x\nrun_dir: [1]\nreport_dir: q\nnotebooks: [a]\n", "run_dir"),
+    ("profile: x\nrun_dir: r\nreport_dir: q\nnotebooks: [a]\nparams:\n  a: [1]\n", "params.a"),
+    ("- just a list\n", "<root>"),
+    ("profile: [unclosed\n", "<file>"),
+])
+def test_bad_profiles_name_file_and_key(tmp_path, body, key):
+    f = tmp_path / "bad.yaml"
+    f.write_text(body, encoding="utf-8")
+    with pytest.raises(ProfileError) as exc:
+        load_profile(f)
+    assert exc.value.key == key and exc.value.file == str(f)
+
+
+def test_unknown_profile_lists_the_available_ones():
+    with pytest.raises(ProfileError, match="available: .*offline.*smoke"):
+        load_profile("nosuch")
+
+
+def test_only_selects_by_number_prefix_in_profile_order():
+    names = ["01_a", "07_evaluation", "10_error_analysis"]
+    assert select_notebooks(names, "10,07") == ["07_evaluation", "10_error_analysis"]
+    assert select_notebooks(names, "7") == ["07_evaluation"]
+    assert select_notebooks(names, None) == names
+    with pytest.raises(ValueError, match="'05'"):
+        select_notebooks(names, "05")
+
+
+def test_parameters_filtered_to_declared_names():
+    prof = load_profile("smoke")
+    params, undeclared = notebook_parameters(prof, "07_evaluation", {"run_dir", "limit", "models", "seed"})
+    assert params == {"run_dir": str(REPO_ROOT / "runs" / "smoke"), "seed": 0, "limit": 20,
+                      "models": ["offline:random", "offline:history", "offline:ranker"]}
+    assert undeclared == ["concurrency", "n_boot", "parser", "settings"]

@@ -1,0 +1,66 @@
+"""Report fragments and the index page, without papermill: format, ordering, bad files, missing notebooks."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from pydantic import ValidationError
+
+from petool_utils.fragments import Fragment, figure_block, load_fragments, table_block, text_block, write_fragment
+from petool_utils.profiles import load_profile
+from petool_utils.runner import build_index, run_profile
+
+
+@pytest.fixture()
+def prof(tmp_path):
+    p = load_profile("smoke")
+    return p.model_copy(update={"run_dir": tmp_path / "run", "report_dir": tmp_path / "rep"})
+
+
+def test_fragments_sorted_by_order_and_bad_files_reported(prof):
+    write_fragment(prof.run_dir, "b", "Second", [text_block("two")], order=20)
+    write_fragment(prof.run_dir, "a", "First", [table_block(pd.DataFrame({"x": [1.25, None]}))], order=10)
+    (prof.run_dir / "report" / "shorthand.json").write_text(json.dumps({"title": "Third", "order": 30, "html": "<b>3</b>"}))
+    (prof.run_dir / "report" / "broken.json").write_text(json.dumps({"order": 1}))
+    frags, problems = load_fragments(prof.run_dir)
+    assert [f.title for f in frags] == ["First", "Second", "Third"]
+    assert frags[2].blocks[0].kind == "html"
+    assert len(problems) == 1 and "broken.json" in problems[0]
+
+
+def test_block_without_payload_is_rejected(prof):
+    with pytest.raises(ValidationError):
+        Fragment.model_validate({"title": "t", "blocks": [{"kind": "plotly"}]})
+    with pytest.raises(ValueError, match="fragment name"):
+        write_fragment(prof.run_dir, "../escape", "t", [text_block("x")])
+
+
+def test_index_with_missing_notebooks_tables_and_one_inline_plotly(prof, tmp_path):
+    res = run_profile(prof, only="07,10", notebooks_dir=tmp_path / "empty", progress=False)
+    assert [r.status for r in res.runs] == ["missing", "missing"]
+    write_fragment(prof.run_dir, "t", "A table", [table_block(pd.DataFrame({"m": ["a<b"], "v": [0.123]}),
+                                                               row_classes=["ours"], decimals=2)], order=1)
+    fig = go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
+    write_fragment(prof.run_dir, "f", "Figures", [figure_block(fig), figure_block(fig)], order=2)
+    page = build_index(prof).read_text()
+    assert '<tr class="ours"><td>a&lt;b</td><td class="num">0.12</td></tr>' in page
+    assert page.count("Plotly.newPlot") == 2
+    assert page.count("<script type=\"text/javascript\">/**") == 1  # plotly.js inlined once
+    assert "status-missing" in page and page.index("A table") < page.index("Figures")
+
+
+def test_no_input_hides_code_but_keeps_outputs():
+    import nbformat
+
+    from petool_utils.runner import notebook_to_html
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("secret_sauce = 6 * 7")
+    cell.outputs = [nbformat.v4.new_output("stream", text="answer-is-42\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title here"), cell]
+    shown, hidden = notebook_to_html(nb), notebook_to_html(nb, no_input=True)
+    assert "secret_sauce" in shown and "secret_sauce" not in hidden
+    assert "answer-is-42" in hidden and "Title here" in hidden
