@@ -49,6 +49,8 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a crash loses at most the last commits, never corrupts; FULL would fsync per response
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT, created REAL)"
         )

@@ -25,7 +25,8 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 def shared_petoolbench_dir() -> Path | None:
     """The ``../shared/petoolbench`` folder beside the checkout, if present (developers and CI have it)."""
     env = os.environ.get("PETOOL_DATA_DIR")
-    for cand in ([Path(env)] if env else []) + [REPO_ROOT.parent / "shared" / "petoolbench"]:
+    beside = [REPO_ROOT.parent / "shared" / "petoolbench", REPO_ROOT.parent.parent / "shared" / "petoolbench"]
+    for cand in ([Path(env)] if env else []) + beside:
         if (cand / DEV_SLICE_NAME).exists():
             return cand
     return None

@@ -2,8 +2,7 @@
 no-secrets tests (papermill start-up is the expensive part; the three files check different things).
 
 The run happens with a fake ``OPENAI_API_KEY`` in the environment, so every artifact it leaves can be
-searched for it. ``tests/_stubs`` goes on PYTHONPATH: it supplies the scoring and evaluation modules
-while their branches are unmerged and steps aside once they are (see tests/_stubs/sitecustomize.py).
+searched for it.
 """
 
 from __future__ import annotations
@@ -20,17 +19,15 @@ from petool_utils.profiles import Profile, load_profile
 from petool_utils.runner import RunResult, run_profile
 
 FAKE_KEY = "sk-test-PETOOL-0123456789abcdefFAKE"
-STUBS = Path(__file__).resolve().parent / "_stubs"
 N_CONSTRUCTED = 6
 
 
 @contextmanager
 def fake_secret_env(**extra: str) -> Iterator[None]:
-    """Fake key and the stubs on PYTHONPATH for the kernels; everything restored afterwards."""
+    """A fake key in the environment the kernels inherit; everything restored afterwards."""
     saved = dict(os.environ)
     os.environ.update(extra)
     os.environ["OPENAI_API_KEY"] = FAKE_KEY
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(STUBS), saved.get("PYTHONPATH", "")) if p)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         yield
