@@ -106,3 +106,30 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
             sc = score(entries, dict(zip([e.entry_id for e in entries], responses)))
             rows.append({"variant": name, "setting": s, **sc})
     return pd.DataFrame(rows)
+
+
+def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: int | None = None) -> list[Entry]:
+    """Entries to score the variants on: ``train`` = the SFT run's own training entries; ``heldout`` =
+    the entries that follow them in the same source, shortened the same way (what a real model is
+    judged on; a tiny model memorises and says nothing there)."""
+    import dataclasses
+    import json
+
+    from petool_utils.data import load_entries
+    from petool_utils.training.config import SFTParams, from_mapping
+    from petool_utils.training.records import load_training_entries
+
+    out = Path(sft_output_dir)
+    if eval_on == "train":
+        entries = load_entries(out / "train_entries.json")
+        return entries[:limit] if limit else entries
+    if eval_on != "heldout":
+        raise ValueError(f"eval_on must be 'train' or 'heldout', not {eval_on!r}")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    params = from_mapping(SFTParams, manifest["params"])
+    used = {e.entry_id for e in load_entries(out / "train_entries.json")}
+    start = params.offset + (params.limit or 0)
+    if params.limit is None:
+        raise ValueError("the SFT run used all entries of its source: nothing is held out (set limit)")
+    held = load_training_entries(dataclasses.replace(params, offset=start, limit=limit), params.run_dir)
+    return [e for e in held if e.entry_id not in used]

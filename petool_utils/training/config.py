@@ -244,3 +244,10 @@ TINY_DPO: dict[str, Any] = {
     "cpu_threads": 1,
     "lora": {"r": 16, "alpha": 16, "dropout": 0.0},
 }
+
+
+def notebook_params(kind: str, run_dir: str, seed: int, data: str | None, section: Mapping[str, Any] | None) -> SFTParams | DPOParams:
+    """A notebook's parameters (the profile's common keys plus its ``sft``/``dpo`` mapping) as a config."""
+    cls = SFTParams if kind == "sft" else DPOParams
+    values: dict[str, Any] = {"run_dir": run_dir, "seed": seed, "data": data}
+    return from_mapping(cls, _merge(values, dict(section or {})))
