@@ -82,3 +82,24 @@ def test_adapters_load_for_inference_and_score(sft_run, dpo_run, tmp_path):
         scored = score(entries, {r["entry_id"]: r["response"] for r in lines})
         assert scored["n"] == 16
         assert scored["call_acc"] >= 0.8, (adapter, scored)
+
+
+def test_qlora_4bit_on_cpu_learns(tmp_path, dev_path):
+    """The opt-in QLoRA path on CPU: a fresh 4-bit NF4 load trains (LoRA gets gradients, loss falls).
+
+    Guards the bitsandbytes pitfall where a 4-bit model used for inference first stops learning."""
+    pytest.importorskip("bitsandbytes")
+    from safetensors.torch import load_file
+
+    from petool_utils.training.config import TINY_SFT, SFTParams, from_mapping
+    from petool_utils.training.sft import train_sft
+
+    params = from_mapping(SFTParams, {**TINY_SFT, "run_dir": str(tmp_path), "data": str(dev_path), "quantization": "4bit",
+                                      "num_train_epochs": 5, "gradient_checkpointing": True, "logging_steps": 1})
+    result = train_sft(params, progress=False)
+    assert result.extra["quantized_4bit"] is True
+    losses = result.losses()
+    assert losses[-1] < 0.7 * losses[0], losses
+    weights = load_file(result.adapter_dir / "adapter_model.safetensors")
+    lora_b = [v for k, v in weights.items() if "lora_B" in k]
+    assert lora_b and all(float(v.abs().sum()) > 0 for v in lora_b)  # LoRA B starts at zero

@@ -128,3 +128,15 @@ def test_memory_estimate_from_the_8b_architecture():
     assert 15 < est.total_gib < 25
     no_ckpt = estimate_qlora_memory(seq_len=4096, micro_batch=2, gradient_checkpointing=False)
     assert no_ckpt.total_gib > est.total_gib + 20  # checkpointing is what makes 4k fit one GPU
+
+
+def test_smoke_profile_uses_the_tested_tiny_settings():
+    """The smoke profile runs what the tiny tests check; if one drifts, the other no longer proves it."""
+    from petool_utils.paths import REPO_ROOT
+    from petool_utils.training.config import TINY_DPO, TINY_SFT, from_mapping, to_dict
+
+    smoke = REPO_ROOT / "params" / "smoke.yaml"
+    for kind, tiny, cls in (("sft", TINY_SFT, SFTParams), ("dpo", TINY_DPO, DPOParams)):
+        got = to_dict(load_config(kind, smoke))
+        want = to_dict(from_mapping(cls, {**tiny, "run_dir": got["run_dir"]}))
+        assert got == want
