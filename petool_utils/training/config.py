@@ -98,6 +98,7 @@ class DPOParams(DataParams):
     sft_adapter: str | None = None  # default <run_dir>/train/sft/adapter
     init: str = "sft"
     pairs_path: str | None = None  # reuse pairs from an earlier sampling run
+    sample_only: bool = False  # sample and write pairs, no training (run once before a multi-GPU launch)
     num_samples: int = 8
     temperature: float = 1.0
     top_p: float = 1.0

@@ -107,6 +107,9 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     base = resolve_base(params)
     pairs, sources = make_pairs(params, base, out, progress)
     atomic_write_json(out / "pair_sources.json", sources)
+    if params.sample_only:
+        return TrainResult(out, out / "adapter", base, model_label(base), len(pairs), 0, [], time.time() - t0,
+                           {"pair_sources": sources, "pairs": str(out / "pairs.jsonl"), "trained": False})
     tok = load_tokenizer(base)
     tok.padding_side = "right"  # training pads on the right; generation (load_tokenizer) on the left
     pairs, dropped = fit_records(pairs, tok, params.max_length, ["chosen", "rejected"])
@@ -133,6 +136,9 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
         per_device_eval_batch_size=max(1, params.per_device_train_batch_size),
         gradient_accumulation_steps=params.gradient_accumulation_steps,
         activation_checkpointing=params.gradient_checkpointing,
+        # non-reentrant checkpointing: required with LoRA under DDP (frozen inputs, no unused-param errors)
+        activation_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
+        ddp_find_unused_parameters=False,
         max_length=params.max_length,
         logging_steps=params.logging_steps,
         save_strategy="no",

@@ -126,6 +126,9 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
         per_device_train_batch_size=params.per_device_train_batch_size,
         gradient_accumulation_steps=params.gradient_accumulation_steps,
         activation_checkpointing=params.gradient_checkpointing,
+        # non-reentrant checkpointing: required with LoRA under DDP (frozen inputs, no unused-param errors)
+        activation_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
+        ddp_find_unused_parameters=False,
         max_length=params.max_length,
         logging_steps=params.logging_steps,
         save_strategy="no",
