@@ -29,4 +29,14 @@ def write_fragment(run_dir: str | Path, name: str, title: str, order: int, html:
 
 
 def figure_html(fig) -> str:
+    """For report fragments: plotly.js from the CDN (the index page may hold several fragments)."""
     return fig.to_html(full_html=False, include_plotlyjs="cdn")
+
+
+def show_figure(fig) -> None:
+    """Display a figure so that it survives nbconvert: the executed notebook's HTML page carries the
+    plotly library itself (a bare ``fig.show()`` under papermill leaves only a JSON MIME bundle,
+    which the HTML export drops), so the page works offline."""
+    from IPython.display import HTML, display
+
+    display(HTML(fig.to_html(full_html=False, include_plotlyjs=True)))
