@@ -140,3 +140,32 @@ def test_smoke_profile_uses_the_tested_tiny_settings():
         got = to_dict(load_config(kind, smoke))
         want = to_dict(from_mapping(cls, {**tiny, "run_dir": got["run_dir"]}))
         assert got == want
+
+
+def test_training_entries_prefer_the_constructed_benchmark(tmp_path, dev_entries, dev_path):
+    from petool_utils.data import dump_entries
+    from petool_utils.io import atomic_write_json
+    from petool_utils.training.records import load_training_entries
+
+    params = SFTParams(run_dir=str(tmp_path), data=str(dev_path), limit=2, offset=1, max_history=2)
+    got = load_training_entries(params, params.run_dir)  # no benchmark/train.json yet: the released data
+    assert [e.entry_id for e in got] == [e.entry_id for e in dev_entries[1:3]]
+    assert all(len(e.history("ratings")) == 2 for e in got)
+    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(dev_entries[10:14]))
+    got = load_training_entries(params, params.run_dir)
+    assert [e.entry_id for e in got] == [e.entry_id for e in dev_entries[11:13]]
+
+
+def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, dev_entries, dev_path):
+    from petool_utils.data import dump_entries
+    from petool_utils.io import atomic_write_json
+    from petool_utils.training.ablation import ablation_entries
+    from petool_utils.training.config import to_dict
+
+    params = SFTParams(run_dir=str(tmp_path), data=str(dev_path), limit=3, max_candidates=2)
+    atomic_write_json(tmp_path / "train_entries.json", dump_entries(dev_entries[:3]))
+    atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params)})
+    held = ablation_entries(tmp_path, "heldout", limit=4)
+    assert [e.entry_id for e in held] == [e.entry_id for e in dev_entries[3:7]]
+    assert all(e.reference.tool_name in e.candidate_names for e in held)
+    assert len(ablation_entries(tmp_path, "train")) == 3
