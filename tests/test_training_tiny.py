@@ -103,3 +103,18 @@ def test_qlora_4bit_on_cpu_learns(tmp_path, dev_path):
     weights = load_file(result.adapter_dir / "adapter_model.safetensors")
     lora_b = [v for k, v in weights.items() if "lora_B" in k]
     assert lora_b and all(float(v.abs().sum()) > 0 for v in lora_b)  # LoRA B starts at zero
+
+
+def test_interrupted_sft_resumes_from_its_checkpoint(tmp_path, dev_path):
+    """With ``save_steps`` a rerun continues from the newest checkpoint instead of starting over."""
+    from petool_utils.training.config import TINY_SFT, SFTParams, from_mapping
+    from petool_utils.training.sft import latest_checkpoint, train_sft
+
+    base = {**TINY_SFT, "run_dir": str(tmp_path), "data": str(dev_path), "save_steps": 2, "logging_steps": 1}
+    first = train_sft(from_mapping(SFTParams, {**base, "max_steps": 4}), progress=False)
+    assert latest_checkpoint(first.output_dir).endswith("checkpoint-4")
+    # A different learning rate: a run that started over would log different losses for steps 2-4;
+    # a resumed one carries the first run's logged steps 1-4 unchanged and adds 5 and 6.
+    second = train_sft(from_mapping(SFTParams, {**base, "max_steps": 6, "learning_rate": 1e-3}), progress=False)
+    assert [h["step"] for h in second.log_history if "loss" in h] == [1, 2, 3, 4, 5, 6]
+    assert second.losses()[:4] == first.losses()

@@ -77,6 +77,7 @@ class SFTParams(DataParams):
     logging_steps: int = 1
     seed: int = 0
     cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
+    save_steps: int = 0  # > 0: checkpoint every N steps under <output_dir>/checkpoints; a rerun resumes
     lora: LoraParams = field(default_factory=LoraParams)
 
     def resolved_output_dir(self) -> Path:
@@ -119,6 +120,7 @@ class DPOParams(DataParams):
     logging_steps: int = 1
     seed: int = 0
     cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
+    save_steps: int = 0  # > 0: checkpoint every N steps under <output_dir>/checkpoints; a rerun resumes
     lora: LoraParams = field(default_factory=LoraParams)
 
     def resolved_output_dir(self) -> Path:

@@ -28,7 +28,7 @@ from petool_utils.training.modeling import (
 )
 from petool_utils.training.records import TRAINER_COLUMNS_DPO, fit_records, load_training_entries, trainer_rows
 from petool_utils.training.sampling import build_pairs, count_sources, sample_calls
-from petool_utils.training.sft import TrainResult, apply_cpu_threads, trainer_precision
+from petool_utils.training.sft import TrainResult, apply_cpu_threads, checkpointing_args, latest_checkpoint, trainer_precision
 
 
 def sft_manifest(params: DPOParams) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
         ddp_find_unused_parameters=False,
         max_length=params.max_length,
         logging_steps=params.logging_steps,
-        save_strategy="no",
+        **checkpointing_args(params.save_steps),
         report_to=[],
         seed=params.seed,
         data_seed=params.seed,
@@ -153,7 +153,7 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     # A 4-bit model must not run in eval mode on CPU before training (bitsandbytes repacks it for
     # good and LoRA stops learning); the margin before training is 0 by construction anyway.
     before = None if (quantized and not has_cuda()) else trainer.evaluate()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=latest_checkpoint(out) if params.save_steps > 0 else None)
     after = trainer.evaluate()
     adapter = out / "adapter"
     trainer.save_model(str(adapter))

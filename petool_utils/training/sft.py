@@ -81,6 +81,16 @@ def apply_cpu_threads(n: int | None) -> None:
         torch.set_num_threads(n)
 
 
+def checkpointing_args(save_steps: int) -> dict[str, Any]:
+    return {"save_strategy": "steps", "save_steps": save_steps, "save_total_limit": 2} if save_steps > 0 else {"save_strategy": "no"}
+
+
+def latest_checkpoint(output_dir: Path) -> str | None:
+    """The newest ``checkpoint-N`` of an interrupted run, so a rerun continues instead of restarting."""
+    ckpts = sorted((output_dir / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return str(ckpts[-1]) if ckpts else None
+
+
 def trainer_precision(quantized: bool) -> dict[str, Any]:
     """bf16 on a bf16-capable GPU, fp32 elsewhere; ``use_cpu`` without CUDA (TRL defaults to bf16)."""
     from petool_utils.training.modeling import compute_dtype
@@ -105,6 +115,7 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     entries = load_training_entries(params, params.run_dir)
     base = resolve_base_model(params.base_model, out, lambda: tokenizer_corpus(entries, params.settings), params.tiny_vocab_size, params.seed)
     tok = load_tokenizer(base)
+    tok.padding_side = "right"  # training pads on the right; generation (load_tokenizer) on the left
     records, dropped = fit_records(sft_records(entries, params.settings), tok, params.max_length, ["completion"])
     if params.max_records is not None:
         records = records[: params.max_records]
@@ -131,7 +142,7 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
         ddp_find_unused_parameters=False,
         max_length=params.max_length,
         logging_steps=params.logging_steps,
-        save_strategy="no",
+        **checkpointing_args(params.save_steps),
         report_to=[],
         seed=params.seed,
         data_seed=params.seed,
@@ -145,7 +156,7 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
         processing_class=tok,
         peft_config=lora_config(params.lora),
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=latest_checkpoint(out) if params.save_steps > 0 else None)
     adapter = out / "adapter"
     trainer.save_model(str(adapter))
     tok.save_pretrained(str(adapter))
