@@ -64,7 +64,14 @@ class TrainResult:
 def resolve_base_model(base_model: str, out_dir: Path, texts_fn, vocab_size: int, seed: int) -> Path:
     """``tiny``: build (once) the tiny-llama stand-in from the training text; otherwise the given path."""
     if base_model != TINY:
-        return Path(base_model)
+        path = Path(base_model)
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(
+                f"base_model {base_model!r}: no Hugging Face model folder there (config.json missing). "
+                "Point base_model at local weights (base_model=/path/to/Meta-Llama-3.1-8B-Instruct) "
+                "or use base_model=tiny for the CPU stand-in; nothing is downloaded."
+            )
+        return path
     from petool_utils.tiny_model import build_tiny_llama
 
     path = out_dir / "tiny-llama-standin"
