@@ -28,7 +28,7 @@ from petool_utils.training.modeling import (
 )
 from petool_utils.training.records import TRAINER_COLUMNS_DPO, fit_records, load_training_entries, trainer_rows
 from petool_utils.training.sampling import build_pairs, count_sources, sample_calls
-from petool_utils.training.sft import TrainResult, apply_cpu_threads, checkpointing_args, latest_checkpoint, trainer_precision
+from petool_utils.training.sft import TrainResult, apply_cpu_threads, distributed_state, checkpointing_args, latest_checkpoint, trainer_precision
 
 
 def sft_manifest(params: DPOParams) -> dict[str, Any]:
@@ -105,7 +105,13 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     out = params.resolved_output_dir()
     out.mkdir(parents=True, exist_ok=True)
     base = resolve_base(params)
-    pairs, sources = make_pairs(params, base, out, progress)
+    state = distributed_state()
+    with state.main_process_first():  # the main process samples; the others read its pairs
+        if state.is_main_process or params.pairs_path:
+            pairs, sources = make_pairs(params, base, out, progress)
+        else:
+            pairs = list(iter_jsonl(out / "pairs.jsonl"))
+            sources = count_sources(pairs)
     atomic_write_json(out / "pair_sources.json", sources)
     if params.sample_only:
         return TrainResult(out, out / "adapter", base, model_label(base), len(pairs), 0, [], time.time() - t0,

@@ -80,6 +80,13 @@ def resolve_base_model(base_model: str, out_dir: Path, texts_fn, vocab_size: int
     return path
 
 
+def distributed_state():
+    """accelerate's process state (one process when not launched by accelerate/torchrun)."""
+    from accelerate import PartialState
+
+    return PartialState()
+
+
 def apply_cpu_threads(n: int | None) -> None:
     """Tiny models on a shared CPU train several times faster on one thread than on oversubscribed two."""
     if n and not has_cuda():
@@ -120,7 +127,10 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     out = params.resolved_output_dir()
     out.mkdir(parents=True, exist_ok=True)
     entries = load_training_entries(params, params.run_dir)
-    base = resolve_base_model(params.base_model, out, lambda: tokenizer_corpus(entries, params.settings), params.tiny_vocab_size, params.seed)
+    # Under accelerate/torchrun every process runs this function: the main one builds the stand-in
+    # first and the others then load it (two processes must not write one model folder at once).
+    with distributed_state().main_process_first():
+        base = resolve_base_model(params.base_model, out, lambda: tokenizer_corpus(entries, params.settings), params.tiny_vocab_size, params.seed)
     tok = load_tokenizer(base)
     tok.padding_side = "right"  # training pads on the right; generation (load_tokenizer) on the left
     records, dropped = fit_records(sft_records(entries, params.settings), tok, params.max_length, ["completion"])
