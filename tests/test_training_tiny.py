@@ -82,6 +82,12 @@ def test_adapters_load_for_inference_and_score(sft_run, dpo_run, tmp_path):
         scored = score(entries, {r["entry_id"]: r["response"] for r in lines})
         assert scored["n"] == 16
         assert scored["call_acc"] >= 0.8, (adapter, scored)
+        try:  # once the scoring module is merged: what `petool score` reads from a prediction folder
+            from petool_utils.scoring import score_prediction_dir
+        except ImportError:
+            continue
+        by_setting = score_prediction_dir(path.parent, entries)
+        assert by_setting["preferred"].tool_acc == pytest.approx(scored["tool_acc"])
 
 
 def test_qlora_4bit_on_cpu_learns(tmp_path, dev_path):

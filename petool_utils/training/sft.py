@@ -8,7 +8,6 @@ tiny-llama stand-in names itself as such.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
