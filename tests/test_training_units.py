@@ -169,3 +169,21 @@ def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, dev_entrie
     assert [e.entry_id for e in held] == [e.entry_id for e in dev_entries[3:7]]
     assert all(e.reference.tool_name in e.candidate_names for e in held)
     assert len(ablation_entries(tmp_path, "train")) == 3
+
+
+def test_heldout_after_a_whole_training_set_is_the_test_data(tmp_path, dev_entries, dev_path):
+    from petool_utils.data import dump_entries
+    from petool_utils.io import atomic_write_json
+    from petool_utils.training.ablation import ablation_entries
+    from petool_utils.training.config import to_dict
+
+    # trained on all of `data`: nothing is held out, and saying so beats scoring the training set
+    params = SFTParams(run_dir=str(tmp_path), data=str(dev_path))
+    atomic_write_json(tmp_path / "train_entries.json", dump_entries(dev_entries))
+    atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params)})
+    with pytest.raises(ValueError, match="no entry outside"):
+        ablation_entries(tmp_path, "heldout")
+    # trained on a constructed benchmark: the released test data is held out, ids notwithstanding
+    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(dev_entries[:2]))
+    held = ablation_entries(tmp_path, "heldout", limit=3)
+    assert [e.entry_id for e in held] == [e.entry_id for e in dev_entries[:3]]

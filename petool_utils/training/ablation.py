@@ -109,15 +109,20 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
 
 
 def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: int | None = None) -> list[Entry]:
-    """Entries to score the variants on: ``train`` = the SFT run's own training entries; ``heldout`` =
-    the entries that follow them in the same source, shortened the same way (what a real model is
-    judged on; a tiny model memorises and says nothing there)."""
+    """Entries to score the variants on.
+
+    ``train``: the SFT run's own training entries. ``heldout``: entries the run did not train on,
+    shortened the same way. When the run used a slice (``limit``), these are the entries that follow it
+    in the same source. When it used a whole training set, they come from the released test data
+    (``data``), which is the paper's setup. A tiny model memorises its data, so held-out scores say
+    nothing about it.
+    """
     import dataclasses
     import json
 
-    from petool_utils.data import load_entries
+    from petool_utils.data import load_benchmark, load_entries
     from petool_utils.training.config import SFTParams, from_mapping
-    from petool_utils.training.records import load_training_entries
+    from petool_utils.training.records import load_training_entries, shorten_entries
 
     out = Path(sft_output_dir)
     if eval_on == "train":
@@ -128,8 +133,15 @@ def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     params = from_mapping(SFTParams, manifest["params"])
     used = {e.entry_id for e in load_entries(out / "train_entries.json")}
-    start = params.offset + (params.limit or 0)
-    if params.limit is None:
-        raise ValueError("the SFT run used all entries of its source: nothing is held out (set limit)")
-    held = load_training_entries(dataclasses.replace(params, offset=start, limit=limit), params.run_dir)
-    return [e for e in held if e.entry_id not in used]
+    if params.limit is not None:
+        source = load_training_entries(dataclasses.replace(params, offset=params.offset + params.limit, limit=None), params.run_dir)
+        held = [e for e in source if e.entry_id not in used]
+    else:
+        source = shorten_entries(load_benchmark(params.data), params.max_history, params.max_candidates, params.seed)
+        trained_elsewhere = bool(params.train_data) or (Path(params.run_dir) / "benchmark" / "train.json").exists()
+        # ids of a constructed training set may coincide with the test ids without being the same entries
+        held = source if trained_elsewhere else [e for e in source if e.entry_id not in used]
+    held = held[:limit]
+    if not held:
+        raise ValueError(f"{out}: no entry outside the training data to hold out; use eval_on='train' or pass data")
+    return held
