@@ -1,38 +1,45 @@
-"""A tiny Llama with a locally trained tokenizer: the "tiny-llama stand-in" for tests and offline runs.
+"""A tiny Llama built from a config, with a byte-level BPE tokenizer trained on benchmark text.
 
-Why: the HF predictor, SFT and DPO code paths need a real ``LlamaForCausalLM`` with a real chat
-template, but CI has no hub access and no GPU. A byte-level BPE trained on benchmark text and a
-randomly initialised model of a few hundred thousand parameters exercise the same code in seconds.
-Its outputs are noise: every directory it writes carries ``STANDIN.md`` and the name
-``tiny-llama-standin`` so it is never reported as a model.
+It exists so that the training code runs for real on a 2-core CPU in CI: SFT must be able to overfit
+and DPO must be able to move the reward margin, which a random 8B stand-in could not do in seconds.
+It is a *stand-in, not PEToolLLaMA*: :data:`TINY_LABEL` goes into every artifact it produces.
+
+Training the tokenizer on the same text the model will see (queries, tool names, calls) keeps the
+sequences short, which is what makes a few hundred thousand parameters enough to memorise calls.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Iterable
 
+TINY_LABEL = "tiny-llama stand-in, not PEToolLLaMA"
 STANDIN_NAME = "tiny-llama-standin"
-SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>"]
-# A minimal Llama-3-like layout: role marker, content, end of turn.
+"""The short name used in model slugs, predictor names and run manifests."""
+
+# Role markers are single special tokens, so the tokenised generation prompt is always a prefix of the
+# tokenised prompt+completion (TRL's prompt/completion masking relies on that) and generation stops
+# at END, which is also the EOS token.
+SPECIAL_TOKENS = ["<|pad|>", "<|bos|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
 CHAT_TEMPLATE = (
     "{{ bos_token }}"
     "{% for message in messages %}"
-    "{{ '<|' + message['role'] + '|>' }}\n{{ message['content'] }}{{ eos_token }}\n"
+    "{{ '<|' + message['role'] + '|>' + message['content'] + '<|end|>' }}"
     "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|assistant|>' }}\n{% endif %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
 )
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
-    """Byte-level BPE on ``texts`` wrapped as a ``PreTrainedTokenizerFast`` (pad/bos/eos, chat template)."""
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048):
+    """A byte-level BPE trained on ``texts``, wrapped for ``transformers`` with the chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok = Tokenizer(models.BPE())
+    # use_regex=False lets merges cross word boundaries: the prompt boilerplate that every record
+    # repeats collapses into a few tokens, so a record is tens of tokens instead of hundreds.
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -43,70 +50,77 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
     tok.train_from_iterator(list(texts), trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        additional_special_tokens=SPECIAL_TOKENS[3:],
-        padding_side="left",
-        model_max_length=1_000_000,
+        bos_token="<|bos|>",
+        eos_token="<|end|>",
+        pad_token="<|pad|>",
+        additional_special_tokens=["<|system|>", "<|user|>", "<|assistant|>"],
     )
     fast.chat_template = CHAT_TEMPLATE
+    fast.padding_side = "left"  # decoder-only generation pads on the left
     return fast
 
 
 def build_tiny_llama(
-    out_dir: str | os.PathLike[str],
+    out_dir: str | Path,
     texts: Iterable[str],
-    vocab_size: int = 2000,
+    vocab_size: int = 2048,
     seed: int = 0,
-    hidden_size: int = 64,
+    *,
+    hidden_size: int = 128,
     num_layers: int = 2,
     num_heads: int = 4,
-    intermediate_size: int = 128,
-    max_position_embeddings: int = 8192,
+    max_positions: int = 2048,
+    embed_std: float = 0.1,
 ) -> Path:
-    """Train a tokenizer on ``texts``, initialise a ``LlamaForCausalLM`` with ``seed``, save both.
+    """Write a randomly initialised ``LlamaForCausalLM`` and its tokenizer to ``out_dir``; return it.
 
-    Defaults give about 330k parameters. Returns ``out_dir`` (loadable with ``from_pretrained``).
+    Deterministic for a given ``texts`` and ``seed``. Embeddings are tied to keep the parameter count
+    in the low hundreds of thousands.
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
+    tok = train_tokenizer(texts, vocab_size=vocab_size)
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=len(tok),
         hidden_size=hidden_size,
-        intermediate_size=intermediate_size,
+        intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers,
         num_attention_heads=num_heads,
-        num_key_value_heads=num_heads,
-        max_position_embeddings=max_position_embeddings,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
+        num_key_value_heads=max(1, num_heads // 2),
+        max_position_embeddings=max_positions,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    with torch.no_grad():
+        # With tied embeddings at the default 0.02 scale the largest possible logit is about 2, so
+        # the model cannot express a confident prediction and LoRA (which leaves embeddings frozen)
+        # cannot fix that: the loss would stall near log(vocab). A larger embedding scale gives room.
+        model.model.embed_tokens.weight.normal_(0.0, embed_std)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = tok.eos_token_id
     model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    tok.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())
     (out / "STANDIN.md").write_text(
-        f"# {STANDIN_NAME}\n\nA randomly initialised LlamaForCausalLM ({n_params:,} parameters, seed {seed}) with a "
-        "byte-level BPE tokenizer trained on benchmark text. Built by petool_utils.tiny_model for tests and "
-        "offline runs; its outputs are not a model's results.\n",
+        f"# {STANDIN_NAME}\n\n{TINY_LABEL}: a randomly initialised LlamaForCausalLM ({n_params:,} parameters, "
+        f"seed {seed}) with a byte-level BPE tokenizer trained on benchmark text, built by "
+        "petool_utils.tiny_model for tests and offline runs.\n",
         encoding="utf-8",
     )
-    (out / "petool_standin.json").write_text(
-        json.dumps({"name": STANDIN_NAME, "parameters": n_params, "seed": seed, "vocab_size": len(tokenizer)}) + "\n",
+    (out / "petool_model.json").write_text(
+        json.dumps({"label": TINY_LABEL, "parameters": n_params, "vocab_size": len(tok), "seed": seed}, indent=2) + "\n",
         encoding="utf-8",
     )
     return out
 
 
-def is_standin(model_dir: str | os.PathLike[str]) -> bool:
-    """True for a directory written by :func:`build_tiny_llama` (so names and reports can say so)."""
-    return (Path(model_dir) / "petool_standin.json").exists()
+def is_standin(model_dir: str | Path) -> bool:
+    """True for a directory written by :func:`build_tiny_llama`, so names and reports can say so."""
+    return (Path(model_dir) / "petool_model.json").exists()

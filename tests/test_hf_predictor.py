@@ -45,9 +45,9 @@ def test_tiny_model_is_small_and_marked(tiny_dir, gen):
     n = sum(p.numel() for p in gen.model.parameters())
     assert 100_000 < n < 1_000_000
     assert is_standin(tiny_dir) and STANDIN_NAME in (tiny_dir / "STANDIN.md").read_text()
-    assert gen.tokenizer.padding_side == "left" and gen.tokenizer.pad_token == "<pad>"
+    assert gen.tokenizer.padding_side == "left" and gen.tokenizer.pad_token == "<|pad|>"
     text = gen.render([{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}])
-    assert text == "<s><|system|>\nS</s>\n<|user|>\nQ</s>\n<|assistant|>\n"
+    assert text == "<|bos|><|system|>S<|end|><|user|>Q<|end|><|assistant|>"
 
 
 def test_left_padded_batch_equals_one_at_a_time(gen, tiny_dir, short_entries):
@@ -83,11 +83,13 @@ def test_too_long_prompt_drops_the_oldest_history_items(gen, tiny_dir, dev_entri
 
 def test_evaluate_records_history_dropped(gen, tiny_dir, short_entries, tmp_path):
     entries = short_entries[:3]
-    pred = HFPredictor(tiny_dir, generator=gen, max_new_tokens=4, max_context=1500)
+    # Room for the prompt with an empty history and a little more: every entry must drop items.
+    limit = max(gen.count_tokens(gen.render(entry_messages(e, "chronological", history=[]))) for e in entries) + 40
+    pred = HFPredictor(tiny_dir, generator=gen, max_new_tokens=4, max_context=limit)
     paths = evaluate(f"hf:{tiny_dir}", entries, ["chronological"], tmp_path, predictor=pred, progress=False)
     recs = [json.loads(x) for x in paths["chronological"].read_text().splitlines()]
     assert [r["entry_id"] for r in recs] == [e.entry_id for e in entries]
-    assert all(r["history_dropped"] > 0 and r["prompt_tokens"] <= 1500 for r in recs)
+    assert all(r["history_dropped"] > 0 and r["prompt_tokens"] <= limit for r in recs)
     manifest = json.loads((paths["chronological"].parent / "manifest.json").read_text())
     assert STANDIN_NAME in manifest["predictor"] and manifest["standin"] is True
 
@@ -95,8 +97,9 @@ def test_evaluate_records_history_dropped(gen, tiny_dir, short_entries, tmp_path
 def test_chat_llm_sampling_is_seeded_by_sample_index(gen):
     llm = HFChatLLM(generator=gen, name="tiny", max_new_tokens=8)
     msgs = [{"role": "user", "content": "Find me a weather API"}]
-    a0 = llm.chat(msgs, temperature=1.0, sample_index=0)
-    assert llm.chat(msgs, temperature=1.0, sample_index=0) == a0
-    assert llm.chat(msgs, temperature=1.0, sample_index=1) != a0
+    # A hot temperature: the untrained tiny model (tied embeddings) repeats one special token at 1.0
+    a0 = llm.chat(msgs, temperature=2.0, sample_index=0)
+    assert a0 and llm.chat(msgs, temperature=2.0, sample_index=0) == a0
+    assert llm.chat(msgs, temperature=2.0, sample_index=1) != a0
     assert llm.chat(msgs, temperature=0.0) == llm.chat(msgs, temperature=0.05)  # both greedy
     assert len(llm.chat_n(msgs, 3, temperature=1.0)) == 3

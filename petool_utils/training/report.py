@@ -1,0 +1,42 @@
+"""Figures and report fragments for notebooks 08 and 09 (kept here so the notebooks stay thin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from petool_utils.io import atomic_write_json
+
+
+def curve_figure(log_history: Sequence[dict[str, Any]], key: str, title: str, label: str):
+    """A plotly line of ``key`` over training steps; the model label is in the title."""
+    import plotly.graph_objects as go
+
+    pts = [(h["step"], h[key]) for h in log_history if key in h and "step" in h and not any(k.startswith("eval_") for k in h)]
+    fig = go.Figure(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=key))
+    fig.update_layout(title=f"{title} ({label})", xaxis_title="step", yaxis_title=key, height=360)
+    return fig
+
+
+def dict_table_html(rows: dict[str, Any], caption: str) -> str:
+    body = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows.items())
+    return f"<table><caption>{caption}</caption>{body}</table>"
+
+
+def write_fragment(run_dir: str | Path, name: str, title: str, order: int, html: str) -> Path:
+    """``<run_dir>/report/<name>.json`` ({title, order, html}), which the report index links."""
+    return atomic_write_json(Path(run_dir) / "report" / f"{name}.json", {"title": title, "order": order, "html": html})
+
+
+def figure_html(fig) -> str:
+    """For report fragments: plotly.js from the CDN (the index page may hold several fragments)."""
+    return fig.to_html(full_html=False, include_plotlyjs="cdn")
+
+
+def show_figure(fig) -> None:
+    """Display a figure so that it survives nbconvert: the executed notebook's HTML page carries the
+    plotly library itself (a bare ``fig.show()`` under papermill leaves only a JSON MIME bundle,
+    which the HTML export drops), so the page works offline."""
+    from IPython.display import HTML, display
+
+    display(HTML(fig.to_html(full_html=False, include_plotlyjs=True)))
