@@ -196,6 +196,21 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
 
 # -- 06 -------------------------------------------------------------------------------------------------
 
+def find_released(data: str | os.PathLike[str] | None = None) -> Path | None:
+    """The released benchmark to compare with: ``data``, else ``PETOOL_DATA_DIR``, else ../shared; None if absent."""
+    from petool_utils.paths import DEV_SLICE_NAME, find_benchmark_file, shared_petoolbench_dir
+
+    if data:
+        return find_benchmark_file(data)
+    shared = shared_petoolbench_dir()
+    if shared is not None:
+        return shared / DEV_SLICE_NAME
+    try:
+        return find_benchmark_file(None)
+    except FileNotFoundError:
+        return None
+
+
 def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = None) -> dict[str, Any]:
     """Table 3 and Figure 4 data for the constructed benchmark and, if given, a released file."""
     from petool_utils.construction.statistics import category_distribution, table3
