@@ -7,7 +7,7 @@ The SFT/DPO builders take entries in that layout too, so they work on the releas
 Exports under ``run_dir``:
 - ``sft/{train,test}.json``: LLaMA-Factory alpaca records ``{"instruction": <system prompt of the
   setting>, "input": <user query>, "output": <reference call JSON>, "setting", "entry_id"}``;
-- ``dpo/{train,test}.json``: ``{"instruction", "input", "chosen", "rejected", "setting", "entry_id"}``
+- ``dpo/{train,test}.json``: ``{"instruction", "input", "chosen", "rejected", "setting", "entry_id", "generator"}``
   where ``rejected`` calls a non-preferred tool of the reference's group with the same parameters;
 - ``sft/dataset_info.json``, ``dpo/dataset_info.json``: LLaMA-Factory dataset registry (the
   instruction goes to the system role, the query to the user turn: the evaluation's message layout);
@@ -123,9 +123,14 @@ def sft_records(entries: Iterable[Entry], settings: Sequence[str] = SETTINGS) ->
     """
     return [
         {"instruction": e.prompt(s) if s != "none" else render_prompt("none", [], e.candidates), "input": e.query,
-         "output": e.reference.to_json(), "setting": s, "entry_id": str(e.entry_id)}
+         "output": e.reference.to_json(), "setting": s, "entry_id": str(e.entry_id), "generator": _generator(e)}
         for e in entries for s in settings
     ]
+
+
+def _generator(e: Entry) -> str | None:
+    """Who wrote the entry (``offline-standin``, ``openai:<model>``) when it says so; None for the release."""
+    return (e.model_extra or {}).get("generator")
 
 
 def dpo_records_from_reference(entries: Iterable[Entry], settings: Sequence[str] = SETTINGS,
@@ -145,7 +150,7 @@ def dpo_records_from_reference(entries: Iterable[Entry], settings: Sequence[str]
             rejected = ToolCall(tool_name=rng.choice(others), parameters=e.reference.parameters)
             out.append({"instruction": e.prompt(s) if s != "none" else render_prompt("none", [], e.candidates),
                         "input": e.query, "chosen": e.reference.to_json(), "rejected": rejected.to_json(),
-                        "setting": s, "entry_id": str(e.entry_id)})
+                        "setting": s, "entry_id": str(e.entry_id), "generator": _generator(e)})
     return out
 
 
