@@ -34,7 +34,10 @@ STAGE_ORDER = {"01_tool_preparation": 10, "02_tool_understanding": 20, "03_tool_
 
 
 def resolve_tools_dir(tools_dir: str | os.PathLike[str] | None) -> Path:
-    """``tools_dir`` if given; else ``$PETOOL_DATA_DIR/toolenv/tools`` when it exists; else the built-in corpus."""
+    """``tools_dir`` if given (``"builtin"``: the built-in corpus); else ``$PETOOL_DATA_DIR/toolenv/tools``
+    when it exists; else the built-in corpus."""
+    if tools_dir == "builtin":
+        return BUILTIN_TOOLS_DIR
     if tools_dir:
         return Path(tools_dir).expanduser()
     env = os.environ.get("PETOOL_DATA_DIR")
