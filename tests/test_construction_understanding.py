@@ -128,3 +128,11 @@ def test_unusable_replies_are_counted_not_crashing(tmp_path):
 def test_unknown_llm_spec_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="offline-standin"):
         make_llm("gpt4", tmp_path / "c.sqlite")
+
+
+def test_partial_rows_of_another_generator_are_redone(tmp_path):
+    tools = [_tool()]
+    partial = tmp_path / "tools_understood.partial.jsonl"
+    partial.write_text(json.dumps({"full_name": tools[0].full_name, "failed": "x", "generator": "openai:old"}) + "\n")
+    kept, log = understand_tools(tools, make_llm("offline-standin", tmp_path / "c.sqlite"), tmp_path, progress=False)
+    assert len(kept) == 1 and log.counts == {"llm_reply_unusable": 0}

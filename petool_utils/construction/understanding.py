@@ -76,13 +76,15 @@ def understand_tools(tools: list[ToolRecord], llm: ChatLLM, run_dir: str | os.Pa
     partial = run_dir / "tools_understood.partial.jsonl"
     run_dir.mkdir(parents=True, exist_ok=True)
     repair_torn_tail(partial)
-    done: dict[str, dict[str, Any]] = {r["full_name"]: r for r in iter_jsonl(partial)}
+    # rows of another generator (the llm changed since the interrupted run) are redone, not reused
+    done: dict[str, dict[str, Any]] = {r["full_name"]: r for r in iter_jsonl(partial) if r.get("generator") == llm.name}
     with open(partial, "a", encoding="utf-8") as out:
         for t in tqdm(tools, desc="02 tool understanding", disable=not progress):
             if t.full_name in done:
                 continue
             res = understand_tool(llm, t, max_retries)
-            row = {"full_name": t.full_name, "failed": res} if isinstance(res, str) else res.model_dump(mode="json")
+            row = ({"full_name": t.full_name, "failed": res, "generator": llm.name} if isinstance(res, str)
+                   else res.model_dump(mode="json"))
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()
             done[t.full_name] = row
