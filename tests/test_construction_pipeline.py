@@ -98,6 +98,7 @@ def test_generator_named_everywhere_and_filters_counted(runs):
     log = json.loads((rd / "data_filter_log.json").read_text())
     h = log["history_items"]
     assert h["n_generated"] - h["n_kept"] == sum(h["counts"].values()) > 0  # nothing dropped silently
+    assert h["json_retries"] > 0  # the stand-in's cut-off replies were re-asked
 
 
 def test_trl_datasets_load(runs):

@@ -86,9 +86,14 @@ class ItemFilter:
         self.counts: Counter[str] = Counter({r: 0 for r in FILTER_REASONS})
         self.n_seen = 0
         self.n_kept = 0
+        self.json_retries = 0
 
-    def reply_failed(self) -> None:
-        self.counts["invalid_json"] += 1
+    def reply(self, res: Any) -> bool:
+        """Record an LLM reply (its retries; a reply never valid counts as ``invalid_json``); True if usable."""
+        self.json_retries += res.attempts - 1
+        if not res.ok:
+            self.counts["invalid_json"] += 1
+        return res.ok
 
     def accept(self, raw: Any, group: str, allowed: Mapping[str, UnderstoodTool], seen: set[str],
                preferred: str, with_rating: bool, default_tool: str | None = None,
@@ -155,8 +160,7 @@ def create_user_data(user: UserPreference, tools: Mapping[str, UnderstoodTool], 
             payload = {"history_type": kind, "n_items": items_per_group, "user_id": user.user_id,
                        "preferred": tool_payload(tools[pref]), "others": [tool_payload(tools[o]) for o in others]}
             res = run_task(llm, "interaction_history", payload, list, max_retries)
-            if not res.ok:
-                flt.reply_failed()
+            if not flt.reply(res):
                 per_group[g] = []
                 continue
             kept = [flt.accept(raw, g, allowed, seen, pref, kind == "ratings") for raw in res.value]
@@ -173,8 +177,7 @@ def create_user_data(user: UserPreference, tools: Mapping[str, UnderstoodTool], 
         payload = {"n_items": queries_per_group, "user_id": user.user_id, "tool": tool_payload(tools[pref]),
                    "existing": existing}
         res = run_task(llm, "new_instructions", payload, list, max_retries)
-        if not res.ok:
-            qflt.reply_failed()
+        if not qflt.reply(res):
             continue
         group_tools = [pref, *user.non_preferred[g]]
         for raw in res.value:
@@ -195,7 +198,9 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
     log = {
         "stage": "05_data_creation",
         "generator": llm.name,
-        "history_items": {"n_generated": flt.n_seen, "n_kept": flt.n_kept, "counts": dict(flt.counts)},
-        "new_instructions": {"n_generated": qflt.n_seen, "n_kept": qflt.n_kept, "counts": dict(qflt.counts)},
+        "history_items": {"n_generated": flt.n_seen, "n_kept": flt.n_kept, "counts": dict(flt.counts),
+                          "json_retries": flt.json_retries},
+        "new_instructions": {"n_generated": qflt.n_seen, "n_kept": qflt.n_kept, "counts": dict(qflt.counts),
+                             "json_retries": qflt.json_retries},
     }
     return data, log

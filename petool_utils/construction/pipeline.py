@@ -188,7 +188,7 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                 "entries": {s: len(v) for s, v in splits.items()}, "exports": sizes, "filters": log}
     atomic_write_json(run_dir / "benchmark" / "manifest.json", manifest)
     atomic_write_json(run_dir / "data_filter_log.json", log)
-    rows = [{"what": k, **v["counts"], "generated": v["n_generated"], "kept": v["n_kept"]}
+    rows = [{"what": k, **v["counts"], "generated": v["n_generated"], "kept": v["n_kept"], "json_retries": v["json_retries"]}
             for k, v in log.items() if isinstance(v, dict)]
     write_fragment(run_dir, "05_data_creation", f"Data creation (generator: {client.name})",
                    f"<p>Generator <b>{html.escape(client.name)}</b>. Entries: train {len(splits['train'])}, test "

@@ -26,8 +26,10 @@ _FAULTS = ("invalid_json", "unknown_tool", "invalid_parameters", "tool_name_leak
 
 _WORDS = ("alpha", "harbor", "maple", "orbit", "cobalt", "meadow", "summit", "lantern", "willow", "quartz",
           "river", "atlas", "ember", "falcon", "garnet", "juniper")
-_CITIES = ("Lisbon", "Osaka", "Denver", "Nairobi", "Oslo", "Lima", "Hanoi", "Porto", "Austin", "Krakow")
-_TOPICS = ("climate", "robotics", "jazz", "football", "startups", "vaccines", "chess", "gardening")
+_CITIES = ("Lisbon", "Osaka", "Denver", "Nairobi", "Oslo", "Lima", "Hanoi", "Porto", "Austin", "Krakow", "Quito",
+           "Dakar", "Tallinn", "Perth", "Montreal", "Seville", "Busan", "Accra", "Cusco", "Bergen")
+_TOPICS = ("climate", "robotics", "jazz", "football", "startups", "vaccines", "chess", "gardening", "volcanoes",
+           "cycling", "opera", "quantum computing", "beekeeping", "archaeology", "sailing", "photography")
 
 
 def _h(*parts: Any) -> int:
@@ -55,7 +57,7 @@ def first_sentences(text: str, n: int = 1, max_chars: int = 240) -> str:
 def synth_value(param: dict[str, Any], key: int) -> Any:
     """A plausible value for a parameter: the documented default when there is one, else by type/name."""
     default = param.get("default")
-    if default not in (None, "") and (key % 3 == 0):
+    if default not in (None, "") and (key % 4 == 0):
         return default
     typ = (param.get("type") or "STRING").upper()
     name = (param.get("name") or "").lower()
