@@ -24,7 +24,7 @@ def build(rd: Path) -> Path:
     pipeline.stage02_understand(rd, fault_rate=0.05, progress=False)
     pipeline.stage03_cluster(rd, embedder="tfidf", eps=0.5, eps_values=[0.3, 0.5])
     pipeline.stage04_preferences(rd, embedder="tfidf", n_users=6, groups_per_user=3, top_k=2, seed=0)
-    pipeline.stage05_create(rd, embedder="tfidf", items_per_group=3, fault_rate=0.05, seed=0, progress=False)
+    pipeline.stage05_create(rd, embedder="tfidf", items_per_group=3, fault_rate=0.2, seed=0, progress=False)
     pipeline.stage06_statistics(rd)
     return rd
 
