@@ -127,9 +127,22 @@ def _call_params(doc: dict[str, Any], key: int, with_optional: bool) -> dict[str
     return params
 
 
-def _instruction(doc: dict[str, Any], params: dict[str, Any]) -> str:
+_OPENERS = ("I want to", "Please", "Could you", "I'd like to", "Help me", "I need to", "Can you", "Let me")
+_CLOSERS = ("", " for my project", " right now", " for a report", " before the meeting", " for my team", " today",
+            " again")
+
+
+def _instruction(doc: dict[str, Any], params: dict[str, Any], variant: int | None = None) -> str:
+    """A first-person request. ``variant`` picks an opening and a closing (None: the plain "I want to ...",
+    as the release's tool-use examples read); the tool's own name is never written (the prompts forbid it)."""
     tail = ", ".join(f"{k} {json.dumps(v, ensure_ascii=False)}" for k, v in list(params.items())[:4])
-    return f"I want to {_phrase(doc)}" + (f" with {tail}." if tail else ".")
+    opener, closer = ("I want to", "") if variant is None else (
+        _OPENERS[variant % len(_OPENERS)], _CLOSERS[(variant // len(_OPENERS)) % len(_CLOSERS)])
+    text = f"{opener} {_phrase(doc)}{closer}" + (f" with {tail}" if tail else "")
+    tool = doc.get("tool_name") or (doc["full_name"].split(">.<")[1] if ">.<" in doc.get("full_name", "") else "")
+    if len(tool.strip()) >= 3:
+        text = re.sub(re.escape(tool.strip()), "the service", text, flags=re.I)
+    return text + ("?" if opener in ("Could you", "Can you") else ".")
 
 
 class OfflineStandinLLM:
@@ -187,7 +200,7 @@ class OfflineStandinLLM:
                 liked = i >= n // 2
                 doc = pref if liked else others[_h(key, i) % len(others)]
             params = _call_params(doc, _h(key, "item", i), with_optional=False)
-            item: dict[str, Any] = {"instruction": _instruction(doc, params),
+            item: dict[str, Any] = {"instruction": _instruction(doc, params, _h(key, "text", i) % 64),
                                     "tool_call": {"tool_name": doc["full_name"], "parameters": params}}
             if kind == "ratings":
                 item["rating"] = 1 if liked else 0
@@ -201,7 +214,7 @@ class OfflineStandinLLM:
             if len(out) == int(p["n_items"]):
                 break
             params = _call_params(doc, _h(key, "new", i), with_optional=False)
-            text = _instruction(doc, params)
+            text = _instruction(doc, params, _h(key, "text", i) % 64)
             if text not in existing and all(text != o["instruction"] for o in out):
                 out.append({"instruction": text, "parameters": params})
         items = [{"instruction": o["instruction"], "tool_call": {"tool_name": doc["full_name"], "parameters": o["parameters"]}} for o in out]
