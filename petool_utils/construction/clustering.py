@@ -25,10 +25,6 @@ from petool_utils.io import atomic_write_json, read_json
 IO_MATCH = ("exact", "required", "none")
 
 
-def embedding_text(t: "ToolRecord", field: str = "functionality") -> str:
-    return getattr(t, field)
-
-
 def dbscan_labels(emb: np.ndarray, eps: float, min_samples: int = 2) -> np.ndarray:
     """DBSCAN labels with cosine distance (``-1`` = noise). Rows must be L2-normalised."""
     from sklearn.cluster import DBSCAN
@@ -61,8 +57,8 @@ def refine_groups(tools: Sequence[ToolRecord], labels: Sequence[int], io_match: 
         if lab < 0:
             continue
         parts[(int(lab), t.category if same_category else "", io_key(t, io_match))].append(t.full_name)
-    kept = [members for members in parts.values() if len(members) >= 2]
-    kept.sort(key=lambda m: [t.full_name for t in tools].index(m[0]))
+    order = {t.full_name: i for i, t in enumerate(tools)}
+    kept = sorted((members for members in parts.values() if len(members) >= 2), key=lambda m: order[m[0]])
     groups = {f"g{i:03d}": m for i, m in enumerate(kept)}
     stats = {
         "n_tools": len(tools),

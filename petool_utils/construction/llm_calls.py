@@ -43,8 +43,8 @@ def extract_json(text: str) -> Any:
     fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
     if fence:
         candidates.append(fence.group(1).strip())
-    for open_, close in (("[", "]"), ("{", "}")):
-        i, j = text.find(open_), text.rfind(close)
+    spans = [(text.find(o), text.rfind(c)) for o, c in (("[", "]"), ("{", "}"))]
+    for i, j in sorted(spans):  # the bracket that opens first is the outermost value
         if 0 <= i < j:
             candidates.append(text[i : j + 1])
     last = None
