@@ -190,7 +190,7 @@ result = stage05_create(run_dir, llm=llm, embedder=embedder, items_per_group=ite
                         test_fraction=test_fraction, max_history=max_history, seed=seed, fault_rate=fault_rate)
 m = result["manifest"]
 print(f"generator: {m['generator']}; entries {m['entries']}; users {m['users']}")
-pd.DataFrame({k: v["counts"] | {"generated": v["n_generated"], "kept": v["n_kept"]}
+pd.DataFrame({k: v["counts"] | {"generated": v["n_generated"], "kept": v["n_kept"], "json_retries": v["json_retries"]}
               for k, v in m["filters"].items() if isinstance(v, dict)})"""),
         ("md", "Export sizes (records = entries × settings):"),
         ("code", """m["exports"]"""),
