@@ -53,7 +53,7 @@ def test_run_task_retries_with_the_problem_stated():
     res = run_task(llm, "tool_use_example", {"api_name": "x"}, dict, max_retries=2)
     assert res.ok and res.attempts == 2 and res.value["instruction"] == "I want x"
     retry_messages, retry_opts = llm.calls[1]
-    assert retry_opts == {"attempt": 1}  # a different cache key from the failed request
+    assert retry_opts == {"sample_index": 1}  # a different cache key from the failed request, never sent
     assert retry_messages[2] == {"role": "assistant", "content": '{"instruction": "I want'}
     assert "could not be used" in retry_messages[3]["content"]
 
@@ -98,11 +98,11 @@ def test_as_predicate(text, pred):
 
 def test_standin_faults_are_seeded_and_named():
     msgs = task_messages("tool_use_example", {"api_name": "a", "required_parameters": []})
-    a = [OfflineStandinLLM(seed=0, fault_rate=0.5).chat(msgs, attempt=i) for i in range(40)]
-    b = [OfflineStandinLLM(seed=0, fault_rate=0.5).chat(msgs, attempt=i) for i in range(40)]
+    a = [OfflineStandinLLM(seed=0, fault_rate=0.5).chat(msgs, sample_index=i) for i in range(40)]
+    b = [OfflineStandinLLM(seed=0, fault_rate=0.5).chat(msgs, sample_index=i) for i in range(40)]
     assert a == b
     assert 0 < sum(not x.endswith("}") for x in a) < 20  # some cut-off (invalid JSON) replies, not all
-    clean = [OfflineStandinLLM(seed=0).chat(msgs, attempt=i) for i in range(10)]
+    clean = [OfflineStandinLLM(seed=0).chat(msgs, sample_index=i) for i in range(10)]
     assert all(json.loads(x) for x in clean)
 
 

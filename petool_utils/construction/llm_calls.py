@@ -71,12 +71,14 @@ def run_task(llm: ChatLLM, task: str, payload: dict[str, Any], expect: type, max
              **opts: Any) -> TaskResult:
     """Ask, parse JSON of type ``expect``; on a bad reply ask again with the problem stated.
 
-    Each retry carries ``attempt`` in its options so its cache key differs from the failed one.
+    Each retry carries ``sample_index`` in its options: part of the cache key (so a retry is never
+    answered from the cache with the reply that failed) and, by the LLM seam's convention, never sent
+    to a server.
     """
     messages = task_messages(task, payload)
     error = "no reply"
     for attempt in range(max_retries + 1):
-        call_opts = dict(opts, attempt=attempt) if attempt else dict(opts)
+        call_opts = dict(opts, sample_index=attempt) if attempt else dict(opts)
         reply = llm.chat(messages, **call_opts)
         try:
             value = extract_json(reply)
