@@ -15,10 +15,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 OUT = Path(__file__).resolve().parent.parent / "notebooks"
 
-SETUP = """import os
-from pathlib import Path
-from IPython.display import HTML, display
+SETUP = """from pathlib import Path
 import pandas as pd
+import plotly.io as pio
+pio.renderers.default = "plotly_mimetype+notebook"  # interactive in JupyterLab and in the HTML report
 pd.set_option("display.max_colwidth", 120)
 Path(run_dir).mkdir(parents=True, exist_ok=True)"""
 

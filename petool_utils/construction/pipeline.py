@@ -58,9 +58,15 @@ def default_labels_path(tools_dir: Path) -> Path | None:
     return p if p.exists() else None
 
 
-def write_fragment(run_dir: str | os.PathLike[str], stage: str, title: str, body_html: str) -> Path:
-    return atomic_write_json(Path(run_dir) / "report" / f"{stage}.json",
-                             {"title": title, "order": STAGE_ORDER[stage], "html": body_html})
+def write_fragment(run_dir: str | os.PathLike[str], stage: str, title: str, body_html: str,
+                   figures: Sequence[Any] = ()) -> Path:
+    """A report fragment (docs/reports.md): the HTML block, then any plotly figures as ``plotly`` blocks."""
+    import json
+
+    frag: dict[str, Any] = {"title": title, "order": STAGE_ORDER[stage], "notebook": stage, "html": body_html}
+    if figures:
+        frag["blocks"] = [{"kind": "plotly", "figure": json.loads(f.to_json())} for f in figures]
+    return atomic_write_json(Path(run_dir) / "report" / f"{stage}.json", frag)
 
 
 def _table(df: pd.DataFrame) -> str:
@@ -125,7 +131,9 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
            f"texts by generator {html.escape(generator)}.</p>" + _table(pd.DataFrame([stats]))
     if score:
         body += "<p>Against the released functionality labels:</p>" + _table(pd.DataFrame([score]).round(4))
-    write_fragment(run_dir, "03_tool_clustering", "Tool clustering", body)
+    from petool_utils.construction.plots import eps_sweep_figure
+
+    write_fragment(run_dir, "03_tool_clustering", "Tool clustering", body, [eps_sweep_figure(sweep, eps)])
     return {"groups": groups, "embeddings": emb, "tools": tools, **info}
 
 
@@ -216,7 +224,7 @@ def find_released(data: str | os.PathLike[str] | None = None) -> Path | None:
 
 def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = None) -> dict[str, Any]:
     """Table 3 and Figure 4 data for the constructed benchmark and, if given, a released file."""
-    from petool_utils.construction.statistics import category_distribution, table3
+    from petool_utils.construction.statistics import category_distribution, figure4, table3
 
     run_dir = Path(run_dir)
     splits = {s: load_entries(run_dir / "benchmark" / f"{s}.json") for s in ("train", "test")}
@@ -229,5 +237,6 @@ def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = N
     atomic_write_json(run_dir / "benchmark_statistics.json", payload)
     body = "".join(f"<h4>{k}: Table 3</h4>{_table(v['table3'])}<h4>{k}: categories (Figure 4)</h4>{_table(v['categories'])}"
                    for k, v in out.items())
-    write_fragment(run_dir, "06_benchmark_statistics", "Benchmark statistics (Table 3, Figure 4)", body)
+    figs = [figure4(v["categories"], f"Figure 4 ({k}): categories of the reference tools") for k, v in out.items()]
+    write_fragment(run_dir, "06_benchmark_statistics", "Benchmark statistics (Table 3, Figure 4)", body, figs)
     return out
