@@ -175,7 +175,7 @@ def create_user_data(user: UserPreference, tools: Mapping[str, UnderstoodTool], 
     for g, pref in user.preferred.items():
         existing = sorted({it.instruction for h in histories.values() for it in h if it.tool_name == pref})
         payload = {"n_items": queries_per_group, "user_id": user.user_id, "tool": tool_payload(tools[pref]),
-                   "existing": existing}
+                   "group_tools": [tool_payload(tools[o]) for o in user.non_preferred[g]], "existing": existing}
         res = run_task(llm, "new_instructions", payload, list, max_retries)
         if not qflt.reply(res):
             continue

@@ -50,7 +50,8 @@ instruction the tools serve and a tool call with parameters valid for the called
 - "preferred": every call uses the preferred tool.
 - "ratings": mix calls to the preferred tool (rating 1, liked) and to other tools (rating 0, disliked).
 - "chronological": oldest first; earlier calls use other tools, later calls the preferred tool.
-Never name a tool or provider inside an instruction; do not repeat instructions.
+Word each instruction so that any tool of the group could serve it: the choice of tool, not the wording,
+carries the preference. Never name a tool or provider inside an instruction; do not repeat instructions.
 {_JSON_ONLY} Format: [{{"instruction": "...", "tool_call": {{"tool_name": "<full name>", "parameters": {{...}}}}, "rating": 1}}, ...]
 ("rating" only for the "ratings" type.)
 
@@ -60,13 +61,14 @@ OUTPUT: [{{"instruction": "I want the forecast for Lyon this week.", "tool_call"
 """
 
 NEW_INSTRUCTIONS = f"""You write new user requests for a tool.
-Given a tool's documentation and instructions the user already gave ("existing"), write "n_items" NEW
-first-person instructions this tool serves, each with the parameters to call it with (documented names,
-values of the documented types). Never name the tool or its provider; do not repeat an existing instruction.
+Given a tool's documentation, the other tools with the same functionality ("group_tools") and instructions
+the user already gave ("existing"), write "n_items" NEW first-person instructions this tool serves, each with
+the parameters to call it with (documented names, values of the documented types). Word them so that any
+tool of the group could serve them, never name a tool or provider, and do not repeat an existing instruction.
 {_JSON_ONLY} Format: [{{"instruction": "...", "parameters": {{...}}}}, ...]
 
 Demonstration
-INPUT: {{"n_items": 1, "tool": {{"full_name": "<Weather>.<SkyCast>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}, "existing": ["I want the forecast for Lyon this week."]}}
+INPUT: {{"n_items": 1, "tool": {{"full_name": "<Weather>.<SkyCast>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}, "group_tools": [{{"full_name": "<Weather>.<MeteoPro>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}], "existing": ["I want the forecast for Lyon this week."]}}
 OUTPUT: [{{"instruction": "I want to check tomorrow's weather in Madrid.", "parameters": {{"city": "Madrid"}}}}]
 """
 

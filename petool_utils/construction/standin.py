@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from petool_utils.construction.llm_prompts import read_task
 
@@ -132,16 +132,21 @@ _CLOSERS = ("", " for my project", " right now", " for a report", " before the m
             " again")
 
 
-def _instruction(doc: dict[str, Any], params: dict[str, Any], variant: int | None = None) -> str:
+def _instruction(doc: dict[str, Any], params: dict[str, Any], variant: int | None = None,
+                 group: Sequence[dict[str, Any]] = ()) -> str:
     """A first-person request. ``variant`` picks an opening and a closing (None: the plain "I want to ...",
-    as the release's tool-use examples read); the tool's own name is never written (the prompts forbid it)."""
+    as the release's tool-use examples read). With ``group`` (the equivalent tools), the wording comes from
+    one fixed member, so a request does not betray which tool it was written for; no tool's own name is
+    ever written (the prompts forbid it)."""
+    phrase_doc = min([doc, *group], key=lambda d: d.get("full_name", "")) if group else doc
     tail = ", ".join(f"{k} {json.dumps(v, ensure_ascii=False)}" for k, v in list(params.items())[:4])
     opener, closer = ("I want to", "") if variant is None else (
         _OPENERS[variant % len(_OPENERS)], _CLOSERS[(variant // len(_OPENERS)) % len(_CLOSERS)])
-    text = f"{opener} {_phrase(doc)}{closer}" + (f" with {tail}" if tail else "")
-    tool = doc.get("tool_name") or (doc["full_name"].split(">.<")[1] if ">.<" in doc.get("full_name", "") else "")
-    if len(tool.strip()) >= 3:
-        text = re.sub(re.escape(tool.strip()), "the service", text, flags=re.I)
+    text = f"{opener} {_phrase(phrase_doc)}{closer}" + (f" with {tail}" if tail else "")
+    for d in {id(x): x for x in (doc, phrase_doc)}.values():
+        tool = d.get("tool_name") or (d["full_name"].split(">.<")[1] if ">.<" in d.get("full_name", "") else "")
+        if len(tool.strip()) >= 3:
+            text = re.sub(re.escape(tool.strip()), "the service", text, flags=re.I)
     return text + ("?" if opener in ("Could you", "Can you") else ".")
 
 
@@ -200,7 +205,7 @@ class OfflineStandinLLM:
                 liked = i >= n // 2
                 doc = pref if liked else others[_h(key, i) % len(others)]
             params = _call_params(doc, _h(key, "item", i), with_optional=False)
-            item: dict[str, Any] = {"instruction": _instruction(doc, params, _h(key, "text", i) % 64),
+            item: dict[str, Any] = {"instruction": _instruction(doc, params, _h(key, "text", i) % 64, [pref, *others]),
                                     "tool_call": {"tool_name": doc["full_name"], "parameters": params}}
             if kind == "ratings":
                 item["rating"] = 1 if liked else 0
@@ -208,13 +213,13 @@ class OfflineStandinLLM:
         return self._inject(items, fault, pref)
 
     def _new_instructions(self, p: dict[str, Any], key: int, fault: str | None) -> list[dict[str, Any]]:
-        doc, existing = p["tool"], set(p.get("existing", []))
+        doc, existing, group = p["tool"], set(p.get("existing", [])), p.get("group_tools", [])
         out: list[dict[str, Any]] = []
         for i in range(int(p["n_items"]) * 4):
             if len(out) == int(p["n_items"]):
                 break
             params = _call_params(doc, _h(key, "new", i), with_optional=False)
-            text = _instruction(doc, params, _h(key, "text", i) % 64)
+            text = _instruction(doc, params, _h(key, "text", i) % 64, group)
             if text not in existing and all(text != o["instruction"] for o in out):
                 out.append({"instruction": text, "parameters": params})
         items = [{"instruction": o["instruction"], "tool_call": {"tool_name": doc["full_name"], "parameters": o["parameters"]}} for o in out]
