@@ -1,0 +1,99 @@
+"""Every prompt of the construction stages, in one place, with its demonstrations.
+
+Each prompt is a system message (the task, the JSON reply format, one or two demonstrations) and a
+user message ``TASK: <name>`` followed by the input as a JSON block. The input block is
+machine-readable on purpose: a real LLM reads it as documentation, and the offline stand-in
+(:mod:`.standin`) reads the same block to derive its answer, so both go through one code path.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TASK_MARK = "TASK: "
+INPUT_MARK = "INPUT:\n"
+
+TASKS = ("tool_use_example", "tool_description", "interaction_history", "new_instructions")
+
+_JSON_ONLY = "Reply with one JSON value only, no prose and no code fences."
+
+TOOL_USE_EXAMPLE = f"""You write realistic usage examples for web APIs.
+Given an API's documentation, write one thing a user might ask for that this API serves, as a first-person
+instruction ("I want to ..."), and the parameters to call the API with. Use only documented parameter names;
+fill every required parameter with a plausible value of its type; prefer documented defaults.
+Do not mention the API's or the provider's name in the instruction.
+{_JSON_ONLY} Format: {{"instruction": "...", "parameters": {{...}}}}
+
+Demonstration
+INPUT: {{"api_name": "Get weather forecast", "api_description": "5-day forecast for a city", "required_parameters": [{{"name": "city", "type": "STRING", "default": "Paris"}}], "optional_parameters": [{{"name": "units", "type": "STRING", "default": "metric"}}]}}
+OUTPUT: {{"instruction": "I want to see the 5-day weather forecast for Paris in metric units.", "parameters": {{"city": "Paris", "units": "metric"}}}}
+"""
+
+TOOL_DESCRIPTION = f"""You describe web APIs for a tool catalogue.
+Given an API's documentation and a usage example, write
+- "functionality": one or two sentences on WHAT the API does (its input and output), without the provider's
+  name, so that APIs doing the same thing get near-identical descriptions;
+- "non_functional": two or three sentences on HOW the provider offers it: usability, integrability,
+  accessibility (authentication, pricing, limits), and the provider's ecosystem, without restating the function.
+{_JSON_ONLY} Format: {{"functionality": "...", "non_functional": "..."}}
+
+Demonstration
+INPUT: {{"tool_name": "SkyCast", "category": "Weather", "tool_description": "Free forecasts, no key, 100 calls/day, part of the SkyCast maps suite.", "api_name": "Get weather forecast", "api_description": "5-day forecast for a city", "example": {{"instruction": "I want the 5-day forecast for Paris.", "parameters": {{"city": "Paris"}}}}}}
+OUTPUT: {{"functionality": "Get weather forecast: returns the 5-day weather forecast for a given city.", "non_functional": "Free to use without an API key, limited to 100 calls a day; integrates with the provider's maps suite."}}
+"""
+
+INTERACTION_HISTORY = f"""You simulate a user's past interactions with tools.
+The INPUT names the history type, the user's preferred tool for one functionality and the group's other
+tools (documentation and an example each). Write "n_items" past interactions, each a new first-person
+instruction the tools serve and a tool call with parameters valid for the called tool's schema.
+- "preferred": every call uses the preferred tool.
+- "ratings": mix calls to the preferred tool (rating 1, liked) and to other tools (rating 0, disliked).
+- "chronological": oldest first; earlier calls use other tools, later calls the preferred tool.
+Word each instruction so that any tool of the group could serve it: the choice of tool, not the wording,
+carries the preference. Never name a tool or provider inside an instruction; do not repeat instructions.
+{_JSON_ONLY} Format: [{{"instruction": "...", "tool_call": {{"tool_name": "<full name>", "parameters": {{...}}}}, "rating": 1}}, ...]
+("rating" only for the "ratings" type.)
+
+Demonstration
+INPUT: {{"history_type": "ratings", "n_items": 2, "preferred": {{"full_name": "<Weather>.<SkyCast>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}, "others": [{{"full_name": "<Weather>.<MeteoPro>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}]}}
+OUTPUT: [{{"instruction": "I want the forecast for Lyon this week.", "tool_call": {{"tool_name": "<Weather>.<SkyCast>.<Forecast>", "parameters": {{"city": "Lyon"}}}}, "rating": 1}}, {{"instruction": "I want to know if it rains in Oslo soon.", "tool_call": {{"tool_name": "<Weather>.<MeteoPro>.<Forecast>", "parameters": {{"city": "Oslo"}}}}, "rating": 0}}]
+"""
+
+NEW_INSTRUCTIONS = f"""You write new user requests for a tool.
+Given a tool's documentation, the other tools with the same functionality ("group_tools") and instructions
+the user already gave ("existing"), write "n_items" NEW first-person instructions this tool serves, each with
+the parameters to call it with (documented names, values of the documented types). Word them so that any
+tool of the group could serve them, never name a tool or provider, and do not repeat an existing instruction.
+{_JSON_ONLY} Format: [{{"instruction": "...", "parameters": {{...}}}}, ...]
+
+Demonstration
+INPUT: {{"n_items": 1, "tool": {{"full_name": "<Weather>.<SkyCast>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}, "group_tools": [{{"full_name": "<Weather>.<MeteoPro>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}], "existing": ["I want the forecast for Lyon this week."]}}
+OUTPUT: [{{"instruction": "I want to check tomorrow's weather in Madrid.", "parameters": {{"city": "Madrid"}}}}]
+"""
+
+SYSTEM_PROMPTS = {
+    "tool_use_example": TOOL_USE_EXAMPLE,
+    "tool_description": TOOL_DESCRIPTION,
+    "interaction_history": INTERACTION_HISTORY,
+    "new_instructions": NEW_INSTRUCTIONS,
+}
+
+RETRY_MESSAGE = "Your reply could not be used ({problem}). Reply again with valid JSON only, in the format asked."
+
+
+def task_messages(task: str, payload: dict[str, Any]) -> list[dict[str, str]]:
+    """The chat messages of a construction task; the payload is serialised canonically (sorted keys)."""
+    if task not in SYSTEM_PROMPTS:
+        raise ValueError(f"unknown construction task {task!r}; expected one of {TASKS}")
+    body = TASK_MARK + task + "\n" + INPUT_MARK + json.dumps(payload, ensure_ascii=False, sort_keys=True)
+    return [{"role": "system", "content": SYSTEM_PROMPTS[task]}, {"role": "user", "content": body}]
+
+
+def read_task(messages: list[dict[str, str]]) -> tuple[str, dict[str, Any]]:
+    """Inverse of :func:`task_messages` on the first user message (what the stand-in reads)."""
+    user = next(m["content"] for m in messages if m["role"] == "user")
+    head, _, rest = user.partition("\n")
+    if not head.startswith(TASK_MARK) or not rest.startswith(INPUT_MARK):
+        raise ValueError("not a construction task message")
+    return head[len(TASK_MARK):], json.loads(rest[len(INPUT_MARK):])

@@ -1,0 +1,242 @@
+"""The construction stages as the notebooks call them: each reads the previous stage's files under
+``run_dir``, writes its own (atomically) plus a report fragment ``run_dir/report/<stage>.json``
+(``{"title", "order", "html"}``, gathered by the runner's index), and returns what it wrote.
+Nothing passes between stages in memory, so any stage can be re-run alone.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from petool_utils import SETTINGS
+from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
+from petool_utils.construction.candidates import candidate_names
+from petool_utils.construction.clustering import (cluster_tools, eps_sweep, load_func_labels, read_groups,
+                                                  score_groups, write_groups)
+from petool_utils.construction.export import release_record, split_users, write_benchmark, write_exports
+from petool_utils.construction.histories import create_all
+from petool_utils.construction.llm_calls import make_llm
+from petool_utils.construction.preferences import build_users, read_users, write_users
+from petool_utils.construction.toolbench import prepare_tools, write_tools, read_tools
+from petool_utils.construction.understanding import read_understood, understand_tools, write_understood
+from petool_utils.data import load_entries
+from petool_utils.embeddings import get_embedder
+from petool_utils.io import atomic_write_json, read_json
+
+STAGE_ORDER = {"01_tool_preparation": 10, "02_tool_understanding": 20, "03_tool_clustering": 30,
+               "04_preference_construction": 40, "05_data_creation": 50, "06_benchmark_statistics": 60}
+
+
+def resolve_tools_dir(tools_dir: str | os.PathLike[str] | None) -> Path:
+    """``tools_dir`` if given (``"builtin"``: the built-in corpus); else ``$PETOOL_DATA_DIR/toolenv/tools``
+    when it exists; else the built-in corpus."""
+    if tools_dir == "builtin":
+        return BUILTIN_TOOLS_DIR
+    if tools_dir:
+        return Path(tools_dir).expanduser()
+    env = os.environ.get("PETOOL_DATA_DIR")
+    if env and (Path(env).expanduser() / "toolenv" / "tools").is_dir():
+        return Path(env).expanduser() / "toolenv" / "tools"
+    return BUILTIN_TOOLS_DIR
+
+
+def corpus_label(path: Path) -> str:
+    return "built-in (petool_utils/resources/toolcorpus)" if Path(path).resolve() == BUILTIN_TOOLS_DIR.resolve() else str(path)
+
+
+def default_labels_path(tools_dir: Path) -> Path | None:
+    """``func_labels_dev.json`` two levels above a ``toolenv/tools`` folder (the shared data layout)."""
+    if Path(tools_dir).resolve() == BUILTIN_TOOLS_DIR.resolve():
+        return BUILTIN_LABELS
+    p = Path(tools_dir).resolve().parent.parent / "func_labels_dev.json"
+    return p if p.exists() else None
+
+
+def write_fragment(run_dir: str | os.PathLike[str], stage: str, title: str, body_html: str,
+                   figures: Sequence[Any] = ()) -> Path:
+    """A report fragment (docs/reports.md): the HTML block, then any plotly figures as ``plotly`` blocks."""
+    import json
+
+    frag: dict[str, Any] = {"title": title, "order": STAGE_ORDER[stage], "notebook": stage, "html": body_html}
+    if figures:
+        frag["blocks"] = [{"kind": "plotly", "figure": json.loads(f.to_json())} for f in figures]
+    return atomic_write_json(Path(run_dir) / "report" / f"{stage}.json", frag)
+
+
+def _table(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, border=0, escape=True)
+
+
+def _counts_html(counts: dict[str, int]) -> str:
+    return _table(pd.DataFrame({"reason": list(counts), "dropped": list(counts.values())}))
+
+
+# -- 01 -------------------------------------------------------------------------------------------------
+
+def stage01_prepare(run_dir: str | os.PathLike[str], tools_dir: str | None = None, min_name_words: int = 2) -> dict[str, Any]:
+    src = resolve_tools_dir(tools_dir)
+    tools, log = prepare_tools(src, min_name_words=min_name_words)
+    write_tools(run_dir, tools, log)
+    info = {"tools_dir": corpus_label(src), "labels": str(default_labels_path(src) or ""), "n_apis": log.n_input,
+            "n_kept": log.n_kept, "n_tools": len({(t.category, t.tool_name) for t in tools}),
+            "n_categories": len({t.category for t in tools})}
+    atomic_write_json(Path(run_dir) / "corpus.json", info)
+    write_fragment(run_dir, "01_tool_preparation", "Tool preparation: filters",
+                   f"<p>Corpus: {html.escape(info['tools_dir'])}. {log.n_input} APIs read, {log.n_kept} kept "
+                   f"({info['n_tools']} tools, {info['n_categories']} categories).</p>" + _counts_html(log.counts))
+    return {"tools": tools, "log": log, "corpus": info}
+
+
+# -- 02 -------------------------------------------------------------------------------------------------
+
+def stage02_understand(run_dir: str | os.PathLike[str], llm: str = "offline-standin", seed: int = 0,
+                       fault_rate: float = 0.0, max_retries: int = 2, progress: bool = True) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate)
+    tools, log = understand_tools(read_tools(run_dir), client, run_dir, max_retries, progress)
+    write_understood(run_dir, tools, log)
+    write_fragment(run_dir, "02_tool_understanding", f"Tool understanding (generator: {client.name})",
+                   f"<p>Generator <b>{html.escape(client.name)}</b>; {log.n_kept} of {log.n_input} APIs understood; "
+                   f"cache hits {client.hits}, misses {client.misses}.</p>" + _counts_html(log.counts))
+    return {"tools": tools, "log": log, "generator": client.name}
+
+
+# -- 03 -------------------------------------------------------------------------------------------------
+
+def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", eps: float = 0.1, min_samples: int = 2,
+                    io_match: str = "exact", eps_values: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
+                    labels_path: str | None = "auto") -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    tools = read_understood(run_dir)
+    emb = get_embedder(embedder).embed([t.functionality for t in tools])
+    np.save(run_dir / "embeddings.npy", emb)
+    groups, stats = cluster_tools(tools, emb, eps, min_samples, io_match)
+    write_groups(run_dir, groups)
+    if labels_path == "auto":
+        labels_path = read_json(run_dir / "corpus.json").get("labels") or None
+    labels = load_func_labels(labels_path) if labels_path else None
+    sweep = eps_sweep(tools, emb, eps_values, min_samples, io_match, labels)
+    score = score_groups(groups, labels, [t.full_name for t in tools]).model_dump() if labels else None
+    generator = tools[0].generator if tools else ""
+    info = {"generator": generator, "embedder": embedder, "eps": eps, "min_samples": min_samples, "io_match": io_match,
+            "stats": stats, "score": score, "labels": labels_path, "sweep": sweep}
+    atomic_write_json(run_dir / "clustering.json", info)
+    body = f"<p>Embedder {embedder}, DBSCAN eps={eps}, min_samples={min_samples}, input-format match '{io_match}', " \
+           f"texts by generator {html.escape(generator)}.</p>" + _table(pd.DataFrame([stats]))
+    if score:
+        body += "<p>Against the released functionality labels:</p>" + _table(pd.DataFrame([score]).round(4))
+    from petool_utils.construction.plots import eps_sweep_figure
+
+    write_fragment(run_dir, "03_tool_clustering", "Tool clustering", body, [eps_sweep_figure(sweep, eps)])
+    return {"groups": groups, "embeddings": emb, "tools": tools, **info}
+
+
+# -- 04 -------------------------------------------------------------------------------------------------
+
+def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm", n_users: int = 40,
+                        groups_per_user: int = 6, top_k: int = 2, seed: int = 0) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    tools = read_understood(run_dir)
+    nf = get_embedder(embedder).embed([t.non_functional for t in tools])
+    np.save(run_dir / "embeddings_nonfunctional.npy", nf)
+    users = build_users(read_groups(run_dir), [t.full_name for t in tools], nf, n_users, groups_per_user, top_k, seed,
+                        generator=tools[0].generator if tools else "", embedder=embedder)
+    write_users(run_dir, users)
+    write_fragment(run_dir, "04_preference_construction", "Preference construction",
+                   _table(pd.DataFrame([users.stats])))
+    return {"users": users}
+
+
+# -- 05 -------------------------------------------------------------------------------------------------
+
+def _similarities(embedder: str, tool_texts: list[str], tool_emb: np.ndarray, queries: list[str]) -> np.ndarray:
+    """Query x tool cosine similarities; TF-IDF is refitted on tools+queries so both share one space."""
+    if not queries:
+        return np.zeros((0, len(tool_texts)), dtype=np.float32)
+    if embedder == "tfidf":
+        m = get_embedder(embedder).embed(tool_texts + queries)
+        return m[len(tool_texts):] @ m[: len(tool_texts)].T
+    return get_embedder(embedder).embed(queries) @ tool_emb.T
+
+
+def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin", embedder: str = "minilm",
+                   items_per_group: int = 4, queries_per_group: int = 1, n_candidates: int = 10, n_retrieved: int = 5,
+                   test_fraction: float = 0.5, max_history: int | None = 20, seed: int = 0, fault_rate: float = 0.0,
+                   max_retries: int = 2,
+                   trl: bool = True, progress: bool = True) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    tools = read_understood(run_dir)
+    by_name = {t.full_name: t for t in tools}
+    names = [t.full_name for t in tools]
+    groups = read_groups(run_dir)
+    users = read_users(run_dir)
+    client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate)
+    data, log = create_all(users.users, by_name, client, items_per_group, queries_per_group, seed, progress, max_retries)
+    queries = [(u, q) for u in data for q in u.queries]
+    sims = _similarities(embedder, [t.functionality for t in tools], np.load(run_dir / "embeddings.npy"),
+                         [q.instruction for _, q in queries])
+    train_ids, test_ids = split_users([u.user_id for u in data], test_fraction, seed)
+    rng = np.random.default_rng(seed)
+    splits: dict[str, list[dict]] = {"train": [], "test": []}
+    for i, (u, q) in enumerate(queries):
+        cands = candidate_names(q.tool_name, groups[q.group], names, sims[i], rng, n_candidates, n_retrieved)
+        rec = release_record(i, q, u, cands, groups[q.group], by_name, max_history)
+        rec["generator"] = client.name
+        splits["test" if u.user_id in test_ids else "train"].append(rec)
+    paths = write_benchmark(run_dir, splits["train"], splits["test"])
+    loaded = {s: load_entries(p) for s, p in paths.items()}
+    sizes = write_exports(run_dir, loaded, SETTINGS, seed, trl)
+    manifest = {"generator": client.name, "embedder": embedder, "seed": seed, "users": {"train": len(train_ids), "test": len(test_ids)},
+                "entries": {s: len(v) for s, v in splits.items()}, "exports": sizes, "filters": log}
+    atomic_write_json(run_dir / "benchmark" / "manifest.json", manifest)
+    atomic_write_json(run_dir / "data_filter_log.json", log)
+    rows = [{"what": k, **v["counts"], "generated": v["n_generated"], "kept": v["n_kept"], "json_retries": v["json_retries"]}
+            for k, v in log.items() if isinstance(v, dict)]
+    write_fragment(run_dir, "05_data_creation", f"Data creation (generator: {client.name})",
+                   f"<p>Generator <b>{html.escape(client.name)}</b>. Entries: train {len(splits['train'])}, test "
+                   f"{len(splits['test'])}; users train {len(train_ids)}, test {len(test_ids)}.</p>" + _table(pd.DataFrame(rows))
+                   + _table(pd.DataFrame([sizes])))
+    return {"paths": paths, "manifest": manifest, "entries": loaded}
+
+
+# -- 06 -------------------------------------------------------------------------------------------------
+
+def find_released(data: str | os.PathLike[str] | None = None) -> Path | None:
+    """The released benchmark to compare with: ``data``, else ``PETOOL_DATA_DIR``, else ../shared; None if absent."""
+    from petool_utils.paths import DEV_SLICE_NAME, find_benchmark_file, shared_petoolbench_dir
+
+    if data:
+        return find_benchmark_file(data)
+    shared = shared_petoolbench_dir()
+    if shared is not None:
+        return shared / DEV_SLICE_NAME
+    try:
+        return find_benchmark_file(None)
+    except FileNotFoundError:
+        return None
+
+
+def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = None) -> dict[str, Any]:
+    """Table 3 and Figure 4 data for the constructed benchmark and, if given, a released file."""
+    from petool_utils.construction.statistics import category_distribution, figure4, table3
+
+    run_dir = Path(run_dir)
+    splits = {s: load_entries(run_dir / "benchmark" / f"{s}.json") for s in ("train", "test")}
+    out = {"constructed": {"table3": table3(splits), "categories": category_distribution(splits["train"] + splits["test"])}}
+    if released:
+        rel = load_entries(released)
+        out["released"] = {"table3": table3({"test (released)": rel}), "categories": category_distribution(rel)}
+    payload = {k: {"table3": v["table3"].to_dict(orient="records"), "categories": v["categories"].to_dict(orient="records")}
+               for k, v in out.items()}
+    atomic_write_json(run_dir / "benchmark_statistics.json", payload)
+    body = "".join(f"<h4>{k}: Table 3</h4>{_table(v['table3'])}<h4>{k}: categories (Figure 4)</h4>{_table(v['categories'])}"
+                   for k, v in out.items())
+    figs = [figure4(v["categories"], f"Figure 4 ({k}): categories of the reference tools") for k, v in out.items()]
+    write_fragment(run_dir, "06_benchmark_statistics", "Benchmark statistics (Table 3, Figure 4)", body, figs)
+    return out

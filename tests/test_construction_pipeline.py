@@ -1,0 +1,139 @@
+"""Stages 01-06 end to end on the built-in corpus (smoke sizes, TF-IDF): the benchmark in the release
+layout, determinism byte for byte, the generator named in every artifact, counted filters."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from petool_utils import SETTINGS
+from petool_utils.construction import pipeline
+from petool_utils.data import load_entries
+from petool_utils.prompts import entry_prompt
+
+KEYS = ["query", "instruction_preferred", "instruction_ratings", "instruction_chronological", "apis_candidate",
+        "api_call_ground_truth", "api_ground_truth", "func", "apis_same_func", "tool_comb", "num_tools_combined",
+        "history_length", "entry_id"]
+
+
+def build(rd: Path) -> Path:
+    pipeline.stage01_prepare(rd)
+    pipeline.stage02_understand(rd, fault_rate=0.05, progress=False)
+    pipeline.stage03_cluster(rd, embedder="tfidf", eps=0.5, eps_values=[0.3, 0.5])
+    pipeline.stage04_preferences(rd, embedder="tfidf", n_users=6, groups_per_user=3, top_k=2, seed=0)
+    pipeline.stage05_create(rd, embedder="tfidf", items_per_group=3, fault_rate=0.2, seed=0, progress=False)
+    pipeline.stage06_statistics(rd)
+    return rd
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("construction")
+    return build(base / "a"), build(base / "b")
+
+
+def test_same_seed_same_bytes(runs):
+    a, b = runs
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and "cache" not in p.parts)
+    assert len(files) > 20
+    assert [str(f) for f in files] == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file() and "cache" not in p.parts)
+    _, mismatch, errors = filecmp.cmpfiles(a, b, [str(f) for f in files], shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_benchmark_is_in_the_release_layout(runs):
+    rd = runs[0]
+    raw = json.loads((rd / "benchmark" / "test.json").read_text())
+    entries = load_entries(rd / "benchmark" / "test.json")
+    assert len(entries) == len(raw) > 0
+    for r, e in zip(raw, entries):
+        assert list(r)[: len(KEYS)] == KEYS and r["generator"] == "offline-standin"
+        assert e.release_record() == r  # round trip through the spine's loader
+        for s in SETTINGS:
+            assert entry_prompt(e, s) == r[f"instruction_{s}"]  # the spine's renderer gives the same bytes
+        assert len(e.candidates) == 10 and e.reference.tool_name in e.candidate_names
+        assert set(e.same_func_names) <= set(e.candidate_names)
+        assert e.api_ground_truth.full_name == e.reference.tool_name and e.api_ground_truth.Example["Scenario"]
+        assert r["num_tools_combined"] == str(len(r["tool_comb"]))
+        for it in e.history("ratings"):  # liked exactly when it is the user's preferred tool of the group
+            if it.tool_call.tool_name in e.same_func_names:
+                assert it.rating == int(it.tool_call.tool_name == e.reference.tool_name)
+        assert all(it.rating is None for it in e.history("preferred"))
+        assert len(e.history("chronological")) <= 20
+
+
+def test_train_and_test_users_are_disjoint(runs):
+    manifest = json.loads((runs[0] / "benchmark" / "manifest.json").read_text())
+    assert manifest["users"] == {"train": 3, "test": 3}
+    train = load_entries(runs[0] / "benchmark" / "train.json")
+    test = load_entries(runs[0] / "benchmark" / "test.json")
+    assert len(train) + len(test) == sum(manifest["entries"].values())
+    assert not {e.entry_id for e in train} & {e.entry_id for e in test}
+
+
+def test_groups_json_format(runs):
+    rd = runs[0]
+    groups = json.loads((rd / "groups.json").read_text())
+    names = {json.loads(line)["full_name"] for line in (rd / "tools_understood.jsonl").read_text().splitlines()}
+    assert groups and all(isinstance(k, str) and len(v) >= 2 and set(v) <= names for k, v in groups.items())
+    assert all(n.startswith("<") and n.count(">.<") == 2 for v in groups.values() for n in v)
+
+
+def test_generator_named_everywhere_and_filters_counted(runs):
+    rd = runs[0]
+    assert json.loads((rd / "clustering.json").read_text())["generator"] == "offline-standin"
+    assert json.loads((rd / "users.json").read_text())["generator"] == "offline-standin"
+    assert all(json.loads(line)["generator"] == "offline-standin" for line in (rd / "tools_understood.jsonl").read_text().splitlines())
+    for kind in ("sft", "dpo"):
+        assert {r["generator"] for r in json.loads((rd / kind / "train.json").read_text())} == {"offline-standin"}
+    assert json.loads((rd / "benchmark" / "manifest.json").read_text())["generator"] == "offline-standin"
+    frags = {p.stem: json.loads(p.read_text()) for p in (rd / "report").glob("*.json")}
+    assert sorted(frags) == sorted(pipeline.STAGE_ORDER)
+    assert "offline-standin" in frags["02_tool_understanding"]["title"] and "offline-standin" in frags["05_data_creation"]["html"]
+    for reason in ("deprecated", "insufficient_documentation", "duplicate_tool", "duplicate_endpoint"):
+        assert reason in frags["01_tool_preparation"]["html"]
+    log = json.loads((rd / "data_filter_log.json").read_text())
+    h = log["history_items"]
+    assert h["n_generated"] - h["n_kept"] == sum(h["counts"].values()) > 0  # nothing dropped silently
+    assert h["json_retries"] > 0  # the stand-in's cut-off replies were re-asked
+
+
+def test_trl_datasets_load(runs):
+    import datasets
+
+    rd = runs[0]
+    sft = datasets.load_from_disk(str(rd / "sft" / "trl_train"))
+    dpo = datasets.load_from_disk(str(rd / "dpo" / "trl_train"))
+    n = len(json.loads((rd / "sft" / "train.json").read_text()))
+    assert len(sft) == n and sft.column_names == ["prompt", "completion"]
+    assert sft[0]["prompt"][0]["role"] == "system" and sft[0]["completion"][0]["role"] == "assistant"
+    assert set(dpo.column_names) == {"prompt", "chosen", "rejected"}
+    assert datasets.load_dataset("json", data_files=str(rd / "sft" / "train.json"), split="train").num_rows == n
+
+
+def test_statistics_tables(runs):
+    stats = json.loads((runs[0] / "benchmark_statistics.json").read_text())["constructed"]
+    rows = {(r["split"], r["setting"]): r for r in stats["table3"]}
+    test = load_entries(runs[0] / "benchmark" / "test.json")
+    assert rows[("test", "ratings")]["instances"] == len(test)
+    assert rows[("test", "ratings")]["max_history_length"] == max(len(e.history("ratings")) for e in test)
+    assert sum(r["entries"] for r in stats["categories"]) == len(test) + rows[("train", "preferred")]["instances"]
+
+
+def test_constructed_test_split_evaluates_unchanged(runs, tmp_path):
+    """With the evaluation engine merged, `evaluate` runs on the constructed split as on the release."""
+    evaluate = pytest.importorskip("petool_utils.evaluate")
+    pytest.importorskip("petool_utils.predictors.offline")
+    entries = load_entries(runs[0] / "benchmark" / "test.json")
+    out = evaluate.evaluate("offline:random", entries, list(SETTINGS), tmp_path, progress=False)
+    assert set(out) >= set(SETTINGS)
+
+
+def test_fragments_follow_the_report_format(runs):
+    """With the report module merged, every fragment validates against its model (figures included)."""
+    fragments = pytest.importorskip("petool_utils.fragments")
+    frags = [fragments.Fragment.model_validate(json.loads(p.read_text())) for p in (runs[0] / "report").glob("*.json")]
+    assert len(frags) == 6 and sum(b.kind == "plotly" for f in frags for b in f.blocks) == 2  # eps sweep, Figure 4
