@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from petool_utils.data import CandidateTool, HistoryItem
-from petool_utils.ranker.text import api_part, category_part, content_words, name_words, norm_api, tool_part, words
+from petool_utils.ranker.text import api_part, category_part, content_words, norm_api, tool_part, words
 
 
 def candidate_text(c: CandidateTool) -> str:
@@ -143,11 +143,3 @@ def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min
             if apis[i] == apis[j] or sim[i, j] >= min_cos:
                 parent[find(i)] = find(j)
     return [find(i) for i in range(n)]
-
-
-def provider_similarity(a: str, b: str) -> float:
-    """Word Jaccard of two provider names (versions ignored): ``A.I. Smartable`` ~ ``Azure Smartable``."""
-    wa, wb = name_words(a), name_words(b)
-    if not wa or not wb:
-        return 0.0
-    return len(wa & wb) / len(wa | wb)

@@ -25,10 +25,11 @@ from petool_utils.ranker.functionality import (
     parameter_fit,
 )
 from petool_utils.ranker.parameters import fill_parameters
-from petool_utils.ranker.preference import PreferenceWeights, preference_scores, provider_evidence
+from petool_utils import SETTINGS
+from petool_utils.ranker.preference import PreferenceWeights, ProviderPopularity, preference_scores, provider_evidence
 from petool_utils.ranker.text import tool_part
 
-COMPONENTS = ("semantic", "lexical", "parameter_fit", "group", "history_functionality", "preference", "rivals", "coverage", "parameters")
+COMPONENTS = ("semantic", "lexical", "parameter_fit", "group", "history_functionality", "preference", "population", "coverage", "parameters")
 """Switchable parts, for ablations; all on by default."""
 
 
@@ -49,6 +50,11 @@ class PersonalizedRanker:
 
     ``use_history=False`` ignores every history (the no-history ablation even for the three settings);
     ``components`` keeps only the named parts of :data:`COMPONENTS`.
+
+    ``population`` says which other users' histories form the population prior that decides when the
+    user's own history is silent: ``"batch"`` (default) the histories of every entry passed to
+    :meth:`predict` plus whatever :meth:`fit` saw; ``"fit"`` only what :meth:`fit` saw (predictions
+    then do not depend on how entries are batched); ``"off"`` none. References are never read.
     """
 
     embedder: str | object = "minilm"
@@ -56,6 +62,7 @@ class PersonalizedRanker:
     components: Iterable[str] = COMPONENTS
     fweights: FunctionalityWeights = field(default_factory=FunctionalityWeights)
     pweights: PreferenceWeights = field(default_factory=PreferenceWeights)
+    population: str = "batch"
     progress: bool = False
     name: str = "ranker"
 
@@ -68,7 +75,18 @@ class PersonalizedRanker:
             from petool_utils.embeddings import get_embedder
 
             self.embedder = get_embedder(self.embedder)
+        if self.population not in ("batch", "fit", "off"):
+            raise ValueError(f"population must be 'batch', 'fit' or 'off', not {self.population!r}")
         self._table = EmbeddingTable(self.embedder)
+        self._fitted = ProviderPopularity()
+        self._popularity: dict[str, int] = {}
+
+    def fit(self, entries: Sequence[Entry], settings: Sequence[str] = SETTINGS) -> "PersonalizedRanker":
+        """Learn the population prior from these entries' interaction histories (never their references)."""
+        for e in entries:
+            for s in settings:
+                self._fitted.add(e.entry_id, e.history(s), s)
+        return self
 
     # -- public API -------------------------------------------------------------------------------
     def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
@@ -101,6 +119,12 @@ class PersonalizedRanker:
             texts.update(candidate_text(c) for c in e.candidates)
             texts.update(h.instruction for h in self._history(e, setting))
         self._table.ensure(texts)
+        pop = self._fitted.copy()
+        if self.population == "batch" and self.use_history:
+            for e in entries:
+                pop.add(e.entry_id, self._history(e, setting), setting)
+        on = self.population != "off" and "population" in self.components
+        self._popularity = pop.table(setting) if on else {}
 
     def functionality(self, e: Entry, setting: str) -> tuple[np.ndarray, list[int]]:
         """Functionality score per candidate and the group label per candidate."""
@@ -129,7 +153,7 @@ class PersonalizedRanker:
         providers = [tool_part(c.tool_name) for c in e.candidates]
         if "preference" in on and hist:
             ev = provider_evidence(hist, setting, self.pweights)
-            pref_all = preference_scores(providers, ev, self.pweights, rivals="rivals" in on)
+            pref_all = preference_scores(providers, ev)
             seen = [p in ev.used for p in providers]
         else:
             pref_all, seen = [0.0] * len(providers), [False] * len(providers)
@@ -150,8 +174,12 @@ class PersonalizedRanker:
         best = max(labels, key=lambda g: (round(group_score(g), 6), -members_of[g][0]))
         members = members_of[best]
         pref = [pref_all[i] for i in members]
-        # preference decides inside the group; functionality breaks ties, then provider coverage (a
-        # provider offering several of the listed APIs is a fuller service); list order is the last resort
+        # inside the group: the user's own evidence first, then the population's, then functionality,
+        # then provider coverage (a provider offering several of the listed APIs is a fuller service);
+        # list order is the last resort, so the decision is deterministic
+        popular = [self._popularity.get(providers[i], 0) for i in members]
         cover = [providers.count(providers[i]) if "coverage" in on else 0 for i in members]
-        order = sorted(range(len(members)), key=lambda k: (-pref[k], -round(fscore[members[k]], 6), -cover[k], members[k]))
+        order = sorted(
+            range(len(members)), key=lambda k: (-pref[k], -popular[k], -round(fscore[members[k]], 6), -cover[k], members[k])
+        )
         return Decision(index=members[order[0]], group=members, functionality=[float(x) for x in fscore], preference=pref)

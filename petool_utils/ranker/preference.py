@@ -11,9 +11,12 @@ several APIs of one provider and liked them will want that provider's version of
   more recently the more.
 * ``none``: no evidence; the functionality score alone decides.
 
-A last, weaker signal holds in every setting with a history: users settle on one provider per kind of
-service, so a candidate provider whose name marks it as a *sibling* of a provider the user already uses
-(``Azure Smartable`` beside a used ``A.I. Smartable``) is a rival the user passed over, not a favourite.
+When the user's own history says nothing about any provider of the group (about half of the
+preferred-only entries: the user's favourite for this function simply never came up), the choice falls
+back on the *population*: how many other users liked (or rejected) each provider in their histories.
+That is collaborative filtering on interaction histories only (never on reference answers), and it is
+the one place where the ranker sees more than the entry's own prompt: an LLM given one prompt cannot.
+Reports state which population a number used (``population="off"`` turns it off).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from petool_utils.data import HistoryItem
-from petool_utils.ranker.functionality import provider_similarity
 from petool_utils.ranker.text import tool_part
 
 
@@ -30,8 +32,6 @@ from petool_utils.ranker.text import tool_part
 class PreferenceWeights:
     liked: float = 1.0
     disliked: float = -3.0
-    rival: float = -0.5
-    rival_min_similarity: float = 0.34
     abandoned_before: float = 1 / 3
 
 
@@ -72,15 +72,38 @@ def provider_evidence(history: Sequence[HistoryItem], setting: str, w: Preferenc
     return ProviderEvidence(score=score, used=frozenset(score))
 
 
-def preference_scores(providers: Sequence[str], ev: ProviderEvidence, w: PreferenceWeights = PreferenceWeights(), rivals: bool = True) -> list[float]:
-    """Preference for each candidate provider: direct evidence, else the rival penalty, else 0."""
-    liked = [t for t, s in ev.score.items() if s > 0]
-    out = []
-    for p in providers:
-        if p in ev.score:
-            out.append(ev.score[p])
-        elif rivals and any(provider_similarity(p, t) >= w.rival_min_similarity for t in liked):
-            out.append(w.rival)
-        else:
-            out.append(0.0)
-    return out
+def preference_scores(providers: Sequence[str], ev: ProviderEvidence) -> list[float]:
+    """The user's own evidence for each candidate provider (0 where the history is silent)."""
+    return [ev.score.get(p, 0.0) for p in providers]
+
+
+class ProviderPopularity:
+    """How many users' histories speak for (+1) or against (-1) each provider, per setting.
+
+    Filled from interaction histories only. ``add`` is idempotent per (setting, user key), so the same
+    user seen twice (once through ``fit``, once in the batch being predicted) is counted once.
+    """
+
+    def __init__(self) -> None:
+        self._votes: dict[str, dict[object, dict[str, int]]] = {}
+
+    def add(self, key: object, history: Sequence[HistoryItem], setting: str) -> None:
+        if not history:
+            return
+        ev = provider_evidence(history, setting)
+        self._votes.setdefault(setting, {})[key] = {p: (1 if s > 0 else -1) for p, s in ev.score.items()}
+
+    def table(self, setting: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for votes in self._votes.get(setting, {}).values():
+            for p, v in votes.items():
+                out[p] = out.get(p, 0) + v
+        return out
+
+    def copy(self) -> "ProviderPopularity":
+        new = ProviderPopularity()
+        new._votes = {s: dict(d) for s, d in self._votes.items()}
+        return new
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._votes.values())
