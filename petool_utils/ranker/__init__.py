@@ -4,6 +4,6 @@
 ``offline:ranker``. It is not an LLM and is never presented as one.
 """
 
-from petool_utils.ranker.predictor import COMPONENTS, PersonalizedRanker
+from petool_utils.ranker.predictor import COMPONENTS, DEFAULT_COMPONENTS, PersonalizedRanker
 
-__all__ = ["COMPONENTS", "PersonalizedRanker"]
+__all__ = ["COMPONENTS", "DEFAULT_COMPONENTS", "PersonalizedRanker"]
