@@ -22,10 +22,15 @@ from petool_utils.data import CandidateTool, HistoryItem
 from petool_utils.ranker.text import api_part, category_part, content_words, norm_api, tool_part, words
 
 
+CANDIDATE_TEXT_CHARS = 300
+
+
 def candidate_text(c: CandidateTool) -> str:
-    """What is embedded for a candidate: the API name and its description (the provider is left out,
-    because the provider is what the group members differ in and functionality must not see it)."""
-    return f"{api_part(c.tool_name)}: {c.tool_description}".strip()
+    """What is embedded for a candidate: the API name and the start of its description. The provider
+    is left out, because it is what the group members differ in and functionality must not see it;
+    descriptions are cut at 300 characters (a tenth of them are longer; their tails are response
+    samples and markup that cost embedding time and carry no functionality)."""
+    return f"{api_part(c.tool_name)}: {c.tool_description[:CANDIDATE_TEXT_CHARS]}".strip()
 
 
 class EmbeddingTable:
@@ -38,8 +43,16 @@ class EmbeddingTable:
     def __init__(self, embedder):
         self.embedder = embedder
         self._rows: dict[str, np.ndarray] = {}
+        # TF-IDF is fitted on the texts of each call: its rows are comparable only within one call,
+        # so with it every call re-embeds the union of all texts seen so far
+        self._refit = getattr(embedder, "name", "") == "tfidf"
 
     def ensure(self, texts: Iterable[str]) -> None:
+        texts = set(texts)
+        if self._refit and not texts <= set(self._rows):
+            todo = sorted(texts | set(self._rows))
+            self._rows = dict(zip(todo, self.embedder.embed(todo)))
+            return
         todo = sorted({t for t in texts if t not in self._rows})
         if todo:
             mat = self.embedder.embed(todo)

@@ -11,8 +11,8 @@ Rules, in order, for each parameter of the chosen API:
    parameter name gives its value.
 2. **Documented value in the text**: the documented default appears literally in the instruction.
 3. **Extracted value**: a value found next to a word of the parameter's name ("page 3", "ID 12345",
-   "limit of 24"), a quoted string for a text parameter, an ordinal ("first page" -> 1), a country or
-   language name mapped to the code form of the documented default.
+   "limit of 24", "3 days", "first page" -> 1), a quoted string after a word of the name, a country
+   or language name mapped to the code form of the documented default.
 4. **Required parameters** not found fall back to the documented default (typed), else ``""``.
 
 Optional parameters are included when rules 1-3 give a value, when the instruction names the
@@ -89,8 +89,9 @@ def _is_value_token(tok: str) -> bool:
     return bool(re.search(r"[a-z][A-Z]|[A-Z].*[a-z].*[A-Z]|[_:/]", tok))
 
 
-def value_after_name(query: str, name: str) -> str | None:
-    """The first value-like token within four words after a word of the parameter's name."""
+def value_after_name(query: str, name: str, used: set[str] = frozenset()) -> str | None:
+    """The first unused value-like token within four words after a word of the parameter's name
+    ("page 3", "ID 12345", "limit of 24")."""
     toks = [_clean_token(t) for t in _TOKEN.findall(query)]
     nw = _name_words(name)
     if not nw:
@@ -98,20 +99,25 @@ def value_after_name(query: str, name: str) -> str | None:
     for i, t in enumerate(toks):
         if set(words(t)) & nw:
             for u in toks[i + 1 : i + 5]:
-                if u.lower() in ORDINALS:
+                if u.lower() in ORDINALS and str(ORDINALS[u.lower()]) not in used:
                     return str(ORDINALS[u.lower()])
-                if _is_value_token(u):
+                if _is_value_token(u) and u not in used:
                     return u
     return None
 
 
-def ordinal_before_name(query: str, name: str) -> str | None:
-    """``first page`` -> 1: an ordinal or number word right before a word of the parameter's name."""
+def value_before_name(query: str, name: str, used: set[str] = frozenset()) -> str | None:
+    """``first page`` -> 1, ``3 days`` -> 3: an ordinal, number word or number right before a word of
+    the parameter's name."""
     toks = [_clean_token(t).lower() for t in _TOKEN.findall(query)]
     nw = _name_words(name)
     for i, t in enumerate(toks[1:], start=1):
-        if set(words(t)) & nw and toks[i - 1] in ORDINALS:
-            return str(ORDINALS[toks[i - 1]])
+        if not set(words(t)) & nw:
+            continue
+        prev = toks[i - 1]
+        v = str(ORDINALS[prev]) if prev in ORDINALS else prev if _NUMBER.match(prev) else None
+        if v is not None and v not in used:
+            return v
     return None
 
 
@@ -156,10 +162,10 @@ def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) 
     c = code_for(query, p)
     if c is not None:
         return c
-    v = value_after_name(query, p.name)
-    if v is not None and v not in used:
+    v = value_after_name(query, p.name, used)
+    if v is not None:
         return v
-    v = ordinal_before_name(query, p.name)
+    v = value_before_name(query, p.name, used)
     if v is not None:
         return v
     # a quoted phrase right after a word of the name ("topic 'compute'", "keyword 'bikini top'")
@@ -204,7 +210,7 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence[HistoryIt
         if v is not None:
             used.add(v)
             out[p.name] = typed(v, p)
-        elif required or p.name in habit or (_name_words(p.name) and _name_words(p.name) <= qwords):
+        elif required or p.name in habit or (_name_words(p.name) & qwords):
             # required; or optional but named in the request or habitually passed by this user
             out[p.name] = typed(p.default, p) if p.default is not None else ""
     # a single remaining quoted phrase belongs to the first required text parameter still on its default

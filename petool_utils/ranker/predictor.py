@@ -124,7 +124,8 @@ class PersonalizedRanker:
         for e in entries:
             texts.add(e.query)
             texts.update(candidate_text(c) for c in e.candidates)
-            texts.update(h.instruction for h in self._history(e, setting))
+            if "history_functionality" in self.components:
+                texts.update(h.instruction for h in self._history(e, setting))
         self._table.ensure(texts)
         pop = self._fitted.copy()
         if self.population == "batch" and self.use_history:

@@ -22,11 +22,13 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def _stem(w: str) -> str:
-    """A deliberately crude stemmer: plural and -ing forms only (names and queries rarely need more)."""
+    """A deliberately crude stemmer: plural, -ing and -ed forms only (names and queries rarely need more)."""
     if len(w) > 4 and w.endswith("ies"):
         return w[:-3] + "y"
     if len(w) > 5 and w.endswith("ing"):
         return w[:-3]
+    if len(w) > 5 and w.endswith("ed") and not w.endswith("eed"):
+        return w[:-2]
     if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
         return w[:-1]
     return w
