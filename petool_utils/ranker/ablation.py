@@ -129,3 +129,21 @@ def split_by_func(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
     a = [e for e in entries if key(e) == 0]
     b = [e for e in entries if key(e) == 1]
     return a, b
+
+
+def halves_check(entries: Sequence[Entry], embedder: str | object = "minilm") -> pd.DataFrame:
+    """The design/confirm check: the full ranker on each half of :func:`split_by_func`, with its
+    population prior taken (a) from the other half's histories only (``population="fit"``: no user and
+    no functionality group of the scored half is in it) and (b) from the scored half itself ("batch")."""
+    a, b = split_by_func(entries)
+    base = PersonalizedRanker(embedder=embedder)
+    rows = []
+    for half, mine, other in (("A (design)", a, b), ("B (confirm)", b, a)):
+        for pop in ("fit", "batch"):
+            r = replace(base, table=base._table, population=pop)
+            if pop == "fit":
+                r.fit(other)
+            for s in SETTINGS:
+                rows.append({"half": half, "population": "other half" if pop == "fit" else "same half",
+                             "setting": s, **score(mine, r.predict(mine, s))})
+    return pd.DataFrame(rows)

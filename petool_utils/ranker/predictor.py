@@ -70,6 +70,9 @@ class PersonalizedRanker:
     population: str = "batch"
     progress: bool = False
     table: EmbeddingTable | None = field(default=None, repr=False, compare=False)
+    batch_size: int = 2048
+    """The evaluation engine hands a synchronous predictor ``4 * batch_size`` entries per call; the
+    ranker wants a whole setting in one call, because its ``"batch"`` population comes from the call."""
     name: str = "ranker"
 
     def __post_init__(self) -> None:
