@@ -182,7 +182,12 @@ class PersonalizedRanker:
                 s += w.evidence_bonus
             return s
 
-        best = max(labels, key=lambda g: (round(group_score(g), 6), -members_of[g][0]))
+        def group_popularity(g: int) -> int:
+            return max(self._popularity.get(providers[i], 0) for i in members_of[g])
+
+        # equal scores (the same API offered in two categories) go to the group holding the provider
+        # the population likes best, then to the first listed
+        best = max(labels, key=lambda g: (round(group_score(g), 6), group_popularity(g), -members_of[g][0]))
         members = members_of[best]
         pref = [pref_all[i] for i in members]
         # inside the group: the user's own evidence first, then the population's, then functionality,
