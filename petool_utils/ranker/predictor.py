@@ -112,6 +112,9 @@ class PersonalizedRanker:
             it = tqdm(entries, desc=f"ranker/{setting}", unit="entry")
         out = []
         for e in it:
+            if not e.candidates:  # nothing to choose from: an empty call, scored as wrong, never a crash
+                out.append({"tool_name": "", "parameters": {}})
+                continue
             d = self.decide(e, setting)
             cand = e.candidates[d.index]
             params = fill_parameters(e.query, cand, self._history(e, setting), use_history="parameters" in self.components)
