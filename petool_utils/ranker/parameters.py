@@ -52,25 +52,32 @@ _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 
 
 def typed(value: Any, p: ToolParameter) -> Any:
-    """Type a value by the documented type: integral ``NUMBER`` values become ints, all else strings."""
+    """Type a value by the documented type. ``NUMBER`` values that read as numbers become JSON integers
+    (decimals truncated, as the benchmark's own calls send them: longitude ``-73.45`` goes as ``-73``);
+    everything else stays as it is, strings as strings."""
     t = (p.type or "").upper()
-    if isinstance(value, bool):
-        return value
+    if isinstance(value, bool) or t != "NUMBER":
+        return value if not isinstance(value, str) else value.strip()
+    if isinstance(value, (int, float)):
+        return int(value)
     s = str(value).strip()
-    if t == "NUMBER" and re.fullmatch(r"[-+]?\d+", s):
-        return int(s)
-    if t == "NUMBER" and isinstance(value, (int, float)):
-        return value
-    return s if not isinstance(value, (int, float)) or t != "NUMBER" else value
+    if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", s):
+        return int(float(s)) if "." in s else int(s)
+    return s
 
 
 def _norm(text: str) -> str:
     return " ".join(words(text))
 
 
+_ORDINAL_SUFFIX = re.compile(r"^(\d+)(?:st|nd|rd|th)$", re.I)
+
+
 def _clean_token(tok: str) -> str:
-    tok = tok.strip(".!?'\"‘’“”#")
-    return tok
+    """Strip sentence punctuation and quotes, a leading ``#``/currency sign, an ordinal suffix (5th -> 5)."""
+    tok = tok.strip(".!?'\"‘’“”#").lstrip("$€£")
+    m = _ORDINAL_SUFFIX.match(tok)
+    return m.group(1) if m else tok
 
 
 def _name_words(name: str) -> set[str]:
