@@ -137,6 +137,11 @@ def _tool(*params: ToolParameter, optional: tuple[ToolParameter, ...] = ()) -> C
         ("List all posts.", _tool(_p("limit", "NUMBER", "10")), {"limit": 10}),
         ("List all posts.", _tool(optional=(_p("limit", "NUMBER", "10"),)), {}),
         ("I want to check the disc usage of the default storage.", _tool(optional=(_p("storageName"),)), {"storageName": ""}),
+        ("The first 100 tracks of playlist ID 37i9dQZF.", _tool(_p("id"), optional=(_p("offset", "NUMBER", "0"), _p("limit", "STRING", "10"))),
+         {"id": "37i9dQZF", "offset": 0}),
+        ("Hexagon at longitude -73.4532 and latitude 46.0464.", _tool(_p("longitude", "NUMBER", "0"), _p("latitude", "NUMBER", "0")),
+         {"longitude": -73, "latitude": 46}),
+        ("Search 'summer' starting from the 5th result.", _tool(_p("q"), optional=(_p("start", default="0"),)), {"q": "summer", "start": "5"}),
     ],
 )
 def test_fill_parameters_known_answers(query, tool, expected):

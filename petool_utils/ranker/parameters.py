@@ -14,6 +14,8 @@ Rules, in order, for each parameter of the chosen API:
    "limit of 24", "3 days", "first page" -> 1), a quoted string after a word of the name, a country
    or language name mapped to the code form of the documented default.
 4. **Required parameters** not found fall back to the documented default (typed), else ``""``.
+5. **Paging from the start**: an instruction that says "first" or "starting" keeps an optional
+   ``offset``/``start``/``skip`` whose documented value is 0.
 
 Optional parameters are included when rules 1-3 give a value, when the instruction names the
 parameter without a value ("the default storage" -> ``storageName: ""``), or when this user passed
@@ -220,6 +222,11 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence[HistoryIt
         elif required or p.name in habit or (_name_words(p.name) & qwords):
             # required; or optional but named in the request or habitually passed by this user
             out[p.name] = typed(p.default, p) if p.default is not None else ""
+    # "from the first ...", "starting at the beginning": a paging offset at its documented zero
+    if re.search(r"\b(first|start\w*|beginning)\b", query, re.I):
+        for p in cand.optional_parameters:
+            if p.name not in out and p.name.lower() in {"offset", "start", "skip"} and str(p.default).strip() == "0":
+                out[p.name] = typed(p.default, p)
     # a single remaining quoted phrase belongs to the first required text parameter still on its default
     leftovers = [qs for qs in quoted if qs not in used]
     if len(leftovers) == 1:
