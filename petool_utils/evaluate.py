@@ -211,6 +211,12 @@ def evaluate(
             kw.setdefault("gen_opts", dict(gen_opts or {}))
         predictor = make_predictor(model_spec, **kw)
 
+    if hasattr(predictor, "fit"):
+        # A predictor that learns from the evaluated users' interaction histories (the ranker's
+        # population prior; inputs only, never references) sees all of them up front, so its answers
+        # do not depend on chunking or on how much of an interrupted run is being resumed.
+        predictor.fit(entries, [s for s in settings if s != "none"])
+
     paths = {s: out / f"{s}.jsonl" for s in settings}
     stores = {s: PredictionStore(p) for s, p in paths.items()}
     try:

@@ -51,7 +51,7 @@ def model_label(spec: str) -> str:
     kind, _, name = spec.partition(":")
     if kind == "offline":
         if name == "ranker":
-            return "petool ranker (ours, offline, no LLM)"
+            return "petool ranker (ours, offline, no LLM; population prior over the evaluated users' histories)"
         return f"{name} baseline (offline, no LLM)"
     if kind == "openai":
         return f"{name} (OpenAI-compatible API)"

@@ -32,7 +32,7 @@ def test_table1_our_rows_in_percent_with_all_as_mean_of_three_settings():
     t = rp.table1(SCORES)
     assert list(t["row_class"]).count("paper") == 10
     ours = t[t["row_class"] != "paper"].set_index("method")
-    r = ours.loc["petool ranker (ours, offline, no LLM)"]
+    r = ours.loc["petool ranker (ours, offline, no LLM; population prior over the evaluated users' histories)"]
     assert (r["preferred_tool"], r["ratings_tool"], r["chronological_tool"]) == (100.0, 75.0, 50.0)
     assert r["all_tool"] == pytest.approx(75.0) and r["all_param"] == pytest.approx(25.0)
     assert r["source"] == "petool: dev slice, 4 entries" and r["row_class"] == "ours"
@@ -53,7 +53,7 @@ def test_table1_accepts_pydantic_scores():
 
 
 @pytest.mark.parametrize("spec, label", [
-    ("offline:ranker", "petool ranker (ours, offline, no LLM)"),
+    ("offline:ranker", "petool ranker (ours, offline, no LLM; population prior over the evaluated users' histories)"),
     ("offline:random", "random baseline (offline, no LLM)"),
     ("openai:gpt-4o-mini", "gpt-4o-mini (OpenAI-compatible API)"),
     ("hf:/m/Llama-3.1-8B@/runs/a/dpo", "Llama-3.1-8B + adapter dpo (HF, local)"),
