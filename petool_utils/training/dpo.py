@@ -28,7 +28,7 @@ from petool_utils.training.modeling import (
 )
 from petool_utils.training.records import TRAINER_COLUMNS_DPO, fit_records, load_training_entries, trainer_rows
 from petool_utils.training.sampling import build_pairs, count_sources, sample_calls
-from petool_utils.training.sft import TrainResult, apply_cpu_threads, distributed_state, checkpointing_args, latest_checkpoint, trainer_precision
+from petool_utils.training.sft import TrainResult, apply_cpu_threads, distributed_state, latest_checkpoint, trainer_args
 
 
 def sft_manifest(params: DPOParams) -> dict[str, Any]:
@@ -133,26 +133,8 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
         output_dir=str(out / "checkpoints"),
         beta=params.beta,
         loss_type=[params.loss_type],
-        learning_rate=params.learning_rate,
-        lr_scheduler_type=params.lr_scheduler_type,
-        warmup_steps=params.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
-        num_train_epochs=params.num_train_epochs,
-        max_steps=params.max_steps,
-        per_device_train_batch_size=params.per_device_train_batch_size,
         per_device_eval_batch_size=max(1, params.per_device_train_batch_size),
-        gradient_accumulation_steps=params.gradient_accumulation_steps,
-        activation_checkpointing=params.gradient_checkpointing,
-        # non-reentrant checkpointing: required with LoRA under DDP (frozen inputs, no unused-param errors)
-        activation_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
-        ddp_find_unused_parameters=False,
-        max_length=params.max_length,
-        logging_steps=params.logging_steps,
-        **checkpointing_args(params.save_steps),
-        report_to=[],
-        seed=params.seed,
-        data_seed=params.seed,
-        disable_tqdm=not progress,
-        **trainer_precision(quantized),
+        **trainer_args(params, quantized, progress),
     )
     ds = Dataset.from_list(trainer_rows(pairs, TRAINER_COLUMNS_DPO))
     trainer = DPOTrainer(model=model, args=args, train_dataset=ds, eval_dataset=ds, processing_class=tok, peft_config=peft_config)

@@ -113,6 +113,32 @@ def trainer_precision(quantized: bool) -> dict[str, Any]:
     return {"use_cpu": not cuda, "bf16": cuda and compute_dtype() == torch.bfloat16, "fp16": False}
 
 
+def trainer_args(params: Any, quantized: bool, progress: bool) -> dict[str, Any]:
+    """The arguments SFTConfig and DPOConfig share, so the two stages cannot drift apart (schedule,
+    checkpointing, DDP-safe activation checkpointing, precision, seeds)."""
+    return dict(
+        learning_rate=params.learning_rate,
+        lr_scheduler_type=params.lr_scheduler_type,
+        warmup_steps=params.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
+        num_train_epochs=params.num_train_epochs,
+        max_steps=params.max_steps,
+        per_device_train_batch_size=params.per_device_train_batch_size,
+        gradient_accumulation_steps=params.gradient_accumulation_steps,
+        activation_checkpointing=params.gradient_checkpointing,
+        # non-reentrant checkpointing: required with LoRA under DDP (frozen inputs, no unused-param errors)
+        activation_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
+        ddp_find_unused_parameters=False,
+        max_length=params.max_length,
+        logging_steps=params.logging_steps,
+        **checkpointing_args(params.save_steps),
+        report_to=[],
+        seed=params.seed,
+        data_seed=params.seed,
+        disable_tqdm=not progress,
+        **trainer_precision(quantized),
+    )
+
+
 def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     """Train a LoRA adapter; write ``<output_dir>/{adapter/, log_history.json, sft_records.jsonl,
     train_entries.json, manifest.json}`` and return the run's summary."""
@@ -145,25 +171,7 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     model = load_base(base, params.quantization, for_training=True)
     args = SFTConfig(
         output_dir=str(out / "checkpoints"),
-        learning_rate=params.learning_rate,
-        lr_scheduler_type=params.lr_scheduler_type,
-        warmup_steps=params.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
-        num_train_epochs=params.num_train_epochs,
-        max_steps=params.max_steps,
-        per_device_train_batch_size=params.per_device_train_batch_size,
-        gradient_accumulation_steps=params.gradient_accumulation_steps,
-        activation_checkpointing=params.gradient_checkpointing,
-        # non-reentrant checkpointing: required with LoRA under DDP (frozen inputs, no unused-param errors)
-        activation_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
-        ddp_find_unused_parameters=False,
-        max_length=params.max_length,
-        logging_steps=params.logging_steps,
-        **checkpointing_args(params.save_steps),
-        report_to=[],
-        seed=params.seed,
-        data_seed=params.seed,
-        disable_tqdm=not progress,
-        **trainer_precision(quantized),
+        **trainer_args(params, quantized, progress),
     )
     trainer = SFTTrainer(
         model=model,
