@@ -1,0 +1,55 @@
+"""The loaders: combined layout (.json / .json.gz), the per-setting files, and data-dir resolution."""
+
+import gzip
+import json
+
+import pytest
+
+from petool_utils import SETTINGS
+from petool_utils.data import SETTING_FILE_SUFFIX, load_benchmark
+from petool_utils.paths import resolve_data_dir
+
+
+@pytest.fixture(scope="module")
+def raw_dev(dev_path):
+    return json.load(gzip.open(dev_path, "rt", encoding="utf-8"))[:12]
+
+
+def test_plain_json_and_gz_load_the_same(raw_dev, tmp_path):
+    (tmp_path / "user_entries_test.json").write_text(json.dumps(raw_dev, ensure_ascii=False))
+    with gzip.open(tmp_path / "x.json.gz", "wt", encoding="utf-8") as f:
+        json.dump(raw_dev, f, ensure_ascii=False)
+    a = load_benchmark(tmp_path)  # the folder: finds user_entries_test.json
+    b = load_benchmark(tmp_path / "x.json.gz")
+    assert [e.release_record() for e in a] == [e.release_record() for e in b]
+    assert [e.entry_id for e in a] == [r["entry_id"] for r in raw_dev]
+
+
+def test_per_setting_files_merge_into_the_combined_layout(raw_dev, tmp_path):
+    for setting in SETTINGS:
+        rows = []
+        for r in raw_dev:
+            row = {k: v for k, v in r.items() if not k.startswith("instruction_")}
+            row["instruction"] = r[f"instruction_{setting}"]
+            rows.append(row)
+        (tmp_path / f"user_entries_test_{SETTING_FILE_SUFFIX[setting]}.json").write_text(json.dumps(rows, ensure_ascii=False))
+    merged = load_benchmark(tmp_path)
+    assert len(merged) == len(raw_dev)
+    for e, r in zip(merged, raw_dev):
+        for s in SETTINGS:
+            assert e.prompt(s) == r[f"instruction_{s}"]
+        assert e.reference.tool_name == r["api_call_ground_truth"]["tool_name"]
+        assert len(e.history("ratings")) > 0
+
+
+def test_data_dir_resolution_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("PETOOL_DATA_DIR", str(tmp_path / "env"))
+    assert resolve_data_dir(tmp_path / "flag") == tmp_path / "flag"
+    assert resolve_data_dir(None) == tmp_path / "env"
+    monkeypatch.delenv("PETOOL_DATA_DIR")
+    assert resolve_data_dir(None).name == "data"
+
+
+def test_missing_benchmark_says_where_it_looked(tmp_path):
+    with pytest.raises(FileNotFoundError, match="PETOOL_DATA_DIR"):
+        load_benchmark(tmp_path)
