@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
-SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
+# One definition for the runner, the redaction pass and run manifests (runstore).
+SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTHORI[SZ]ATION|BEARER|COOKIE", re.I)
 MIN_SECRET_LEN = 8
 """Shorter values (``TOKENIZERS_PARALLELISM=false``, ``..._KEY=1``) are settings, not secrets, and
 replacing them everywhere would corrupt the notebooks."""

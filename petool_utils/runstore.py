@@ -174,7 +174,9 @@ def redact(obj: Any, secrets: Iterable[str] = ()) -> Any:
 
 def environment_secrets() -> list[str]:
     """Values of environment variables whose names say they are secrets (to scrub from artifacts)."""
-    return [v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 8]
+    from petool_utils.redaction import secret_env_values
+
+    return list(secret_env_values().values())
 
 
 def _now() -> str:
