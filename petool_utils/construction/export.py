@@ -29,7 +29,7 @@ from petool_utils.construction.histories import Item, UserData
 from petool_utils.construction.understanding import UnderstoodTool
 from petool_utils.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter, split_api_name
 from petool_utils.io import atomic_write_json
-from petool_utils.prompts import render_prompt
+from petool_utils.prompts import entry_prompt, render_prompt
 
 
 def _param(p: ToolParameter) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def sft_records(entries: Iterable[Entry], settings: Sequence[str] = SETTINGS) ->
     call as the one-line JSON the scorer parses.
     """
     return [
-        {"instruction": e.prompt(s) if s != "none" else render_prompt("none", [], e.candidates), "input": e.query,
+        {"instruction": entry_prompt(e, s), "input": e.query,
          "output": e.reference.to_json(), "setting": s, "entry_id": str(e.entry_id), "generator": _generator(e)}
         for e in entries for s in settings
     ]
@@ -148,7 +148,7 @@ def dpo_records_from_reference(entries: Iterable[Entry], settings: Sequence[str]
             continue
         for s in settings:
             rejected = ToolCall(tool_name=rng.choice(others), parameters=e.reference.parameters)
-            out.append({"instruction": e.prompt(s) if s != "none" else render_prompt("none", [], e.candidates),
+            out.append({"instruction": entry_prompt(e, s),
                         "input": e.query, "chosen": e.reference.to_json(), "rejected": rejected.to_json(),
                         "setting": s, "entry_id": str(e.entry_id), "generator": _generator(e)})
     return out
