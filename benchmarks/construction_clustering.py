@@ -20,7 +20,7 @@ from petool_utils.construction.clustering import eps_sweep, load_func_labels
 from petool_utils.construction.llm_calls import make_llm
 from petool_utils.construction.toolbench import prepare_tools
 from petool_utils.construction.understanding import understand_tools
-from petool_utils.embeddings import get_embedder
+from petool_utils.models.embeddings import get_embedder
 from petool_utils.io import atomic_write_json
 from petool_utils.paths import REPO_ROOT, shared_petoolbench_dir
 

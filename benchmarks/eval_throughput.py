@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from petool_utils import ALL_SETTINGS  # noqa: E402
-from petool_utils.data import load_entries  # noqa: E402
+from petool_utils.benchmark.data import load_entries  # noqa: E402
 from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir  # noqa: E402
-from petool_utils.prompts import entry_messages  # noqa: E402
+from petool_utils.benchmark.prompts import entry_messages  # noqa: E402
 
 FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
 
@@ -51,7 +51,7 @@ def jobs_for(n: int, data: Path) -> list:
 
 
 def run_petool(jobs: list, base_url: str, concurrency: int, work: Path) -> float:
-    from petool_utils.evaluate import evaluate
+    from petool_utils.evaluation.engine import evaluate
 
     entries = [e for s, e in jobs if s == ALL_SETTINGS[0]]
     t0 = time.perf_counter()
@@ -80,9 +80,9 @@ def run_sequential(jobs: list, base_url: str, work: Path) -> float:
 
 def time_scoring(data: Path) -> None:
     try:
-        from petool_utils.scoring import score_responses
+        from petool_utils.evaluation.scoring import score_responses
     except ImportError:
-        print("scoring: petool_utils.scoring not on this branch; skipped")
+        print("scoring: petool_utils.evaluation.scoring not on this branch; skipped")
         return
     entries = load_entries(data)
     entries = (entries * 6)[:3000]

@@ -14,7 +14,7 @@ import argparse
 import time
 
 from petool_utils import SETTINGS
-from petool_utils.data import Entry, load_benchmark
+from petool_utils.benchmark.data import Entry, load_benchmark
 
 
 def replicate(entries: list[Entry], n: int) -> list[Entry]:
@@ -45,8 +45,8 @@ def main() -> None:
     entries = replicate(load_benchmark(args.data or shared_petoolbench_dir()), args.n)
 
     t0 = time.perf_counter()
-    from petool_utils.embeddings import MiniLMEmbedder
-    from petool_utils.ranker import PersonalizedRanker
+    from petool_utils.models.embeddings import MiniLMEmbedder
+    from petool_utils.predictors.ranker import PersonalizedRanker
 
     MiniLMEmbedder.model()
     t_load = time.perf_counter() - t0

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from petool_utils.data import load_entries
+from petool_utils.benchmark.data import load_entries
 from petool_utils.io import atomic_write_json
-from petool_utils.profiles import Profile, load_profile
-from petool_utils.runner import RunResult, run_profile
+from petool_utils.report.profiles import Profile, load_profile
+from petool_utils.report.runner import RunResult, run_profile
 
 FAKE_KEY = "sk-test-PETOOL-0123456789abcdefFAKE"
 N_CONSTRUCTED = 6

@@ -24,6 +24,6 @@ def dev_path(shared_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dev_entries(dev_path: Path):
-    from petool_utils.data import load_entries
+    from petool_utils.benchmark.data import load_entries
 
     return load_entries(dev_path)

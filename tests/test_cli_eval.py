@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from petool_utils.cli import app
-from petool_utils.evaluate import model_slug, parse_spec
+from petool_utils.evaluation.engine import model_slug, parse_spec
 from petool_utils.paths import REPO_ROOT
-from petool_utils.prompts import entry_messages, render_prompt
+from petool_utils.benchmark.prompts import entry_messages, render_prompt
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ import pytest
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
 from petool_utils.construction.clustering import load_func_labels, refine_groups, score_groups
 from petool_utils.construction.toolbench import ToolRecord
-from petool_utils.data import ToolParameter
+from petool_utils.benchmark.data import ToolParameter
 
 
 def _t(name, cat="C", req=("id",), typ="STRING"):
@@ -62,7 +62,7 @@ def _understood(tools_dir, tmp_path):
 def test_builtin_corpus_minilm_recovers_its_groups(tmp_path):
     """The default set-up (MiniLM, eps 0.1, exact inputs) on the built-in corpus, against its known labels."""
     from petool_utils.construction.clustering import cluster_tools
-    from petool_utils.embeddings import get_embedder
+    from petool_utils.models.embeddings import get_embedder
 
     tools = _understood(BUILTIN_TOOLS_DIR, tmp_path)
     emb = get_embedder("minilm").embed([t.functionality for t in tools])
@@ -75,7 +75,7 @@ def test_builtin_corpus_minilm_recovers_its_groups(tmp_path):
 def test_shared_corpus_tfidf_reaches_ari_09(shared_dir, tmp_path):
     """The floor embedder already reaches ARI >= 0.9 on the released labels (MiniLM: benchmarks/)."""
     from petool_utils.construction.clustering import cluster_tools
-    from petool_utils.embeddings import get_embedder
+    from petool_utils.models.embeddings import get_embedder
 
     tools = _understood(shared_dir / "toolenv" / "tools", tmp_path)
     emb = get_embedder("tfidf").embed([t.functionality for t in tools])

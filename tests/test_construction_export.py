@@ -12,7 +12,7 @@ import pytest
 from petool_utils import SETTINGS
 from petool_utils.construction.export import (dpo_records_from_reference, llamafactory_dataset_info, sft_records,
                                               split_users, to_trl_dpo, to_trl_sft)
-from petool_utils.parsing import parse_reference
+from petool_utils.benchmark.parsing import parse_reference
 
 
 def test_sft_records_from_the_release(dev_entries):

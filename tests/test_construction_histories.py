@@ -8,7 +8,7 @@ import pytest
 from petool_utils.construction.candidates import candidate_names
 from petool_utils.construction.histories import FILTER_REASONS, Item, ItemFilter, _interleave, leaked
 from petool_utils.construction.understanding import ToolExample, UnderstoodTool
-from petool_utils.data import ToolParameter
+from petool_utils.benchmark.data import ToolParameter
 
 PREF, OTHER = "<Weather>.<SkyCast>.<Forecast>", "<Weather>.<MeteoPro>.<Forecast>"
 

@@ -11,8 +11,8 @@ import pytest
 
 from petool_utils import SETTINGS
 from petool_utils.construction import pipeline
-from petool_utils.data import load_entries
-from petool_utils.prompts import entry_prompt
+from petool_utils.benchmark.data import load_entries
+from petool_utils.benchmark.prompts import entry_prompt
 
 KEYS = ["query", "instruction_preferred", "instruction_ratings", "instruction_chronological", "apis_candidate",
         "api_call_ground_truth", "api_ground_truth", "func", "apis_same_func", "tool_comb", "num_tools_combined",
@@ -125,8 +125,8 @@ def test_statistics_tables(runs):
 
 def test_constructed_test_split_evaluates_unchanged(runs, tmp_path):
     """With the evaluation engine merged, `evaluate` runs on the constructed split as on the release."""
-    evaluate = pytest.importorskip("petool_utils.evaluate")
-    pytest.importorskip("petool_utils.predictors.offline")
+    evaluate = pytest.importorskip("petool_utils.evaluation.engine")
+    pytest.importorskip("petool_utils.predictors.baselines")
     entries = load_entries(runs[0] / "benchmark" / "test.json")
     out = evaluate.evaluate("offline:random", entries, list(SETTINGS), tmp_path, progress=False)
     assert set(out) >= set(SETTINGS)
@@ -134,6 +134,6 @@ def test_constructed_test_split_evaluates_unchanged(runs, tmp_path):
 
 def test_fragments_follow_the_report_format(runs):
     """With the report module merged, every fragment validates against its model (figures included)."""
-    fragments = pytest.importorskip("petool_utils.fragments")
+    fragments = pytest.importorskip("petool_utils.report.fragments")
     frags = [fragments.Fragment.model_validate(json.loads(p.read_text())) for p in (runs[0] / "report").glob("*.json")]
     assert len(frags) == 6 and sum(b.kind == "plotly" for f in frags for b in f.blocks) == 2  # eps sweep, Figure 4

@@ -8,7 +8,7 @@ import pytest
 
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
 from petool_utils.construction.toolbench import FILTER_REASONS, prepare_tools
-from petool_utils.data import DataError
+from petool_utils.benchmark.data import DataError
 
 
 def _write(root, rel, obj):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from petool_utils import SETTINGS
-from petool_utils.data import SETTING_FILE_SUFFIX, load_benchmark
+from petool_utils.benchmark.data import SETTING_FILE_SUFFIX, load_benchmark
 from petool_utils.paths import resolve_data_dir
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from petool_utils.error_analysis import ERROR_TYPES, classify_error, error_examples, error_table
+from petool_utils.evaluation.errors import ERROR_TYPES, classify_error, error_examples, error_table
 
 HALLUCINATED = "<Imaginary>.<NoSuchTool>.<doIt>"
 

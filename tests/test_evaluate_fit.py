@@ -3,7 +3,7 @@ the same answers whether a run goes through in one piece or is resumed half-way.
 
 import json
 
-from petool_utils.evaluate import evaluate
+from petool_utils.evaluation.engine import evaluate
 
 
 def _lines(path):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from petool_utils.evaluation_grid import _caused_by_import_error, _prediction_files, find_benchmarks, read_responses
+from petool_utils.evaluation.grid import _caused_by_import_error, _prediction_files, find_benchmarks, read_responses
 
 
 def test_import_failure_anywhere_in_the_chain_means_skipped():

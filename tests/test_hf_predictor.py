@@ -9,10 +9,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from petool_utils.evaluate import evaluate  # noqa: E402
-from petool_utils.predictors.hf import HFChatLLM, HFGenerator, HFPredictor  # noqa: E402
-from petool_utils.prompts import entry_messages  # noqa: E402
-from petool_utils.tiny_model import STANDIN_NAME, build_tiny_llama, is_standin  # noqa: E402
+from petool_utils.evaluation.engine import evaluate  # noqa: E402
+from petool_utils.models.hf_backend import HFChatLLM, HFGenerator, HFPredictor  # noqa: E402
+from petool_utils.benchmark.prompts import entry_messages  # noqa: E402
+from petool_utils.models.tiny import STANDIN_NAME, build_tiny_llama, is_standin  # noqa: E402
 
 
 @pytest.fixture(scope="module")

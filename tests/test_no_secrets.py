@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from _report_smoke import FAKE_KEY, fake_secret_env, smoke_run
 
-from petool_utils.profiles import ProfileError, load_profile
-from petool_utils.runner import run_profile
+from petool_utils.report.profiles import ProfileError, load_profile
+from petool_utils.report.runner import run_profile
 
 
 def _files_containing(roots, needle: str) -> list[Path]:

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from petool_utils.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter
-from petool_utils.evaluate import make_predictor, model_slug
-from petool_utils.parsing import parse_reference
-from petool_utils.predictors.offline import (
+from petool_utils.benchmark.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter
+from petool_utils.evaluation.engine import make_predictor, model_slug
+from petool_utils.benchmark.parsing import parse_reference
+from petool_utils.predictors.baselines import (
     OFFLINE_PREDICTORS,
     HistoryPredictor,
     RandomPredictor,
@@ -119,7 +119,7 @@ def test_dev_slice_tool_accuracy(dev_entries):
 
 
 def test_registry_names_and_lazy_ranker():
-    assert OFFLINE_PREDICTORS["ranker"] == "petool_utils.ranker:PersonalizedRanker"
+    assert OFFLINE_PREDICTORS["ranker"] == "petool_utils.predictors.ranker:PersonalizedRanker"
     for name in ("random", "retrieval", "history"):
         pred = make_predictor(f"offline:{name}")
         assert pred.name.startswith("offline-")
@@ -127,8 +127,8 @@ def test_registry_names_and_lazy_ranker():
     assert model_slug("offline:ranker") == "offline-ranker"
     with pytest.raises(ValueError, match="choose one of"):
         make_offline_predictor("oracle")
-    if importlib.util.find_spec("petool_utils.ranker") is None:
-        with pytest.raises(ValueError, match="petool_utils.ranker:PersonalizedRanker"):
+    if importlib.util.find_spec("petool_utils.predictors.ranker") is None:
+        with pytest.raises(ValueError, match="petool_utils.predictors.ranker:PersonalizedRanker"):
             make_offline_predictor("ranker")
     else:
         assert "offline" in make_predictor("offline:ranker").name

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from petool_utils import ALL_SETTINGS
-from petool_utils.evaluate import evaluate, model_slug
-from petool_utils.predictors.openai_chat import (
+from petool_utils.evaluation.engine import evaluate, model_slug
+from petool_utils.models.openai_backend import (
     ConfigurationError,
     OpenAIChatLLM,
     OpenAIChatPredictor,
@@ -19,8 +19,8 @@ from petool_utils.predictors.openai_chat import (
     public_base_url,
     scrub,
 )
-from petool_utils.prompts import entry_messages
-from petool_utils.runstore import load_predictions
+from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.evaluation.runstore import load_predictions
 from openai_server import Faults, LoopbackServer, expected_answer
 
 FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"

@@ -15,7 +15,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from petool_utils.parsing import parse_reference, parse_robust
+from petool_utils.benchmark.parsing import parse_reference, parse_robust
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

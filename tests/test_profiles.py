@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from petool_utils.paths import REPO_ROOT
-from petool_utils.profiles import ProfileError, load_profile
-from petool_utils.runner import notebook_parameters, select_notebooks
+from petool_utils.report.profiles import ProfileError, load_profile
+from petool_utils.report.runner import notebook_parameters, select_notebooks
 
 
 @pytest.mark.parametrize("name", ["offline", "smoke", "paper"])

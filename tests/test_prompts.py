@@ -4,8 +4,8 @@ import json
 import pytest
 
 from petool_utils import SETTINGS
-from petool_utils.data import DataError, load_entries, parse_entry
-from petool_utils.prompts import entry_messages, entry_prompt, render_prompt
+from petool_utils.benchmark.data import DataError, load_entries, parse_entry
+from petool_utils.benchmark.prompts import entry_messages, entry_prompt, render_prompt
 
 
 def test_dev_slice_loads_typed(dev_entries):

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from petool_utils import SETTINGS
-from petool_utils.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter
-from petool_utils.parsing import parse_reference
-from petool_utils.ranker import PersonalizedRanker
-from petool_utils.ranker.ablation import score, simple_error_type
-from petool_utils.ranker.parameters import fill_parameters
+from petool_utils.benchmark.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter
+from petool_utils.benchmark.parsing import parse_reference
+from petool_utils.predictors.ranker import PersonalizedRanker
+from petool_utils.predictors.ranker.ablation import score, simple_error_type
+from petool_utils.predictors.ranker.parameters import fill_parameters
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from petool_utils.redaction import redact_text, redact_tree, secret_env_values
+from petool_utils.report.redaction import redact_text, redact_tree, secret_env_values
 
 KEY = 'sk-abc"123/xyz<>&long'
 

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 import pytest
 from pydantic import ValidationError
 
-from petool_utils.fragments import Fragment, figure_block, load_fragments, table_block, text_block, write_fragment
-from petool_utils.profiles import load_profile
-from petool_utils.runner import build_index, run_profile
+from petool_utils.report.fragments import Fragment, figure_block, load_fragments, table_block, text_block, write_fragment
+from petool_utils.report.profiles import load_profile
+from petool_utils.report.runner import build_index, run_profile
 
 
 @pytest.fixture()
@@ -55,7 +55,7 @@ def test_index_with_missing_notebooks_tables_and_one_inline_plotly(prof, tmp_pat
 def test_no_input_hides_code_but_keeps_outputs():
     import nbformat
 
-    from petool_utils.runner import notebook_to_html
+    from petool_utils.report.runner import notebook_to_html
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("secret_sauce = 6 * 7")

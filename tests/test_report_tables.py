@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from petool_utils import report as rp
+from petool_utils.report import tables as rp
 
 
 def s(tool, param):

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from _report_smoke import N_CONSTRUCTED, TEST_MODELS, smoke_run
 
-from petool_utils.evaluation_grid import read_metrics
-from petool_utils.runner import run_profile
+from petool_utils.evaluation.grid import read_metrics
+from petool_utils.report.runner import run_profile
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ import time
 from hypothesis import given, settings, strategies as st
 from openai_server import Faults, LoopbackServer, expected_answer, request_key
 
-from petool_utils.evaluate import evaluate, model_slug
+from petool_utils.evaluation.engine import evaluate, model_slug
 from petool_utils.paths import REPO_ROOT
-from petool_utils.prompts import entry_messages
-from petool_utils.runstore import PredictionStore, load_predictions, redact, write_manifest
+from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.evaluation.runstore import PredictionStore, load_predictions, redact, write_manifest
 
 FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
 

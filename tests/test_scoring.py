@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from petool_utils.data import DataError
-from petool_utils.scoring import (
+from petool_utils.benchmark.data import DataError
+from petool_utils.evaluation.scoring import (
     accuracy_by_history_length,
     parse_cached,
     score_files,
@@ -153,7 +153,7 @@ def test_accuracy_by_history_length_known_bins(dev_entries):
 
 
 def test_score_cli_json(tmp_path, dev_entries, four):
-    from petool_utils.cli_score import register
+    from petool_utils.cli.score import register
 
     app = typer.Typer()
     register(app)
@@ -201,7 +201,7 @@ def test_scoring_3000_predictions_is_fast(tmp_path, dev_entries):
 
 
 def test_robust_never_lower_than_reference_per_entry(dev_entries):
-    from petool_utils.scoring import judge_responses
+    from petool_utils.evaluation.scoring import judge_responses
 
     entries = dev_entries[:120]
     dress = [
@@ -220,7 +220,7 @@ def test_robust_never_lower_than_reference_per_entry(dev_entries):
 
 
 def test_scores_round_trip_through_metrics_json(tmp_path, four):
-    from petool_utils.scoring import load_scores, save_scores
+    from petool_utils.evaluation.scoring import load_scores, save_scores
 
     scores = score_settings(four, {"preferred": hand_made_responses(four), "ratings": {}}, n_boot=20)
     path = save_scores(tmp_path / "metrics.json", scores)

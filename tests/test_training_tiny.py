@@ -38,7 +38,7 @@ def dpo_run(sft_run):
 
 def test_sft_overfits_16_records(sft_run):
     from petool_utils.training.modeling import exact_call, greedy_calls, load_for_inference
-    from petool_utils.data import ToolCall
+    from petool_utils.benchmark.data import ToolCall
 
     assert sft_run.n_records == 16
     losses = sft_run.losses()
@@ -68,7 +68,7 @@ def test_dpo_raises_reward_margin(dpo_run):
 
 
 def test_adapters_load_for_inference_and_score(sft_run, dpo_run, tmp_path):
-    from petool_utils.data import load_entries
+    from petool_utils.benchmark.data import load_entries
     from petool_utils.io import iter_jsonl
     from petool_utils.training.ablation import load_predictor, score, write_predictions
 
@@ -83,7 +83,7 @@ def test_adapters_load_for_inference_and_score(sft_run, dpo_run, tmp_path):
         assert scored["n"] == 16
         assert scored["call_acc"] >= 0.8, (adapter, scored)
         try:  # once the scoring module is merged: what `petool score` reads from a prediction folder
-            from petool_utils.scoring import score_prediction_dir
+            from petool_utils.evaluation.scoring import score_prediction_dir
         except ImportError:
             continue
         by_setting = score_prediction_dir(path.parent, entries)

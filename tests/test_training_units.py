@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from petool_utils.data import ToolCall
-from petool_utils.prompts import entry_messages
+from petool_utils.benchmark.data import ToolCall
+from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.training.config import DPOParams, SFTParams, load_config
 from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, lora_params, nf4_bits_per_param
 from petool_utils.training.records import shorten_entry, sft_record, sft_records
@@ -143,7 +143,7 @@ def test_smoke_profile_uses_the_tested_tiny_settings():
 
 
 def test_training_entries_prefer_the_constructed_benchmark(tmp_path, dev_entries, dev_path):
-    from petool_utils.data import dump_entries
+    from petool_utils.benchmark.data import dump_entries
     from petool_utils.io import atomic_write_json
     from petool_utils.training.records import load_training_entries
 
@@ -157,7 +157,7 @@ def test_training_entries_prefer_the_constructed_benchmark(tmp_path, dev_entries
 
 
 def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, dev_entries, dev_path):
-    from petool_utils.data import dump_entries
+    from petool_utils.benchmark.data import dump_entries
     from petool_utils.io import atomic_write_json
     from petool_utils.training.ablation import ablation_entries
     from petool_utils.training.config import to_dict
@@ -172,7 +172,7 @@ def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, dev_entrie
 
 
 def test_heldout_after_a_whole_training_set_is_the_test_data(tmp_path, dev_entries, dev_path):
-    from petool_utils.data import dump_entries
+    from petool_utils.benchmark.data import dump_entries
     from petool_utils.io import atomic_write_json
     from petool_utils.training.ablation import ablation_entries
     from petool_utils.training.config import to_dict

@@ -27,9 +27,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from petool_utils import SETTINGS
 from petool_utils.construction.histories import Item, UserData
 from petool_utils.construction.understanding import UnderstoodTool
-from petool_utils.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter, split_api_name
+from petool_utils.benchmark.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter, split_api_name
 from petool_utils.io import atomic_write_json
-from petool_utils.prompts import entry_prompt, render_prompt
+from petool_utils.benchmark.prompts import entry_prompt, render_prompt
 
 
 def _param(p: ToolParameter) -> dict[str, Any]:

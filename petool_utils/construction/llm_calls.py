@@ -2,7 +2,7 @@
 
 ``llm`` is a spec string: ``offline-standin`` (the deterministic stand-in, default offline) or
 ``openai:<model>`` (any OpenAI-compatible server; key and base URL come from the environment, never from
-parameters). Every call goes through :class:`petool_utils.llm.CachedLLM`, so a re-run costs nothing.
+parameters). Every call goes through :class:`petool_utils.models.llm.CachedLLM`, so a re-run costs nothing.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from petool_utils.construction.llm_prompts import RETRY_MESSAGE, task_messages
-from petool_utils.construction.standin import STANDIN_NAME, OfflineStandinLLM
-from petool_utils.llm import CachedLLM, ChatLLM
+from petool_utils.models.standin import STANDIN_NAME, OfflineStandinLLM
+from petool_utils.models.llm import CachedLLM, ChatLLM
 
 
 def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float = 0.0) -> CachedLLM:
@@ -24,9 +24,9 @@ def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float
         backend = OfflineStandinLLM(seed=seed, fault_rate=fault_rate)
     elif spec.startswith("openai:"):
         try:
-            from petool_utils.predictors.openai_chat import OpenAIChatLLM
+            from petool_utils.models.openai_backend import OpenAIChatLLM
         except ImportError as exc:  # pragma: no cover - depends on the evaluation engine being merged
-            raise RuntimeError("llm 'openai:<model>' needs petool_utils.predictors.openai_chat (evaluation engine)") from exc
+            raise RuntimeError("llm 'openai:<model>' needs petool_utils.models.openai_backend (evaluation engine)") from exc
         backend = OpenAIChatLLM(spec.split(":", 1)[1])
     else:
         raise ValueError(f"unknown llm {spec!r}: use 'offline-standin' or 'openai:<model>'")

@@ -25,8 +25,8 @@ from petool_utils.construction.llm_calls import make_llm
 from petool_utils.construction.preferences import build_users, read_users, write_users
 from petool_utils.construction.toolbench import prepare_tools, write_tools, read_tools
 from petool_utils.construction.understanding import read_understood, understand_tools, write_understood
-from petool_utils.data import load_entries
-from petool_utils.embeddings import get_embedder
+from petool_utils.benchmark.data import load_entries
+from petool_utils.models.embeddings import get_embedder
 from petool_utils.io import atomic_write_json, read_json
 
 STAGE_ORDER = {"01_tool_preparation": 10, "02_tool_understanding": 20, "03_tool_clustering": 30,

@@ -106,7 +106,7 @@ def preference_table(users: UsersFile) -> pd.DataFrame:
 
 def category_summary(users: UsersFile) -> pd.DataFrame:
     """Category -> group -> tool: how many users prefer each tool (the preference view's roll-up)."""
-    from petool_utils.data import split_api_name
+    from petool_utils.benchmark.data import split_api_name
 
     counts = Counter((g, t) for u in users.users for g, t in u.preferred.items())
     rows = []

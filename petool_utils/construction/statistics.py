@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from petool_utils import SETTINGS
-from petool_utils.data import Entry, split_api_name
+from petool_utils.benchmark.data import Entry, split_api_name
 
 
 def table3(splits: Mapping[str, Sequence[Entry]]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from petool_utils.data import DataError, ToolParameter, full_api_name
+from petool_utils.benchmark.data import DataError, ToolParameter, full_api_name
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl
 
 FILTER_REASONS = (

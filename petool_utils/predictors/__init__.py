@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence, runtime_checkable
 
-from petool_utils.data import Entry
+from petool_utils.benchmark.data import Entry
 
 
 @runtime_checkable

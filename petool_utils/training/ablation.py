@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from petool_utils.data import Entry
+from petool_utils.benchmark.data import Entry
 from petool_utils.io import atomic_write_jsonl
-from petool_utils.parsing import get_parser
-from petool_utils.prompts import entry_messages
+from petool_utils.benchmark.parsing import get_parser
+from petool_utils.benchmark.prompts import entry_messages
 
 
 class AdapterPredictor:
@@ -48,7 +48,7 @@ def load_predictor(model_path: str | Path, adapter: str | Path | None = None, *,
     runs), else :class:`AdapterPredictor`."""
     if prefer_engine:
         try:
-            from petool_utils.predictors.hf import HFPredictor  # type: ignore[import-not-found]
+            from petool_utils.models.hf_backend import HFPredictor  # type: ignore[import-not-found]
 
             return HFPredictor(str(model_path), adapter=str(adapter) if adapter else None)
         except ImportError:
@@ -60,7 +60,7 @@ def score(entries: Sequence[Entry], responses: Mapping[Any, str], parser: str = 
     """Tool/param/call accuracy and invalid-format rate: the shared scorer when present, else the
     same definitions (the authors' parser; exact tool name; exact parameters; both)."""
     try:
-        from petool_utils.scoring import score_responses  # type: ignore[import-not-found]
+        from petool_utils.evaluation.scoring import score_responses  # type: ignore[import-not-found]
 
         s = score_responses(entries, responses, parser=parser, n_boot=200, seed=0)
         return {"n": s.n, "tool_acc": s.tool_acc, "param_acc": s.param_acc, "call_acc": s.call_acc, "invalid_format": s.invalid_format}
@@ -120,7 +120,7 @@ def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: 
     import dataclasses
     import json
 
-    from petool_utils.data import load_benchmark, load_entries
+    from petool_utils.benchmark.data import load_benchmark, load_entries
     from petool_utils.training.config import SFTParams, from_mapping
     from petool_utils.training.records import load_training_entries, shorten_entries
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from petool_utils.data import load_entries
+from petool_utils.benchmark.data import load_entries
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl
 from petool_utils.training.config import DPOParams, to_dict
 from petool_utils.training.modeling import (
@@ -65,7 +65,7 @@ def make_pairs(params: DPOParams, base: Path, out: Path, progress: bool = True) 
         pairs = list(iter_jsonl(params.pairs_path))
         return pairs, count_sources(pairs)
     entries = dpo_entries(params)
-    from petool_utils.prompts import entry_messages
+    from petool_utils.benchmark.prompts import entry_messages
 
     messages = [entry_messages(e, s) for e in entries for s in params.settings]
     model, tok = load_for_inference(base, params.resolved_sft_adapter(), params.quantization)

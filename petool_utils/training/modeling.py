@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from petool_utils.parsing import parse_robust
+from petool_utils.benchmark.parsing import parse_robust
 
 STANDIN_FILE = "petool_model.json"
 

@@ -2,7 +2,7 @@
 
 SFT records are TRL's conversational prompt/completion layout: the prompt is exactly what the model
 sees at evaluation time (system = the setting's prompt, user = the query, via
-:func:`petool_utils.prompts.entry_messages`), the completion is the reference call, so TRL masks the
+:func:`petool_utils.benchmark.prompts.entry_messages`), the completion is the reference call, so TRL masks the
 prompt and the loss falls on the call only. DPO records share that prompt and carry chosen/rejected
 assistant messages.
 
@@ -17,8 +17,8 @@ import random
 from typing import Any, Iterable, Sequence
 
 from petool_utils import SETTINGS
-from petool_utils.data import Entry, ToolCall
-from petool_utils.prompts import candidates_json, entry_messages, render_prompt
+from petool_utils.benchmark.data import Entry, ToolCall
+from petool_utils.benchmark.prompts import candidates_json, entry_messages, render_prompt
 
 
 def shorten_entry(entry: Entry, max_history: int | None = None, max_candidates: int | None = None, seed: int = 0) -> Entry:
@@ -119,7 +119,7 @@ def load_training_entries(params: Any, run_dir: str | None = None) -> list[Entry
     """
     from pathlib import Path
 
-    from petool_utils.data import load_benchmark, load_entries
+    from petool_utils.benchmark.data import load_benchmark, load_entries
     from petool_utils.paths import shared_petoolbench_dir
 
     if params.train_data:

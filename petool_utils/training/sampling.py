@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from petool_utils.data import Entry, ToolCall
-from petool_utils.parsing import parse_robust
+from petool_utils.benchmark.data import Entry, ToolCall
+from petool_utils.benchmark.parsing import parse_robust
 from petool_utils.training.records import dpo_record
 
 CHOSEN_SAMPLED = "sampled_preferred"

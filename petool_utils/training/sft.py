@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petool_utils.data import dump_entries
+from petool_utils.benchmark.data import dump_entries
 from petool_utils.io import atomic_write_json, atomic_write_jsonl
 from petool_utils.training.config import TINY, SFTParams, to_dict
 from petool_utils.training.modeling import has_cuda, load_base, load_tokenizer, lora_config, model_label, use_4bit
@@ -71,7 +71,7 @@ def resolve_base_model(base_model: str, out_dir: Path, texts_fn, vocab_size: int
                 "or use base_model=tiny for the CPU stand-in; nothing is downloaded."
             )
         return path
-    from petool_utils.tiny_model import build_tiny_llama
+    from petool_utils.models.tiny import build_tiny_llama
 
     path = out_dir / "tiny-llama-standin"
     if not (path / "config.json").exists():

@@ -1,0 +1,80 @@
+"""Notebook 10's work: label every wrong prediction with the paper's six error types (Table 2).
+
+It reads only files: ``<run_dir>/metrics.json`` (which benchmarks and models 07 ran, where their
+predictions are) and the prediction files themselves, so it can be rerun alone (``--only 10``).
+The labelling is ``petool_utils.evaluation.errors.classify_error``; this module gathers and reports.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from petool_utils import SETTINGS
+from petool_utils.evaluation.grid import GridResult, read_responses
+
+COLUMNS = ["benchmark", "model", "setting", "entry_id", "error_type", "query", "reference", "response"]
+
+
+def collect_errors(result: GridResult, run_dir: str | os.PathLike[str],
+                   settings: tuple[str, ...] = SETTINGS) -> pd.DataFrame:
+    """One row per (benchmark, model, setting, entry): its error type, or None when the call is right.
+
+    Only the three personalized settings by default: the paper's Table 2 analyses those, and the
+    no-history ablation would count the same query a fourth time.
+    """
+    from petool_utils.benchmark.data import load_benchmark
+    from petool_utils.evaluation.errors import classify_error
+
+    rows = []
+    for b in result.benchmarks:
+        models = [m for m in b.models if m.status == "ok" and m.predictions]
+        if not models:
+            continue
+        entries = load_benchmark(b.source.path, limit=b.limit)
+        for m in models:
+            for setting, rel in m.predictions.items():
+                if setting not in settings:
+                    continue
+                got = read_responses(Path(run_dir) / rel)
+                for e in entries:
+                    resp = got.get(e.entry_id, "")
+                    rows.append({"benchmark": b.source.label, "model": m.spec, "setting": setting,
+                                 "entry_id": e.entry_id,
+                                 "error_type": classify_error(e, resp, parser=result.parser),
+                                 "query": e.query, "reference": e.reference.to_json(), "response": resp})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_error_fragment(errors: pd.DataFrame, run_dir: str | os.PathLike[str], per_type: int = 3,
+                         seed: int = 0) -> Path | None:
+    """Table 2 per benchmark, the legend of the types, and a few examples of each (order 40)."""
+    from petool_utils.report import tables as rp
+    from petool_utils.report.fragments import table_block, text_block, write_fragment
+
+    if errors.empty:
+        return write_fragment(run_dir, "10_table2", "Table 2: error types",
+                              [text_block("No predictions to analyse: run 07_evaluation first.")],
+                              order=40, notebook="10_error_analysis")
+    blocks = [text_block("One label per wrong answer, the first that applies, in this order. Share = count / wrong "
+                         "answers over the three personalized settings."),
+              table_block(rp.error_type_legend(), caption="The six error types")]
+    for bench, part in errors.groupby("benchmark", sort=False):
+        blocks.append(table_block(rp.table2_wide(rp.table2(part)), caption=f"Table 2: error types on {bench}"))
+        ex = rp.error_examples(part, per_type=per_type, seed=seed).drop(columns=["benchmark"], errors="ignore")
+        if not ex.empty:
+            blocks.append(table_block(ex, caption=f"Examples ({per_type} per type, seed {seed}) on {bench}"))
+    return write_fragment(run_dir, "10_table2", "Table 2: error types, with examples", blocks, order=40,
+                          notebook="10_error_analysis")
+
+
+def save_errors(errors: pd.DataFrame, run_dir: str | os.PathLike[str]) -> Path:
+    """Every label as ``<run_dir>/errors.jsonl``, for analyses beyond the report's table."""
+    import json
+
+    from petool_utils.io import atomic_write_jsonl
+
+    records = json.loads(errors.to_json(orient="records", force_ascii=False)) if not errors.empty else []
+    return atomic_write_jsonl(Path(run_dir) / "errors.jsonl", records)

@@ -1,0 +1,333 @@
+"""Run a profile's notebooks headless with papermill and turn them into an HTML report.
+
+The notebooks are the user-facing program; this module only executes them the way a user would
+(cwd = repository root, ``petool_utils`` importable, kernel ``python3``), gives each exactly the
+parameters its ``parameters`` cell declares, and publishes the executed copies as HTML next to an
+``index.html`` assembled from the report fragments the notebooks wrote (see ``petool_utils.report.fragments``).
+Every file it writes is scrubbed of secret environment values first (``petool_utils.report.redaction``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html as _html
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Literal, Sequence
+
+from pydantic import BaseModel
+
+from petool_utils import __version__
+from petool_utils.report.fragments import fragments_need_plotly, load_fragments, render_block
+from petool_utils.io import atomic_write_json, atomic_write_text, read_json
+from petool_utils.paths import REPO_ROOT
+from petool_utils.report.profiles import Profile, load_profile
+from petool_utils.report.redaction import redact_text, redact_tree, secret_env_values
+
+log = logging.getLogger("petool.runner")
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+KERNEL = "python3"
+STATUS_FILE = "status.json"
+
+
+class NotebookRun(BaseModel):
+    """What happened to one notebook of the profile."""
+
+    notebook: str
+    status: Literal["ok", "failed", "missing", "not-run"]
+    started_utc: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    executed: str | None = None
+    html: str | None = None
+    parameters: list[str] = []
+    redacted: int = 0
+
+
+class RunResult(BaseModel):
+    profile: str
+    runs: list[NotebookRun]
+    index: str
+
+    @property
+    def failed(self) -> list[NotebookRun]:
+        return [r for r in self.runs if r.status == "failed"]
+
+
+# ----------------------------------------------------------------------------- selection
+
+def select_notebooks(names: Sequence[str], only: str | Sequence[str] | None) -> list[str]:
+    """``only="07,10"`` keeps the notebooks whose number prefix (or full name) is listed, in profile order."""
+    if not only:
+        return list(names)
+    tokens = [t.strip() for t in (only.split(",") if isinstance(only, str) else only) if t.strip()]
+    chosen: list[str] = []
+    for t in tokens:
+        hits = [n for n in names if n == t or n.split("_", 1)[0] == t or n.split("_", 1)[0] == t.zfill(2)]
+        if not hits:
+            raise ValueError(f"--only {t!r}: no such notebook in the profile (has: {', '.join(names)})")
+        chosen.extend(hits)
+    return [n for n in names if n in set(chosen)]
+
+
+def declared_parameters(nb_path: Path) -> set[str]:
+    """The names the notebook's ``parameters`` cell declares (papermill's own reading of it)."""
+    import papermill
+
+    pm_log = logging.getLogger("papermill")
+    level = pm_log.level
+    pm_log.setLevel(logging.WARNING)  # inspecting is not executing: no "Input Notebook" line for it
+    try:
+        return set(papermill.inspect_notebook(str(nb_path)).keys())
+    finally:
+        pm_log.setLevel(level)
+
+
+def notebook_parameters(profile: Profile, notebook: str, declared: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """Common keys + the notebook's section, filtered to what it declares; also the section's
+    undeclared keys, which are almost always typos worth a warning."""
+    section = profile.params.get(notebook, {})
+    params = {k: v for k, v in profile.notebook_params(notebook).items() if k in declared}
+    return params, sorted(set(section) - declared)
+
+
+# ----------------------------------------------------------------------------- execution
+
+@contextmanager
+def _kernel_environment(root: Path) -> Iterator[None]:
+    """The kernel inherits our environment: put the repo root on PYTHONPATH for its lifetime."""
+    old = os.environ.get("PYTHONPATH")
+    parts = [str(root)] + ([old] if old else [])
+    os.environ["PYTHONPATH"] = os.pathsep.join(parts)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+
+
+def _publish(path: Path) -> Path:
+    """Atomic writes go through ``mkstemp`` (mode 0600); a report is meant to be read by others (a web
+    server, a colleague), so give it the usual umask-based mode."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+    return path
+
+
+def notebook_to_html(nb: Any, no_input: bool = False, title: str | None = None) -> str:
+    """nbconvert's lab template; code stays visible unless ``no_input`` (a clean, prose-only report)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", exclude_input=no_input, exclude_input_prompt=no_input,
+                            exclude_output_prompt=no_input)
+    if title:
+        nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def execute_notebook(nb_path: Path, executed_path: Path, html_path: Path, parameters: dict[str, Any], *,
+                     cwd: Path = REPO_ROOT, kernel: str = KERNEL, no_input: bool = False,
+                     progress: bool = True, secrets: dict[str, str] | None = None) -> NotebookRun:
+    """Execute one notebook, then write its scrubbed executed copy and HTML.
+
+    Papermill saves the output notebook while it runs; that happens in a private temporary folder, so
+    an unscrubbed copy never appears under the run folder, even if the run is killed.
+    """
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    secrets = secret_env_values() if secrets is None else secrets
+    name = nb_path.stem
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    status, error = "ok", None
+    with tempfile.TemporaryDirectory(prefix="petool-nb-") as tmp:
+        tmp_out = Path(tmp) / nb_path.name
+        with _kernel_environment(REPO_ROOT):
+            try:
+                papermill.execute_notebook(str(nb_path), str(tmp_out), parameters=parameters, kernel_name=kernel,
+                                           cwd=str(cwd), progress_bar=progress, request_save_on_cell_execute=True)
+            except PapermillExecutionError as exc:
+                status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+            except Exception as exc:  # kernel died, bad notebook JSON, ...: report it, keep the others going
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+        raw = tmp_out.read_text(encoding="utf-8") if tmp_out.exists() else None
+    n_red = 0
+    if raw is not None:
+        raw, n_red = redact_text(raw, secrets)
+        _publish(atomic_write_text(executed_path, raw))
+        nb = nbformat.reads(raw, as_version=4)
+        page, n2 = redact_text(notebook_to_html(nb, no_input=no_input, title=name), secrets)
+        n_red += n2
+        _publish(atomic_write_text(html_path, page))
+    if error:
+        error, _ = redact_text(error, secrets)
+    if n_red:
+        log.warning("%s: %d secret value(s) from the environment were redacted from its outputs", name, n_red)
+    return NotebookRun(notebook=name, status=status, started_utc=started, duration_s=round(time.monotonic() - t0, 2),
+                       error=error, executed=str(executed_path) if raw is not None else None,
+                       html=html_path.name if raw is not None else None, parameters=sorted(parameters),
+                       redacted=n_red)
+
+
+def _status_path(profile: Profile) -> Path:
+    return profile.run_dir / "notebooks" / STATUS_FILE
+
+
+def read_status(profile: Profile) -> dict[str, NotebookRun]:
+    p = _status_path(profile)
+    if not p.exists():
+        return {}
+    try:
+        return {k: NotebookRun.model_validate(v) for k, v in read_json(p).items()}
+    except (ValueError, TypeError):
+        log.warning("%s is unreadable; notebook statuses start afresh", p)
+        return {}
+
+
+def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[str] | None = None,
+                notebooks_dir: Path = NOTEBOOKS_DIR, *, no_input: bool = False, keep_going: bool = False,
+                kernel: str = KERNEL, progress: bool = True) -> RunResult:
+    """Execute the profile's notebooks in order (or those ``only`` names) and build the index.
+
+    A notebook missing from ``notebooks_dir`` is skipped with a logged note (the stages arrive one
+    branch at a time). A failed notebook stops the run unless ``keep_going``: later stages read its
+    files, so running them would only bury the first error under others. The index is built either way.
+    """
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    names = select_notebooks(prof.notebooks, only)
+    secrets = secret_env_values()
+    status = read_status(prof)
+    runs: list[NotebookRun] = []
+    for i, name in enumerate(names):
+        nb_path = Path(notebooks_dir) / f"{name}.ipynb"
+        if not nb_path.exists():
+            log.warning("%s: %s not found; skipped (not written yet?)", name, nb_path)
+            runs.append(NotebookRun(notebook=name, status="missing", error=f"{nb_path} not found"))
+            status[name] = runs[-1]
+            continue
+        declared = declared_parameters(nb_path)
+        params, undeclared = notebook_parameters(prof, name, declared)
+        if undeclared:
+            log.warning("%s: params.%s.%s not declared by its parameters cell; ignored", name, name, ",".join(undeclared))
+        log.info("[%d/%d] %s (%s)", i + 1, len(names), name, ", ".join(f"{k}={v!r}" for k, v in params.items()))
+        t_start = time.time()
+        run = execute_notebook(nb_path, prof.run_dir / "notebooks" / f"{name}.ipynb", prof.report_dir / f"{name}.html",
+                               params, kernel=kernel, no_input=no_input, progress=progress, secrets=secrets)
+        # Whatever the notebook itself wrote (fragments, metrics, manifests) is scrubbed too.
+        changed = redact_tree([prof.run_dir, prof.report_dir], secrets, newer_than=t_start - 1)
+        if changed:
+            log.warning("%s: redacted secret values from %d file(s): %s", name, len(changed),
+                        ", ".join(str(p) for p in changed))
+            run.redacted += sum(changed.values())
+        runs.append(run)
+        status[name] = run
+        atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
+        if run.status == "failed":
+            log.error("%s failed: %s (executed copy: %s)", name, run.error, run.executed)
+            if not keep_going:
+                break
+    done = {r.notebook for r in runs}
+    runs.extend(NotebookRun(notebook=n, status="not-run") for n in names if n not in done)
+    atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
+    index = build_index(prof)
+    return RunResult(profile=prof.profile, runs=runs, index=str(index))
+
+
+# ----------------------------------------------------------------------------- index page
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1d2733}
+h1{margin-bottom:.2rem} h2{border-bottom:2px solid #e3e8ef;padding-bottom:.3rem;margin-top:2.5rem}
+.meta{color:#5b6b7d;font-size:.9rem}
+table.petool-table{border-collapse:collapse;margin:1rem 0;font-size:.88rem}
+table.petool-table caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
+table.petool-table th,table.petool-table td{border:1px solid #d5dce5;padding:.3rem .55rem;text-align:left;vertical-align:top}
+table.petool-table th{background:#f1f4f8}
+table.petool-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.paper td{color:#4a5a6a;background:#fafbfc}
+tr.ours td{background:#eef7ee;font-weight:600}
+tr.baseline td{background:#fffaf0}
+.status-ok{color:#1d7a36;font-weight:600} .status-failed{color:#b3261e;font-weight:600}
+.status-missing,.status-not-run{color:#8a6d00}
+.caption{color:#5b6b7d;font-size:.88rem;margin-top:.2rem}
+.problem{color:#b3261e}
+code{background:#f1f4f8;padding:0 .2rem}
+"""
+
+
+def _git_commit(root: Path = REPO_ROOT) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_index(profile: Profile | str | os.PathLike[str]) -> Path:
+    """Write ``<report_dir>/index.html``: the notebook pages, then the sections the notebooks wrote.
+
+    Built from files alone (status file, HTML pages, fragments), so ``--only 10`` still yields an index
+    that links the pages of earlier runs. plotly.js is inlined once in the head so it renders offline.
+    """
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    status = read_status(prof)
+    frags, problems = load_fragments(prof.run_dir)
+    rows = []
+    for name in prof.notebooks:
+        st = status.get(name)
+        page = prof.report_dir / f"{name}.html"
+        link = f'<a href="{_html.escape(page.name)}">{_html.escape(name)}</a>' if page.exists() else _html.escape(name)
+        state = st.status if st else ("not-run" if not page.exists() else "ok")
+        when = _html.escape(st.started_utc or "") if st else ""
+        dur = f"{st.duration_s:.1f} s" if st and st.duration_s is not None else ""
+        err = f'<br><span class="problem">{_html.escape(st.error)}</span>' if st and st.error and state == "failed" else ""
+        rows.append(f"<tr><td>{link}{err}</td><td class=\"status-{state}\">{state}</td><td>{when}</td><td>{dur}</td></tr>")
+    sections = []
+    for k, f in enumerate(frags):
+        blocks = "".join(render_block(b, f"fig-{k}-{j}") for j, b in enumerate(f.blocks))
+        src = f' <span class="meta">(from {_html.escape(f.notebook)})</span>' if f.notebook else ""
+        sections.append(f"<section><h2>{_html.escape(f.title)}{src}</h2>{blocks}</section>")
+    if problems:
+        items = "".join(f"<li class=\"problem\">{_html.escape(p)}</li>" for p in problems)
+        sections.append(f"<section><h2>Fragments that could not be read</h2><ul>{items}</ul></section>")
+    if not frags:
+        sections.append("<p class=\"meta\">No report fragments yet: run the evaluation notebooks (07, 10).</p>")
+    plotly_js = ""
+    if fragments_need_plotly(frags):
+        from plotly.offline import get_plotlyjs
+
+        plotly_js = f'<script type="text/javascript">{get_plotlyjs()}</script>'
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    commit = _git_commit()
+    meta = (f"profile <code>{_html.escape(prof.profile)}</code> ({_html.escape(str(prof.source or ''))}) · "
+            f"petool {__version__}{' · commit ' + _html.escape(commit) if commit else ''} · built {now}")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>petool report: {_html.escape(prof.profile)}</title>
+<style>{_CSS}</style>{plotly_js}</head>
+<body>
+<h1>petool report: {_html.escape(prof.profile)}</h1>
+<p class="meta">{meta}</p>
+<p>Reproduction of <em>PEToolLLM: Towards Personalized Tool Learning in Large Language Models</em>.
+Rows and series marked as offline or stand-in are petool's own CPU baselines, not the models of the paper.</p>
+<h2>Notebooks</h2>
+<table class="petool-table"><thead><tr><th>notebook</th><th>status</th><th>started (UTC)</th><th>time</th></tr></thead>
+<tbody>{''.join(rows)}</tbody></table>
+{''.join(sections)}
+</body></html>
+"""
+    page, n = redact_text(page, secret_env_values())
+    if n:
+        log.warning("index.html: %d secret value(s) redacted", n)
+    return _publish(atomic_write_text(prof.report_dir / "index.html", page))
