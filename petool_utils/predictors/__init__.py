@@ -1,19 +1,5 @@
-"""Predictors: one interface, raw text out, every output scored by the same parser.
-
-A predictor has a ``name`` and ``predict(entries, setting) -> list[str]`` (one raw response per entry,
-in order). ``setting`` is one of ``preferred``, ``ratings``, ``chronological`` or ``none`` (no history).
-The evaluation engine wraps predictors with the run store (resume, crash-safe lines) and the cache.
+"""Predictors: one contract (:class:`~petool_utils.predictors.base.Predictor`), raw text out, every output
+scored by the same parser. LLM-backed predictors render the benchmark prompt for any LLM backend
+(:mod:`.llm`); the offline baselines (:mod:`.baselines`) and petool's ranker (:mod:`.ranker`) are
+predictors like any other.
 """
-
-from __future__ import annotations
-
-from typing import Protocol, Sequence, runtime_checkable
-
-from petool_utils.benchmark.data import Entry
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    name: str
-
-    def predict(self, entries: Sequence[Entry], setting: str) -> list[str]: ...

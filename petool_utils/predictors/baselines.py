@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from petool_utils.benchmark.data import CandidateTool, Entry, HistoryItem, ToolCall, split_api_name
+from petool_utils.predictors.base import Predictor
 
 
 def fill_parameters(cand: CandidateTool) -> dict[str, Any]:
@@ -98,7 +99,7 @@ class _SimilarityMixin:
         return out
 
 
-class RandomPredictor:
+class RandomPredictor(Predictor):
     """A candidate at random; ``Random(f"{seed}:{entry_id}")`` makes it independent of entry order."""
 
     def __init__(self, seed: int = 0):
@@ -115,7 +116,7 @@ class RandomPredictor:
         return [call_for(e.candidates[self.choose(e, setting)]) for e in entries]
 
 
-class RetrievalPredictor(_SimilarityMixin):
+class RetrievalPredictor(_SimilarityMixin, Predictor):
     """The candidate most similar to the query; no history (the same answer in every setting)."""
 
     def __init__(self, embedder: str = "tfidf"):
@@ -146,7 +147,7 @@ def history_votes(history: Sequence[HistoryItem], setting: str) -> dict[str, flo
     return votes
 
 
-class HistoryPredictor(_SimilarityMixin):
+class HistoryPredictor(_SimilarityMixin, Predictor):
     """Vote from the history for the user's tools; ties broken by query similarity."""
 
     def __init__(self, embedder: str = "tfidf"):

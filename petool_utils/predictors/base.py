@@ -1,0 +1,72 @@
+"""The predictor contract: what the evaluation engine asks of anything that answers benchmark entries.
+
+Modelled on scikit-learn's estimators: ``__init__`` stores plain parameters, :meth:`Predictor.fit`
+returns ``self`` (a no-op unless a predictor learns something, e.g. a fitted prior read from training
+data), :meth:`Predictor.predict` is pure. The engine calls only :meth:`Predictor.answers`, which every
+predictor inherits, so it never probes for optional methods.
+
+A predictor returns raw text, one per entry, in the models' output format; the same parser scores
+every predictor, which is what makes the comparison fair.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+from petool_utils.benchmark.data import Entry
+
+
+@dataclass
+class Answer:
+    """One entry's outcome: ``text`` (the raw response), or ``error`` when no answer could be had
+    (a request that failed after all retries); ``info`` rides along into the run store's line
+    (``history_dropped``, ``prompt_tokens``, ``attempts``, ``cached``, ``latency_s``...)."""
+
+    text: str | None
+    error: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Predictor(ABC):
+    """Base class of every predictor (LLM-backed or offline).
+
+    ``name`` identifies it in file names, manifests and reports; an offline method's name starts with
+    ``offline-`` so no artifact can mistake it for a model.
+    """
+
+    name: str = "predictor"
+    chunk_size: int = 64
+    """How many entries :meth:`answers` hands to :meth:`predict` at a time: the unit a killed run can
+    lose for a predictor that answers in bulk. Predictors that answer one request at a time (the
+    LLM predictor) stream instead."""
+
+    def describe(self) -> dict[str, Any]:
+        """The settings that produced the answers, for the run manifest (never a secret)."""
+        return {"name": self.name}
+
+    def fit(self, entries: Sequence[Entry]) -> "Predictor":
+        """Learn from training entries (inputs and references of *training* data only); no-op by default."""
+        return self
+
+    @abstractmethod
+    def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
+        """One raw response per entry, in order. ``setting``: preferred, ratings, chronological or none."""
+
+    def answers(self, entries: Sequence[Entry], setting: str) -> Iterator[tuple[int, Answer]]:
+        """``(index into entries, answer)`` as answers become available, in any order.
+
+        The default answers a chunk at a time through :meth:`predict`; the engine writes each answer
+        as it arrives, so a kill loses at most the chunk in flight.
+        """
+        for start in range(0, len(entries), max(1, self.chunk_size)):
+            part = entries[start : start + self.chunk_size]
+            texts = self.predict(part, setting)
+            if len(texts) != len(part):
+                raise RuntimeError(f"{self.name}: predict returned {len(texts)} responses for {len(part)} entries")
+            for i, text in enumerate(texts):
+                yield start + i, Answer(text)
+
+    def close(self) -> None:
+        """Release what the predictor holds (clients, models); the engine calls it once at the end."""
