@@ -17,8 +17,9 @@ import pandas as pd
 from petool_utils import SETTINGS
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
 from petool_utils.construction.candidates import candidate_names
-from petool_utils.construction.clustering import (cluster_tools, eps_sweep, load_func_labels, read_groups,
-                                                  score_groups, write_groups)
+from petool_utils.construction.clustering import (EpsChoice, choose_eps, eps_sweep, feature_text, group_tools,
+                                                  load_func_labels, nearest_distances, read_groups, score_groups,
+                                                  write_groups)
 from petool_utils.construction.export import release_record, split_users, write_benchmark, write_exports
 from petool_utils.construction.histories import create_all
 from petool_utils.construction.llm_calls import make_llm
@@ -109,32 +110,55 @@ def stage02_understand(run_dir: str | os.PathLike[str], llm: str = "offline-stan
 
 # -- 03 -------------------------------------------------------------------------------------------------
 
-def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", eps: float = 0.1, min_samples: int = 2,
-                    io_match: str = "exact", eps_values: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
+def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", eps: float | str = "auto",
+                    min_samples: int = 2, io_match: str = "none", features: str = "name_func",
+                    schema_weight: float = 0.0, one_api_per_tool: bool = True, eps_fdr: float = 0.1,
+                    eps_values: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
                     labels_path: str | None = "auto") -> dict[str, Any]:
+    """Functionality groups (docs/construction.md, "03: clustering"). ``eps="auto"``: the label-free
+    radius rule of :func:`~petool_utils.construction.clustering.choose_eps`; a number: that radius."""
     run_dir = Path(run_dir)
     tools = read_understood(run_dir)
-    emb = get_embedder(embedder).embed([t.functionality for t in tools])
-    np.save(run_dir / "embeddings.npy", emb)
-    groups, stats = cluster_tools(tools, emb, eps, min_samples, io_match)
+    model = get_embedder(embedder)
+    emb = model.embed([feature_text(t, features) for t in tools])
+    func_emb = emb if features == "func" else model.embed([t.functionality for t in tools])
+    np.save(run_dir / "embeddings.npy", func_emb)  # the functionality texts: stage 05 retrieves with them
+    np.save(run_dir / "embeddings_clustering.npy", emb)
+    auto = isinstance(eps, str)
+    if auto and eps != "auto":
+        raise ValueError(f"eps must be a number or 'auto', got {eps!r}")
+    choice = choose_eps(emb, tools, eps_fdr, schema_weight) if auto else EpsChoice(eps=float(eps), rule="fixed")
+    targets, decoys = nearest_distances(emb, tools, schema_weight)
+    groups, stats = group_tools(tools, emb, choice.eps, min_samples, io_match, one_api_per_tool,
+                                schema_weight=schema_weight)
     write_groups(run_dir, groups)
     if labels_path == "auto":
         labels_path = read_json(run_dir / "corpus.json").get("labels") or None
     labels = load_func_labels(labels_path) if labels_path else None
-    sweep = eps_sweep(tools, emb, eps_values, min_samples, io_match, labels)
+    sweep = eps_sweep(tools, emb, eps_values, min_samples, io_match, labels, one_api_per_tool,
+                      schema_weight=schema_weight)
     score = score_groups(groups, labels, [t.full_name for t in tools]).model_dump() if labels else None
     generator = tools[0].generator if tools else ""
-    info = {"generator": generator, "embedder": embedder, "eps": eps, "min_samples": min_samples, "io_match": io_match,
-            "stats": stats, "score": score, "labels": labels_path, "sweep": sweep}
+    info = {"generator": generator, "embedder": embedder, "features": features, "schema_weight": schema_weight,
+            "eps": choice.eps, "eps_rule": choice.model_dump(), "min_samples": min_samples, "io_match": io_match,
+            "one_api_per_tool": one_api_per_tool, "stats": stats, "score": score, "labels": labels_path,
+            "sweep": sweep}
     atomic_write_json(run_dir / "clustering.json", info)
-    body = f"<p>Embedder {embedder}, DBSCAN eps={eps}, min_samples={min_samples}, input-format match '{io_match}', " \
-           f"texts by generator {html.escape(generator)}.</p>" + _table(pd.DataFrame([stats]))
+    how = (f"chosen by the label-free rule ({choice.rule}: estimated false-link share &le; {eps_fdr} from "
+           f"{choice.n_decoys} same-tool decoys and {choice.n_targets} nearest links)") if auto else "fixed"
+    body = (f"<p>Embedder {embedder} on feature texts '{features}' (schema weight {schema_weight}), texts by "
+            f"generator {html.escape(generator)}. DBSCAN eps=<b>{choice.eps}</b> ({how}), min_samples={min_samples}; "
+            f"groups within a category, {'one API per tool, ' if one_api_per_tool else ''}"
+            f"input-format match '{io_match}'.</p>" + _table(pd.DataFrame([stats])))
     if score:
-        body += "<p>Against the released functionality labels:</p>" + _table(pd.DataFrame([score]).round(4))
+        body += "<p>Against the functionality labels (they only score, nothing is tuned on them):</p>" \
+                + _table(pd.DataFrame([score]).round(4))
     from petool_utils.construction.plots import eps_sweep_figure
 
-    write_fragment(run_dir, "03_tool_clustering", "Tool clustering", body, [eps_sweep_figure(sweep, eps)])
-    return {"groups": groups, "embeddings": emb, "tools": tools, **info}
+    write_fragment(run_dir, "03_tool_clustering", "Tool clustering", body,
+                   [eps_sweep_figure(sweep, choice.eps, choice.rule, choice.curve)])
+    return {"groups": groups, "embeddings": emb, "tools": tools, "nearest": {"targets": targets, "decoys": decoys},
+            **info}
 
 
 # -- 04 -------------------------------------------------------------------------------------------------

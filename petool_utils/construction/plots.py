@@ -8,24 +8,51 @@ import numpy as np
 import pandas as pd
 
 
-def eps_sweep_figure(sweep: Sequence[dict], chosen_eps: float | None = None):
-    """Groups found per eps, and ARI / pairwise precision / recall when the sweep was scored."""
+def eps_sweep_figure(sweep: Sequence[dict], chosen_eps: float | None = None, rule: str | None = None,
+                     rule_curve: Sequence[dict] = ()):
+    """Groups found per eps, ARI / pairwise precision / recall when the sweep was scored, the radius in use
+    (``rule``: how it was chosen) and the label-free rule's estimated share of false links per radius."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     df = pd.DataFrame(sweep)
     scored = "ari" in df.columns
-    fig = make_subplots(specs=[[{"secondary_y": scored}]])
+    second = scored or bool(rule_curve)
+    fig = make_subplots(specs=[[{"secondary_y": second}]])
     fig.add_trace(go.Scatter(x=df["eps"], y=df["groups"], name="groups", mode="lines+markers"), secondary_y=False)
     if scored:
         for col in ("ari", "pair_precision", "pair_recall"):
             fig.add_trace(go.Scatter(x=df["eps"], y=df[col], name=col, mode="lines+markers", line={"dash": "dot"}),
                           secondary_y=True)
-        fig.update_yaxes(title_text="score vs. labels", range=[0, 1.05], secondary_y=True)
+    if rule_curve:
+        rc = pd.DataFrame(rule_curve)
+        rc = rc[rc["eps"] <= max(df["eps"].max() if len(df) else 0, chosen_eps or 0) * 1.25]
+        fig.add_trace(go.Scatter(x=rc["eps"], y=rc["est_false_link_share"], name="rule: est. false-link share",
+                                 mode="lines", line={"dash": "dash", "color": "grey"}), secondary_y=True)
+    if second:
+        fig.update_yaxes(title_text="share / score vs. labels", range=[0, 1.05], secondary_y=True)
+    if chosen_eps is not None:
+        label = f"eps={chosen_eps}" + (f" ({rule})" if rule else "")
+        fig.add_vline(x=chosen_eps, line_dash="dash", annotation_text=label)
+    fig.update_layout(title="DBSCAN eps: the radius in use beside the sweep", xaxis_title="eps (cosine distance)")
+    fig.update_yaxes(title_text="functionality groups", secondary_y=False)
+    return fig
+
+
+def eps_rule_figure(targets: np.ndarray, decoys: np.ndarray, chosen_eps: float | None = None):
+    """What the radius rule reads: each API's distance to its nearest API of another tool (links) and to
+    the nearest other endpoint of its own tool (decoys: never the same functionality)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    bins = {"start": 0.0, "end": float(max([*targets, *decoys, 0.1])) + 0.02, "size": 0.02}
+    fig.add_trace(go.Histogram(x=list(targets), name="nearest API of another tool", xbins=bins, opacity=0.6))
+    fig.add_trace(go.Histogram(x=list(decoys), name="nearest endpoint of its own tool (decoy)", xbins=bins,
+                               opacity=0.6))
     if chosen_eps is not None:
         fig.add_vline(x=chosen_eps, line_dash="dash", annotation_text=f"eps={chosen_eps}")
-    fig.update_layout(title="DBSCAN eps sweep", xaxis_title="eps (cosine distance)")
-    fig.update_yaxes(title_text="functionality groups", secondary_y=False)
+    fig.update_layout(barmode="overlay", title="Nearest-neighbour distances the radius rule reads",
+                      xaxis_title="distance", yaxis_title="APIs")
     return fig
 
 
