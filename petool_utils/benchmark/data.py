@@ -38,11 +38,11 @@ def canonical_id(value: Any) -> str:
 
     The release's ids are integers; ids read back from JSON lines, typed on a command line or made by
     another tool may be strings. Only integers and non-empty strings are ids: ``true`` is not ``1``,
-    and ``1.0`` is not an id (a float id is almost always a spreadsheet's doing). Raises ``TypeError``
-    or ``ValueError`` saying what the value was.
+    and ``1.0`` is not an id (a float id is almost always a spreadsheet's doing). Raises ``ValueError``
+    saying what the value was.
     """
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"an entry id is an integer or a string, got {type(value).__name__} {value!r}")
+        raise ValueError(f"an entry id is an integer or a string, got {type(value).__name__} {value!r}")
     text = str(value).strip()
     if not text:
         raise ValueError("an entry id cannot be empty")
@@ -297,7 +297,7 @@ def load_per_setting(paths: dict[str, str | os.PathLike[str]]) -> list[Entry]:
                 raise DataError(p, f"#{i}", "entry_id", "missing")
             try:
                 key = canonical_id(r["entry_id"])
-            except (TypeError, ValueError) as exc:
+            except ValueError as exc:
                 raise DataError(p, r["entry_id"], "entry_id", str(exc)) from exc
             if key in present[setting]:
                 raise DataError(p, r["entry_id"], "entry_id", "duplicate entry_id (as text) in this file")

@@ -204,7 +204,7 @@ def _check_line(rec: Any, fallback: str | None) -> tuple[dict[str, Any] | None, 
         return None, "field 'entry_id': missing"
     try:
         canonical_id(rec["entry_id"])
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         return None, f"field 'entry_id': {exc}"
     setting = rec.get("setting") or fallback
     if setting is None:
