@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, create_model, model_validator
 
 from petool_utils.paths import project_path
 
@@ -111,3 +111,14 @@ class NotebookParameters(BaseModel):
             where = f"{name}[{']['.join(loc[1:])}]" if len(loc) > 1 else name
             raise ParameterError(cls.NOTEBOOK, where, err["msg"], values.get(name)) from None
 
+
+
+def check_parameters(notebook: str, **spec: tuple[Any, Any]) -> NotebookParameters:
+    """Check a few parameters without declaring a class: ``name=(type, value)``.
+
+    ``check_parameters("06_benchmark_statistics", run_dir=(ProjectPath, run_dir), data=(ProjectPath | None, data))``
+    """
+    model = create_model(f"Parameters_{notebook}", __base__=NotebookParameters,
+                         **{name: (kind, ...) for name, (kind, _) in spec.items()})
+    model.NOTEBOOK = notebook
+    return model.check(**{name: value for name, (_, value) in spec.items()})
