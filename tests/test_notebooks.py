@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -64,3 +63,26 @@ def test_07_from_the_notebooks_folder_writes_under_the_project_root(tmp_path, co
     first = next(o for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "no released PEToolBench found" in first.get("text", "")  # the first thing the notebook says
     assert stderr_warnings(nb) == []
+
+
+def test_progress_bars_render_as_widgets_in_jupyterlab():
+    """ipywidgets is a dependency: tqdm.auto draws a widget in JupyterLab instead of warning about IProgress."""
+    import ipywidgets  # noqa: F401
+    from tqdm.notebook import IProgress
+
+    assert IProgress is not None
+
+
+def test_a_broken_notebook_file_is_failed_and_the_index_still_written(tmp_path):
+    from petool_utils.report.profiles import load_profile
+    from petool_utils.report.runner import run_profile
+
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    (nbdir / "07_evaluation.ipynb").write_text("{not a notebook")
+    prof = load_profile("smoke").model_copy(update={"run_dir": tmp_path / "run", "report_dir": tmp_path / "rep",
+                                                    "notebooks": ["07_evaluation", "10_error_analysis"]})
+    res = run_profile(prof, notebooks_dir=nbdir, progress=False)
+    assert [r.status for r in res.runs] == ["failed", "not-run"] and "cannot read the notebook" in res.runs[0].error
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "status-failed" in page and "status-not-run" in page
