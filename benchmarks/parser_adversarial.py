@@ -21,10 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from petool_utils.benchmark.parsing import REFERENCE_PATTERN, parse_reference, parse_robust  # noqa: E402
+from petool_utils.report.docblocks import provenance, write_block  # noqa: E402
 from test_parsers_property import ADVERSARIAL_1MB  # noqa: E402
 
 DOCS = ROOT / "docs" / "scoring.md"
-START, END = "<!-- parser-timings:start -->", "<!-- parser-timings:end -->"
+BLOCK = "parser-timings"
 
 
 def best_of(fn, text: str, repeats: int = 3) -> float:
@@ -50,9 +51,9 @@ def table() -> str:
     naive = time.process_time() - t0
     return "\n".join(rows) + (
         f"\n\nFor contrast, Python's `re` with the authors' pattern takes {naive:.2f} s on the first input cut to "
-        f"5 KiB (and grows roughly with the cube of the length). CPU seconds, best of 3, measured by "
-        f"`python benchmarks/parser_adversarial.py` ({platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.machine()}).")
+        f"5 KiB (and grows roughly with the cube of the length). CPU seconds, best of 3 "
+        f"({platform.python_implementation()} {platform.python_version()}). "
+        + provenance("python benchmarks/parser_adversarial.py --write-docs"))
 
 
 def main() -> None:
@@ -62,11 +63,7 @@ def main() -> None:
     out = table()
     print(out)
     if args.write_docs:
-        text = DOCS.read_text(encoding="utf-8")
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        DOCS.write_text(f"{head}{START}\n{out}\n{END}{tail}", encoding="utf-8")
-        print(f"wrote {DOCS}")
+        print(f"wrote {write_block(DOCS, BLOCK, out)}")
 
 
 if __name__ == "__main__":

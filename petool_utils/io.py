@@ -6,13 +6,28 @@ import gzip
 import json
 import os
 import tempfile
+import threading
 import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 
+def _umask() -> int:
+    with _UMASK_LOCK:
+        mask = os.umask(0)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write through a temporary file in the same folder, fsync, then rename over the target."""
+    """Write through a temporary file in the same folder, fsync, then rename over the target.
+
+    ``mkstemp`` creates the file with mode 0600; it is given the mode a plain ``open`` would give
+    (0666 minus the umask), so artifacts are as readable as any other file the user writes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -20,6 +35,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

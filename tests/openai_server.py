@@ -56,6 +56,10 @@ class Faults:
     rate_timeout: float = 0.0
     rate_malformed: float = 0.0
     rate_400: float = 0.0
+    rate_401: float = 0.0
+    rate_404: float = 0.0
+    echo_auth: bool = False
+    """Append the request's Authorization header to every reply (a server that leaks the key)."""
     latency: float = 0.0
     slow_delay: float = 3.0
     seed: int = 0
@@ -64,7 +68,8 @@ class Faults:
         h = hashlib.sha256(f"{self.seed}:{key}:{attempt}".encode()).digest()
         u = int.from_bytes(h[:8], "big") / 2**64
         for kind, rate in (("429", self.rate_429), ("500", self.rate_500), ("timeout", self.rate_timeout),
-                           ("malformed", self.rate_malformed), ("400", self.rate_400)):
+                           ("malformed", self.rate_malformed), ("400", self.rate_400), ("401", self.rate_401),
+                           ("404", self.rate_404)):
             if u < rate:
                 return kind
             u -= rate
@@ -78,6 +83,8 @@ class Stats:
     auth: Counter = field(default_factory=Counter)
     inflight: int = 0
     max_inflight: int = 0
+    options: list = field(default_factory=list)
+    """Each request body without its messages (what generation options reached the server)."""
 
     @property
     def total(self) -> int:
@@ -94,6 +101,7 @@ def build_app(faults: Faults, stats: Stats):
         key = request_key(messages)
         stats.per_key[key] += 1
         stats.auth[request.headers.get("authorization", "")] += 1
+        stats.options.append({k: v for k, v in body.items() if k != "messages"})
         kind = faults.draw(key, stats.per_key[key])
         stats.outcomes[kind] += 1
         stats.inflight += 1
@@ -108,6 +116,12 @@ def build_app(faults: Faults, stats: Stats):
                 return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
             if kind == "400":
                 return JSONResponse({"error": {"message": "bad request", "type": "invalid_request"}}, status_code=400)
+            if kind == "401":
+                return JSONResponse({"error": {"message": "Incorrect API key provided", "type": "invalid_api_key"}},
+                                    status_code=401)
+            if kind == "404":
+                return JSONResponse({"error": {"message": "The model does not exist", "type": "not_found"}},
+                                    status_code=404)
             if kind == "malformed":
                 return Response('{"id": "chatcmpl-x", "choices": [{"mess', media_type="application/json")
             if kind == "timeout":
@@ -118,6 +132,8 @@ def build_app(faults: Faults, stats: Stats):
                     if await request.is_disconnected():
                         return Response(status_code=499)
             content = expected_answer(messages)
+            if faults.echo_auth:
+                content += " (you sent " + request.headers.get("authorization", "") + ")"
             return JSONResponse({
                 "id": f"chatcmpl-{key}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "loopback"),
@@ -147,7 +163,9 @@ class LoopbackServer:
     def start(self) -> "LoopbackServer":
         import uvicorn
 
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP; without it every
+        # reply waits ~40 ms for a delayed ACK (Nagle), which would dominate any throughput measurement
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -167,6 +185,7 @@ class LoopbackServer:
         self.stats.per_key.clear()
         self.stats.outcomes.clear()
         self.stats.auth.clear()
+        self.stats.options.clear()
         self.stats.max_inflight = 0
 
     def stop(self) -> None:

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from petool_utils import ALL_SETTINGS
-from petool_utils.evaluation.engine import evaluate, model_slug
+from petool_utils.evaluation.engine import evaluate, make_predictor, model_slug
+from petool_utils.models.base import FatalLLMError, LLMError
+from petool_utils.models.cache import CachedLLM
 from petool_utils.models.openai_backend import (
     ConfigurationError,
-    OpenAIChatLLM,
-    OpenAIChatPredictor,
+    OpenAIBackend,
     RetryPolicy,
     public_base_url,
     scrub,
@@ -72,7 +73,10 @@ def test_1000_requests_with_20pct_faults_lose_nothing_and_duplicate_nothing(serv
             assert r["response"] == expected_answer(entry_messages(e, setting))
     stats = srv.stats
     faults = sum(v for k, v in stats.outcomes.items() if k != "ok")
-    assert stats.outcomes["ok"] == 1000  # each prompt answered successfully once: no duplicate request won
+    # each distinct prompt answered successfully once (identical requests, e.g. one user's query in the
+    # no-history setting, are sent once): no duplicate request won
+    distinct = {json.dumps(entry_messages(e, s), sort_keys=True) for s in ALL_SETTINGS for e in entries}
+    assert stats.outcomes["ok"] == len(distinct) and 800 < len(distinct) <= 1000
     assert all(stats.outcomes[k] > 0 for k in ("429", "500", "timeout", "malformed"))
     assert 0.15 < faults / stats.total < 0.25
     assert stats.auth == {f"Bearer {FAKE_KEY}": stats.total}  # the key came from the environment
@@ -91,7 +95,7 @@ def test_1000_requests_with_20pct_faults_lose_nothing_and_duplicate_nothing(serv
     assert manifest["model_spec"] == "openai:loopback-model"
     assert manifest["data"]["sha256"] and len(manifest["data"]["sha256"]) == 64
     assert manifest["runs"][-1]["counts"]["none"] == {"lines": 250, "errors": 0, "pending_jobs_this_run": 250}
-    assert manifest["options"]["predictor"]["base_url"] == srv.base_url
+    assert manifest["options"]["predictor"]["llm"]["base_url"] == srv.base_url
     assert _files_containing(tmp_path, FAKE_KEY) == []
 
 
@@ -125,8 +129,8 @@ def test_client_errors_are_not_retried(server, dev_entries, tmp_path):
 
 def test_concurrency_is_bounded(server, dev_entries, tmp_path):
     srv = server(latency=0.05)
-    evaluate("openai:m", dev_entries[:40], ["none"], tmp_path, concurrency=4, progress=False)
-    assert srv.stats.total == 40
+    evaluate("openai:m", dev_entries[:40], ["preferred"], tmp_path, concurrency=4, progress=False)
+    assert srv.stats.total == len({json.dumps(entry_messages(e, "preferred")) for e in dev_entries[:40]}) > 30
     assert 2 <= srv.stats.max_inflight <= 4
 
 
@@ -134,16 +138,17 @@ def test_server_and_key_come_only_from_the_environment(monkeypatch):
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "PETOOL_OPENAI_BASE_URL", "PETOOL_OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
-        OpenAIChatPredictor("gpt-4o-mini")
+        OpenAIBackend("gpt-4o-mini")
     monkeypatch.setenv("PETOOL_OPENAI_BASE_URL", "http://user:pw@localhost:8000/v1?token=abc")
-    pred = OpenAIChatPredictor("local")
-    assert pred.describe()["base_url"] == "http://localhost:8000/v1"  # no credentials in the manifest
+    backend = OpenAIBackend("local")
+    assert backend.describe()["base_url"] == "http://localhost:8000/v1"  # no credentials in the manifest
+    assert "pw" not in backend.identity() and "abc" not in backend.identity()
     assert public_base_url(None) is None
 
 
 def test_chat_llm_adapter_uses_cache_and_sample_index(server, dev_entries, tmp_path):
     srv = server()
-    llm = OpenAIChatLLM("m", cache=tmp_path / "c.sqlite", retry=FAST_RETRY)
+    llm = CachedLLM(OpenAIBackend("m", retry=FAST_RETRY), tmp_path / "c.sqlite")
     msgs = entry_messages(dev_entries[0], "preferred")
     assert llm.chat(msgs) == expected_answer(msgs)
     assert llm.chat(msgs) == expected_answer(msgs)
@@ -151,13 +156,13 @@ def test_chat_llm_adapter_uses_cache_and_sample_index(server, dev_entries, tmp_p
     llm.chat(msgs, sample_index=1, temperature=1.0)  # another sample is another request
     assert srv.stats.total == 2
     srv.faults.rate_400 = 1.0
-    with pytest.raises(RuntimeError, match="failed after 1 attempt"):
+    with pytest.raises(LLMError, match="failed after 1 attempt"):
         llm.chat(msgs, sample_index=2)
 
 
-def test_predict_protocol_returns_responses_in_order(server, dev_entries):
+def test_predict_protocol_returns_responses_in_order(server, dev_entries, tmp_path):
     server(latency=0.01)
-    pred = OpenAIChatPredictor("m", concurrency=8, retry=FAST_RETRY)
+    pred = make_predictor("openai:m", concurrency=8, cache_path=tmp_path / "c.sqlite", retry=FAST_RETRY)
     out = pred.predict(dev_entries[:10], "ratings")
     assert out == [expected_answer(entry_messages(e, "ratings")) for e in dev_entries[:10]]
 
@@ -181,3 +186,35 @@ def test_scrub_removes_the_key_from_error_text():
 def test_model_slug_for_openai_specs():
     assert model_slug("openai:gpt-4o-mini") == "openai-gpt-4o-mini"
     assert model_slug("openai:meta-llama/Llama-3.1-8B-Instruct") == "openai-meta-llama-Llama-3.1-8B-Instruct"
+
+
+@pytest.mark.parametrize("status,variable", [(401, "OPENAI_API_KEY"), (404, "OPENAI_BASE_URL")])
+def test_wrong_key_or_model_stops_the_run_at_the_first_reply(server, dev_entries, tmp_path, status, variable):
+    srv = server(**{f"rate_{status}": 1.0}, latency=0.02)
+    with pytest.raises(FatalLLMError, match=rf"HTTP {status}.*{variable}"):
+        evaluate("openai:m", dev_entries[:200], ["preferred"], tmp_path, concurrency=4, progress=False,
+                 predictor_kwargs={"retry": FAST_RETRY})
+    # nothing is retried and no new request starts after the first refusal: at most the ones in flight
+    assert srv.stats.total <= 4
+
+
+def test_a_key_echoed_by_the_server_is_never_written(server, dev_entries, tmp_path):
+    server(echo_auth=True)
+    paths = evaluate("openai:m", dev_entries[:5], ["none"], tmp_path / "out", progress=False,
+                     cache_path=tmp_path / "cache.sqlite", predictor_kwargs={"retry": FAST_RETRY})
+    recs = load_predictions(paths["none"])
+    assert all("you sent Bearer ***" in r["response"] for r in recs.values())
+    assert _files_containing(tmp_path, FAKE_KEY) == []  # neither the JSONL nor the SQLite cache
+
+
+def test_every_generation_option_reaches_the_server(server, dev_entries, tmp_path):
+    srv = server()
+    evaluate("openai:m", dev_entries[:2], ["none"], tmp_path, progress=False,
+             gen_opts={"temperature": 0.7, "max_tokens": 64, "top_p": 0.9, "top_k": 20, "seed": 3})
+    assert len(srv.stats.options) == 2
+    for body in srv.stats.options:
+        assert (body["temperature"], body["max_tokens"], body["top_p"], body["top_k"], body["seed"]) == (0.7, 64, 0.9, 20, 3)
+        assert "sample_index" not in body
+    manifest = json.loads((tmp_path / "openai-m" / "manifest.json").read_text())
+    assert manifest["options"]["predictor"]["gen_opts"] == {"temperature": 0.7, "max_tokens": 64, "top_p": 0.9,
+                                                            "top_k": 20, "seed": 3}

@@ -27,13 +27,24 @@ def test_rendered_prompts_byte_identical_to_release(dev_path, dev_entries, setti
     assert mismatches == [], f"{len(mismatches)} of {len(raw)} prompts differ, e.g. {mismatches[:5]}"
 
 
-def test_no_history_prompt_drops_history_and_keeps_candidates(dev_entries):
-    e = dev_entries[0]
-    p = entry_prompt(e, "none")
-    assert p.startswith("\nYour task is to use a tool that not only meets real-time user instructions.\nAvailable tools")
+def test_templates_are_the_authors_verbatim(shared_dir):
+    from petool_utils.benchmark import prompts
+
+    official = json.loads((shared_dir / "official_templates.json").read_text(encoding="utf-8"))
+    assert prompts.FORMAT_ENTRY_INPUT == official["FORMAT_ENTRY_INPUT"]
+    assert prompts.FORMAT_ENTRY_INPUT_WO_HISTORY == official["FORMAT_ENTRY_INPUT_WO_HISTORY"]
+    for s in SETTINGS:
+        assert prompts.HISTORY_DESCRIPTIONS[s] == official[f"history_description_{s}"]
+
+
+def test_no_history_prompt_is_the_authors_template_for_every_entry(shared_dir, dev_entries):
+    official = json.loads((shared_dir / "official_templates.json").read_text(encoding="utf-8"))
+    for e in dev_entries:
+        expected = official["FORMAT_ENTRY_INPUT_WO_HISTORY"].format(apis_candidate=e.apis_candidate)
+        assert entry_prompt(e, "none") == expected, e.entry_id
+    p = entry_prompt(dev_entries[0], "none")
+    assert p.startswith("\nYour task is to use a tool that meets real-time user instructions.\nAvailable tools")
     assert "Interaction history" not in p and "preferences" not in p
-    full = entry_prompt(e, "preferred")
-    assert p.endswith(full[full.index("Available tools") :].split("\n", 1)[1])
 
 
 def test_messages_are_system_prompt_then_query(dev_entries):

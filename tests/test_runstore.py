@@ -52,7 +52,13 @@ def test_failed_and_superseded_lines_are_compacted_on_open(tmp_path):
     assert load_predictions(path)["3"]["response"] == "ok3"  # last line wins for readers too
     st = PredictionStore(path)
     assert st.finished_ids == {"1", "3"} and st.retrying == ["2"]
-    assert [json.loads(x)["entry_id"] for x in path.read_text().splitlines()] == [1, 3]
+    # one line per entry: the failure of 2 stays on record (it is retried, and replaced, by the next run)
+    assert [json.loads(x)["entry_id"] for x in path.read_text().splitlines()] == [1, 2, 3]
+    st.append(2, "ratings", "ok2", 0.1)
+    st.append(2, "ratings", None, 0.1, error="later failure")  # a success is never undone by a later error
+    assert st.finished_ids == {"1", "2", "3"} and st.records()["2"]["response"] == "ok2"
+    st.close()
+    assert PredictionStore(path).records()["2"]["response"] == "ok2"
 
 
 def test_manifest_has_provenance_and_no_secret(tmp_path, monkeypatch):
@@ -134,18 +140,19 @@ def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries,
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), max_size=30), st.integers(0, 40))
 def test_reopen_keeps_exactly_the_entries_whose_last_line_succeeded(tmp_path_factory, ops, cut):
-    """Any history of appends, then a torn tail of ``cut`` bytes: reopening gives last-line-wins state."""
+    """Any history of appends, then a torn tail of ``cut`` bytes: reopening gives one line per entry, by the
+    rule "the last successful line, else the last error line"."""
     path = tmp_path_factory.mktemp("prop") / "none.jsonl"
     with PredictionStore(path) as store:
         for eid, ok in ops:
             store.append(eid, "none", f"r{eid}" if ok else None, 0.0, None if ok else "boom")
     with open(path, "a", encoding="utf-8") as f:
         f.write('{"entry_id": 99, "resp'[:cut])
-    last: dict[str, bool] = {}
+    ever_ok: dict[str, bool] = {}
     for eid, ok in ops:
-        last[str(eid)] = ok
+        ever_ok[str(eid)] = ever_ok.get(str(eid), False) or ok
     reopened = PredictionStore(path)
-    assert reopened.finished_ids == {k for k, ok in last.items() if ok}
-    assert sorted(reopened.retrying) == sorted(k for k, ok in last.items() if not ok)
+    assert reopened.finished_ids == {k for k, ok in ever_ok.items() if ok}
+    assert sorted(reopened.retrying) == sorted(k for k, ok in ever_ok.items() if not ok)
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(reopened.finished_ids) == len({json.loads(x)["entry_id"] for x in lines})
+    assert len(lines) == len(ever_ok) == len({json.loads(x)["entry_id"] for x in lines})

@@ -1,6 +1,9 @@
-"""The evaluation prompts, rendered from typed records byte for byte as the release has them.
+"""The evaluation prompts, rendered byte for byte as the release has them, from the authors' own templates.
 
-The texts below are the released ones; a test checks every dev-slice entry in all three settings.
+``FORMAT_ENTRY_INPUT`` and ``FORMAT_ENTRY_INPUT_WO_HISTORY`` (the no-history ablation) and the three history
+descriptions are copied verbatim from the authors' ``prompts/prompt_template.py`` (travis-xu/PEToolBench);
+a test checks them against ``official_templates.json`` and every dev-slice entry against its released prompt.
+The history and candidate blocks are ``json.dumps`` of the records with ``ensure_ascii=False``, as released.
 """
 
 from __future__ import annotations
@@ -8,37 +11,17 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from petool_utils.benchmark.data import CANDIDATES_MARK, CandidateTool, Entry, HistoryItem
+from petool_utils.benchmark.data import CandidateTool, Entry, HistoryItem
 
-_OPENING = "\nYour task is to use a tool that not only meets real-time user instructions but also aligns with user preferences.\n"
-_HISTORY_BASE = (
-    "These preferences can be inferred from the user's interaction history provided below, "
-    "including past user instructions and corresponding tool calls"
-)
+FORMAT_ENTRY_INPUT = "\nYour task is to use a tool that not only meets real-time user instructions but also aligns with user preferences.\n{history_description}\nInteraction history is:\n{interaction_history}\n\nAvailable tools you can call with input parameters are listed here:\n{apis_candidate}\n\nGenerate your tool call in the following format:\n{{\"tool_name\": the tool's name, \"parameters\": input parameters in JSON string format on a single line}}\nExample output #1:\n{{\"tool_name\": \"<Search>.<Arxiv Search>.<Get Arxiv Article Information>\", \"parameters\": {{\"query\": \"machine learning\", \"sort_by\": \"date\", \"limit\": 3}}\nExample output #2:\n{{\"tool_name\": \"<Travel>.<flight | flight aggregator>.<flight>\", \"parameters\": {{}}}}\n\nRemember:\nGenerate only the tool call in JSON format without any additional outputs.\nYou will now receive a user instruction; please generate the tool call. \nBegin!\n\n"
+
+FORMAT_ENTRY_INPUT_WO_HISTORY = "\nYour task is to use a tool that meets real-time user instructions.\nAvailable tools you can call with input parameters are listed here:\n{apis_candidate}\n\nGenerate your tool call in the following format:\n{{\"tool_name\": the tool's name, \"parameters\": input parameters in JSON string format on a single line}}\nExample output #1:\n{{\"tool_name\": \"<Search>.<Arxiv Search>.<Get Arxiv Article Information>\", \"parameters\": {{\"query\": \"machine learning\", \"sort_by\": \"date\", \"limit\": 3}}\nExample output #2:\n{{\"tool_name\": \"<Travel>.<flight | flight aggregator>.<flight>\", \"parameters\": {{}}}}\n\nRemember:\nGenerate only the tool call in JSON format without any additional outputs.\nYou will now receive a user instruction; please generate the tool call. \nBegin!\n\n"
+
 HISTORY_DESCRIPTIONS = {
-    "preferred": _HISTORY_BASE + ".\n",
-    "ratings": _HISTORY_BASE
-    + ", with user's binary ratings reflecting the user's satisfaction with the tool calls.\n",
-    "chronological": _HISTORY_BASE
-    + ", which are in chronological order where user is more preferred with latter tool calls than earlier ones.\n",
+    "preferred": "These preferences can be inferred from the user's interaction history provided below, including past user instructions and corresponding tool calls.",
+    "ratings": "These preferences can be inferred from the user's interaction history provided below, including past user instructions and corresponding tool calls, with user's binary ratings reflecting the user's satisfaction with the tool calls.",
+    "chronological": "These preferences can be inferred from the user's interaction history provided below, including past user instructions and corresponding tool calls, which are in chronological order where user is more preferred with latter tool calls than earlier ones.",
 }
-HISTORY_INTRO = "Interaction history is:\n"
-# The released opening sentence cut at "meets real-time user instructions." (the paper's ablation).
-NO_HISTORY_OPENING = "\nYour task is to use a tool that not only meets real-time user instructions.\n"
-CANDIDATES_INTRO_NO_HISTORY = "Available tools you can call with input parameters are listed here:\n"
-
-FORMAT_TAIL = (
-    "\n\nGenerate your tool call in the following format:\n"
-    '{"tool_name": the tool\'s name, "parameters": input parameters in JSON string format on a single line}\n'
-    "Example output #1:\n"
-    '{"tool_name": "<Search>.<Arxiv Search>.<Get Arxiv Article Information>", "parameters": {"query": "machine learning", "sort_by": "date", "limit": 3}\n'
-    "Example output #2:\n"
-    '{"tool_name": "<Travel>.<flight | flight aggregator>.<flight>", "parameters": {}}\n\n'
-    "Remember:\n"
-    "Generate only the tool call in JSON format without any additional outputs.\n"
-    "You will now receive a user instruction; please generate the tool call. \n"
-    "Begin!\n\n"
-)
 
 
 def _dump(obj: object) -> str:
@@ -60,29 +43,15 @@ def candidates_json(cands: Sequence[CandidateTool]) -> str:
     return _dump([c.model_dump(mode="json", exclude_unset=True) for c in cands])
 
 
-def render_prompt(
-    setting: str,
-    history: Sequence[HistoryItem],
-    candidates: Sequence[CandidateTool],
-) -> str:
-    """A setting's system prompt from its parts; ``setting='none'`` gives the paper's no-history ablation.
-
-    The no-history prompt is the same prompt with the history description and block removed and the
-    opening sentence ending at "meets real-time user instructions.".
-    """
+def render_prompt(setting: str, history: Sequence[HistoryItem], candidates: Sequence[CandidateTool]) -> str:
+    """A setting's system prompt from its parts; ``setting='none'`` gives the authors' no-history prompt."""
     if setting == "none":
-        return NO_HISTORY_OPENING + CANDIDATES_INTRO_NO_HISTORY + candidates_json(candidates) + FORMAT_TAIL
+        return FORMAT_ENTRY_INPUT_WO_HISTORY.format(apis_candidate=candidates_json(candidates))
     if setting not in HISTORY_DESCRIPTIONS:
         raise ValueError(f"unknown setting {setting!r}; expected preferred, ratings, chronological or none")
-    return (
-        _OPENING
-        + HISTORY_DESCRIPTIONS[setting]
-        + HISTORY_INTRO
-        + history_json(history, setting)
-        + CANDIDATES_MARK
-        + candidates_json(candidates)
-        + FORMAT_TAIL
-    )
+    return FORMAT_ENTRY_INPUT.format(history_description=HISTORY_DESCRIPTIONS[setting],
+                                     interaction_history=history_json(history, setting),
+                                     apis_candidate=candidates_json(candidates))
 
 
 def entry_prompt(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None) -> str:

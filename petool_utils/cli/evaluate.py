@@ -41,17 +41,23 @@ def _load(data: Optional[str], limit: Optional[int]):
     return entries, p
 
 
+def _positive(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of seconds, got {value}")
+    return value
+
+
 def eval_cmd(
     model: str = typer.Option(..., "--model", help="openai:<model> | hf:<path>[@<adapter>] | offline:<random|retrieval|history|ranker>"),
     data: Optional[str] = typer.Option(None, "--data", help="benchmark file or folder (default: PETOOL_DATA_DIR, then data/)"),
     settings: str = typer.Option(DEFAULT_SETTINGS, "--settings", help="comma-separated: preferred,ratings,chronological,none"),
     out: Path = typer.Option(Path("runs/cli/predictions"), "--out", help="predictions go to OUT/<model>/<setting>.jsonl"),
-    limit: Optional[int] = typer.Option(None, "--limit", help="first N entries only"),
-    concurrency: int = typer.Option(16, "--concurrency", help="requests in flight (openai specs)"),
-    temperature: Optional[float] = typer.Option(None, "--temperature", help="default 0.1"),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="default 256"),
-    timeout: float = typer.Option(60.0, "--timeout", help="seconds per request (openai specs)"),
-    max_retries: int = typer.Option(6, "--max-retries", help="retries after the first try on 429/5xx/timeouts"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="first N entries only (N >= 1)"),
+    concurrency: int = typer.Option(16, "--concurrency", min=1, help="requests in flight (openai specs)"),
+    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, help="default 0.1 (greedy on hf models)"),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="default 256"),
+    timeout: float = typer.Option(60.0, "--timeout", callback=_positive, help="seconds per request (openai specs), > 0"),
+    max_retries: int = typer.Option(6, "--max-retries", min=0, help="retries after the first try on 429/5xx/timeouts"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache (default OUT/.cache/responses.sqlite)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -59,29 +65,31 @@ def eval_cmd(
 
     The server and key of openai specs come from OPENAI_BASE_URL / OPENAI_API_KEY, never from flags.
     """
-    from petool_utils.evaluation.engine import evaluate, model_slug, summarize
+    from petool_utils.evaluation.engine import RunLockedError, evaluate, model_slug, summarize
+    from petool_utils.models.base import FatalLLMError
 
     chosen = parse_settings(settings)
     try:
         model_slug(model)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
-    entries, path = _load(data, limit)
+    entries, path = _load(data, None)
     gen_opts = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
     kw: dict = {}
     if model.startswith("openai:"):
         from petool_utils.models.openai_backend import RetryPolicy
 
         kw = {"timeout": timeout, "retry": RetryPolicy(max_retries=max_retries)}
-    if model.startswith("hf:"):
-        kw = {k2: v for k2, v in (("temperature", temperature), ("max_new_tokens", max_tokens)) if v is not None}
     try:
-        paths = evaluate(model, entries, chosen, out, concurrency=concurrency, gen_opts=gen_opts, cache_path=cache,
-                         progress=progress, data_path=path, predictor_kwargs=kw)
-    except Exception as exc:  # a configuration problem (no server, no model) is reported, not dumped
+        paths = evaluate(model, entries, chosen, out, concurrency=concurrency, limit=limit, gen_opts=gen_opts,
+                         cache_path=cache, progress=progress, data_path=path, predictor_kwargs=kw)
+    except FatalLLMError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except Exception as exc:  # a configuration problem (no server, no model, a held lock) is reported, not dumped
         from petool_utils.models.openai_backend import ConfigurationError
 
-        if isinstance(exc, (ConfigurationError, ValueError, FileNotFoundError, OSError)):
+        if isinstance(exc, (ConfigurationError, RunLockedError, ValueError, FileNotFoundError, OSError)):
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
         raise
@@ -103,7 +111,7 @@ def prompts_cmd(
     model: str = typer.Option("gpt-4o-mini", "--model", help="model name written into each request body"),
     temperature: float = typer.Option(0.1, "--temperature"),
     max_tokens: int = typer.Option(256, "--max-tokens"),
-    limit: Optional[int] = typer.Option(None, "--limit"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="first N entries only (N >= 1)"),
 ) -> None:
     """Write the exact evaluation requests as OpenAI Batch API lines (custom_id = <entry_id>:<setting>)."""
     from petool_utils.evaluation.batch_requests import batch_lines

@@ -22,7 +22,7 @@ from petool_utils.construction.llm_calls import run_task
 from petool_utils.construction.preferences import UserPreference
 from petool_utils.construction.understanding import UnderstoodTool
 from petool_utils.benchmark.data import split_api_name
-from petool_utils.models.llm import ChatLLM
+from petool_utils.models.base import ChatLLM
 
 FILTER_REASONS = ("invalid_json", "malformed_item", "unknown_tool", "invalid_parameters", "tool_name_leaked",
                   "duplicate", "inconsistent_rating")

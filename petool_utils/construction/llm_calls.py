@@ -2,7 +2,7 @@
 
 ``llm`` is a spec string: ``offline-standin`` (the deterministic stand-in, default offline) or
 ``openai:<model>`` (any OpenAI-compatible server; key and base URL come from the environment, never from
-parameters). Every call goes through :class:`petool_utils.models.llm.CachedLLM`, so a re-run costs nothing.
+parameters). Every call goes through :class:`petool_utils.models.cache.CachedLLM`, so a re-run costs nothing.
 """
 
 from __future__ import annotations
@@ -13,23 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from petool_utils.construction.llm_prompts import RETRY_MESSAGE, task_messages
-from petool_utils.models.standin import STANDIN_NAME, OfflineStandinLLM
-from petool_utils.models.llm import CachedLLM, ChatLLM
+from petool_utils.models.base import ChatLLM, make_llm as make_backend
+from petool_utils.models.cache import CachedLLM
+from petool_utils.models.standin import STANDIN_NAME
 
 
-def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float = 0.0) -> CachedLLM:
-    """The construction LLM for a spec, wrapped in the SQLite cache at ``cache_path``."""
-    backend: ChatLLM
+def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float = 0.0,
+             concurrency: int = 16) -> CachedLLM:
+    """The construction LLM for a spec (``offline-standin`` or ``openai:<model>``), behind the one cache."""
     if spec == STANDIN_NAME:
-        backend = OfflineStandinLLM(seed=seed, fault_rate=fault_rate)
+        backend = make_backend(spec, seed=seed, fault_rate=fault_rate)
     elif spec.startswith("openai:"):
-        try:
-            from petool_utils.models.openai_backend import OpenAIChatLLM
-        except ImportError as exc:  # pragma: no cover - depends on the evaluation engine being merged
-            raise RuntimeError("llm 'openai:<model>' needs petool_utils.models.openai_backend (evaluation engine)") from exc
-        backend = OpenAIChatLLM(spec.split(":", 1)[1])
+        backend = make_backend(spec, concurrency=concurrency, seed=seed)
     else:
-        raise ValueError(f"unknown llm {spec!r}: use 'offline-standin' or 'openai:<model>'")
+        raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}' or 'openai:<model>'")
     return CachedLLM(backend, cache_path)
 
 

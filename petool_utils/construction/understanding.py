@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from petool_utils.construction.llm_calls import run_task
 from petool_utils.construction.toolbench import DroppedApi, FilterLog, ToolRecord
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, repair_torn_tail
-from petool_utils.models.llm import ChatLLM
+from petool_utils.models.base import ChatLLM
 
 
 class ToolExample(BaseModel):

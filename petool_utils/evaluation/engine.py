@@ -3,7 +3,8 @@
 ``evaluate("openai:gpt-4o-mini", entries, ["preferred", "none"], "runs/x/predictions")`` writes
 ``runs/x/predictions/openai-gpt-4o-mini/{preferred,none}.jsonl`` and ``manifest.json`` beside them.
 Rerunning the same call skips every finished entry and retries the ones that failed; killing it loses
-only what was in flight (see :mod:`petool_utils.evaluation.runstore`).
+only what was in flight (see :mod:`petool_utils.evaluation.runstore`). One loop for every predictor:
+the engine asks a predictor only for :meth:`~petool_utils.predictors.base.Predictor.answer_jobs`.
 
 Model specs:
 
@@ -14,19 +15,28 @@ Model specs:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as _dt
 import hashlib
 import os
 import re
-import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from petool_utils import ALL_SETTINGS
 from petool_utils.benchmark.data import Entry, load_benchmark
-from petool_utils.benchmark.prompts import entry_messages
-from petool_utils.evaluation.runstore import PredictionStore, write_manifest
+from petool_utils.evaluation.runstore import (
+    PredictionStore,
+    RunLock,
+    RunLockedError,
+    environment_secrets,
+    read_resolved,
+    write_manifest,
+)
+from petool_utils.predictors.base import Predictor
+
+__all__ = ["RunLockedError", "check_limit", "check_settings", "evaluate", "make_predictor", "model_slug",
+           "parse_spec", "summarize"]
 
 SPEC_FORMS = "openai:<model>, hf:<path>[@<adapter>] or offline:<random|retrieval|history|ranker>"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -57,28 +67,29 @@ def model_slug(spec: str) -> str:
     return _UNSAFE.sub("-", f"{kind}-{rest}").strip("-.")
 
 
-def make_predictor(spec: str, **kwargs: Any) -> Any:
-    """Build the predictor a spec names; ``kwargs`` go to its constructor (concurrency, cache...)."""
+def make_predictor(spec: str, *, concurrency: int = 16, gen_opts: Mapping[str, Any] | None = None,
+                   cache_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Predictor:
+    """The predictor a spec names. LLM specs (``openai:``, ``hf:``) become an :class:`LLMPredictor` over
+    the backend behind the one response cache (``cache_path``); ``kwargs`` go to the backend (``timeout``,
+    ``retry`` for openai; ``max_context``, ``batch_size``, ``device``, ``quantization`` for hf) or to the
+    offline predictor's constructor. ``gen_opts`` reach every request of an LLM; an offline predictor
+    takes none (it has nothing to give them to)."""
     kind, rest = parse_spec(spec)
+    if kind == "offline":
+        if gen_opts:
+            raise ValueError(f"{spec}: offline predictors take no generation options (got {sorted(gen_opts)})")
+        from petool_utils.predictors.baselines import make_offline_predictor
+
+        return make_offline_predictor(rest, **kwargs)
+    from petool_utils.models.base import make_llm
+    from petool_utils.models.cache import CachedLLM
+    from petool_utils.predictors.llm import LLMPredictor
+
     if kind == "openai":
-        from petool_utils.models.openai_backend import OpenAIChatPredictor
-
-        return OpenAIChatPredictor(rest, **kwargs)
-    if kind == "hf":
-        from petool_utils.models.hf_backend import HFPredictor
-
-        path, _, adapter = rest.partition("@")
-        return HFPredictor(path, adapter or None, **kwargs)
-    from petool_utils.predictors.baselines import make_offline_predictor
-
-    pred = make_offline_predictor(rest, **kwargs)
-    if "offline" not in getattr(pred, "name", ""):
-        # The name reaches every artifact; an offline method must never read as a model.
-        try:
-            pred.name = f"offline-{getattr(pred, 'name', rest)}"
-        except AttributeError:
-            pass
-    return pred
+        kwargs.setdefault("concurrency", concurrency)
+    if cache_path is None:
+        raise ValueError(f"{spec}: an LLM predictor needs a cache_path (the engine passes OUT/.cache/responses.sqlite)")
+    return LLMPredictor(CachedLLM(make_llm(spec, **kwargs), cache_path), gen_opts)
 
 
 def _now() -> str:
@@ -91,80 +102,22 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, disable=not enabled, unit="req", dynamic_ncols=True)
 
 
-def _check_settings(settings: Sequence[str]) -> list[str]:
-    settings = list(settings)
+def check_settings(settings: Sequence[str] | str) -> list[str]:
+    """The settings as a list (one name alone is a one-item list); an unknown name is an error."""
+    settings = [settings] if isinstance(settings, str) else list(settings)
     bad = [s for s in settings if s not in ALL_SETTINGS]
     if bad or not settings:
         raise ValueError(f"unknown setting(s) {bad or settings}; choose from {', '.join(ALL_SETTINGS)}")
     return settings
 
 
-async def _run_async(predictor: Any, jobs: list[tuple[str, Entry]], stores: Mapping[str, PredictionStore],
-                     bar: Any) -> None:
-    """All pending requests at once under the predictor's semaphore.
-
-    Finished results go through a queue to one writer that appends every line at once (so a kill
-    loses only what is in flight) and fsyncs once per group of lines, in a thread: the event loop
-    never waits on the disk, and a slow disk does not serialise the requests.
-    """
-    queue: asyncio.Queue = asyncio.Queue()
-    done = object()
-
-    async def one(setting: str, entry: Entry) -> None:
-        res = await predictor.acomplete(entry_messages(entry, setting))
-        rec = {"entry_id": entry.entry_id, "setting": setting, "response": res.response,
-               "latency_s": res.latency_s, "error": res.error, "attempts": res.attempts, "cached": res.cached}
-        queue.put_nowait(rec)
-
-    async def writer() -> None:
-        finished = False
-        while not finished:
-            batch = [await queue.get()]
-            while not queue.empty():
-                batch.append(queue.get_nowait())
-            if batch[-1] is done:
-                batch.pop()
-                finished = True
-            by_setting: dict[str, list[dict[str, Any]]] = {}
-            for rec in batch:
-                by_setting.setdefault(rec["setting"], []).append(rec)
-            for setting, recs in by_setting.items():
-                await asyncio.to_thread(stores[setting].append_many, recs)
-            bar.update(len(batch))
-
-    writer_task = asyncio.create_task(writer())
-    try:
-        await asyncio.gather(*(one(s, e) for s, e in jobs))
-    finally:
-        queue.put_nowait(done)
-        await writer_task
-        await predictor.aclose()
-
-
-def _run_batched(predictor: Any, jobs: list[tuple[str, Entry]], stores: Mapping[str, PredictionStore],
-                 bar: Any, chunk: int) -> None:
-    """Synchronous predictors, a chunk at a time (the chunk is the unit a kill can lose)."""
-    by_setting: dict[str, list[Entry]] = {}
-    for s, e in jobs:
-        by_setting.setdefault(s, []).append(e)
-    for setting, entries in by_setting.items():
-        for start in range(0, len(entries), chunk):
-            part = entries[start : start + chunk]
-            t0 = time.perf_counter()
-            if hasattr(predictor, "predict_with_info"):
-                infos = predictor.predict_with_info(part, setting)
-                texts = [i.text for i in infos]
-                extras = [{"history_dropped": i.history_dropped, "prompt_tokens": i.prompt_tokens,
-                           **({"over_limit": True} if i.over_limit else {})} for i in infos]
-            else:
-                texts = predictor.predict(part, setting)
-                extras = [{} for _ in part]
-            if len(texts) != len(part):
-                raise RuntimeError(f"{predictor.name}: predict returned {len(texts)} responses for {len(part)} entries")
-            per = (time.perf_counter() - t0) / max(1, len(part))
-            for e, text, extra in zip(part, texts, extras):
-                stores[setting].append(e.entry_id, setting, text, per, None, **extra)
-            bar.update(len(part))
+def check_limit(limit: Any) -> int | None:
+    """``None`` (every entry) or a whole number >= 1; the same rule for every data layout."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a whole number >= 1 (or None for every entry), got {limit!r}")
+    return limit
 
 
 def evaluate(
@@ -178,83 +131,75 @@ def evaluate(
     gen_opts: Mapping[str, Any] | None = None,
     cache_path: str | os.PathLike[str] | None = None,
     progress: bool = True,
-    predictor: Any = None,
+    predictor: Predictor | None = None,
     data_path: str | os.PathLike[str] | None = None,
     predictor_kwargs: Mapping[str, Any] | None = None,
+    fit_entries: Sequence[Entry] | None = None,
 ) -> dict[str, Path]:
     """Predict every (entry, setting) not yet finished under ``out_dir/<model_slug>/``; returns
     ``{setting: path of its JSONL}``.
 
     ``entries`` may be loaded entries or a benchmark path (then its sha256 goes into the manifest).
-    ``gen_opts`` (temperature, max_tokens...) go to the OpenAI predictor and into its cache key;
-    ``cache_path`` defaults to ``out_dir/.cache/responses.sqlite`` (openai only). ``predictor``
-    overrides the one built from the spec (tests, notebooks holding a model in memory).
+    ``gen_opts`` (temperature, max_tokens, top_p...) reach every request of an LLM and its cache key;
+    ``cache_path`` defaults to ``out_dir/.cache/responses.sqlite``. ``predictor`` overrides the one
+    built from the spec (tests, notebooks holding a model in memory). ``fit_entries``: when given, and
+    only then, the predictor is fitted on them first (e.g. the ranker's cross-fitted prior); the engine
+    never fits on the evaluated entries by itself. The run folder is locked for the whole call: a second
+    evaluation of the same model into the same folder is refused (:class:`RunLockedError`).
     """
-    settings = _check_settings(settings)
+    settings = check_settings(settings)
+    limit = check_limit(limit)
+    if int(concurrency) < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     if isinstance(entries, (str, os.PathLike)):
         data_path = data_path or entries
         entries = load_benchmark(entries)
     entries = list(entries)[:limit] if limit is not None else list(entries)
-    kind, _ = parse_spec(model_spec)
     out = Path(out_dir) / model_slug(model_spec)
-    out.mkdir(parents=True, exist_ok=True)
     started = _now()
-
-    if predictor is None:
-        kw: dict[str, Any] = dict(predictor_kwargs or {})
-        if kind == "openai":
-            from petool_utils.models.openai_backend import open_cache
-
-            cache = open_cache(cache_path or Path(out_dir) / ".cache" / "responses.sqlite")
-            kw.setdefault("concurrency", concurrency)
-            kw.setdefault("cache", cache)
-            kw.setdefault("gen_opts", dict(gen_opts or {}))
-        predictor = make_predictor(model_spec, **kw)
-
-    if hasattr(predictor, "fit"):
-        # A predictor that learns from the evaluated users' interaction histories (the ranker's
-        # population prior; inputs only, never references) sees all of them up front, so its answers
-        # do not depend on chunking or on how much of an interrupted run is being resumed.
-        predictor.fit(entries, [s for s in settings if s != "none"])
-
-    paths = {s: out / f"{s}.jsonl" for s in settings}
-    stores = {s: PredictionStore(p) for s, p in paths.items()}
-    try:
-        jobs = [(s, e) for s in settings for e in entries if not stores[s].is_finished(e.entry_id)]
-        with _progress(len(jobs), f"{predictor.name}", progress) as bar:
-            if jobs and hasattr(predictor, "acomplete"):
-                from petool_utils.models.openai_backend import run_sync
-
-                run_sync(_run_async(predictor, jobs, stores, bar))
-            elif jobs:
-                # The chunk is what a kill can lose: a few model batches, or 64 entries of a cheap baseline.
-                bs = getattr(predictor, "batch_size", None)
-                chunk = 4 * int(bs) if bs else 64
-                _run_batched(predictor, jobs, stores, bar, chunk)
-    finally:
-        for st in stores.values():
-            st.close()
-
-    counts = {}
-    for s in settings:
-        recs = stores[s].records()
-        counts[s] = {"lines": len(recs), "errors": sum(1 for r in recs.values() if r.get("error") is not None),
-                     "pending_jobs_this_run": sum(1 for js, _ in jobs if js == s)}
-    options: dict[str, Any] = {"concurrency": concurrency, "limit": limit, "n_entries": len(entries),
-                               "gen_opts": dict(gen_opts or {})}
-    if hasattr(predictor, "describe"):
-        options["predictor"] = predictor.describe()
-    write_manifest(out, model_spec=model_spec, predictor_name=predictor.name, options=options, settings=settings,
-                   data_path=data_path, counts=counts, started_at=started, finished_at=_now())
+    secrets = environment_secrets()
+    with RunLock(out):
+        own = predictor is None
+        if predictor is None:
+            predictor = make_predictor(model_spec, concurrency=concurrency, gen_opts=gen_opts,
+                                       cache_path=cache_path or Path(out_dir) / ".cache" / "responses.sqlite",
+                                       **dict(predictor_kwargs or {}))
+        if fit_entries is not None:
+            predictor.fit(fit_entries)
+        paths = {s: out / f"{s}.jsonl" for s in settings}
+        stores = {s: PredictionStore(p, secrets=secrets) for s, p in paths.items()}
+        jobs = [(e, s) for s in settings for e in entries if not stores[s].is_finished(e.entry_id)]
+        pending = Counter(s for _, s in jobs)
+        try:
+            with _progress(len(jobs), predictor.name, progress) as bar:
+                for j, ans in predictor.answer_jobs(jobs):
+                    e, s = jobs[j]
+                    info = dict(ans.info)
+                    latency = info.pop("latency_s", 0.0)
+                    stores[s].append(e.entry_id, s, ans.text, latency, ans.error, **info)
+                    bar.update(1)
+        finally:
+            for st in stores.values():
+                st.close()
+            if own:
+                predictor.close()
+        counts = {}
+        for s in settings:
+            recs = stores[s].records()
+            counts[s] = {"lines": len(recs), "errors": sum(1 for r in recs.values() if r.get("error") is not None),
+                         "pending_jobs_this_run": pending.get(s, 0)}
+        options: dict[str, Any] = {"limit": limit, "n_entries": len(entries), "predictor": predictor.describe()}
+        if fit_entries is not None:
+            options["fitted_on_entries"] = len(fit_entries)
+        write_manifest(out, model_spec=model_spec, predictor_name=predictor.name, options=options, settings=settings,
+                       data_path=data_path, counts=counts, started_at=started, finished_at=_now())
     return paths
 
 
 def summarize(paths: Mapping[str, Path]) -> dict[str, dict[str, int]]:
     """``{setting: {"lines", "errors"}}`` for the files :func:`evaluate` returned (for CLIs and notebooks)."""
-    from petool_utils.evaluation.runstore import load_predictions
-
     out = {}
     for s, p in paths.items():
-        recs = load_predictions(p)
+        recs = read_resolved(p)
         out[s] = {"lines": len(recs), "errors": sum(1 for r in recs.values() if r.get("error") is not None)}
     return out

@@ -5,14 +5,16 @@ Layout (what ``petool eval --out DIR`` writes)::
     DIR/<model_slug>/<setting>.jsonl   {"entry_id", "setting", "response", "latency_s", "error", ...}
     DIR/<model_slug>/manifest.json     model spec, options (no secrets), data sha256, versions, times
 
-Why lines and not one JSON document: a line is appended with one ``write`` then ``fsync``; ``kill -9``
-can at worst leave the last line unterminated, which :func:`~petool_utils.io.repair_torn_tail` cuts on
-the next open, so only the requests in flight are redone. Rewriting a whole results file after every
-response (the authors' pattern) costs O(n^2) and can be caught half-written.
+Why lines and not one JSON document: a line is appended with one ``write`` the moment its answer exists
+(``fsync`` grouped every 64 lines or 100 ms); ``kill -9`` can at worst leave the last line unterminated,
+which :func:`~petool_utils.io.repair_torn_tail` cuts on the next open, so only the requests in flight are
+redone. Rewriting a whole results file after every response (the authors' pattern) costs O(n^2) and can
+be caught half-written.
 
-A line whose ``error`` is set records a request that failed after all retries. On open, the store is
-compacted (atomically) to the last *successful* line per entry, so the next run retries the failures and
-a file never holds two lines for one entry.
+A line whose ``error`` is set records a request that failed after all retries. The line rule, the same
+everywhere: per entry the last successful line wins; with no successful line, the last error line stands
+(the entry failed). On open, the store is compacted (atomically) to that one line per entry, and the
+next run retries the failures. One :class:`RunLock` per model folder keeps two runs from writing it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import platform
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -38,32 +41,103 @@ LINE_FIELDS = ("entry_id", "setting", "response", "latency_s", "error")
 
 
 def _eid(value: Any) -> str:
-    """Entry ids are ints in the release and strings elsewhere; compare them as text."""
-    return str(value)
+    """Entry ids are ints in the release and strings elsewhere; compare them in one canonical text form."""
+    return canonical_id(value)
+
+
+FSYNC_EVERY = 64
+FSYNC_INTERVAL_S = 0.1
+LOCK_NAME = ".lock"
+
+
+class RunLockedError(RuntimeError):
+    """Another process is writing the same (output folder, model) run."""
+
+
+class RunLock:
+    """An advisory lock on one model's prediction folder, held for a whole evaluation.
+
+    Two evaluations writing one folder would lose answers (one compacts a file the other appends to),
+    so the second is refused with the holder's PID. ``flock`` is released by the kernel when its holder
+    dies, so a ``kill -9`` never leaves a stale lock behind.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]):
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self._fh: Any = None
+
+    def acquire(self) -> "RunLock":
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise RunLockedError(
+                f"{self.folder} is being written by another petool process (PID {holder}); wait for it to finish "
+                "or choose another --out") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            import fcntl
+
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def _prefer(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """The line rule, one line at a time: a later line replaces an earlier one unless the earlier
+    succeeded and the later failed (:func:`resolve_lines` applies it to a whole file)."""
+    return old is None or new.get("error") is None or old.get("error") is not None
 
 
 class PredictionStore:
-    """Append-only JSONL of predictions for one (model, setting), resumable and crash-safe."""
+    """Append-only JSONL of predictions for one (model, setting), resumable and crash-safe.
 
-    def __init__(self, path: str | os.PathLike[str]):
+    Open it only under the folder's :class:`RunLock` (the engine does): opening compacts the file.
+    Each answer is written (``write`` + ``flush``) the moment it exists, so a killed process keeps it;
+    the ``fsync`` that guards against a power loss is grouped, every 64 lines or 100 ms.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], secrets: Iterable[str] = ()):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.secrets = [s for s in secrets if s]
         self.repaired_bytes = repair_torn_tail(self.path)
         self._records: dict[str, dict[str, Any]] = {}
         n_lines = 0
         for rec in iter_jsonl(self.path):
             n_lines += 1
-            if "entry_id" not in rec:
+            if not isinstance(rec, dict) or "entry_id" not in rec:
                 raise ValueError(f"{self.path}: line {n_lines}: record lacks 'entry_id'")
-            self._records[_eid(rec["entry_id"])] = rec  # last line wins
+            key = _eid(rec["entry_id"])
+            if _prefer(self._records.get(key), rec):
+                self._records[key] = rec
         self.retrying = sorted(k for k, r in self._records.items() if r.get("error") is not None)
-        keep = {k: r for k, r in self._records.items() if r.get("error") is None}
-        if len(keep) != n_lines:
-            # Failures and superseded lines go, in one atomic rewrite: the file is the old or the new one.
-            atomic_write_jsonl(self.path, keep.values())
-        self._records = keep
+        self._n_lines = n_lines
+        self._compact()
         self._lock = threading.Lock()
         self._fh = None
+        self._unsynced = 0
+        self._last_sync = time.monotonic()
 
     # -- reading ------------------------------------------------------------------------------------
     @property
@@ -84,24 +158,25 @@ class PredictionStore:
     # -- writing ------------------------------------------------------------------------------------
     def append(self, entry_id: Any, setting: str, response: str | None, latency_s: float,
                error: str | None = None, **extra: Any) -> None:
-        """Write one line (one ``write`` call, flushed and fsynced before returning)."""
         rec: dict[str, Any] = {"entry_id": entry_id, "setting": setting, "response": response,
                                "latency_s": latency_s, "error": error}
         rec.update(extra)
         self.append_many([rec])
 
     def append_many(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Write several finished records with one ``write`` and one fsync (group commit).
-
-        Each record needs ``entry_id``; the line format puts the five standard fields first.
-        """
+        """Write finished records with one ``write``; the standard five fields come first in a line.
+        Known secret values are replaced before anything reaches the disk."""
         lines, recs = [], []
         for r in records:
             rec = {"entry_id": r["entry_id"], "setting": r.get("setting"), "response": r.get("response"),
                    "latency_s": round(float(r.get("latency_s") or 0.0), 6), "error": r.get("error")}
             rec.update({k: v for k, v in r.items() if k not in rec})
+            line = json.dumps(rec, ensure_ascii=False)
+            if self.secrets and any(s in line for s in self.secrets):
+                rec = redact(rec, self.secrets)
+                line = json.dumps(rec, ensure_ascii=False)
             recs.append(rec)
-            lines.append(json.dumps(rec, ensure_ascii=False) + "\n")
+            lines.append(line + "\n")
         if not lines:
             return
         with self._lock:
@@ -109,15 +184,35 @@ class PredictionStore:
                 self._fh = open(self.path, "a", encoding="utf-8")
             self._fh.write("".join(lines))
             self._fh.flush()
-            os.fsync(self._fh.fileno())
+            self._n_lines += len(lines)
+            self._unsynced += len(lines)
+            if self._unsynced >= FSYNC_EVERY or time.monotonic() - self._last_sync >= FSYNC_INTERVAL_S:
+                self._sync_locked()
             for rec in recs:
-                self._records[_eid(rec["entry_id"])] = rec
+                key = _eid(rec["entry_id"])
+                if _prefer(self._records.get(key), rec):
+                    self._records[key] = rec
+
+    def _compact(self) -> None:
+        """Superseded lines go, in one atomic rewrite: the file is the old or the new one."""
+        if self._n_lines != len(self._records):
+            atomic_write_jsonl(self.path, self._records.values())
+            self._n_lines = len(self._records)
+
+    def _sync_locked(self) -> None:
+        if self._fh is not None and self._unsynced:
+            os.fsync(self._fh.fileno())
+        self._unsynced = 0
+        self._last_sync = time.monotonic()
 
     def close(self) -> None:
+        """Sync, and leave one line per entry behind (a retried failure's old line goes)."""
         with self._lock:
             if self._fh is not None:
+                self._sync_locked()
                 self._fh.close()
                 self._fh = None
+            self._compact()
 
     def __enter__(self) -> "PredictionStore":
         return self
@@ -145,18 +240,14 @@ def resolve_lines(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
     which have no line at all). A retried request that succeeded is therefore never undone by a later
     failure, and a file compacted by the run store reads the same as before.
 
-    Records must carry ``entry_id``; order is the file order.
+    Records must carry ``entry_id``; order is the file order. The run store applies the same rule line
+    by line (:func:`_prefer`) while it appends.
     """
-    ok: dict[str, dict[str, Any]] = {}
-    failed: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for rec in records:
-        key = canonical_id(rec["entry_id"])
-        if is_failed(rec):
-            failed[key] = dict(rec)
-        else:
-            ok[key] = dict(rec)
-    out = {k: r for k, r in failed.items() if k not in ok}
-    out.update(ok)
+        key = _eid(rec["entry_id"])
+        if _prefer(out.get(key), rec):
+            out[key] = dict(rec)
     return out
 
 
@@ -335,9 +426,15 @@ def read_predictions(paths: Iterable[str | os.PathLike[str]]) -> PredictionSet:
     return out
 
 
-def load_predictions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """One file as ``{entry id as text: the standing record}`` (:func:`resolve_lines`); bad lines skipped."""
+def read_resolved(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """One file as ``{entry id as text: the standing record}`` by the line rule (:func:`resolve_lines`),
+    read without touching the file (no lock needed); bad lines skipped (see :func:`read_prediction_lines`),
+    a missing file is empty."""
     return resolve_lines(rec for _, rec in read_prediction_lines(path).records) if Path(path).exists() else {}
+
+
+load_predictions = read_resolved
+"""The same reader under its older name."""
 
 
 # -- manifest -----------------------------------------------------------------------------------------

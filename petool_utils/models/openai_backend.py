@@ -1,15 +1,15 @@
-"""OpenAI-compatible chat models (OpenAI, vLLM, SGLang, Ollama, llama.cpp server) as predictors.
+"""The ``openai:<model>`` backend: any OpenAI-compatible chat server (OpenAI, vLLM, SGLang, Ollama, a
+llama.cpp server, ``transformers serve``) behind the :class:`~petool_utils.models.base.ChatLLM` seam.
 
 Only the model name comes from the spec; the server and the key come from the environment
 (``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``, or their ``PETOOL_`` prefixed twins), so that no parameter,
-notebook, report or manifest can ever hold a secret. The openai client's own retries are switched off
-(``max_retries=0``): retries, backoff and the per-request timeout are counted here, where the run store
-can see which requests finally failed.
+notebook, report or manifest can ever hold a secret. Many requests are in flight at once (bounded by
+``concurrency``); the openai client's own retries are switched off (``max_retries=0``): retries, backoff
+and the per-request timeout are counted here, and each failure's cause is reported. A 401/403 (wrong
+key) or 404 (unknown model or wrong URL) stops the whole call at once: no retry can mend them.
 
-Every request is looked up in the SQLite :class:`~petool_utils.models.llm.ResponseCache` first, keyed by
-model + messages + generation options (:func:`~petool_utils.models.llm.request_key`). The cache is keyed by the
-model *name*, not the server: point two different servers serving the same model name at different
-cache files.
+The cache is not here: wrap the backend in :class:`~petool_utils.models.cache.CachedLLM`. Its identity
+is the model *name* and the server's public URL, so two servers serving one model name stay apart.
 """
 
 from __future__ import annotations
@@ -20,33 +20,23 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Awaitable, Sequence
+from typing import Any, Awaitable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from petool_utils.benchmark.data import Entry
-from petool_utils.models.llm import Messages, ResponseCache, request_key
-from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.models.base import (
+    ChatLLM,
+    ChatRequest,
+    ChatResult,
+    FatalLLMError,
+    Messages,
+    ResultCallback,
+    register_backend,
+)
 
 BASE_URL_VARS = ("PETOOL_OPENAI_BASE_URL", "OPENAI_BASE_URL")
 API_KEY_VARS = ("PETOOL_OPENAI_API_KEY", "OPENAI_API_KEY")
 # Local servers (vLLM, SGLang, llama.cpp, Ollama) accept any key; the openai client insists on one.
 PLACEHOLDER_KEY = "EMPTY"
-
-DEFAULT_GEN_OPTS: dict[str, Any] = {"temperature": 0.1, "max_tokens": 256}
-
-
-def open_cache(path: str | Path) -> ResponseCache:
-    """A :class:`ResponseCache` whose commits do not fsync (``synchronous=NORMAL`` in WAL mode).
-
-    With the default FULL, every put costs an fsync (about 4 ms here), which serialises a run of
-    thousands of concurrent requests. NORMAL stays consistent after a killed process; only a power
-    loss can drop the last few cached answers, and a lost cache entry just means one request again.
-    """
-    cache = ResponseCache(path)
-    with cache._lock:  # noqa: SLF001 - llm.ResponseCache has no option for this yet
-        cache._conn.execute("PRAGMA synchronous=NORMAL")  # noqa: SLF001
-    return cache
 
 
 class ConfigurationError(RuntimeError):
@@ -115,17 +105,6 @@ class RetryPolicy:
         return d
 
 
-@dataclass
-class ChatResult:
-    """One finished request: text, or ``error`` after all retries; ``cached`` when no request was sent."""
-
-    response: str | None
-    latency_s: float
-    error: str | None = None
-    attempts: int = 0
-    cached: bool = False
-
-
 def _retry_after(exc: Exception) -> float | None:
     resp = getattr(exc, "response", None)
     headers = getattr(resp, "headers", None)
@@ -151,86 +130,99 @@ def classify_exception(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, OSError))
 
 
-class OpenAIChatPredictor:
-    """Predictor for ``openai:<model>``: one chat request per entry, many in flight.
 
-    ``predict`` is synchronous (it runs its own event loop); the evaluation engine calls
-    :meth:`acomplete` directly so that each finished request reaches the run store at once.
-    """
+# Parameters of ``chat.completions.create``; any other option goes to the server in the request body
+# (``extra_body``), so vLLM's ``top_k`` or ``repetition_penalty`` reach it too.
+CLIENT_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
+                           "frequency_penalty", "logprobs", "top_logprobs", "logit_bias", "max_completion_tokens",
+                           "response_format", "user"})
+FATAL_STATUS = {401: "the server refused the key: check OPENAI_API_KEY (or PETOOL_OPENAI_API_KEY)",
+                403: "the key may not use this model or server: check OPENAI_API_KEY (or PETOOL_OPENAI_API_KEY)",
+                404: "unknown model or wrong server: check the model name and OPENAI_BASE_URL (or PETOOL_OPENAI_BASE_URL)"}
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        concurrency: int = 16,
-        timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
-        cache: ResponseCache | str | Path | None = None,
-        gen_opts: dict[str, Any] | None = None,
-        seed: int = 0,
-    ):
+
+def fatal_status(exc: BaseException) -> int | None:
+    """The HTTP status of a failure that no retry can mend, else None."""
+    import openai
+
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in FATAL_STATUS:
+        return exc.status_code
+    return None
+
+
+class OpenAIBackend(ChatLLM):
+    """``openai:<model>``: one chat request per :class:`ChatRequest`, ``concurrency`` in flight."""
+
+    def __init__(self, model: str, *, concurrency: int = 16, timeout: float = 60.0, retry: RetryPolicy | None = None,
+                 seed: int = 0):
         if not model:
             raise ValueError("openai spec needs a model name: openai:<model>")
+        if int(concurrency) < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if not float(timeout) > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
         self.model = model
         self.name = f"openai:{model}"
-        self.concurrency = max(1, int(concurrency))
+        self.concurrency = int(concurrency)
         self.timeout = float(timeout)
         self.retry = retry or RetryPolicy()
-        self.cache = cache if (cache is None or isinstance(cache, ResponseCache)) else open_cache(cache)
-        self.gen_opts = {**DEFAULT_GEN_OPTS, **(gen_opts or {})}
         self._rng = random.Random(seed)
         self.base_url, self._api_key = server_from_env()
-        self._client = None
-        self._sem: asyncio.Semaphore | None = None
         self.requests_sent = 0
-        self.cache_hits = 0
 
-    # -- what may be recorded -------------------------------------------------------------------
+    def identity(self) -> str:
+        return f"{self.name}@{public_base_url(self.base_url) or 'api.openai.com'}"
+
     def describe(self) -> dict[str, Any]:
-        """The predictor's settings for the run manifest: no key, base URL without credentials."""
+        """The backend's settings for the run manifest: no key, base URL without credentials."""
         return {
             "backend": "openai-compatible",
             "model": self.model,
             "base_url": public_base_url(self.base_url) or "https://api.openai.com/v1 (default)",
-            "gen_opts": dict(self.gen_opts),
             "concurrency": self.concurrency,
             "timeout_s": self.timeout,
             "retry": {"max_retries": self.retry.max_retries, "base_delay": self.retry.base_delay,
                       "max_delay": self.retry.max_delay},
         }
 
-    # -- async core ---------------------------------------------------------------------------------
-    def _get_client(self):
-        if self._client is None:
-            from openai import AsyncOpenAI
+    def _secrets(self) -> list[str]:
+        from petool_utils.report.redaction import secret_env_values
 
-            self._client = AsyncOpenAI(
-                api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout
-            )
-        return self._client
+        return [self._api_key, *secret_env_values().values()]
 
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-        self._sem = None
+    def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
+        return run_sync(self._run(list(requests), on_result))
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        if self._sem is None:
-            self._sem = asyncio.Semaphore(self.concurrency)
-        return self._sem
+    async def _run(self, requests: list[ChatRequest], on_result: ResultCallback | None) -> list[ChatResult]:
+        from openai import AsyncOpenAI
 
-    async def _send(self, messages: Messages, opts: dict[str, Any]) -> str:
-        client = self._get_client()
-        extra = {k: v for k, v in opts.items() if k not in ("temperature", "max_tokens", "sample_index")}
-        resp = await client.chat.completions.create(
-            model=self.model,
-            messages=messages,  # type: ignore[arg-type]
-            temperature=opts.get("temperature"),
-            max_tokens=opts.get("max_tokens"),
-            timeout=self.timeout,
-            **extra,
-        )
+        client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout)
+        sem = asyncio.Semaphore(self.concurrency)
+        stop: list[str] = []
+        secrets = self._secrets()
+        results: list[ChatResult | None] = [None] * len(requests)
+
+        async def one(i: int, req: ChatRequest) -> None:
+            res = await self._complete(client, sem, req, stop, secrets)
+            if res is None:  # not sent: the run stopped at a fatal error
+                return
+            results[i] = res
+            if on_result:
+                on_result(i, res)
+
+        try:
+            await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+        finally:
+            await client.close()
+        if stop:
+            raise FatalLLMError(stop[0])
+        return results  # type: ignore[return-value]
+
+    async def _send(self, client: Any, messages: Messages, opts: Mapping[str, Any]) -> str:
+        direct = {k: v for k, v in opts.items() if k in CLIENT_PARAMS}
+        extra = {k: v for k, v in opts.items() if k not in CLIENT_PARAMS}
+        resp = await client.chat.completions.create(model=self.model, messages=messages, timeout=self.timeout,
+                                                    **direct, **({"extra_body": extra} if extra else {}))
         if isinstance(resp, str) or not getattr(resp, "choices", None):
             raise ValueError("malformed completion: no choices")
         content = resp.choices[0].message.content
@@ -238,51 +230,38 @@ class OpenAIChatPredictor:
             raise ValueError("malformed completion: no message content")
         return content
 
-    async def acomplete(self, messages: Messages, **opts: Any) -> ChatResult:
-        """Cache lookup, then up to ``1 + max_retries`` tries under the concurrency bound. Never raises
-        for request failures: the result carries ``error`` (secrets scrubbed) instead."""
-        opts = {**self.gen_opts, **opts}
-        key = request_key(self.name, messages, opts)
-        t0 = time.perf_counter()
-        if self.cache is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                self.cache_hits += 1
-                return ChatResult(hit, time.perf_counter() - t0, cached=True)
+    async def _complete(self, client: Any, sem: asyncio.Semaphore, req: ChatRequest, stop: list[str],
+                        secrets: list[str]) -> ChatResult | None:
+        """Up to ``1 + max_retries`` tries under the concurrency bound; never raises for a request's failure."""
+        opts = req.sent_options()
         attempt = 0
         t0 = time.perf_counter()
         while True:
+            if stop:
+                return None
             attempt += 1
             # The bound is on requests in flight: a request waiting out its backoff frees its slot.
-            async with self._semaphore():
+            async with sem:
+                if stop:
+                    return None
                 self.requests_sent += 1
                 try:
-                    text = await asyncio.wait_for(self._send(messages, opts), timeout=self.timeout + 5.0)
+                    text = await asyncio.wait_for(self._send(client, req.messages, opts), timeout=self.timeout + 5.0)
                 except Exception as exc:  # noqa: BLE001 - every failure is classified, none is lost
-                    last_err = scrub(f"{type(exc).__name__}: {exc}", [self._api_key])[:500]
+                    last_err = scrub(f"{type(exc).__name__}: {exc}", secrets)[:500]
+                    status = fatal_status(exc)
+                    if status is not None:
+                        if not stop:
+                            stop.append(f"{self.name}: HTTP {status} from {public_base_url(self.base_url) or 'api.openai.com'}: "
+                                        f"{FATAL_STATUS[status]} (stopped at the first such reply; nothing else was sent)")
+                        return ChatResult(None, error=last_err, attempts=attempt, latency_s=time.perf_counter() - t0)
                     if not classify_exception(exc) or attempt > self.retry.max_retries:
-                        return ChatResult(None, time.perf_counter() - t0, error=last_err, attempts=attempt)
+                        return ChatResult(None, error=last_err, attempts=attempt, latency_s=time.perf_counter() - t0)
                     wait = self.retry.delay(attempt - 1, self._rng, _retry_after(exc))
                 else:
-                    if self.cache is not None:
-                        self.cache.put(key, self.name, text)
-                    return ChatResult(text, time.perf_counter() - t0, attempts=attempt)
+                    # a server that echoes the key must not get it into a prediction file or the cache
+                    return ChatResult(scrub(text, secrets), attempts=attempt, latency_s=time.perf_counter() - t0)
             await asyncio.sleep(wait)
-
-    # -- Predictor protocol -------------------------------------------------------------------------
-    def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
-        """Raw responses in entry order; a request that failed after all retries raises."""
-        results = run_sync(self._predict_all(entries, setting))
-        bad = [(e.entry_id, r.error) for e, r in zip(entries, results) if r.error is not None]
-        if bad:
-            raise RuntimeError(f"{len(bad)} request(s) failed after retries; first: entry {bad[0][0]}: {bad[0][1]}")
-        return [r.response or "" for r in results]
-
-    async def _predict_all(self, entries: Sequence[Entry], setting: str) -> list[ChatResult]:
-        try:
-            return list(await asyncio.gather(*(self.acomplete(entry_messages(e, setting)) for e in entries)))
-        finally:
-            await self.aclose()
 
 
 def run_sync(coro: Awaitable[Any]) -> Any:
@@ -297,32 +276,6 @@ def run_sync(coro: Awaitable[Any]) -> Any:
         return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
 
 
-class OpenAIChatLLM:
-    """Synchronous :class:`~petool_utils.models.llm.ChatLLM` over the same client, for the construction stages.
-
-    One request per call, with the same retries and (optionally) the same cache; a request that fails
-    after all retries raises ``RuntimeError`` (the caller's stage decides what to do with it).
-    """
-
-    def __init__(self, model: str, *, timeout: float = 60.0, retry: RetryPolicy | None = None,
-                 cache: ResponseCache | str | Path | None = None, gen_opts: dict[str, Any] | None = None):
-        self._pred = OpenAIChatPredictor(model, concurrency=1, timeout=timeout, retry=retry, cache=cache,
-                                         gen_opts=gen_opts)
-        self.name = self._pred.name
-
-    @property
-    def requests_sent(self) -> int:
-        return self._pred.requests_sent
-
-    def chat(self, messages: Messages, **opts: Any) -> str:
-        async def one() -> ChatResult:
-            try:
-                return await self._pred.acomplete(messages, **opts)
-            finally:
-                await self._pred.aclose()
-
-        res: ChatResult = run_sync(one())
-        if res.error is not None:
-            raise RuntimeError(f"{self.name}: request failed after {res.attempts} attempt(s): {res.error}")
-        return res.response or ""
-
+@register_backend("openai")
+def _factory(model: str, **kwargs: Any) -> OpenAIBackend:
+    return OpenAIBackend(model, **kwargs)

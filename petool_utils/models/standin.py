@@ -1,6 +1,6 @@
 """The offline stand-in for the construction LLM: deterministic answers derived from documentation.
 
-It is a :class:`petool_utils.models.llm.ChatLLM` named ``offline-standin`` that reads the JSON input block of
+It is a :class:`petool_utils.models.base.ChatLLM` named ``offline-standin`` that reads the JSON input block of
 a construction prompt (:mod:`.llm_prompts`) and answers in the format the prompt asks for, so the
 stages run, are cached and are parsed exactly as with a real model. It is NOT a language model: its
 texts are templates over the API documentation, and every artifact it touches says so in its
@@ -19,6 +19,7 @@ import re
 from typing import Any, Sequence
 
 from petool_utils.construction.llm_prompts import read_task
+from petool_utils.models.base import ChatLLM, ChatRequest, ChatResult, ResultCallback, register_backend
 
 STANDIN_NAME = "offline-standin"
 
@@ -150,7 +151,7 @@ def _instruction(doc: dict[str, Any], params: dict[str, Any], variant: int | Non
     return text + ("?" if opener in ("Could you", "Can you") else ".")
 
 
-class OfflineStandinLLM:
+class OfflineStandinLLM(ChatLLM):
     """A deterministic, documentation-derived answerer for the construction prompts (not an LLM)."""
 
     name = STANDIN_NAME
@@ -159,12 +160,29 @@ class OfflineStandinLLM:
         self.seed = seed
         self.fault_rate = fault_rate
 
+    def identity(self) -> str:
+        return f"{self.name}|seed={self.seed}|faults={self.fault_rate}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": STANDIN_NAME, "seed": self.seed, "fault_rate": self.fault_rate,
+                "note": "deterministic templates over the API documentation; not a language model"}
+
+    def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
+        out = []
+        for i, r in enumerate(requests):
+            res = ChatResult(self.answer(r.messages, **dict(r.options)))
+            out.append(res)
+            if on_result:
+                on_result(i, res)
+        return out
+
     def _fault(self, key: int) -> str | None:
         if self.fault_rate <= 0 or (key % 10_000) / 10_000 >= self.fault_rate:
             return None
         return _FAULTS[(key // 10_000) % len(_FAULTS)]
 
-    def chat(self, messages: list[dict[str, str]], **opts: Any) -> str:
+    def answer(self, messages: list[dict[str, str]], **opts: Any) -> str:
+        """The reply to one construction prompt (``opts`` are part of the seed, as a model's sampling is)."""
         task, payload = read_task(messages)
         key = _h(self.seed, messages, opts)
         fault = self._fault(key)
@@ -241,3 +259,10 @@ class OfflineStandinLLM:
         elif fault == "duplicate":
             return items + [items[-1]]
         return items[:-1] + [it]
+
+
+@register_backend(STANDIN_NAME)
+def _factory(rest: str, seed: int = 0, fault_rate: float = 0.0) -> OfflineStandinLLM:
+    if rest:
+        raise ValueError(f"{STANDIN_NAME} takes no argument, got {STANDIN_NAME}:{rest}")
+    return OfflineStandinLLM(seed=seed, fault_rate=fault_rate)

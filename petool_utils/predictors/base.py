@@ -2,7 +2,7 @@
 
 Modelled on scikit-learn's estimators: ``__init__`` stores plain parameters, :meth:`Predictor.fit`
 returns ``self`` (a no-op unless a predictor learns something, e.g. a fitted prior read from training
-data), :meth:`Predictor.predict` is pure. The engine calls only :meth:`Predictor.answers`, which every
+data), :meth:`Predictor.predict` is pure. The engine calls only :meth:`Predictor.answer_jobs`, which every
 predictor inherits, so it never probes for optional methods.
 
 A predictor returns raw text, one per entry, in the models' output format; the same parser scores
@@ -38,7 +38,7 @@ class Predictor(ABC):
 
     name: str = "predictor"
     chunk_size: int = 64
-    """How many entries :meth:`answers` hands to :meth:`predict` at a time: the unit a killed run can
+    """How many entries :meth:`answer_jobs` hands to :meth:`predict` at a time: the unit a killed run can
     lose for a predictor that answers in bulk. Predictors that answer one request at a time (the
     LLM predictor) stream instead."""
 
@@ -54,19 +54,25 @@ class Predictor(ABC):
     def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
         """One raw response per entry, in order. ``setting``: preferred, ratings, chronological or none."""
 
-    def answers(self, entries: Sequence[Entry], setting: str) -> Iterator[tuple[int, Answer]]:
-        """``(index into entries, answer)`` as answers become available, in any order.
+    def answer_jobs(self, jobs: Sequence[tuple[Entry, str]]) -> Iterator[tuple[int, Answer]]:
+        """``(index into jobs, answer)`` for (entry, setting) jobs, as answers become available, in any order.
 
-        The default answers a chunk at a time through :meth:`predict`; the engine writes each answer
-        as it arrives, so a kill loses at most the chunk in flight.
+        The default answers each setting's entries a chunk at a time through :meth:`predict`; the engine
+        writes each answer as it arrives, so a kill loses at most the chunk in flight. The LLM predictor
+        overrides it to send every request at once and stream the answers back.
         """
-        for start in range(0, len(entries), max(1, self.chunk_size)):
-            part = entries[start : start + self.chunk_size]
-            texts = self.predict(part, setting)
-            if len(texts) != len(part):
-                raise RuntimeError(f"{self.name}: predict returned {len(texts)} responses for {len(part)} entries")
-            for i, text in enumerate(texts):
-                yield start + i, Answer(text)
+        by_setting: dict[str, list[int]] = {}
+        for j, (_, setting) in enumerate(jobs):
+            by_setting.setdefault(setting, []).append(j)
+        step = max(1, self.chunk_size)
+        for setting, idx in by_setting.items():
+            for start in range(0, len(idx), step):
+                part = idx[start : start + step]
+                texts = self.predict([jobs[j][0] for j in part], setting)
+                if len(texts) != len(part):
+                    raise RuntimeError(f"{self.name}: predict returned {len(texts)} responses for {len(part)} entries")
+                for j, text in zip(part, texts):
+                    yield j, Answer(text)
 
     def close(self) -> None:
         """Release what the predictor holds (clients, models); the engine calls it once at the end."""

@@ -27,6 +27,7 @@ from petool_utils.predictors.ranker.functionality import (
 )
 from petool_utils.predictors.ranker.parameters import fill_parameters
 from petool_utils.predictors.ranker.preference import PreferenceWeights, ProviderPopularity, preference_scores, provider_evidence
+from petool_utils.predictors.base import Predictor
 from petool_utils.predictors.ranker.text import tool_part
 
 COMPONENTS = ("semantic", "lexical", "parameter_fit", "group", "history_functionality", "preference", "population", "coverage", "parameters")
@@ -50,7 +51,7 @@ class Decision:
 
 
 @dataclass
-class PersonalizedRanker:
+class PersonalizedRanker(Predictor):
     """A :class:`~petool_utils.predictors.Predictor` (``name = "ranker"``): plain config; the only state
     is the embedding table (a cache of pure function values) and what :meth:`fit` was shown.
 
@@ -71,10 +72,10 @@ class PersonalizedRanker:
     population: str = "batch"
     progress: bool = False
     table: EmbeddingTable | None = field(default=None, repr=False, compare=False)
-    batch_size: int = 2048
-    """The evaluation engine hands a synchronous predictor ``4 * batch_size`` entries per call; the
-    ranker wants a whole setting in one call, because its ``"batch"`` population comes from the call."""
-    name: str = "ranker"
+    chunk_size: int = 1_000_000
+    """The engine hands a predictor ``chunk_size`` entries per call; the ranker wants a whole setting in
+    one call, because its ``"batch"`` population comes from the call."""
+    name: str = "offline-ranker"
 
     def __post_init__(self) -> None:
         self.components = frozenset(self.components)

@@ -1,0 +1,157 @@
+"""The LLM seam: ``chat_many(requests) -> results``, one interface for every backend.
+
+Construction (stages 02 and 05), evaluation (``LLMPredictor``) and DPO sampling all talk to a model
+through :class:`ChatLLM`, so a backend written once (an OpenAI-compatible server, a local Hugging
+Face model, the offline stand-in) serves all three, and the one cache (:class:`~.cache.CachedLLM`)
+wraps any of them. The shape follows lm-evaluation-harness's ``LM``: requests in, results out, in
+order; concurrency, batching and retries are the backend's business.
+
+A request is messages plus generation options. ``sample_index`` is an option that only makes the
+k-th sample of one prompt a request of its own (a different cache key, a different seed); it is never
+sent to a server. ``shrink`` lets a backend that knows its context limit re-render the prompt with
+the oldest history items dropped; the query and the candidates are never cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+Messages = list[dict[str, str]]
+ResultCallback = Callable[[int, "ChatResult"], None]
+
+LOCAL_OPTIONS = frozenset({"sample_index"})
+"""Options that shape a request's identity but are never sent to a backend's model."""
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat request. ``shrink(k)`` renders the same request with its k oldest history items
+    dropped (``max_drop`` items at most); None: the prompt cannot be shortened."""
+
+    messages: Messages
+    options: Mapping[str, Any] = field(default_factory=dict)
+    shrink: Callable[[int], Messages] | None = field(default=None, compare=False, repr=False)
+    max_drop: int = 0
+
+    def sent_options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.options.items() if k not in LOCAL_OPTIONS}
+
+
+@dataclass
+class ChatResult:
+    """A request's outcome: ``text``, or ``error`` (the cause, secrets scrubbed) after all retries.
+
+    ``info`` carries what the backend measured: ``history_dropped``, ``prompt_tokens``, ``over_limit``.
+    """
+
+    text: str | None
+    error: str | None = None
+    attempts: int = 1
+    cached: bool = False
+    latency_s: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+class LLMError(RuntimeError):
+    """A request failed after all retries (raised by :meth:`ChatLLM.chat`, never by ``chat_many``)."""
+
+
+class FatalLLMError(RuntimeError):
+    """A failure no retry can mend (wrong key, unknown model): the whole run stops at the first one."""
+
+
+def request_key(identity: str, messages: Messages, options: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of (backend identity, messages, options): a request's cache key."""
+    payload = json.dumps({"model": identity, "messages": messages, "opts": dict(options)}, sort_keys=True,
+                         ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def derived_seed(*parts: Any) -> int:
+    """A stable 63-bit seed from any JSON-able parts (Python's ``hash`` is salted per process)."""
+    material = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return int.from_bytes(hashlib.sha256(material.encode("utf-8")).digest()[:8], "big") % (2**63)
+
+
+class ChatLLM(ABC):
+    """A chat model. ``name`` identifies it in manifests, reports and artifacts.
+
+    :meth:`chat_many` returns one :class:`ChatResult` per request, in request order, and calls
+    ``on_result(index, result)`` as each finishes (possibly from another thread), so a caller can write
+    each answer the moment it exists. A request that fails after the backend's retries comes back with
+    ``error`` set; only a :class:`FatalLLMError` is raised.
+    """
+
+    name: str = "llm"
+
+    @abstractmethod
+    def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
+        """Answer every request (see the class docstring)."""
+
+    def identity(self) -> str:
+        """What, besides the request, determines an answer: the cache key's backend part."""
+        return self.name
+
+    def describe(self) -> dict[str, Any]:
+        """The backend's settings for a run manifest (never a secret)."""
+        return {"backend": type(self).__name__, "name": self.name}
+
+    def chat(self, messages: Messages, **options: Any) -> str:
+        """One request, synchronously; raises :class:`LLMError` when it fails after all retries."""
+        res = self.chat_many([ChatRequest(messages, options)])[0]
+        if not res.ok:
+            raise LLMError(f"{self.name}: request failed after {res.attempts} attempt(s): {res.error}")
+        return res.text  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Release clients and models."""
+
+
+# -- registry ----------------------------------------------------------------------------------------
+
+BackendFactory = Callable[..., ChatLLM]
+_BACKENDS: dict[str, BackendFactory] = {}
+SPEC = re.compile(r"^(?P<kind>[a-z][a-z0-9_-]*)(?::(?P<rest>.+))?$")
+
+
+def register_backend(kind: str) -> Callable[[BackendFactory], BackendFactory]:
+    """Register a factory ``(rest_of_spec, **kwargs) -> ChatLLM`` under ``kind`` (the part before ``:``)."""
+
+    def deco(factory: BackendFactory) -> BackendFactory:
+        _BACKENDS[kind] = factory
+        return factory
+
+    return deco
+
+
+def backend_kinds() -> list[str]:
+    _load_builtin_backends()
+    return sorted(_BACKENDS)
+
+
+def _load_builtin_backends() -> None:
+    # The modules register themselves on import; importing them here keeps heavy dependencies
+    # (openai, torch) out of the import of this module.
+    from petool_utils.models import hf_backend, openai_backend, standin  # noqa: F401
+
+
+def make_llm(spec: str, **kwargs: Any) -> ChatLLM:
+    """The backend a spec names: ``openai:<model>``, ``hf:<path>[@<adapter>]`` or ``offline-standin``.
+
+    ``kwargs`` go to the backend's factory; a factory rejects options it does not know.
+    """
+    _load_builtin_backends()
+    m = SPEC.match(spec or "")
+    if not m or m.group("kind") not in _BACKENDS:
+        raise ValueError(f"unknown LLM spec {spec!r}; expected one of: "
+                         + ", ".join(f"{k}:..." if k != "offline-standin" else k for k in sorted(_BACKENDS)))
+    return _BACKENDS[m.group("kind")](m.group("rest") or "", **kwargs)

@@ -1,0 +1,93 @@
+"""``LLMPredictor``: the benchmark prompt for any :class:`~petool_utils.models.base.ChatLLM`.
+
+Every LLM is evaluated the same way: the authors' message layout (system = the setting's prompt, user =
+the query), the same generation options (the paper's temperature 0.1 and 256 new tokens unless told
+otherwise), each request able to shed its oldest history items when a backend knows its context
+limit. Answers stream out as the backend finishes them, so the engine writes each one at once and a
+killed run loses only the requests in flight.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any, Iterator, Mapping, Sequence
+
+from petool_utils.benchmark.data import Entry
+from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.models.base import ChatLLM, ChatRequest, ChatResult, LLMError
+from petool_utils.predictors.base import Answer, Predictor
+
+DEFAULT_GEN_OPTS: dict[str, Any] = {"temperature": 0.1, "max_tokens": 256}
+"""The paper's decoding for evaluation (greedy at 0.1 on local models, see the hf backend)."""
+
+
+def entry_request(entry: Entry, setting: str, options: Mapping[str, Any]) -> ChatRequest:
+    """The chat request of one entry in one setting, able to drop its oldest history items."""
+    history = entry.history(setting)
+    return ChatRequest(
+        messages=entry_messages(entry, setting),
+        options=dict(options),
+        shrink=lambda k: entry_messages(entry, setting, history=history[k:]),
+        max_drop=len(history),
+    )
+
+
+class LLMPredictor(Predictor):
+    """Any chat backend as a predictor. ``gen_opts`` are merged over :data:`DEFAULT_GEN_OPTS` and sent
+    with every request (they are part of each request's cache key)."""
+
+    def __init__(self, llm: ChatLLM, gen_opts: Mapping[str, Any] | None = None):
+        self.llm = llm
+        self.gen_opts = {**DEFAULT_GEN_OPTS, **dict(gen_opts or {})}
+        self.name = llm.name
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "gen_opts": dict(self.gen_opts), "llm": self.llm.describe()}
+
+    def answer_jobs(self, jobs: Sequence[tuple[Entry, str]]) -> Iterator[tuple[int, Answer]]:
+        """Every request at once through the backend (in a worker thread); each answer is handed over as
+        its callback fires, so the caller can write it at once."""
+        if not jobs:
+            return
+        requests = [entry_request(e, s, self.gen_opts) for e, s in jobs]
+        q: queue.Queue = queue.Queue()
+        done = object()
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.llm.chat_many(requests, on_result=lambda i, r: q.put((i, r)))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(exc)
+            finally:
+                q.put(done)
+
+        worker = threading.Thread(target=work, name=f"{self.name}-requests", daemon=True)
+        worker.start()
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            i, res = item
+            yield i, _answer(res)
+        worker.join()
+        if failure:
+            raise failure[0]
+
+    def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
+        """Raw responses in entry order; a request that failed after all retries raises :class:`LLMError`."""
+        out: list[str | None] = [None] * len(entries)
+        for i, ans in self.answer_jobs([(e, setting) for e in entries]):
+            if ans.error is not None:
+                raise LLMError(f"{self.name}: entry {entries[i].entry_id}: {ans.error}")
+            out[i] = ans.text
+        return [x or "" for x in out]
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def _answer(res: ChatResult) -> Answer:
+    info = {"latency_s": res.latency_s, "attempts": res.attempts, "cached": res.cached, **res.info}
+    return Answer(res.text if res.error is None else None, res.error, info)

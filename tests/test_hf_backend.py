@@ -1,0 +1,119 @@
+"""The transformers backend on a tiny Llama built here (random weights, locally trained tokenizer)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from petool_utils.benchmark.prompts import entry_messages  # noqa: E402
+from petool_utils.evaluation.engine import evaluate  # noqa: E402
+from petool_utils.models.base import ChatRequest  # noqa: E402
+from petool_utils.models.hf_backend import HFBackend  # noqa: E402
+from petool_utils.models.tiny import STANDIN_NAME, build_tiny_llama, is_standin  # noqa: E402
+from petool_utils.predictors.llm import LLMPredictor, entry_request  # noqa: E402
+
+GREEDY8 = {"temperature": 0.0, "max_tokens": 8}
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(dev_entries, tmp_path_factory):
+    texts = [e.instruction_ratings for e in dev_entries[:30]] + [e.query for e in dev_entries]
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny-llama", texts, vocab_size=2000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_dir):
+    return HFBackend(tiny_dir, device="cpu", max_context=100_000, batch_size=5)
+
+
+def _same_model(backend, **kw) -> HFBackend:
+    return HFBackend(backend.model_path, model=backend.model, tokenizer=backend.tokenizer, **kw)
+
+
+@pytest.fixture(scope="module")
+def short_entries(backend, dev_entries):
+    """Entries whose no-history prompt is 500-1400 tokens (distinct lengths): quick to generate on CPU."""
+    picked, lengths = [], set()
+    for e in dev_entries[:150]:
+        n = backend.count_tokens(backend.render(entry_messages(e, "none")))
+        if 500 <= n <= 1400 and n not in lengths and len(e.history("chronological")) >= 10:
+            picked.append(e)
+            lengths.add(n)
+        if len(picked) == 5:
+            break
+    assert len(picked) == 5
+    return picked
+
+
+def test_tiny_model_is_small_and_marked(tiny_dir, backend):
+    n = sum(p.numel() for p in backend.model.parameters())
+    assert 100_000 < n < 1_000_000
+    assert is_standin(tiny_dir) and STANDIN_NAME in (tiny_dir / "STANDIN.md").read_text()
+    assert STANDIN_NAME in backend.name
+    assert backend.tokenizer.padding_side == "left" and backend.tokenizer.pad_token == "<|pad|>"
+    text = backend.render([{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}])
+    assert text == "<|bos|><|system|>S<|end|><|user|>Q<|end|><|assistant|>"
+
+
+def test_left_padded_batch_equals_one_at_a_time(backend, short_entries):
+    reqs = [entry_request(e, "none", GREEDY8) for e in short_entries]
+    batched = backend.chat_many(reqs)
+    single = _same_model(backend, batch_size=1, max_context=100_000).chat_many(reqs)
+    assert len({r.info["prompt_tokens"] for r in batched}) > 1  # different lengths: the batch really is padded
+    assert [r.text for r in batched] == [r.text for r in single]
+    assert all(r.info["history_dropped"] == 0 for r in batched)
+
+
+def test_too_long_prompt_drops_the_oldest_history_items(backend, dev_entries):
+    e = next(x for x in dev_entries[::-1] if len(x.history("ratings")) >= 10)
+    hist = e.history("ratings")
+    # A limit that the prompt without its 3 oldest items meets exactly.
+    limit = backend.count_tokens(backend.render(entry_messages(e, "ratings", history=hist[3:])))
+    small = _same_model(backend, max_context=limit)
+    fitted = small.fit(entry_request(e, "ratings", GREEDY8))
+    assert (fitted.dropped, fitted.tokens, fitted.over_limit) == (3, limit, False)
+    assert fitted.value == backend.render(entry_messages(e, "ratings", history=hist[3:]))
+    assert e.query in fitted.value and all(json.dumps(c.tool_name, ensure_ascii=False) in fitted.value
+                                           for c in e.candidates)
+    [res] = small.chat_many([entry_request(e, "ratings", {"temperature": 0.0, "max_tokens": 2})])
+    assert res.info["history_dropped"] == 3
+    fitted = _same_model(backend, max_context=10).fit(entry_request(e, "ratings", GREEDY8))
+    assert fitted.dropped == len(hist) and fitted.over_limit  # query and candidates are never cut
+
+
+def test_evaluate_records_history_dropped(backend, tiny_dir, short_entries, tmp_path):
+    entries = short_entries[:3]
+    # Room for the prompt with an empty history and a little more: every entry must drop items.
+    limit = max(backend.count_tokens(backend.render(entry_messages(e, "chronological", history=[]))) for e in entries) + 40
+    pred = LLMPredictor(_same_model(backend, max_context=limit), {"max_tokens": 4})
+    paths = evaluate(f"hf:{tiny_dir}", entries, ["chronological"], tmp_path, predictor=pred, progress=False)
+    recs = [json.loads(x) for x in paths["chronological"].read_text().splitlines()]
+    assert sorted(r["entry_id"] for r in recs) == sorted(e.entry_id for e in entries)
+    assert all(r["history_dropped"] > 0 and r["prompt_tokens"] <= limit for r in recs)
+    manifest = json.loads((paths["chronological"].parent / "manifest.json").read_text())
+    assert STANDIN_NAME in manifest["predictor"] and manifest["standin"] is True
+    assert manifest["options"]["predictor"]["gen_opts"] == {"temperature": 0.1, "max_tokens": 4}
+
+
+def test_sampling_is_seeded_per_prompt_and_sample_index(backend):
+    msgs = [{"role": "user", "content": "Find me a weather API"}]
+    hot = {"temperature": 2.0, "max_tokens": 8}  # the untrained tiny model repeats one token at 1.0
+    a0 = backend.chat(msgs, **hot, sample_index=0)
+    assert a0 and backend.chat(msgs, **hot, sample_index=0) == a0
+    assert backend.chat(msgs, **hot, sample_index=1) != a0
+    assert backend.chat(msgs, temperature=0.0, max_tokens=8) == backend.chat(msgs, temperature=0.05, max_tokens=8)
+    # K samples of one prompt come back the same whatever else is in the call
+    k = [ChatRequest(msgs, {**hot, "sample_index": i}) for i in range(3)]
+    other = [ChatRequest([{"role": "user", "content": "Translate hello"}], {**hot, "sample_index": i}) for i in range(2)]
+    alone = [r.text for r in backend.chat_many(k)]
+    mixed = [r.text for r in backend.chat_many(other + k)][2:]
+    assert alone == mixed and len(set(alone)) > 1
+
+
+def test_unknown_generation_options_are_refused(backend):
+    with pytest.raises(ValueError, match="not supported by the hf backend"):
+        backend.chat([{"role": "user", "content": "x"}], frequency_penalty=0.5)

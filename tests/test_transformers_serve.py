@@ -1,0 +1,117 @@
+"""Against a server nobody here wrote: `transformers serve` (the OpenAI-compatible server that ships with
+transformers) serving the tiny stand-in after SFT, evaluated with `petool eval --model openai:<folder>`,
+and compared with `petool eval --model hf:<folder>` on the same entries at temperature 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("trl")
+pytestmark = pytest.mark.slow
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def merged_model(tmp_path_factory, dev_path):
+    """SFT of the tiny stand-in until it emits calls (the tiny training test's settings), merged into one folder."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from petool_utils.training.config import TINY_SFT, SFTParams, from_mapping
+    from petool_utils.training.sft import train_sft
+
+    run_dir = tmp_path_factory.mktemp("serve-train")
+    params = from_mapping(SFTParams, {**TINY_SFT, "run_dir": str(run_dir), "data": str(dev_path), "seed": 0,
+                                      "allow_test_data": True} if "allow_test_data" in SFTParams.__dataclass_fields__
+                          else {**TINY_SFT, "run_dir": str(run_dir), "data": str(dev_path), "seed": 0})
+    res = train_sft(params, progress=False)
+    merged = run_dir / "tiny-merged"
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(res.base_model)), str(res.adapter_dir))
+    model.merge_and_unload().save_pretrained(str(merged))
+    AutoTokenizer.from_pretrained(str(res.adapter_dir)).save_pretrained(str(merged))
+    for marker in ("petool_model.json", "STANDIN.md"):  # still the stand-in, and every artifact says so
+        shutil.copy(Path(res.base_model) / marker, merged / marker)
+    return merged, res.output_dir / "train_entries.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """`transformers serve` on a free loopback port, in its own process group; stopped (and checked) at the end."""
+    port = _free_port()
+    exe = Path(sys.executable).parent / "transformers"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"transformers serve did not start: {proc.stderr.read() if proc.stderr else ''}")
+                time.sleep(0.2)
+        for var in ("OPENAI_API_KEY", "PETOOL_OPENAI_API_KEY", "PETOOL_OPENAI_BASE_URL"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+    assert proc.poll() is not None  # the server does not outlive the test
+
+
+def test_transformers_serve_answers_as_the_hf_backend_does(merged_model, served, tmp_path):
+    from petool_utils.cli import app
+    from petool_utils.evaluation.engine import model_slug
+
+    folder, entries_file = merged_model
+    common = ["--data", str(entries_file), "--settings", "preferred", "--temperature", "0", "--max-tokens", "64",
+              "--no-progress"]
+    res = runner.invoke(app, ["eval", "--model", f"openai:{folder}", "--out", str(tmp_path / "served"),
+                              "--concurrency", "4", *common])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["eval", "--model", f"hf:{folder}", "--out", str(tmp_path / "local"), *common])
+    assert res.exit_code == 0, res.output
+
+    def answers(path: Path) -> dict:
+        return {json.loads(x)["entry_id"]: json.loads(x)["response"] for x in path.read_text().splitlines()}
+
+    served_run = tmp_path / "served" / model_slug(f"openai:{folder}")
+    a = answers(served_run / "preferred.jsonl")
+    b = answers(tmp_path / "local" / model_slug(f"hf:{folder}") / "preferred.jsonl")
+    assert set(a) == set(b) and len(a) >= 8
+    same = sum(a[k] == b[k] for k in a)
+    print(f"transformers serve vs hf backend: {same}/{len(a)} responses identical")
+    assert same / len(a) >= 0.9, [(a[k], b[k]) for k in a if a[k] != b[k]]
+
+    res = runner.invoke(app, ["score", str(served_run), "--data", str(entries_file), "--json", "--n-boot", "0"])
+    assert res.exit_code == 0, res.output
+    scores = json.loads(res.output.strip().splitlines()[-1])
+    print(f"served model: Tool Acc {scores['preferred']['tool_acc']:.3f}, Param Acc {scores['preferred']['param_acc']:.3f}")
+    assert scores["preferred"]["tool_acc"] > 0
