@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -53,14 +54,31 @@ def atomic_write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Pat
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read ``.json`` or ``.json.gz``; a parse error names the file."""
+    """Read ``.json`` or ``.json.gz``; every way the content can be broken is a ``ValueError`` that names
+    the file (invalid JSON, a truncated or non-gzip ``.gz``, bytes that are not UTF-8, nesting too deep).
+    A missing file stays ``FileNotFoundError``."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            return json.load(f)
+        data = path.read_bytes()
+    except IsADirectoryError as exc:
+        raise ValueError(f"{path}: is a folder, not a JSON file") from exc
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except EOFError as exc:
+            raise ValueError(f"{path}: truncated gzip file (the stream ends before its end marker)") from exc
+        except (gzip.BadGzipFile, OSError, zlib.error) as exc:
+            raise ValueError(f"{path}: not a valid gzip file ({exc})") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte offset {exc.start}: {data[exc.start:exc.start + 4]!r})") from exc
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ValueError(f"{path}: JSON nested too deeply to read") from exc
 
 
 def iter_jsonl(path: str | os.PathLike[str], *, tolerate_torn_tail: bool = True) -> Iterator[dict]:

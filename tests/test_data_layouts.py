@@ -53,3 +53,57 @@ def test_data_dir_resolution_order(tmp_path, monkeypatch):
 def test_missing_benchmark_says_where_it_looked(tmp_path):
     with pytest.raises(FileNotFoundError, match="PETOOL_DATA_DIR"):
         load_benchmark(tmp_path)
+
+
+# --- the one search order (paths.py) ----------------------------------------------------------------
+
+def _release(folder, name="user_entries_test.json"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("[]")
+    return folder / name
+
+
+def test_one_search_order_explicit_then_env_then_data_then_shared(tmp_path, monkeypatch):
+    from petool_utils import paths
+
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "clone" / "petool")
+    shared = _release(tmp_path / "clone" / "shared" / "petoolbench", paths.DEV_SLICE_NAME)
+    monkeypatch.delenv("PETOOL_DATA_DIR", raising=False)
+    monkeypatch.delenv("PETOOL_NO_SHARED", raising=False)
+    assert paths.find_released_benchmark(None) == shared
+    monkeypatch.setenv("PETOOL_NO_SHARED", "1")  # the fresh-clone switch, read in one place
+    assert paths.find_released_benchmark(None) is None and paths.shared_petoolbench_dir() is None
+    in_data = _release(tmp_path / "clone" / "petool" / "data")
+    assert paths.find_released_benchmark(None) == in_data
+    monkeypatch.delenv("PETOOL_NO_SHARED")
+    assert paths.find_released_benchmark(None) == in_data  # the project's data/ before ../shared
+    env = _release(tmp_path / "env", "user_entries_test.json.gz")
+    monkeypatch.setenv("PETOOL_DATA_DIR", str(tmp_path / "env"))
+    assert paths.find_released_benchmark(None) == env
+    explicit = _release(tmp_path / "mine", "test.json")
+    assert paths.find_released_benchmark(tmp_path / "mine") == explicit
+    with pytest.raises(FileNotFoundError, match="No PEToolBench test file"):
+        paths.find_released_benchmark(tmp_path / "empty")  # asked for, so an error; the fallbacks are only looked at
+
+
+def test_choose_benchmark_falls_back_to_the_constructed_split(tmp_path, monkeypatch):
+    from petool_utils import paths
+
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "clone")
+    monkeypatch.setenv("PETOOL_NO_SHARED", "1")
+    monkeypatch.delenv("PETOOL_DATA_DIR", raising=False)
+    with pytest.raises(FileNotFoundError, match="run notebook 05"):
+        paths.choose_benchmark(None, tmp_path / "run")
+    split = _release(tmp_path / "run" / "benchmark", "test.json")
+    got = paths.choose_benchmark(None, tmp_path / "run")
+    assert (got.path, got.kind) == (split, "constructed") and got.note.startswith(paths.NO_RELEASED_NOTE)
+    released = _release(tmp_path / "clone" / "data")
+    assert paths.choose_benchmark(None, tmp_path / "run").path == released
+
+
+def test_per_setting_folder_counts_as_a_benchmark(tmp_path):
+    from petool_utils.paths import benchmark_in
+
+    for c in SETTING_FILE_SUFFIX.values():
+        (tmp_path / f"user_entries_test_{c}.json").write_text("[]")
+    assert benchmark_in(tmp_path) == tmp_path

@@ -1,5 +1,5 @@
-"""Notebook 07's bookkeeping without papermill: which benchmarks are found, how a model that cannot
-run is classified, how prediction files are read."""
+"""Notebook 07's bookkeeping without papermill: which benchmarks are found (the one search order, with
+the constructed-split fallback), how a model that cannot run is classified, how parameters are checked."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import json
 
 import pytest
 
-from petool_utils.evaluation.grid import _caused_by_import_error, _prediction_files, find_benchmarks, read_responses
+from petool_utils.evaluation.grid import (EvaluationParameters, _caused_by_import_error, _prediction_files, data_notes,
+                                          find_benchmarks)
+from petool_utils.paths import NO_RELEASED_NOTE, REPO_ROOT
+from petool_utils.report.notebook import ParameterError
 
 
 def test_import_failure_anywhere_in_the_chain_means_skipped():
@@ -38,11 +41,30 @@ def test_released_and_constructed_benchmarks_with_the_generator_named(tmp_path, 
     assert found[0].path == str(dev_path)
 
 
-def test_prediction_files_and_error_lines(tmp_path):
+def test_prediction_files_keep_the_settings_asked_for(tmp_path):
     p = tmp_path / "m" / "ratings.jsonl"
-    p.parent.mkdir()
-    p.write_text(json.dumps({"entry_id": 1, "setting": "ratings", "response": "x", "error": None}) + "\n"
-                 + json.dumps({"entry_id": 2, "setting": "ratings", "response": None, "error": "429"}) + "\n"
-                 + '{"entry_id": 3, "resp')  # torn last line of a killed run
-    assert read_responses(p) == {1: "x", 2: ""}
-    assert _prediction_files({"ratings": p, "oops": tmp_path / "m" / "manifest.json"}, ["ratings", "none"]) == {"ratings": p}
+    assert _prediction_files({"ratings": p, "oops": tmp_path / "x.json"}, ["ratings", "none"]) == {"ratings": p}
+
+
+def test_without_released_data_the_constructed_split_is_used_and_said(tmp_path, monkeypatch):
+    monkeypatch.setenv("PETOOL_NO_SHARED", "1")
+    monkeypatch.setenv("PETOOL_DATA_DIR", str(tmp_path / "nothing-here"))
+    run = tmp_path / "run"
+    (run / "benchmark").mkdir(parents=True)
+    (run / "benchmark" / "test.json").write_text("[]")
+    found = find_benchmarks(None, run)
+    assert [b.key for b in found] == ["constructed"]
+    assert data_notes(found)[0] == NO_RELEASED_NOTE
+    assert find_benchmarks(None, tmp_path / "no-run") == [] and "no benchmark found" in data_notes([])[0]
+
+
+def test_parameters_are_checked_and_paths_are_taken_from_the_project_root():
+    p = EvaluationParameters.check(run_dir="runs/x", models="offline:history", settings="none", limit=5)
+    assert p.models == ["offline:history"] and p.settings == ["none"]  # papermill -p gives strings
+    assert p.run_dir == REPO_ROOT / "runs" / "x" and p.data is None
+    with pytest.raises(ParameterError, match=r"07_evaluation: parameter 'limit'"):
+        EvaluationParameters.check(run_dir="r", models=["a"], settings=["none"], limit=-1)
+    with pytest.raises(ParameterError, match=r"parameter 'settings\[0\]'"):
+        EvaluationParameters.check(run_dir="r", models=["a"], settings=["sideways"])
+    with pytest.raises(ParameterError, match=r"parameter 'modles'"):
+        EvaluationParameters.check(run_dir="r", models=["a"], settings=["none"], modles=["b"])

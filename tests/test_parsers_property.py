@@ -156,3 +156,55 @@ def test_robust_other_reasonable_layouts():
     ]:
         p = parse_robust(text)
         assert (p.tool_name, p.parameters) == want, text
+
+
+# --- linear time (issue 9 item 2) ----------------------------------------------------------------
+
+# Pieces of the pattern and the characters where engines differ: Python's `\s` also takes \x0b, \x1c,
+# \x85, \xa0, \u2028... (RE2's does not), and `.` stops only at \n.
+PATTERN_PIECES = ['{', '}', '}}', '"tool_name":', '"parameters":', '",', '"', ',', ' ', '\n', '\x0b', '\x1c',
+                  '\xa0', '\u2028', '\r', 'a', ':', '{"tool_name": "', '", "parameters": {', CALL]
+pattern_soup = st.lists(st.sampled_from(PATTERN_PIECES) | st.text(max_size=3), max_size=16).map("".join)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pattern_soup)
+def test_reference_scan_matches_exactly_what_re_search_matches(text):
+    from petool_utils.benchmark.parsing import REFERENCE_PATTERN, reference_match
+
+    m = REFERENCE_PATTERN.search(text)  # small inputs: `re` backtracks, but finishes
+    assert reference_match(text) == (m.group(0) if m else None)
+
+
+def _megabyte(unit: str) -> str:
+    mb = 1 << 20
+    return (unit * (mb // len(unit) + 1))[:mb]
+
+
+ADVERSARIAL_1MB = {
+    "repeated tool_name prefix": _megabyte('{"tool_name": "x", '),
+    "open braces": "{" * (1 << 20),
+    "nested braces": "{" * (1 << 19) + "}" * (1 << 19),
+    "quotes": '"' * (1 << 20),
+    "repeated parameters prefix": _megabyte('", "parameters": {'),
+    "unclosed fence then whitespace": "```json\n" + " " * (1 << 20),
+    "open string full of braces": '{"a": "' + _megabyte("{x"),
+    "empty objects": _megabyte("{}"),
+    "nested arrays": _megabyte('{"a":[' + "1," * 1000),
+    "backslashes in a string": '{"a": "' + "\\" * (1 << 20),
+    "one-line calls ending in }}}": _megabyte('{"tool_name": "x", "parameters": {"a": {"b": 1}}}'),
+}
+
+
+def test_both_parsers_take_under_a_second_on_adversarial_megabytes():
+    """The authors' regex under `re` took 73 s on 20 KB of the first case; each parser must stay
+    under 1 s of CPU on 1 MB (CPU time, so a loaded machine does not make the test flaky)."""
+    import time
+
+    for name, text in ADVERSARIAL_1MB.items():
+        for parser in (parse_reference, parse_robust):
+            t0 = time.process_time()
+            got = parser(text)
+            took = time.process_time() - t0
+            assert took < 1.0, f"{parser.__name__} on {name}: {took:.2f} s"
+            assert got.ok in (True, False)

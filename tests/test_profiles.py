@@ -72,3 +72,43 @@ def test_parameters_filtered_to_declared_names():
     assert params == {"run_dir": str(REPO_ROOT / "runs" / "smoke"), "seed": 0, "limit": 20,
                       "models": ["offline:random", "offline:history", "offline:ranker"]}
     assert undeclared == ["concurrency", "n_boot", "parser", "settings"]
+
+
+def test_build_reads_profiles_through_the_one_reader_and_refuses_secrets(tmp_path):
+    """`petool build` used to re-read the YAML itself and skip the secret check."""
+    from typer.testing import CliRunner
+
+    from petool_utils.cli import app
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(f"profile: bad\nrun_dir: {tmp_path / 'run'}\nreport_dir: {tmp_path / 'rep'}\nnotebooks: []\n"
+                 "params:\n  02_tool_understanding:\n    access_token: abc123456789\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["build", "--profile", str(p), "--stages", "01"])
+    assert res.exit_code == 2 and "params.02_tool_understanding.access_token" in res.stderr
+    assert "abc123456789" not in res.output and not (tmp_path / "run").exists()
+    p.write_text("profile: bad\nrun_dir: r\nreport_dir: q\nnotebooks: []\nsede: 1\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["build", "--profile", str(p)])
+    assert res.exit_code == 2 and "key 'sede'" in res.stderr
+
+
+def test_one_secret_name_rule_for_environment_parameters_and_manifests():
+    from petool_utils.evaluation.runstore import redact
+    from petool_utils.report.profiles import find_secret_params
+    from petool_utils.report.redaction import secret_env_values
+
+    names = ["OPENAI_API_KEY", "HF_TOKEN", "api_key", "apiKey", "access_token", "Authorization", "x-api-key",
+             "db_password", "client_secret", "max_tokens", "max_new_tokens", "tokenizer", "TOKENIZERS_PARALLELISM",
+             "temperature"]
+    secret = {"OPENAI_API_KEY", "HF_TOKEN", "api_key", "apiKey", "access_token", "Authorization", "x-api-key",
+              "db_password", "client_secret"}
+    assert set(find_secret_params({n: 1 for n in names})) == secret
+    assert set(redact({n: 1 for n in names})) == set(names) - secret
+    assert set(secret_env_values({n: "long-enough-value" for n in names})) == secret
+    # the rule is defined once: no other module of the package compiles its own
+    import re
+
+    from petool_utils.paths import REPO_ROOT
+
+    defs = [p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "petool_utils").rglob("*.py")
+            if re.search(r"^SECRET\w* = re\.compile", p.read_text(encoding="utf-8"), re.M)]
+    assert defs == ["petool_utils/report/redaction.py"]

@@ -50,8 +50,9 @@ def test_metrics_cover_both_benchmarks_and_the_limit(run):
         assert list(specs) == TEST_MODELS
         for spec in ("offline:random", "offline:history"):
             x = specs[spec]
-            assert x.status == "ok" and set(x.scores) == {"preferred", "ratings", "chronological", "none"}
-            assert x.scores["preferred"]["n"] == b.n
+            assert x.status == "ok" and set(x.scores) == {"preferred", "ratings", "chronological", "all", "none"}
+            assert x.scores["preferred"]["n"] == b.n and x.scores["all"]["ci_method"] == "group"
+            assert x.scores["preferred"]["n_failed"] == 0 and x.scores["preferred"]["n_missing"] == 0
         # a model that cannot run is reported with its reason, never a crash
         bad = specs["offline:nosuch"]
         assert bad.status == "failed" and "nosuch" in bad.reason and not bad.scores

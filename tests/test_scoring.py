@@ -75,18 +75,48 @@ def test_true_equals_one_in_params_and_wrong_value_fails(dev_entries):
     assert score_responses([e], {e.entry_id: call(e.reference.tool_name, wrong)}, n_boot=0).param_acc == 0.0
 
 
-def test_bootstrap_interval_matches_binomial_width_and_is_seeded(dev_entries):
+def test_entry_bootstrap_interval_matches_binomial_width_and_is_seeded(dev_entries):
     entries = dev_entries[:400]
     responses = {e.entry_id: (ref_call(e) if i % 2 == 0 else "no") for i, e in enumerate(entries)}
-    sc = score_responses(entries, responses, n_boot=2000, seed=1)
+    sc = score_responses(entries, responses, n_boot=2000, seed=1, ci="entry")
     lo, hi = sc.tool_ci
-    assert sc.tool_acc == 0.5 and lo < 0.5 < hi
+    assert sc.tool_acc == 0.5 and lo < 0.5 < hi and sc.ci_method == "entry"
     # normal approximation: 1.96 * sqrt(.25 / 400) = 0.049
     assert 0.040 < (hi - lo) / 2 < 0.058
-    assert score_responses(entries, responses, n_boot=2000, seed=1).tool_ci == sc.tool_ci
-    assert score_responses(entries, responses, n_boot=2000, seed=2).tool_ci != sc.tool_ci
+    assert score_responses(entries, responses, n_boot=2000, seed=1, ci="entry").tool_ci == sc.tool_ci
+    assert score_responses(entries, responses, n_boot=2000, seed=2, ci="entry").tool_ci != sc.tool_ci
     perfect = score_responses(entries, {e.entry_id: ref_call(e) for e in entries}, n_boot=200)
     assert perfect.call_ci == (1.0, 1.0)
+
+
+def test_default_intervals_resample_whole_functionality_groups(dev_entries):
+    """Right answers for whole groups, wrong for others: entries of a group move together, so the
+    clustered interval is much wider than the per-entry one, and equals intervals.cluster_bootstrap_ci."""
+    import numpy as np
+
+    from petool_utils.evaluation.intervals import cluster_bootstrap_ci, cluster_ids
+
+    entries = dev_entries[:400]
+    groups = sorted({e.func for e in entries})
+    good = set(groups[::2])
+    responses = {e.entry_id: (ref_call(e) if e.func in good else "no") for e in entries}
+    grouped = score_responses(entries, responses, n_boot=1000, seed=3)
+    per_entry = score_responses(entries, responses, n_boot=1000, seed=3, ci="entry")
+    assert grouped.ci_method == "group" and grouped.tool_acc == per_entry.tool_acc
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert width(grouped.tool_ci) > 2 * width(per_entry.tool_ci)
+    tool = np.array([e.func in good for e in entries], dtype=float)
+    assert grouped.tool_ci == cluster_bootstrap_ci([tool], cluster_ids(entries), n_boot=1000, seed=3)
+
+
+def test_one_entry_per_group_gives_the_per_entry_bootstrap(constructed_entries):
+    """With every entry its own group, resampling groups is resampling entries: the same draws, the same interval."""
+    entries = [e.model_copy(update={"func": None}) for e in constructed_entries]
+    responses = {e.entry_id: (ref_call(e) if i % 3 else "no") for i, e in enumerate(entries)}
+    a = score_responses(entries, responses, n_boot=500, seed=7)
+    b = score_responses(entries, responses, n_boot=500, seed=7, ci="entry")
+    assert a.ci_method == "group" and b.ci_method == "entry"
+    assert a.tool_ci == pytest.approx(b.tool_ci) and a.call_ci == pytest.approx(b.call_ci)
 
 
 def test_all_is_mean_of_personalized_settings_only(four):
@@ -116,18 +146,20 @@ def test_prediction_dir_last_line_wins_and_setting_from_file_name(tmp_path, four
     scores = score_prediction_dir(tmp_path, four, n_boot=0)
     assert set(scores) == {"preferred", "ratings", "all"}
     pref = scores["preferred"]
-    assert (pref.tool_acc, pref.n_missing) == (0.5, 2)  # a (last line right), c right; b failed, d absent
+    assert (pref.tool_acc, pref.n_failed, pref.n_missing) == (0.5, 1, 1)  # a (last line right), c right; b failed, d absent
     assert scores["ratings"].call_acc == 1.0 and scores["all"].call_acc == 0.75
 
 
-def test_prediction_files_errors_name_file_and_field(tmp_path, four):
+def test_bad_prediction_lines_are_skipped_with_a_warning_and_mixed_models_refused(tmp_path, four):
+    from petool_utils.evaluation.scoring import PredictionLinesSkipped
+
     bad = tmp_path / "mine.jsonl"
-    write_lines(bad, [{"entry_id": four[0].entry_id, "response": "x"}])
-    with pytest.raises(DataError, match=r"mine\.jsonl.*'setting'"):
-        score_files([bad], four)
-    write_lines(bad, [{"entry_id": 1, "setting": "preferred", "response": {"tool_name": "x"}}])
-    with pytest.raises(DataError, match=r"mine\.jsonl: entry 1: field 'response'"):
-        score_files([bad], four)
+    write_lines(bad, [{"entry_id": four[0].entry_id, "response": "x"},  # no setting, and the name says none
+                      {"entry_id": four[1].entry_id, "setting": "preferred", "response": {"tool_name": "x"}},
+                      {"entry_id": four[2].entry_id, "setting": "preferred", "response": ref_call(four[2])}])
+    with pytest.warns(PredictionLinesSkipped, match=r"mine\.jsonl: line 1: field 'setting'.*line 2: field 'response'"):
+        scores = score_files([bad], four, n_boot=0)
+    assert scores["preferred"].tool_acc == 0.25 and scores["preferred"].n_missing == 3
     one, two = tmp_path / "a" / "preferred.jsonl", tmp_path / "b" / "preferred.jsonl"
     for p in (one, two):
         p.parent.mkdir()

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from petool_utils import SETTINGS
 from petool_utils.io import read_json
@@ -31,6 +31,22 @@ class DataError(ValueError):
     def __init__(self, file: str | os.PathLike[str] | None, entry_id: Any, field: str, problem: str):
         self.file, self.entry_id, self.field, self.problem = str(file) if file else "<memory>", entry_id, field, problem
         super().__init__(f"{self.file}: entry {entry_id}: field '{field}': {problem}")
+
+
+def canonical_id(value: Any) -> str:
+    """An entry id in the one text form every comparison uses: ``24200`` and ``"24200"`` are one entry.
+
+    The release's ids are integers; ids read back from JSON lines, typed on a command line or made by
+    another tool may be strings. Only integers and non-empty strings are ids: ``true`` is not ``1``,
+    and ``1.0`` is not an id (a float id is almost always a spreadsheet's doing). Raises ``ValueError``
+    saying what the value was.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"an entry id is an integer or a string, got {type(value).__name__} {value!r}")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("an entry id cannot be empty")
+    return text
 
 
 class ToolCall(BaseModel):
@@ -140,6 +156,17 @@ class Entry(BaseModel):
     histories: dict[str, list[HistoryItem]] = Field(default_factory=dict, exclude=True)
     candidates: list[CandidateTool] = Field(default_factory=list, exclude=True)
 
+    @field_validator("entry_id", mode="before")
+    @classmethod
+    def _integer_or_text(cls, v: Any) -> Any:
+        canonical_id(v)  # a bool, a float or an empty string is refused, not coerced
+        return v
+
+    @property
+    def key(self) -> str:
+        """The id in its canonical text form (see :func:`canonical_id`)."""
+        return canonical_id(self.entry_id)
+
     def prompt(self, setting: str) -> str:
         """The released prompt string of a setting."""
         value = getattr(self, f"instruction_{setting}", None)
@@ -183,40 +210,70 @@ def parse_entry(raw: dict[str, Any], file: str | os.PathLike[str] | None = None,
         raise DataError(file, eid, loc, err["msg"]) from exc
     try:
         cands = json.loads(entry.apis_candidate)
+        if not isinstance(cands, list):
+            raise TypeError(f"a JSON {type(cands).__name__}, not a list")
         entry.candidates = [CandidateTool.model_validate(c) for c in cands]
-    except (json.JSONDecodeError, ValidationError, TypeError) as exc:
-        raise DataError(file, eid, "apis_candidate", f"not a JSON list of tools ({exc})") from exc
+    except (json.JSONDecodeError, ValidationError, TypeError, RecursionError) as exc:
+        raise DataError(file, eid, "apis_candidate", f"not a JSON list of tools ({_first_line(exc)})") from exc
     for setting in SETTINGS:
-        prompt = getattr(entry, f"instruction_{setting}")
-        if prompt is None:
-            continue
         field = f"instruction_{setting}"
+        prompt = getattr(entry, field)
+        if prompt is None:
+            # Scoring, prompts and training all need every setting; a gap found half-way through a
+            # run would leave the settings before it written and the rest not.
+            raise DataError(file, eid, field, "missing or null: every entry needs the prompt of each of "
+                            f"the settings {', '.join(SETTINGS)}")
         try:
             _, hist_json, _, _ = split_prompt(prompt)
         except ValueError as exc:
             raise DataError(file, eid, field, "prompt lacks the history/candidates markers") from exc
         try:
             items = json.loads(hist_json)
+            if not isinstance(items, list):
+                raise TypeError(f"a JSON {type(items).__name__}, not a list")
             entry.histories[setting] = [HistoryItem.model_validate(x) for x in items]
-        except (json.JSONDecodeError, ValidationError, TypeError) as exc:
-            raise DataError(file, eid, field, f"interaction history is not a JSON list of calls ({exc})") from exc
+        except (json.JSONDecodeError, ValidationError, TypeError, RecursionError) as exc:
+            raise DataError(file, eid, field, f"interaction history is not a JSON list of calls ({_first_line(exc)})") from exc
     return entry
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _read_list(path: str | os.PathLike[str]) -> list[Any]:
+    """A JSON list from ``.json``/``.json.gz``; every way the file can be broken is a :class:`DataError`."""
+    try:
+        raw = read_json(path)
+    except ValueError as exc:  # read_json names the file: invalid JSON, bad gzip, bad UTF-8
+        raise DataError(path, "-", "<file>", str(exc).split(": ", 1)[-1]) from exc
+    except OSError as exc:
+        raise DataError(path, "-", "<file>", f"cannot be read ({exc.strerror or exc})") from exc
+    if not isinstance(raw, list):
+        raise DataError(path, "-", "<root>", f"expected a JSON list of entries, got a JSON {type(raw).__name__}")
+    return raw
+
+
+def _check_unique(entries: Iterable[Entry], file: str | os.PathLike[str]) -> None:
+    seen: dict[str, Any] = {}
+    for e in entries:
+        if e.key in seen:
+            raise DataError(file, e.entry_id, "entry_id",
+                            f"duplicate entry_id (as text): {seen[e.key]!r} and {e.entry_id!r} are one entry")
+        seen[e.key] = e.entry_id
 
 
 def load_entries(path: str | os.PathLike[str], limit: int | None = None) -> list[Entry]:
     """Load the release's test layout: one JSON list (``.json`` or ``.json.gz``) of entries."""
     path = Path(path)
-    raw = read_json(path)
-    if not isinstance(raw, list):
-        raise DataError(path, "-", "<root>", "expected a JSON list of entries")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, got {limit}")
+    raw = _read_list(path)
     if limit is not None:
         raw = raw[:limit]
     entries = [parse_entry(r, path, i) for i, r in enumerate(raw)]
-    seen: set[Any] = set()
-    for e in entries:
-        if e.entry_id in seen:
-            raise DataError(path, e.entry_id, "entry_id", "duplicate entry_id")
-        seen.add(e.entry_id)
+    _check_unique(entries, path)
     return entries
 
 
@@ -225,35 +282,68 @@ def load_per_setting(paths: dict[str, str | os.PathLike[str]]) -> list[Entry]:
 
     Each file is a JSON list of entries whose prompt is under ``instruction`` (or already under
     ``instruction_<setting>``); merged, they give the combined layout that :func:`load_entries` reads.
+    Every entry must be in every file: one missing from a file is an error naming that file.
     """
-    merged: dict[Any, dict[str, Any]] = {}
-    order: list[Any] = []
+    merged: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    present: dict[str, set[str]] = {}
     for setting, p in paths.items():
-        raw = read_json(p)
+        raw = _read_list(p)
+        present[setting] = set()
         for i, r in enumerate(raw):
-            eid = r.get("entry_id", f"#{i}")
-            rec = merged.setdefault(eid, {})
+            if not isinstance(r, dict):
+                raise DataError(p, f"#{i}", "<record>", f"expected a JSON object, got {type(r).__name__}")
+            if "entry_id" not in r:
+                raise DataError(p, f"#{i}", "entry_id", "missing")
+            try:
+                key = canonical_id(r["entry_id"])
+            except ValueError as exc:
+                raise DataError(p, r["entry_id"], "entry_id", str(exc)) from exc
+            if key in present[setting]:
+                raise DataError(p, r["entry_id"], "entry_id", "duplicate entry_id (as text) in this file")
+            present[setting].add(key)
+            rec = merged.setdefault(key, {})
             if not rec:
-                order.append(eid)
+                order.append(key)
             for k, v in r.items():
                 if k == "instruction":
                     rec[f"instruction_{setting}"] = v
                 else:
                     rec.setdefault(k, v)
-    return [parse_entry(merged[eid], str(paths), i) for i, eid in enumerate(order)]
+    for setting, p in paths.items():
+        absent = [k for k in order if k not in present[setting]]
+        if absent:
+            raise DataError(p, merged[absent[0]]["entry_id"], "instruction",
+                            f"entry missing from this file ({len(absent)} entries are); every entry needs all "
+                            "three per-setting files")
+    first = Path(next(iter(paths.values())))
+    where = first.parent / f"user_entries_test_{{{','.join(SETTING_FILE_SUFFIX[s] for s in paths)}}}.json"
+    return [parse_entry(merged[k], where, i) for i, k in enumerate(order)]
 
 
 def load_benchmark(data: str | os.PathLike[str] | None = None, limit: int | None = None) -> list[Entry]:
     """Load whatever benchmark ``data`` names: a file, or a folder with the combined or per-setting layout."""
     from petool_utils.paths import find_benchmark_file, resolve_data_dir
 
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a whole number >= 0 or None, got {limit!r}")
     p = resolve_data_dir(data)
     if p.is_dir():
-        per = {s: p / f"user_entries_test_{c}.json" for s, c in SETTING_FILE_SUFFIX.items()}
-        if all(f.exists() for f in per.values()) and not (p / "user_entries_test.json").exists():
+        per = per_setting_files(p)
+        if per is not None:
             entries = load_per_setting(per)
-            return entries[:limit] if limit else entries
+            return entries[:limit] if limit is not None else entries
     return load_entries(find_benchmark_file(p), limit=limit)
+
+
+def per_setting_files(folder: str | os.PathLike[str]) -> dict[str, Path] | None:
+    """The per-setting layout's three files in ``folder``, or None when the folder is not in that layout
+    (the combined ``user_entries_test.json`` wins when both are there)."""
+    folder = Path(folder)
+    per = {s: folder / f"user_entries_test_{c}.json" for s, c in SETTING_FILE_SUFFIX.items()}
+    if all(f.exists() for f in per.values()) and not (folder / "user_entries_test.json").exists():
+        return per
+    return None
 
 
 def dump_entries(entries: Iterable[Entry]) -> list[dict[str, Any]]:

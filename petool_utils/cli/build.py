@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from typing import Optional
 
 import typer
+
+from petool_utils.report.profiles import Profile
 
 STAGES = {
     "01": ("01_tool_preparation", "stage01_prepare"),
@@ -18,31 +19,16 @@ STAGES = {
 }
 
 
-def load_profile(profile: str) -> dict:
-    """A profile by name (``params/<name>.yaml``) or path."""
-    import yaml
-
-    from petool_utils.paths import REPO_ROOT
-
-    path = Path(profile)
-    if not path.exists():
-        path = REPO_ROOT / "params" / f"{profile}.yaml"
-    if not path.exists():
-        raise typer.BadParameter(f"no profile {profile!r} (looked for a file and params/{profile}.yaml)")
-    return yaml.safe_load(path.read_text()) or {}
-
-
-def stage_kwargs(func, profile: dict, notebook: str, run_dir: str, tools_dir: Optional[str]) -> dict:
+def stage_kwargs(func, profile: Profile, notebook: str, run_dir: str, tools_dir: Optional[str]) -> dict:
     """The profile's common keys plus the notebook's section, kept to the names ``func`` accepts."""
-    from petool_utils.construction.pipeline import find_released
+    from petool_utils.paths import find_released_benchmark
 
-    values = {k: profile.get(k) for k in ("seed", "tools_dir", "data")}
-    values.update((profile.get("params") or {}).get(notebook) or {})
+    values = profile.notebook_params(notebook)
     values["run_dir"] = run_dir
     if tools_dir is not None:
         values["tools_dir"] = tools_dir
     if notebook == "06_benchmark_statistics":
-        rel = find_released(values.get("data"))
+        rel = find_released_benchmark(values.get("data"))
         values["released"] = str(rel) if rel else None
     accepted = set(inspect.signature(func).parameters)
     return {k: v for k, v in values.items() if k in accepted}
@@ -57,15 +43,25 @@ def register(app: typer.Typer) -> None:
         stages: str = typer.Option("01,02,03,04,05,06", help="comma-separated stage numbers to run, in order"),
     ) -> None:
         """Build a PEToolBench-style benchmark from a tool corpus (stages 01-06 of the construction)."""
+        from petool_utils.benchmark.data import DataError
         from petool_utils.construction import pipeline
+        from petool_utils.report.profiles import ProfileError, load_profile
 
-        prof = load_profile(profile)
-        rd = run_dir or prof.get("run_dir") or f"runs/{prof.get('profile', profile)}"
+        try:
+            prof = load_profile(profile)  # the one profile reader: validated, secrets refused
+        except ProfileError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        rd = run_dir or str(prof.run_dir)
         for s in [x.strip() for x in stages.split(",") if x.strip()]:
             if s not in STAGES:
                 raise typer.BadParameter(f"unknown stage {s!r}; choose from {', '.join(STAGES)}")
             notebook, fname = STAGES[s]
             func = getattr(pipeline, fname)
             typer.echo(f"[{notebook}] ...")
-            func(**stage_kwargs(func, prof, notebook, rd, tools_dir))
+            try:
+                func(**stage_kwargs(func, prof, notebook, rd, tools_dir))
+            except (DataError, FileNotFoundError) as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
         typer.echo(f"artifacts in {rd}; benchmark in {rd}/benchmark/")

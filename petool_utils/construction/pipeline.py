@@ -61,13 +61,12 @@ def default_labels_path(tools_dir: Path) -> Path | None:
 
 def write_fragment(run_dir: str | os.PathLike[str], stage: str, title: str, body_html: str,
                    figures: Sequence[Any] = ()) -> Path:
-    """A report fragment (docs/reports.md): the HTML block, then any plotly figures as ``plotly`` blocks."""
-    import json
+    """The stage's report section (the one writer, :func:`petool_utils.report.fragments.write_fragment`):
+    the HTML block, then any plotly figures."""
+    from petool_utils.report.fragments import figure_block, html_block
+    from petool_utils.report.fragments import write_fragment as write_section
 
-    frag: dict[str, Any] = {"title": title, "order": STAGE_ORDER[stage], "notebook": stage, "html": body_html}
-    if figures:
-        frag["blocks"] = [{"kind": "plotly", "figure": json.loads(f.to_json())} for f in figures]
-    return atomic_write_json(Path(run_dir) / "report" / f"{stage}.json", frag)
+    return write_section(run_dir, stage, title, [html_block(body_html), *(figure_block(f) for f in figures)])
 
 
 def _table(df: pd.DataFrame) -> str:

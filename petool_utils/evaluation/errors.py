@@ -35,6 +35,15 @@ ERROR_TYPES: dict[str, str] = {
     "PNM": "parameter name mismatch",
     "PVM": "parameter value mismatch",
 }
+ERROR_TYPE_MEANINGS: dict[str, str] = {
+    "IF": "Invalid format: no parsable tool call (or no response: a failed request, a missing entry)",
+    "TH": "Tool hallucination: the tool is not among the candidates",
+    "TFM": "Tool functionality mismatch: a candidate outside the reference's functionality group",
+    "TPM": "Tool preference mismatch: right functionality, not the user's preferred tool",
+    "PNM": "Parameter name mismatch: right tool, parameter names differ",
+    "PVM": "Parameter value mismatch: right tool and names, values differ",
+}
+"""The same types as :data:`ERROR_TYPES`, in a sentence each (the report's legend)."""
 
 
 def classify_error(entry: Entry, response: str | None, parser: str = "reference") -> str | None:

@@ -1,26 +1,48 @@
 """Notebook 07's work: every model on every benchmark found, scored, saved for the report.
 
-The grid is benchmarks (the released PEToolBench when one is found, and the constructed test split of
-this run when 05 wrote one) x models (specs) x settings. Predictions go through the evaluation engine
-(``petool_utils.evaluation.engine``), scores through ``petool_utils.evaluation.scoring``; this module only orders the work,
-keeps going when one model cannot run (reported as skipped, with the reason), and writes
-``<run_dir>/metrics.json`` and the report fragments of Table 1 and Figures 5 and 6.
+The grid is benchmarks (the released PEToolBench when the one search order of
+:mod:`petool_utils.paths` finds it, and the constructed test split of this run when 05 wrote one) x
+models (specs) x settings. Predictions go through the evaluation engine
+(``petool_utils.evaluation.engine``); they are read back by the one reader
+(:func:`petool_utils.evaluation.runstore.read_predictions`) and scored by the one scorer
+(:func:`petool_utils.evaluation.scoring.score_prediction_set`), so Table 1 counts failed and missing
+entries exactly as ``petool score`` does. This module only orders the work, keeps going when one model
+cannot run (reported as skipped, with the reason), and writes ``<run_dir>/metrics.json`` and the
+report fragments of Table 1 and Figures 5 and 6.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt
 
 from petool_utils import SETTINGS
-from petool_utils.io import atomic_write_json, iter_jsonl, read_json
+from petool_utils.io import atomic_write_json, read_json
+from petool_utils.paths import NO_RELEASED_NOTE
+from petool_utils.report.notebook import NotebookParameters, ProjectPath
 
 METRICS_FILE = "metrics.json"
+NOTEBOOK = "07_evaluation"
+
+
+class EvaluationParameters(NotebookParameters):
+    """Notebook 07's parameters cell, checked (see :class:`~petool_utils.report.notebook.NotebookParameters`)."""
+
+    NOTEBOOK = NOTEBOOK
+    run_dir: ProjectPath
+    data: ProjectPath | None = None
+    seed: int = 0
+    models: list[str]
+    settings: list[Literal["preferred", "ratings", "chronological", "none"]]
+    limit: NonNegativeInt | None = None
+    concurrency: PositiveInt = 16
+    parser: Literal["reference", "robust"] = "reference"
+    gen_opts: dict[str, Any] | None = None
+    n_boot: NonNegativeInt = 1000
 
 
 class BenchmarkSource(BaseModel):
@@ -39,7 +61,9 @@ class ModelRun(BaseModel):
     predictions: dict[str, str] = Field(default_factory=dict)
     """setting -> prediction file, relative to run_dir"""
     scores: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """setting -> SettingScore as a dict (fractions 0..1)"""
+    """setting -> SettingScore as a dict (fractions 0..1; n_failed, n_missing; group-clustered intervals)"""
+    problems: list[str] = Field(default_factory=list)
+    """prediction lines that were skipped (file: line N: why)"""
 
 
 class BenchmarkRun(BaseModel):
@@ -56,6 +80,8 @@ class GridResult(BaseModel):
     seed: int
     settings: list[str]
     benchmarks: list[BenchmarkRun] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    """What the data was and why (e.g. no released PEToolBench found: the constructed split only)."""
 
     def scores(self) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
         """``{benchmark label: {spec: {setting: score}}}`` of the models that ran (Table 1's input)."""
@@ -84,39 +110,36 @@ def _generator_of(run_dir: Path) -> str | None:
 
 
 def find_benchmarks(data: str | os.PathLike[str] | None, run_dir: str | os.PathLike[str]) -> list[BenchmarkSource]:
-    """The released benchmark (``data``, then PETOOL_DATA_DIR, then ``data/``, then ../shared/petoolbench)
+    """The released benchmark (the one search order, :func:`petool_utils.paths.find_released_benchmark`)
     and this run's constructed test split ``<run_dir>/benchmark/test.json``, whichever exist.
 
     An explicit ``data`` that holds no benchmark is an error (the user asked for it); the fallbacks
     are only looked at.
     """
-    from petool_utils.paths import find_benchmark_file, resolve_data_dir, shared_petoolbench_dir
+    from petool_utils.paths import constructed_split, find_released_benchmark
 
     found: list[BenchmarkSource] = []
-    released: Path | None = None
-    if data:
-        p = resolve_data_dir(data)
-        try:
-            released = find_benchmark_file(p)
-        except FileNotFoundError:
-            if not (p.is_dir() and any(p.glob("user_entries_test_[prc].json"))):
-                raise
-            released = p  # the per-setting layout: load_benchmark merges the three files
-    else:
-        try:
-            released = find_benchmark_file(None)
-        except FileNotFoundError:
-            shared = shared_petoolbench_dir()
-            released = find_benchmark_file(shared) if shared else None
+    released = find_released_benchmark(data)
     if released is not None:
         what = "released PEToolBench dev slice" if "dev" in released.name else "released PEToolBench"
         found.append(BenchmarkSource(key="released", label=what, path=str(released)))
-    test = Path(run_dir) / "benchmark" / "test.json"
-    if test.exists():
+    test = constructed_split(run_dir)
+    if test is not None:
         gen = _generator_of(Path(run_dir))
         label = f"constructed test split (generator: {gen})" if gen else "constructed test split (this run)"
         found.append(BenchmarkSource(key="constructed", label=label, path=str(test)))
     return found
+
+
+def data_notes(sources: Sequence[BenchmarkSource]) -> list[str]:
+    """What the notebook says first and the report repeats: which data the rows were measured on."""
+    if not sources:
+        return ["no benchmark found: no released PEToolBench (`petool download` or PETOOL_DATA_DIR adds it) and "
+                "no constructed split (run notebook 05 first)"]
+    notes = [f"{s.label}: {s.path}" for s in sources]
+    if not any(s.key == "released" for s in sources):
+        notes.insert(0, NO_RELEASED_NOTE)
+    return notes
 
 
 def benchmarks_table(sources: Sequence[BenchmarkSource]) -> pd.DataFrame:
@@ -125,38 +148,24 @@ def benchmarks_table(sources: Sequence[BenchmarkSource]) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- running
 
-def read_responses(path: str | os.PathLike[str]) -> dict[Any, str]:
-    """``{entry_id: response}`` from a run-store file; a line with an error and no response counts as
-    an empty answer (scored as invalid format, never silently dropped)."""
-    out: dict[Any, str] = {}
-    for rec in iter_jsonl(path):
-        out[rec["entry_id"]] = rec.get("response") or ""
-    return out
-
-
 def _prediction_files(returned: Any, settings: Sequence[str]) -> dict[str, Path]:
-    """Map what ``evaluate`` returned to ``{setting: file}`` whichever way it keys its result."""
-    files: dict[str, Path] = {}
-    items = returned.items() if isinstance(returned, dict) else []
-    for k, v in items:
-        p = Path(v)
-        for cand in (str(k), p.stem):
-            if cand in settings and p.suffix == ".jsonl":
-                files[cand] = p
-                break
-    return files
+    """``{setting: file}`` from what ``evaluate`` returned, in the order of ``settings``."""
+    files = {str(k): Path(v) for k, v in dict(returned).items()}
+    return {s: files[s] for s in settings if s in files}
 
 
-def score_model(entries: Sequence[Any], files: dict[str, Path], parser: str, seed: int, n_boot: int = 1000) -> dict[str, dict[str, Any]]:
-    from petool_utils.evaluation.scoring import score_responses
+def score_model(entries: Sequence[Any], files: dict[str, Path], parser: str, seed: int,
+                n_boot: int = 1000) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Scores of one model's prediction files (every setting, and "all") and the lines skipped on the way.
 
-    scores: dict[str, dict[str, Any]] = {}
-    for setting, path in files.items():
-        got = read_responses(path)
-        responses = {e.entry_id: got.get(e.entry_id, "") for e in entries}
-        sc = score_responses(entries, responses, parser=parser, n_boot=n_boot, seed=seed)
-        scores[setting] = sc.model_dump() if hasattr(sc, "model_dump") else dict(sc)
-    return scores
+    Through the one reader and the one scorer, so failed and missing entries count as in ``petool score``.
+    """
+    from petool_utils.evaluation.runstore import read_predictions
+    from petool_utils.evaluation.scoring import score_prediction_set
+
+    predictions = read_predictions(files.values())
+    scores = score_prediction_set(entries, predictions, parser=parser, n_boot=n_boot, seed=seed)
+    return {s: sc.model_dump(mode="json") for s, sc in scores.items()}, [str(p) for p in predictions.problems]
 
 
 def _caused_by_import_error(exc: BaseException) -> bool:
@@ -179,32 +188,24 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
     """Evaluate and score every model on every benchmark; a model that cannot be imported or fails is
     recorded as skipped/failed with its reason and the others go on."""
     from petool_utils.benchmark.data import load_benchmark
+    from petool_utils.evaluation.engine import evaluate
     from petool_utils.report.tables import model_label
 
     run_dir = Path(run_dir)
-    result = GridResult(parser=parser, seed=seed, settings=list(settings))
-    try:
-        from petool_utils.evaluation.engine import evaluate
-    except ImportError as exc:
-        evaluate, missing = None, f"evaluation engine unavailable ({exc})"
+    result = GridResult(parser=parser, seed=seed, settings=list(settings), notes=data_notes(sources))
     for src in sources:
         entries = load_benchmark(src.path, limit=limit)
         brun = BenchmarkRun(source=src, n=len(entries), limit=limit)
         out_dir = run_dir / "predictions" / src.key
         for spec in models:
             mr = ModelRun(spec=spec, label=model_label(spec), status="ok")
-            if evaluate is None:
-                mr.status, mr.reason = "skipped", missing
-                brun.models.append(mr)
-                continue
             try:
-                extra = {"data_path": src.path} if "data_path" in inspect.signature(evaluate).parameters else {}
                 returned = evaluate(spec, entries, list(settings), out_dir, concurrency=concurrency, limit=None,
                                     gen_opts=gen_opts, cache_path=run_dir / "cache" / "responses.sqlite",
-                                    progress=True, **extra)
+                                    progress=True, data_path=src.path)
                 files = _prediction_files(returned, settings)
                 mr.predictions = {s: os.path.relpath(p, run_dir) for s, p in files.items()}
-                mr.scores = score_model(entries, files, parser, seed, n_boot=n_boot)
+                mr.scores, mr.problems = score_model(entries, files, parser, seed, n_boot=n_boot)
             except Exception as exc:  # one model's failure must not sink the table of the others
                 if _caused_by_import_error(exc):
                     mr.status, mr.reason = "skipped", f"cannot import what {spec} needs ({exc})"
@@ -234,17 +235,18 @@ def by_history_length(result: GridResult, run_dir: str | os.PathLike[str], bench
     if brun is None or not any(m.predictions for m in brun.models):
         return pd.DataFrame()
     from petool_utils.benchmark.data import load_benchmark
+    from petool_utils.evaluation.runstore import read_predictions
     from petool_utils.evaluation.scoring import accuracy_by_history_length
 
     entries = load_benchmark(brun.source.path, limit=brun.limit)
     parts = []
     for m in brun.models:
-        for setting, rel in m.predictions.items():
+        if m.status != "ok":
+            continue
+        for setting, answers in read_predictions(Path(run_dir) / rel for rel in m.predictions.values()).settings.items():
             if setting not in SETTINGS:
                 continue
-            got = read_responses(Path(run_dir) / rel)
-            responses = {e.entry_id: got.get(e.entry_id, "") for e in entries}
-            df = accuracy_by_history_length(entries, responses, setting, parser=result.parser)
+            df = accuracy_by_history_length(entries, answers.responses(), setting, parser=result.parser)
             df = df.reset_index() if df.index.name or isinstance(df.index, pd.MultiIndex) else df.copy()
             df["model"], df["setting"] = m.spec, setting
             parts.append(df)
@@ -288,33 +290,47 @@ def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str
 
 def write_evaluation_fragments(result: GridResult, run_dir: str | os.PathLike[str],
                                by_length: dict[str, pd.DataFrame] | None = None) -> list[Path]:
-    """Table 1 (order 10), Figure 5 (20) and Figure 6 (30) as report fragments of the index."""
+    """Table 1 (with its intervals, and the failed and missing entries), Figure 5 and Figure 6 as
+    report sections, placed by notebook 07's number."""
     from petool_utils.report import tables as rp
     from petool_utils.report.fragments import figure_block, table_block, text_block, write_fragment
+    from petool_utils.evaluation.scoring import CI_METHODS
 
     written = []
-    t1 = rp.table1(result.scores())
+    scores = result.scores()
+    t1 = rp.table1(scores)
     skipped = [f"{m.spec} on {b.source.label}: {m.status} ({m.reason})" for b in result.benchmarks
                for m in b.models if m.status != "ok"]
     n_note = "; ".join(f"{b.source.label}: {b.n} entries" + (f" (limit {b.limit})" if b.limit else "")
                        for b in result.benchmarks)
-    blocks = [text_block(
+    blocks = [text_block("Data: " + "; ".join(result.notes)) if result.notes else None, text_block(
         "Tool Acc and Param Acc in percent. Paper rows: the published Table 1 on the full 1,000-entry test split "
         "(empty where the text does not give the number). petool rows: measured here with the "
-        f"'{result.parser}' parser on {n_note or 'no benchmark (none found)'}. Offline baselines and petool's "
-        "ranker use no LLM."),
+        f"'{result.parser}' parser on {n_note or 'no benchmark (none found)'}; each row's 'Evaluated on' names "
+        "its data, and rows on the released PEToolBench appear only when it is found. Offline baselines and "
+        "petool's ranker use no LLM. Failed requests (only error lines) and missing entries (no line at all) "
+        "score 0 and are counted over every setting scored."),
         table_block(rp.table1_display(t1), caption="Table 1: personalized tool-calling accuracy",
                     row_classes=t1["row_class"].tolist())]
+    intervals = rp.table1_intervals(scores)
+    if not intervals.empty:
+        blocks.append(table_block(intervals, caption="Our rows with 95% intervals (percent; Call Acc = tool and "
+                                  f"parameters both right). 'group': {CI_METHODS['group']}, so entries of one "
+                                  "group, which share candidates and answers, are never treated as independent."))
     if skipped:
         blocks.append(text_block("Not in the table: " + "; ".join(skipped)))
-    written.append(write_fragment(run_dir, "07_table1", "Table 1: accuracy per setting, ours beside the paper",
-                                  blocks, order=10, notebook="07_evaluation"))
+    problems = [f"{m.spec}: {p}" for b in result.benchmarks for m in b.models for p in m.problems]
+    if problems:
+        blocks.append(text_block(f"Prediction lines skipped ({len(problems)}): " + "; ".join(problems[:20])
+                                 + (" ..." if len(problems) > 20 else "")))
+    written.append(write_fragment(run_dir, NOTEBOOK, "Table 1: accuracy per setting, ours beside the paper",
+                                  [b for b in blocks if b is not None], key="table1", part=0))
     fig5 = figures5(result)
     if fig5:
-        written.append(write_fragment(run_dir, "07_figure5", "Figure 5: with vs. without interaction history",
-                                      [figure_block(f) for f in fig5], order=20, notebook="07_evaluation"))
+        written.append(write_fragment(run_dir, NOTEBOOK, "Figure 5: with vs. without interaction history",
+                                      [figure_block(f) for f in fig5], key="figure5", part=1))
     fig6 = figures6(result, by_length or {})
     if fig6:
-        written.append(write_fragment(run_dir, "07_figure6", "Figure 6: accuracy by length of the history",
-                                      [figure_block(f) for f in fig6], order=30, notebook="07_evaluation"))
+        written.append(write_fragment(run_dir, NOTEBOOK, "Figure 6: accuracy by length of the history",
+                                      [figure_block(f) for f in fig6], key="figure6", part=2))
     return written

@@ -1,4 +1,4 @@
-"""Metrics for PEToolBench predictions: Tool Acc, Param Acc, Call Acc, with bootstrap intervals.
+"""Metrics for PEToolBench predictions: Tool Acc, Param Acc, Call Acc, with group-clustered intervals.
 
 The numbers are the authors' numbers: a response is parsed once (``reference`` parser by default,
 their regular expression and ``json.loads``), Tool Acc compares the parsed ``tool_name`` with the
@@ -7,6 +7,14 @@ reference one, Param Acc compares the parsed ``parameters`` with the reference o
 arguments still earns Param Acc), and every entry without a usable response counts as 0. Call Acc
 (both right) and the invalid-format share are ours; they are what error analysis needs.
 
+An entry without a usable response is either *failed* (its request failed on every try: the run store
+has only error lines for it) or *missing* (no line at all); both score 0 and are counted apart.
+
+Intervals are 95% cluster-bootstrap intervals that resample whole functionality groups
+(``Entry.func``; :mod:`petool_utils.evaluation.intervals`): entries of one group share candidates and
+answers, so a per-entry bootstrap would understate the uncertainty several times over. The per-entry
+bootstrap stays available (``ci="entry"``).
+
 "all" is the mean of the *personalized* settings present (preferred, ratings, chronological; never
 the ``none`` ablation), as the paper's "All" column is the mean of its three settings.
 """
@@ -14,25 +22,27 @@ the ``none`` ablation), as the paper's "All" column is the mean of its three set
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
 from petool_utils import ALL_SETTINGS, SETTINGS
-from petool_utils.benchmark.data import Entry
-from petool_utils.io import atomic_write_json, read_json
+from petool_utils.benchmark.data import Entry, canonical_id
 from petool_utils.benchmark.parsing import ParsedCall, get_parser, parse_reference, parse_robust
-from petool_utils.evaluation.prediction_files import read_prediction_files, setting_files
+from petool_utils.evaluation.intervals import PairedComparison, cluster_bootstrap_ci, cluster_ids, paired_comparison
+from petool_utils.evaluation.runstore import PredictionSet, read_predictions, setting_files
+from petool_utils.io import atomic_write_json, read_json
 
 __all__ = [
     "ParsedCall",
     "SettingScore",
     "accuracy_by_history_length",
+    "compare_predictions",
     "get_parser",
     "judge_responses",
     "load_scores",
@@ -43,20 +53,31 @@ __all__ = [
     "score_files",
     "score_settings",
     "score_prediction_dir",
+    "score_prediction_set",
     "score_responses",
     "scores_to_json",
 ]
 
 OVERALL = "all"
 CI_LEVEL = 0.95
+CIMethod = Literal["group", "entry"]
+CI_METHODS: dict[str, str] = {
+    "group": "95% cluster bootstrap over functionality groups (whole groups resampled)",
+    "entry": "95% bootstrap over entries",
+}
+
+
+class PredictionLinesSkipped(UserWarning):
+    """Lines of a predictions file that could not be used (the message lists them with line numbers)."""
 
 
 class SettingScore(BaseModel):
-    """One setting's scores; accuracies are fractions in [0, 1], intervals are 95% bootstrap percentiles.
+    """One setting's scores; accuracies are fractions in [0, 1], intervals are 95% percentile intervals.
 
-    ``n`` is the number of entries scored (for "all": summed over its settings); ``n_missing`` how many
-    of them had no response at all (no line, or a request that ended in an error), counted as 0.
-    Intervals are ``None`` when ``n_boot`` is 0 or nothing was scored.
+    ``n`` is the number of entries scored (for "all": summed over its settings). Of them, ``n_failed``
+    had only failed requests (error lines) and ``n_missing`` had no line at all; both count as 0.
+    ``ci_method`` says how the intervals were drawn (:data:`CI_METHODS`); they are ``None`` when
+    ``n_boot`` is 0 or nothing was scored.
     """
 
     n: int
@@ -68,6 +89,8 @@ class SettingScore(BaseModel):
     param_ci: tuple[float, float] | None = None
     call_ci: tuple[float, float] | None = None
     n_missing: int = 0
+    n_failed: int = 0
+    ci_method: CIMethod = "group"
     parser: str = "reference"
     settings: list[str] | None = None
     """For "all": the settings it averages."""
@@ -90,7 +113,9 @@ class Judged:
     tool: np.ndarray  # bool: parsed tool_name == reference tool_name
     param: np.ndarray  # bool: parsed parameters == reference parameters (Python ==)
     parsed: np.ndarray  # bool: the parser found a call
-    missing: np.ndarray  # bool: no response at all
+    missing: np.ndarray  # bool: no line at all
+    failed: np.ndarray  # bool: only failed requests (error lines)
+    clusters: np.ndarray  # int: functionality group of each entry (intervals.cluster_ids)
 
     @property
     def call(self) -> np.ndarray:
@@ -101,21 +126,34 @@ class Judged:
 
 
 def response_for(responses: Mapping[Any, str | None], entry_id: Any) -> str | None:
-    """An entry's response, keyed by its id or by the id's string form.
+    """An entry's response, keyed by its id or by the id's canonical text form.
 
     Ids read back from JSON lines or typed on a command line may be strings where the benchmark has ints.
     """
     if entry_id in responses:
         return responses[entry_id]
-    return responses.get(str(entry_id))
+    return responses.get(canonical_id(entry_id))
 
 
-def judge_responses(entries: Sequence[Entry], responses: Mapping[Any, str | None], parser: str = "reference") -> Judged:
-    """Judge every entry against its reference call; an entry without a response is wrong on all counts."""
+def _id_set(ids: Iterable[Any]) -> set[str]:
+    return {canonical_id(i) for i in ids}
+
+
+def judge_responses(entries: Sequence[Entry], responses: Mapping[Any, str | None], parser: str = "reference",
+                    failed: Iterable[Any] = ()) -> Judged:
+    """Judge every entry against its reference call; an entry without a response is wrong on all counts.
+
+    ``failed`` names the entries whose request failed (scored 0, counted as failed); any other entry
+    without a response in ``responses`` is missing.
+    """
     get_parser(parser)  # fail early on an unknown parser name
+    failed_ids = _id_set(failed)
     n = len(entries)
-    tool, param, parsed, missing = (np.zeros(n, dtype=bool) for _ in range(4))
+    tool, param, parsed, missing, fail = (np.zeros(n, dtype=bool) for _ in range(5))
     for i, e in enumerate(entries):
+        if canonical_id(e.entry_id) in failed_ids:
+            fail[i] = True
+            continue
         text = response_for(responses, e.entry_id)
         if text is None:
             missing[i] = True
@@ -127,11 +165,11 @@ def judge_responses(entries: Sequence[Entry], responses: Mapping[Any, str | None
         ref = e.api_call_ground_truth
         tool[i] = call.tool_name == ref.tool_name
         param[i] = call.parameters == ref.parameters
-    return Judged([e.entry_id for e in entries], tool, param, parsed, missing)
+    return Judged([e.entry_id for e in entries], tool, param, parsed, missing, fail, cluster_ids(entries))
 
 
-def _bootstrap_cis(columns: Sequence[Sequence[np.ndarray]], n_boot: int, seed: int) -> list[tuple[float, float]] | None:
-    """Percentile intervals for the mean over settings of each metric's per-entry mean.
+def _entry_bootstrap_cis(columns: Sequence[Sequence[np.ndarray]], n_boot: int, seed: int) -> list[tuple[float, float]] | None:
+    """Per-entry percentile intervals for the mean over settings of each metric's per-entry mean.
 
     ``columns[s][m]`` is setting ``s``'s per-entry outcome for metric ``m``. When every setting has the
     same number of entries (always so when they are scored on one entry list) the same resampled
@@ -156,17 +194,38 @@ def _bootstrap_cis(columns: Sequence[Sequence[np.ndarray]], n_boot: int, seed: i
     return [(float(a), float(b)) for a, b in zip(lo, hi)]
 
 
+def _group_cis(judged: Sequence[Judged], n_boot: int, seed: int) -> list[tuple[float, float]] | None:
+    """Cluster-bootstrap intervals (whole functionality groups resampled, one draw for all settings and
+    metrics), or None when the settings were not judged on one entry list."""
+    if n_boot <= 0 or not judged or any(len(j) == 0 for j in judged):
+        return None
+    first = judged[0]
+    if any(j.entry_ids != first.entry_ids for j in judged[1:]):
+        return None
+    out = []
+    for metric in ("tool", "param", "call"):
+        ci = cluster_bootstrap_ci([getattr(j, metric) for j in judged], first.clusters, n_boot=n_boot, seed=seed,
+                                  level=CI_LEVEL)
+        out.append(ci if ci is not None else (float("nan"), float("nan")))
+    return out
+
+
 def summarize(judged: Sequence[Judged], n_boot: int = 1000, seed: int = 0, parser: str = "reference",
-              settings: list[str] | None = None) -> SettingScore:
+              settings: list[str] | None = None, ci: CIMethod = "group") -> SettingScore:
     """One score from one or more settings' outcomes: each metric is the mean of the settings' means."""
     if not judged:
         raise ValueError("nothing to summarize")
+    if ci not in CI_METHODS:
+        raise ValueError(f"unknown interval method {ci!r}; choose one of {', '.join(CI_METHODS)}")
 
     def mean(attr: str) -> float:
         vals = [float(getattr(j, attr).mean()) if len(j) else 0.0 for j in judged]
         return float(np.mean(vals))
 
-    cis = _bootstrap_cis([(j.tool, j.param, j.call) for j in judged], n_boot, seed)
+    cis = _group_cis(judged, n_boot, seed) if ci == "group" else None
+    method = ci
+    if ci == "entry" or (cis is None and n_boot > 0):
+        cis, method = _entry_bootstrap_cis([(j.tool, j.param, j.call) for j in judged], n_boot, seed), "entry"
     invalid = float(np.mean([float((~j.parsed).mean()) if len(j) else 0.0 for j in judged]))
     return SettingScore(
         n=sum(len(j) for j in judged),
@@ -178,52 +237,123 @@ def summarize(judged: Sequence[Judged], n_boot: int = 1000, seed: int = 0, parse
         param_ci=cis[1] if cis else None,
         call_ci=cis[2] if cis else None,
         n_missing=int(sum(int(j.missing.sum()) for j in judged)),
+        n_failed=int(sum(int(j.failed.sum()) for j in judged)),
+        ci_method=method,
         parser=parser,
         settings=settings,
     )
 
 
 def score_responses(entries: Sequence[Entry], responses: Mapping[Any, str | None], parser: str = "reference",
-                    n_boot: int = 1000, seed: int = 0) -> SettingScore:
+                    n_boot: int = 1000, seed: int = 0, failed: Iterable[Any] = (), ci: CIMethod = "group") -> SettingScore:
     """Score one setting's responses (``entry_id -> raw text``) over ``entries``, as the authors score."""
-    return summarize([judge_responses(entries, responses, parser)], n_boot=n_boot, seed=seed, parser=parser)
+    return summarize([judge_responses(entries, responses, parser, failed)], n_boot=n_boot, seed=seed, parser=parser,
+                     ci=ci)
+
+
+def _setting_order(names: Iterable[str]) -> list[str]:
+    known = (*SETTINGS, "none")
+    names = list(names)
+    return [s for s in known if s in names] + sorted(s for s in names if s not in known)
 
 
 def score_settings(entries: Sequence[Entry], by_setting: Mapping[str, Mapping[Any, str | None]],
                    parser: str = "reference", n_boot: int = 1000, seed: int = 0,
-                   overall_min_settings: int = 1) -> dict[str, SettingScore]:
+                   overall_min_settings: int = 1, failed: Mapping[str, Iterable[Any]] | None = None,
+                   ci: CIMethod = "group") -> dict[str, SettingScore]:
     """Score several settings' responses; add "all" when at least ``overall_min_settings`` personalized
-    settings are present (the ``none`` ablation never enters "all")."""
-    known = (*SETTINGS, "none")
-    order = [s for s in known if s in by_setting] + sorted(s for s in by_setting if s not in known)
-    judged = {s: judge_responses(entries, by_setting[s], parser) for s in order}
+    settings are present (the ``none`` ablation never enters "all"). ``failed`` gives, per setting,
+    the entries whose request failed."""
+    failed = failed or {}
+    order = _setting_order(by_setting)
+    judged = {s: judge_responses(entries, by_setting[s], parser, failed.get(s, ())) for s in order}
+    return _scores_from_judged(judged, n_boot, seed, parser, overall_min_settings, ci)
+
+
+def _scores_from_judged(judged: Mapping[str, Judged], n_boot: int, seed: int, parser: str,
+                        overall_min_settings: int, ci: CIMethod) -> dict[str, SettingScore]:
     personal = [s for s in SETTINGS if s in judged]
     out: dict[str, SettingScore] = {}
     for s in personal:
-        out[s] = summarize([judged[s]], n_boot=n_boot, seed=seed, parser=parser)
+        out[s] = summarize([judged[s]], n_boot=n_boot, seed=seed, parser=parser, ci=ci)
     if personal and len(personal) >= overall_min_settings:
-        out[OVERALL] = summarize([judged[s] for s in personal], n_boot=n_boot, seed=seed, parser=parser, settings=personal)
-    for s in order:
+        out[OVERALL] = summarize([judged[s] for s in personal], n_boot=n_boot, seed=seed, parser=parser,
+                                 settings=personal, ci=ci)
+    for s in judged:
         if s not in out:
-            out[s] = summarize([judged[s]], n_boot=n_boot, seed=seed, parser=parser)
+            out[s] = summarize([judged[s]], n_boot=n_boot, seed=seed, parser=parser, ci=ci)
     return out
 
 
+def judge_prediction_set(entries: Sequence[Entry], predictions: PredictionSet,
+                         parser: str = "reference") -> dict[str, Judged]:
+    """Every setting of a :class:`PredictionSet` judged over ``entries`` (failed and missing apart)."""
+    return {s: judge_responses(entries, a.responses(), parser, a.failed())
+            for s, a in predictions.settings.items()}
+
+
+def score_prediction_set(entries: Sequence[Entry], predictions: PredictionSet, parser: str = "reference",
+                         n_boot: int = 1000, seed: int = 0, overall_min_settings: int = 1,
+                         ci: CIMethod = "group") -> dict[str, SettingScore]:
+    """Score what :func:`~petool_utils.evaluation.runstore.read_predictions` read: the one path from
+    prediction files to scores, for Table 1, notebook 10 and ``petool score`` alike."""
+    judged = judge_prediction_set(entries, predictions, parser)
+    return _scores_from_judged(judged, n_boot, seed, parser, overall_min_settings, ci)
+
+
+def _warn_skipped(predictions: PredictionSet) -> None:
+    if predictions.problems:
+        shown = "; ".join(str(p) for p in predictions.problems[:10])
+        more = f" (and {len(predictions.problems) - 10} more)" if len(predictions.problems) > 10 else ""
+        warnings.warn(f"{len(predictions.problems)} prediction line(s) skipped: {shown}{more}",
+                      PredictionLinesSkipped, stacklevel=3)
+
+
 def score_files(paths: Iterable[str | os.PathLike[str]], entries: Sequence[Entry], parser: str = "reference",
-                n_boot: int = 1000, seed: int = 0, overall_min_settings: int = 1) -> dict[str, SettingScore]:
+                n_boot: int = 1000, seed: int = 0, overall_min_settings: int = 1,
+                ci: CIMethod = "group") -> dict[str, SettingScore]:
     """Score arbitrary predictions files (run-store lines); each line's setting comes from its ``setting``
-    field, else from the file name (``preferred.jsonl``). The last line per entry wins."""
-    by_setting = read_prediction_files(paths)
-    return score_settings(entries, by_setting, parser, n_boot, seed, overall_min_settings)
+    field, else from the file name (``preferred.jsonl``). Lines are resolved by
+    :func:`~petool_utils.evaluation.runstore.resolve_lines`; skipped lines raise a
+    :class:`PredictionLinesSkipped` warning that lists them."""
+    predictions = read_predictions(paths)
+    _warn_skipped(predictions)
+    return score_prediction_set(entries, predictions, parser, n_boot, seed, overall_min_settings, ci)
 
 
 def score_prediction_dir(pred_dir: str | os.PathLike[str], entries: Sequence[Entry], parser: str = "reference",
-                         n_boot: int = 1000, seed: int = 0) -> dict[str, SettingScore]:
+                         n_boot: int = 1000, seed: int = 0, ci: CIMethod = "group") -> dict[str, SettingScore]:
     """Score one model's run-store folder (``<pred_dir>/<setting>.jsonl``): every setting found, plus "all"."""
-    files = setting_files(Path(pred_dir))
+    files = setting_files(pred_dir)
     if not files:
         raise FileNotFoundError(f"{pred_dir}: no <setting>.jsonl predictions files")
-    return score_files(files, entries, parser, n_boot, seed, overall_min_settings=1)
+    return score_files(files, entries, parser, n_boot, seed, overall_min_settings=1, ci=ci)
+
+
+METRIC_NAMES = {"tool_acc": "tool", "param_acc": "param", "call_acc": "call"}
+
+
+def compare_predictions(entries: Sequence[Entry], a: PredictionSet, b: PredictionSet, parser: str = "reference",
+                        n_boot: int = 2000, n_perm: int = 10000,
+                        seed: int = 0) -> dict[str, dict[str, PairedComparison]]:
+    """B minus A on the same entries, per setting both have and for "all" (the personalized settings
+    both have): ``{setting: {"tool_acc" | "param_acc" | "call_acc": PairedComparison}}``, each with a
+    cluster-bootstrap 95% interval and a paired p-value that flips whole functionality groups."""
+    ja, jb = judge_prediction_set(entries, a, parser), judge_prediction_set(entries, b, parser)
+    common = _setting_order(s for s in ja if s in jb)
+    clusters = cluster_ids(entries)
+    out: dict[str, dict[str, PairedComparison]] = {}
+    groups: list[tuple[str, list[str]]] = [(s, [s]) for s in common if s in SETTINGS]
+    personal = [s for s in SETTINGS if s in common]
+    if personal:
+        groups.append((OVERALL, personal))
+    groups += [(s, [s]) for s in common if s not in SETTINGS]
+    for name, members in groups:
+        out[name] = {metric: paired_comparison([getattr(ja[s], attr) for s in members],
+                                               [getattr(jb[s], attr) for s in members], clusters,
+                                               n_boot=n_boot, n_perm=n_perm, seed=seed)
+                     for metric, attr in METRIC_NAMES.items()}
+    return out
 
 
 def scores_to_json(scores: Mapping[str, SettingScore]) -> dict[str, dict[str, Any]]:

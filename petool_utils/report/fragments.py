@@ -1,13 +1,18 @@
 """Report fragments: how a notebook puts a table or a figure on the profile's ``index.html``.
 
 Notebooks run in separate kernels and share nothing in memory, so a notebook that wants a section on
-the index writes one small JSON file, ``<run_dir>/report/<name>.json``; the runner gathers them all when
-it builds the index. The format is deliberately plain (records and plotly JSON rather than pickled
+the index writes one small JSON file under ``<run_dir>/report/``; the runner gathers them all when it
+builds the index. The format is deliberately plain (records and plotly JSON rather than pickled
 objects) so that any notebook, in any order, can add a section and a test can read it back.
+
+:func:`write_fragment` is the one writer. The index reads in stage order because a section's place comes
+from its notebook's number: ``order = 100 * NN + part`` (construction 01-06, evaluation 07, training
+08-09, errors 10, ranker 11); ``part`` orders several sections of one notebook. A fragment that names no
+notebook (written by hand) goes after all of them.
 
 Format (see docs/reports.md)::
 
-    {"title": "Table 1: ...", "order": 10, "notebook": "07_evaluation",
+    {"title": "Table 1: ...", "order": 700, "notebook": "07_evaluation",
      "blocks": [{"kind": "text", "text": "..."},
                 {"kind": "table", "records": [{...}, ...], "columns": [...], "caption": "...",
                  "row_classes": ["paper", "ours", ...], "decimals": 1},
@@ -32,6 +37,19 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from petool_utils.io import atomic_write_json, read_json
 
 FRAGMENT_DIR = "report"
+UNPLACED_ORDER = 10_000
+"""Where a fragment that names no notebook sorts: after every stage's sections."""
+_NOTEBOOK = re.compile(r"(\d{2})(?:_[A-Za-z0-9_]+)?")
+
+
+def notebook_order(notebook: str, part: int = 0) -> int:
+    """``"07_evaluation"`` (or ``"07"``) -> 700 + part: a section's place on the index, from its notebook."""
+    m = _NOTEBOOK.fullmatch(notebook)
+    if not m:
+        raise ValueError(f"notebook {notebook!r}: expected its file stem, NN_name (e.g. 07_evaluation)")
+    if not 0 <= part < 100:
+        raise ValueError(f"part {part}: use 0..99 to order one notebook's sections")
+    return 100 * int(m.group(1)) + part
 
 
 class Block(BaseModel):
@@ -71,6 +89,16 @@ class Fragment(BaseModel):
             self.html = None
         return self
 
+    def place(self) -> int:
+        """Where the section goes: from its notebook's number when it names one (whatever ``order``
+        a hand-written file claims), else after every stage's sections."""
+        if self.notebook:
+            try:
+                return notebook_order(self.notebook, self.order % 100 if self.order >= 100 else 0)
+            except ValueError:
+                pass
+        return UNPLACED_ORDER + self.order
+
 
 # ----------------------------------------------------------------------------- writing
 
@@ -100,20 +128,29 @@ def figure_block(fig: Any, caption: str | None = None) -> dict[str, Any]:
     return {"kind": "plotly", "figure": json.loads(fig.to_json()), "caption": caption}
 
 
-def write_fragment(run_dir: str | os.PathLike[str], name: str, title: str, blocks: Sequence[dict[str, Any]],
-                   order: int = 100, notebook: str | None = None) -> Path:
-    """Validate and write ``<run_dir>/report/<name>.json`` atomically (a rerun replaces it)."""
+def write_fragment(run_dir: str | os.PathLike[str], notebook: str, title: str, blocks: Sequence[dict[str, Any]],
+                   *, key: str | None = None, part: int = 0) -> Path:
+    """The one way a notebook puts a section on the index: ``<run_dir>/report/<notebook>[.<key>].json``.
+
+    ``notebook`` is the notebook's file stem (``"07_evaluation"``): its number places the section
+    (``order = 100 * NN + part``), so the index reads in stage order whoever writes. ``key`` tells
+    several sections of one notebook apart, ``part`` (0..99) orders them. ``blocks`` are made by
+    :func:`text_block`, :func:`table_block`, :func:`figure_block` and :func:`html_block`. The file is
+    validated and written atomically; a rerun replaces it.
+    """
+    order = notebook_order(notebook, part)
+    name = f"{notebook}.{key}" if key else notebook
+    if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?", name):
+        raise ValueError(f"fragment {name!r}: use letters, digits, '_' and '-' only")
     frag = Fragment(title=title, order=order, notebook=notebook, blocks=[Block.model_validate(b) for b in blocks])
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ValueError(f"fragment name {name!r}: use letters, digits, '_', '-', '.' only")
     return atomic_write_json(Path(run_dir) / FRAGMENT_DIR / f"{name}.json", frag.model_dump(mode="json"))
 
 
 # ----------------------------------------------------------------------------- reading
 
 def load_fragments(run_dir: str | os.PathLike[str]) -> tuple[list[Fragment], list[str]]:
-    """All fragments of a run, sorted by (order, title), and a list of problems (bad files are reported,
-    not fatal: one broken notebook must not take the whole index down)."""
+    """All fragments of a run in index order (:meth:`Fragment.place`, then title), and a list of problems
+    (bad files are reported, not fatal: one broken notebook must not take the whole index down)."""
     frags: list[tuple[Fragment, str]] = []
     problems: list[str] = []
     d = Path(run_dir) / FRAGMENT_DIR
@@ -122,7 +159,7 @@ def load_fragments(run_dir: str | os.PathLike[str]) -> tuple[list[Fragment], lis
             frags.append((Fragment.model_validate(read_json(p)), p.name))
         except (ValueError, ValidationError) as exc:
             problems.append(f"{p}: not a report fragment ({str(exc).splitlines()[0]})")
-    frags.sort(key=lambda fp: (fp[0].order, fp[0].title, fp[1]))
+    frags.sort(key=lambda fp: (fp[0].place(), fp[1]))
     return [f for f, _ in frags], problems
 
 

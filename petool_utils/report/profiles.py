@@ -8,7 +8,6 @@ spent minutes on the first notebook, and the error must say which file and which
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from petool_utils.paths import REPO_ROOT
+from petool_utils.report.redaction import is_secret_name
 
 PARAMS_DIR = REPO_ROOT / "params"
 
 COMMON_KEYS: tuple[str, ...] = ("profile", "run_dir", "report_dir", "seed", "data", "tools_dir", "notebooks")
 """The keys every notebook may receive (besides its own section), if its parameters cell declares them."""
 
-# Parameter names that look like credentials. Papermill writes every parameter into the executed
-# notebook (and so into the HTML), so a key passed this way would be published; it must come from the
-# environment instead. ``max_tokens`` and friends are fine: only a name that *is* a token is refused.
-SECRET_PARAM_NAME = re.compile(r"(api[_-]?key|secret|passw|credential|(^|_)(auth_|access_|bearer_)?token$)", re.I)
 
 
 class ProfileError(ValueError):
@@ -96,7 +92,9 @@ def find_secret_params(params: dict[str, Any], where: str = "") -> list[str]:
     found: list[str] = []
     for k, v in params.items():
         name = f"{where}.{k}" if where else str(k)
-        if SECRET_PARAM_NAME.search(str(k)):
+        # Papermill writes every parameter into the executed notebook (and so into the HTML), so a key
+        # passed this way would be published; it must come from the environment instead.
+        if is_secret_name(k):
             found.append(name)
         if isinstance(v, dict):
             found.extend(find_secret_params(v, name))

@@ -16,8 +16,20 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
-# One definition for the runner, the redaction pass and run manifests (runstore).
-SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTHORI[SZ]ATION|BEARER|COOKIE", re.I)
+SECRET_NAME = re.compile(
+    r"(?:^|[^a-z0-9])[a-z0-9]*(?:key|token|secrets?|passw(?:or)?d?|credentials?|authori[sz]ation|bearer|cookies?)"
+    r"(?:$|[^a-z0-9])", re.I)
+"""The one test of whether a *name* denotes a secret: an environment variable (``OPENAI_API_KEY``,
+``HF_TOKEN``), a profile parameter (``api_key``: refused before anything runs) or a manifest option
+(``Authorization``: dropped). A word of the name (split at ``_``, ``-``, ``.`` and the like) that ends
+in key, token, secret, password, credential, authorization, bearer or cookie. ``max_tokens``,
+``tokenizer`` and ``TOKENIZERS_PARALLELISM`` are settings, not secrets: the word must *end* there."""
+
+
+def is_secret_name(name: object) -> bool:
+    return bool(SECRET_NAME.search(str(name)))
+
+
 MIN_SECRET_LEN = 8
 """Shorter values (``TOKENIZERS_PARALLELISM=false``, ``..._KEY=1``) are settings, not secrets, and
 replacing them everywhere would corrupt the notebooks."""
@@ -28,7 +40,7 @@ SCRUB_SUFFIXES = (".ipynb", ".html", ".json", ".jsonl", ".md", ".txt", ".csv", "
 def secret_env_values(environ: Mapping[str, str] | None = None, min_len: int = MIN_SECRET_LEN) -> dict[str, str]:
     """``{name: value}`` of environment variables whose name contains KEY/TOKEN/SECRET (and the like)."""
     env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items() if SECRET_ENV_NAME.search(k) and len(v.strip()) >= min_len}
+    return {k: v for k, v in env.items() if is_secret_name(k) and len(v.strip()) >= min_len}
 
 
 def _variants(value: str) -> set[str]:

@@ -210,38 +210,47 @@ def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[
     secrets = secret_env_values()
     status = read_status(prof)
     runs: list[NotebookRun] = []
-    for i, name in enumerate(names):
-        nb_path = Path(notebooks_dir) / f"{name}.ipynb"
-        if not nb_path.exists():
-            log.warning("%s: %s not found; skipped (not written yet?)", name, nb_path)
-            runs.append(NotebookRun(notebook=name, status="missing", error=f"{nb_path} not found"))
-            status[name] = runs[-1]
-            continue
-        declared = declared_parameters(nb_path)
-        params, undeclared = notebook_parameters(prof, name, declared)
-        if undeclared:
-            log.warning("%s: params.%s.%s not declared by its parameters cell; ignored", name, name, ",".join(undeclared))
-        log.info("[%d/%d] %s (%s)", i + 1, len(names), name, ", ".join(f"{k}={v!r}" for k, v in params.items()))
-        t_start = time.time()
-        run = execute_notebook(nb_path, prof.run_dir / "notebooks" / f"{name}.ipynb", prof.report_dir / f"{name}.html",
-                               params, kernel=kernel, no_input=no_input, progress=progress, secrets=secrets)
-        # Whatever the notebook itself wrote (fragments, metrics, manifests) is scrubbed too.
-        changed = redact_tree([prof.run_dir, prof.report_dir], secrets, newer_than=t_start - 1)
-        if changed:
-            log.warning("%s: redacted secret values from %d file(s): %s", name, len(changed),
-                        ", ".join(str(p) for p in changed))
-            run.redacted += sum(changed.values())
-        runs.append(run)
-        status[name] = run
+    try:
+        for i, name in enumerate(names):
+            nb_path = Path(notebooks_dir) / f"{name}.ipynb"
+            if not nb_path.exists():
+                log.warning("%s: %s not found; skipped (not written yet?)", name, nb_path)
+                runs.append(NotebookRun(notebook=name, status="missing", error=f"{nb_path} not found"))
+                status[name] = runs[-1]
+                continue
+            t_start = time.time()
+            try:
+                declared = declared_parameters(nb_path)
+            except Exception as exc:  # not a notebook papermill can read: that notebook failed, the rest go on
+                run = NotebookRun(notebook=name, status="failed", error=f"cannot read the notebook: {type(exc).__name__}: {exc}")
+            else:
+                params, undeclared = notebook_parameters(prof, name, declared)
+                if undeclared:
+                    log.warning("%s: params.%s.%s not declared by its parameters cell; ignored", name, name,
+                                ",".join(undeclared))
+                log.info("[%d/%d] %s (%s)", i + 1, len(names), name, ", ".join(f"{k}={v!r}" for k, v in params.items()))
+                run = execute_notebook(nb_path, prof.run_dir / "notebooks" / f"{name}.ipynb",
+                                       prof.report_dir / f"{name}.html", params, kernel=kernel, no_input=no_input,
+                                       progress=progress, secrets=secrets)
+            # Whatever the notebook itself wrote (fragments, metrics, manifests) is scrubbed too.
+            changed = redact_tree([prof.run_dir, prof.report_dir], secrets, newer_than=t_start - 1)
+            if changed:
+                log.warning("%s: redacted secret values from %d file(s): %s", name, len(changed),
+                            ", ".join(str(p) for p in changed))
+                run.redacted += sum(changed.values())
+            runs.append(run)
+            status[name] = run
+            atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
+            if run.status == "failed":
+                log.error("%s failed: %s (executed copy: %s)", name, run.error, run.executed)
+                if not keep_going:
+                    break
+    finally:
+        # The index is written whatever happened above: a failed notebook shows as failed, never stops it.
+        done = {r.notebook for r in runs}
+        runs.extend(NotebookRun(notebook=n, status="not-run") for n in names if n not in done)
         atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
-        if run.status == "failed":
-            log.error("%s failed: %s (executed copy: %s)", name, run.error, run.executed)
-            if not keep_going:
-                break
-    done = {r.notebook for r in runs}
-    runs.extend(NotebookRun(notebook=n, status="not-run") for n in names if n not in done)
-    atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
-    index = build_index(prof)
+        index = build_index(prof)
     return RunResult(profile=prof.profile, runs=runs, index=str(index))
 
 

@@ -4,7 +4,8 @@ Everything here takes already-computed scores or error labels, never a model or 
 table can be checked against hand-made numbers, and so notebooks 07 and 10 stay a few calls long.
 
 * Table 1: Tool/Param accuracy per setting and "All", our rows beside the paper's (reference data in
-  ``resources/paper_table1.csv``), in percent.
+  ``resources/paper_table1.csv``), in percent, with the failed and missing entries of our rows and a
+  companion table of group-clustered 95% intervals (Tool, Param and Call Acc).
 * Figure 5: accuracy with vs. without interaction history, per model and setting (grouped bars).
 * Figure 6: accuracy by history length (lines).
 * Table 2: the six error types, counts and shares, with a few examples of each.
@@ -18,30 +19,14 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from petool_utils import SETTINGS
+from petool_utils import ALL_SETTINGS, SETTINGS
+from petool_utils.evaluation.errors import ERROR_TYPE_MEANINGS as ERROR_TYPES
 
 METRICS = ("tool", "param")
 SETTING_TITLES = {"preferred": "Preferred-only", "ratings": "Rating-integrated", "chronological": "Chronological",
                   "none": "No history", "all": "All"}
-ERROR_TYPES: dict[str, str] = {
-    "IF": "Invalid format: no parsable tool call",
-    "TH": "Tool hallucination: the tool is not among the candidates",
-    "TFM": "Tool functionality mismatch: a candidate outside the reference's functionality group",
-    "TPM": "Tool preference mismatch: right functionality, not the user's preferred tool",
-    "PNM": "Parameter name mismatch: right tool, parameter names differ",
-    "PVM": "Parameter value mismatch: right tool and names, values differ",
-}
 _PAPER_CSV = "paper_table1.csv"
 PAPER_METHOD_NAMES = {"best_baseline": "best baseline (per column, of the six above)"}
-
-
-def notebook_setup() -> None:
-    """Make plotly figures survive nbconvert: the mimetype renders in JupyterLab, the ``notebook``
-    renderer puts plotly.js (inline, once per kernel) into the HTML so the report works offline."""
-    import plotly.io as pio
-
-    pio.renderers.default = "plotly_mimetype+notebook"
-    pd.set_option("display.max_colwidth", 200)
 
 
 # ----------------------------------------------------------------------------- labels
@@ -98,7 +83,8 @@ def _as_dict(score: Any) -> dict[str, Any]:
 
 def score_row(per_setting: Mapping[str, Any]) -> dict[str, float]:
     """One model's Table 1 cells in percent. "All" is the mean over the three settings, as in the
-    paper, and only when all three were run (a mean of two would not be the paper's column)."""
+    paper, and only when all three were run (a mean of two would not be the paper's column).
+    ``failed`` and ``missing`` count entries without a usable answer, over every setting scored."""
     row: dict[str, float] = {}
     for s in SETTINGS:
         if s in per_setting:
@@ -108,10 +94,14 @@ def score_row(per_setting: Mapping[str, Any]) -> dict[str, float]:
     for m in METRICS:
         vals = [row.get(f"{s}_{m}") for s in SETTINGS]
         row[f"all_{m}"] = sum(vals) / 3 if all(v is not None for v in vals) else float("nan")
+    scored = [_as_dict(per_setting[s]) for s in ALL_SETTINGS if s in per_setting]
+    row["failed"] = float(sum(int(d.get("n_failed", 0)) for d in scored))
+    row["missing"] = float(sum(int(d.get("n_missing", 0)) for d in scored))
     return row
 
 
 TABLE1_COLUMNS = [f"{s}_{m}" for s in (*SETTINGS, "all") for m in METRICS]
+COUNT_COLUMNS = ["failed", "missing"]
 
 
 def table1(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], include_paper: bool = True) -> pd.DataFrame:
@@ -131,17 +121,48 @@ def table1(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], include_paper:
         for spec, per_setting in by_model.items():
             rows.append({"method": model_label(spec), "source": f"petool: {bench}", "row_class": row_class(spec),
                          **score_row(per_setting)})
-    df = pd.DataFrame(rows, columns=["method", "source", "row_class", *TABLE1_COLUMNS])
-    df[TABLE1_COLUMNS] = df[TABLE1_COLUMNS].astype(float)
+    cols = [*TABLE1_COLUMNS, *COUNT_COLUMNS]
+    df = pd.DataFrame(rows, columns=["method", "source", "row_class", *cols])
+    df[cols] = df[cols].astype(float)
     return df
 
 
 def table1_display(df: pd.DataFrame) -> pd.DataFrame:
-    """Human column names (``Preferred-only Tool``...) and no styling column."""
+    """Human column names (``Preferred-only Tool``...), whole counts, and no styling column."""
     out = df.drop(columns=["row_class"]).copy()
-    out.columns = ["Method", "Evaluated on"] + [f"{SETTING_TITLES[c.rsplit('_', 1)[0]]} {c.rsplit('_', 1)[1].title()}"
-                                                for c in TABLE1_COLUMNS]
+    counts = [c for c in COUNT_COLUMNS if c in out.columns]
+    for c in counts:
+        out[c] = out[c].astype("Int64")  # counts, not percentages; empty for the paper's rows
+    out.columns = (["Method", "Evaluated on"]
+                   + [f"{SETTING_TITLES[c.rsplit('_', 1)[0]]} {c.rsplit('_', 1)[1].title()}" for c in TABLE1_COLUMNS]
+                   + [{"failed": "Failed requests", "missing": "Missing entries"}[c] for c in counts])
     return out
+
+
+def _interval(d: Mapping[str, Any], metric: str) -> str:
+    acc, ci = d.get(f"{metric}_acc"), d.get(f"{metric}_ci")
+    if acc is None:
+        return ""
+    return f"{100 * float(acc):.1f} [{100 * float(ci[0]):.1f}, {100 * float(ci[1]):.1f}]" if ci else f"{100 * float(acc):.1f}"
+
+
+def table1_intervals(scores: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> pd.DataFrame:
+    """Our rows of Table 1 with their 95% intervals, Call Acc included: ``acc [lo, hi]`` in percent per
+    setting and "All" (the paper gives no intervals). Intervals are whatever the scores carry: the
+    scorer's default resamples whole functionality groups (column ``Intervals`` says which)."""
+    rows = []
+    for bench, by_model in scores.items():
+        for spec, per_setting in by_model.items():
+            row: dict[str, Any] = {"Method": model_label(spec), "Evaluated on": f"petool: {bench}"}
+            for s in (*SETTINGS, "all"):
+                if s in per_setting:
+                    d = _as_dict(per_setting[s])
+                    for metric in ("tool", "param", "call"):
+                        row[f"{SETTING_TITLES[s]} {metric.title()}"] = _interval(d, metric)
+            methods = {_as_dict(v).get("ci_method", "group") for v in per_setting.values()}
+            row["Intervals"] = ", ".join(sorted(methods))
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- Figure 5

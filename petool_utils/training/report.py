@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from petool_utils.io import atomic_write_json
-
 
 def curve_figure(log_history: Sequence[dict[str, Any]], key: str, title: str, label: str):
     """A plotly line of ``key`` over training steps; the model label is in the title."""
@@ -24,8 +22,15 @@ def dict_table_html(rows: dict[str, Any], caption: str) -> str:
 
 
 def write_fragment(run_dir: str | Path, name: str, title: str, order: int, html: str) -> Path:
-    """``<run_dir>/report/<name>.json`` ({title, order, html}), which the report index links."""
-    return atomic_write_json(Path(run_dir) / "report" / f"{name}.json", {"title": title, "order": order, "html": html})
+    """The notebook's report section through the one writer (:func:`petool_utils.report.fragments.write_fragment`).
+
+    ``name`` is the notebook's stem (``"08_sft_qlora"``), which places the section; ``order`` is kept for
+    the notebooks' existing calls and no longer decides anything.
+    """
+    from petool_utils.report.fragments import html_block
+    from petool_utils.report.fragments import write_fragment as write_section
+
+    return write_section(run_dir, name, title, [html_block(html)])
 
 
 def figure_html(fig) -> str:
