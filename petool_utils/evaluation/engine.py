@@ -9,7 +9,8 @@ Model specs:
 
 * ``openai:<model>``: an OpenAI-compatible server from ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``.
 * ``hf:<path>[@<adapter>]``: a local transformers model, optionally with a PEFT adapter.
-* ``offline:<name>``: ``random``, ``retrieval``, ``history`` or ``ranker`` (no model at all).
+* ``offline:<name>``: ``random``, ``retrieval``, ``history``, ``ranker`` or ``popularity`` (no model at all);
+  ``ranker`` and ``popularity`` take ``@<prior.json>`` or ``@crossfit:K`` (see docs/ranker.md).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from petool_utils.benchmark.data import Entry, load_benchmark
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.evaluation.runstore import PredictionStore, write_manifest
 
-SPEC_FORMS = "openai:<model>, hf:<path>[@<adapter>] or offline:<random|retrieval|history|ranker>"
+SPEC_FORMS = ("openai:<model>, hf:<path>[@<adapter>] or offline:<random|retrieval|history|ranker|popularity>"
+              "[@<prior.json>|@crossfit:K]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -47,6 +49,8 @@ def model_slug(spec: str) -> str:
     ``openai:meta-llama/Llama-3.1-8B-Instruct`` -> ``openai-meta-llama-Llama-3.1-8B-Instruct``.
     ``hf:`` specs name local paths, so the slug keeps the last path parts readable and adds 8 hex
     digits of the spec's sha256: two checkpoints called ``final`` in different folders stay apart.
+    The same goes for an offline predictor given a file (``offline:ranker@runs/x/prior.json`` ->
+    ``offline-ranker-prior-prior-<8 hex>``); ``offline:ranker@crossfit:2`` -> ``offline-ranker-crossfit-2``.
     """
     kind, rest = parse_spec(spec)
     if kind == "hf":
@@ -54,6 +58,12 @@ def model_slug(spec: str) -> str:
         readable = Path(path.rstrip("/\\")).name + (f"-{Path(adapter.rstrip('/')).name}" if adapter else "")
         digest = hashlib.sha256(spec.encode("utf-8")).hexdigest()[:8]
         return _UNSAFE.sub("-", f"hf-{readable}-{digest}").strip("-")
+    name, at, arg = rest.partition("@")
+    if kind == "offline" and at and not arg.startswith("crossfit"):
+        # offline:ranker@<prior path>: the file's stem stays readable, the digest keeps two priors apart
+        digest = hashlib.sha256(spec.encode("utf-8")).hexdigest()[:8]
+        stem = Path(arg.rstrip("/\\")).name.removesuffix(".json")
+        return _UNSAFE.sub("-", f"offline-{name}-prior-{stem}-{digest}").strip("-.")
     return _UNSAFE.sub("-", f"{kind}-{rest}").strip("-.")
 
 
@@ -181,6 +191,7 @@ def evaluate(
     predictor: Any = None,
     data_path: str | os.PathLike[str] | None = None,
     predictor_kwargs: Mapping[str, Any] | None = None,
+    fit_entries: Sequence[Entry] | None = None,
 ) -> dict[str, Path]:
     """Predict every (entry, setting) not yet finished under ``out_dir/<model_slug>/``; returns
     ``{setting: path of its JSONL}``.
@@ -189,6 +200,8 @@ def evaluate(
     ``gen_opts`` (temperature, max_tokens...) go to the OpenAI predictor and into its cache key;
     ``cache_path`` defaults to ``out_dir/.cache/responses.sqlite`` (openai only). ``predictor``
     overrides the one built from the spec (tests, notebooks holding a model in memory).
+    ``fit_entries``: when given, ``predictor.fit(fit_entries)`` is called once before predicting (never
+    otherwise): ``offline:ranker@crossfit:K`` and ``offline:popularity`` need the whole benchmark here.
     """
     settings = _check_settings(settings)
     if isinstance(entries, (str, os.PathLike)):
@@ -211,11 +224,10 @@ def evaluate(
             kw.setdefault("gen_opts", dict(gen_opts or {}))
         predictor = make_predictor(model_spec, **kw)
 
-    if hasattr(predictor, "fit"):
-        # A predictor that learns from the evaluated users' interaction histories (the ranker's
-        # population prior; inputs only, never references) sees all of them up front, so its answers
-        # do not depend on chunking or on how much of an interrupted run is being resumed.
-        predictor.fit(entries, [s for s in settings if s != "none"])
+    if fit_entries is not None:
+        # Only when the caller says so: e.g. the whole benchmark for a cross-fitted predictor, which
+        # answers each entry with a prior fitted on the other functionality groups' histories.
+        predictor.fit(list(fit_entries))
 
     paths = {s: out / f"{s}.jsonl" for s in settings}
     stores = {s: PredictionStore(p) for s, p in paths.items()}
