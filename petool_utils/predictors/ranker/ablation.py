@@ -27,10 +27,10 @@ from petool_utils.predictors.base import Predictor
 from petool_utils.predictors.ranker.crossfit import CrossFitted, split_folds
 from petool_utils.predictors.ranker.functionality import EmbeddingTable
 from petool_utils.predictors.ranker.parameters import FillerRules, fill_parameters
-from petool_utils.predictors.ranker.predictor import COMPONENTS, PersonalizedRanker
+from petool_utils.predictors.ranker.predictor import COMPONENTS, DEFAULT_COMPONENTS, PersonalizedRanker
 from petool_utils.predictors.ranker.prior import fit_prior
 
-FUNCTIONALITY = ("semantic", "lexical", "parameter_fit", "group", "coverage")
+FUNCTIONALITY = ("lexical", "parameter_fit", "group", "coverage")
 PRIOR_PARTS = ("population", "request_memory", "population_calls")
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -38,10 +38,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no population (offline:ranker)": {"prior": False},
     "cross-fitted prior (full ranker)": {"prior": True},
     "popularity only": {"prior": True, "method": "popularity"},
-    **{f"full - {c}": {"prior": True, "components": tuple(x for x in COMPONENTS if x != c)} for c in COMPONENTS},
+    **{f"full - {c}": {"prior": True, "components": tuple(x for x in DEFAULT_COMPONENTS if x != c)} for c in DEFAULT_COMPONENTS},
+    **{f"full + {c}": {"prior": True, "components": (*DEFAULT_COMPONENTS, c)} for c in COMPONENTS if c not in DEFAULT_COMPONENTS},
+    **{f"no population - {c}": {"prior": False, "components": tuple(x for x in DEFAULT_COMPONENTS if x != c)}
+       for c in DEFAULT_COMPONENTS if c not in PRIOR_PARTS},
+    **{f"no population + {c}": {"prior": False, "components": (*DEFAULT_COMPONENTS, c)} for c in COMPONENTS if c not in DEFAULT_COMPONENTS},
 }
 """Named configurations: the first three build the method up, ``popularity only`` is the shortcut
-baseline, and each ``full - X`` takes one part out of the cross-fitted ranker."""
+baseline, each ``full - X`` takes one part out of the cross-fitted ranker and ``full + X`` adds one that
+is off by default; ``no population - X`` / ``+ X`` do the same without a prior."""
 
 MAIN_VARIANTS = ("no population (offline:ranker)", "cross-fitted prior (full ranker)", "popularity only")
 

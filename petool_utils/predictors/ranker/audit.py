@@ -16,6 +16,10 @@ module measures it, for any model's predictions:
   entry is critical in it.
 * **popularity solves** an entry when its pick is the reference provider: the share of a setting the
   shortcut alone gets right with a perfect functionality choice.
+* **the request was seen** when the entry's query, as a request (:func:`~.conventions.norm_request`),
+  is the instruction of some history item in the prior (the other folds' histories) or in the user's
+  own history of the setting: the second shortcut of this benchmark, whose instructions recur across
+  users, so that a past call for the same request gives the arguments.
 
 :func:`subset_accuracy` reports any model's Tool / Param / Call Acc on the subset and its complement
 from run-store files, so notebook 11 can audit every model notebook 07 evaluated.
@@ -33,6 +37,7 @@ import pandas as pd
 from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.benchmark.data import Entry
 from petool_utils.evaluation.scoring import judge_responses
+from petool_utils.predictors.ranker.conventions import norm_request
 from petool_utils.predictors.ranker.crossfit import fold_of, split_folds
 from petool_utils.predictors.ranker.preference import PreferenceWeights, group_preference, provider_evidence
 from petool_utils.predictors.ranker.prior import RankerPrior, fit_prior
@@ -73,24 +78,29 @@ def audit_entries(entries: Sequence[Entry], folds: int = 2, settings: Sequence[s
     critical``, popularity from a prior fitted on the other folds (cross-fitted, as ``offline:popularity``)."""
     parts = split_folds(list(entries), folds)
     priors = [fit_prior([e for j, p in enumerate(parts) if j != k for e in p]) for k in range(folds)]
+    seen = [{norm_request(c.instruction) for c in prior.calls} for prior in priors]
     rows = []
     for e in entries:
         k = fold_of(e, folds)
+        q = norm_request(e.query)
         for s in settings:
             pick = popularity_pick(e, s, priors[k]) if s in SETTINGS else None
+            own = any(norm_request(h.instruction) == q for h in e.history(s))
             rows.append({"entry_id": e.entry_id, "func": e.func, "fold": k, "setting": s, "popularity_pick": pick,
                          "popularity_solves": pick == e.reference.tool_name,
-                         "critical": history_overrules(e, s, pick)})
+                         "critical": history_overrules(e, s, pick),
+                         "request_seen": own or q in seen[k]})
     return pd.DataFrame(rows)
 
 
-def subset_masks(entries: Sequence[Entry], audit: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
-    """``{subset: {setting: bool mask aligned with entries}}`` for ``critical``, ``rest`` and ``all``."""
+def subset_masks(entries: Sequence[Entry], audit: pd.DataFrame, column: str = "critical") -> dict[str, dict[str, np.ndarray]]:
+    """``{subset: {setting: bool mask aligned with entries}}``: the entries where ``column`` is true
+    (``critical``), the others (``rest``) and ``all``."""
     index = {str(e.entry_id): i for i, e in enumerate(entries)}
     out: dict[str, dict[str, np.ndarray]] = {name: {} for name in SUBSETS}
     for s, part in audit.groupby("setting", sort=False):
         crit = np.zeros(len(entries), dtype=bool)
-        for eid, c in zip(part["entry_id"], part["critical"]):
+        for eid, c in zip(part["entry_id"], part[column]):
             if str(eid) in index and c:
                 crit[index[str(eid)]] = True
         out["critical"][s] = crit
@@ -106,7 +116,8 @@ def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
         part = audit[audit["setting"] == s]
         rows.append({"setting": s, "n": len(part), "critical": int(part["critical"].sum()),
                      "critical_share": float(part["critical"].mean()),
-                     "popularity_solves": float(part["popularity_solves"].mean()) if s in SETTINGS else float("nan")})
+                     "popularity_solves": float(part["popularity_solves"].mean()) if s in SETTINGS else float("nan"),
+                     "request_seen_share": float(part["request_seen"].mean())})
     return pd.DataFrame(rows)
 
 
@@ -119,8 +130,9 @@ def read_responses(files: Mapping[str, str | os.PathLike[str]]) -> dict[str, dic
 
 def subset_accuracy(entries: Sequence[Entry], audit: pd.DataFrame,
                     models: Mapping[str, Mapping[str, str | os.PathLike[str]] | Mapping[str, Mapping[Any, str | None]]],
-                    n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Every model's Tool / Param / Call Acc on the critical subset, its complement and all entries.
+                    n_boot: int = 1000, seed: int = 0, column: str = "critical") -> pd.DataFrame:
+    """Every model's Tool / Param / Call Acc on the critical subset, its complement and all entries
+    (``column="request_seen"``: on the entries whose request was made before, see :func:`audit_entries`).
 
     ``models``: ``{label: {setting: run-store file}}`` or ``{label: {setting: {entry_id: response}}}``.
     Rows: ``model, subset, setting, n, n_groups, tool_acc, param_acc, call_acc`` and their 95%
@@ -129,7 +141,7 @@ def subset_accuracy(entries: Sequence[Entry], audit: pd.DataFrame,
     """
     from petool_utils.predictors.ranker.ablation import accuracy_rows
 
-    masks = subset_masks(entries, audit)
+    masks = subset_masks(entries, audit, column)
     rows = []
     for label, by_setting in models.items():
         if by_setting and all(isinstance(v, (str, os.PathLike)) for v in by_setting.values()):
