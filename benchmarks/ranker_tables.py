@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "ranker.md"
 RESULTS = ROOT / "benchmarks" / "results" / "ranker_tables.json"
-BLOCK = re.compile(r"(<!-- BEGIN ranker_tables:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END ranker_tables:(?P=name) -->)", re.S)
 
 
 def render(study, source: str) -> dict[str, str]:
@@ -51,20 +49,6 @@ def render(study, source: str) -> dict[str, str]:
     }
 
 
-def replace_blocks(text: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
-    """Replace each named block's body; returns the new text and the names found in it."""
-    found: list[str] = []
-
-    def sub(m: re.Match) -> str:
-        name = m.group("name")
-        found.append(name)
-        if name not in blocks:
-            return m.group(0)
-        return m.group(1) + blocks[name] + m.group(4)
-
-    return BLOCK.sub(sub, text), found
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=None, help="benchmark file or folder (default: the shared dev slice)")
@@ -79,7 +63,7 @@ def main() -> int:
     from petool_utils.io import atomic_write_json, atomic_write_text
     from petool_utils.paths import shared_petoolbench_dir
     from petool_utils.predictors.ranker.prior import benchmark_sources
-    from petool_utils.predictors.ranker.study import run_study
+    from petool_utils.predictors.ranker.study import replace_blocks, run_study
 
     data = args.data or shared_petoolbench_dir()
     if data is None:

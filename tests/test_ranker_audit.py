@@ -94,3 +94,24 @@ def test_subset_accuracy_reads_run_store_files(tmp_path):
 
 def test_models_from_metrics_without_notebook_07_is_empty(tmp_path):
     assert audit.models_from_metrics(tmp_path) == (None, {})
+
+
+def test_the_study_renders_every_table_and_a_valid_report_fragment(dev_entries, tmp_path):
+    """The whole study on a few groups (TF-IDF, few resamples): every table of docs/ranker.md renders,
+    the markers are filled, and notebook 11's fragment validates."""
+    from petool_utils.predictors.ranker import study as rs
+    from petool_utils.report.fragments import load_fragments, write_fragment
+
+    few = [e for e in dev_entries if e.func in {dev_entries[0].func, dev_entries[-1].func, "1"}][:40]
+    st = rs.run_study(few, folds=2, embedder="tfidf", n_boot=20,
+                      variants=["no population (offline:ranker)", "cross-fitted prior (full ranker)", "popularity only"])
+    main = rs.method_table(st.results, "call_acc")
+    assert list(main["method"]) == list(rs.ablation.MAIN_VARIANTS) and "[" in main.loc[0, "mean of 3"]
+    md = rs.to_markdown(rs.audit_table(st.audit_summary))
+    assert md.startswith("| setting |") and md.count("\n") == 5
+    doc = "a\n<!-- BEGIN ranker_tables:audit -->\nold\n<!-- END ranker_tables:audit -->\nb\n<!-- BEGIN ranker_tables:x -->\nkeep\n<!-- END ranker_tables:x -->\n"
+    new, found = rs.replace_blocks(doc, {"audit": md + "\n"})
+    assert found == ["audit", "x"] and md in new and "old" not in new and "keep" in new
+    write_fragment(tmp_path, "11_ranker", "ranker", rs.fragment_blocks(st, rs.benchmark_label(tmp_path)), notebook="11_ranker")
+    frags, problems = load_fragments(tmp_path)
+    assert not problems and frags[0].notebook == "11_ranker" and any(b.kind == "table" for b in frags[0].blocks)

@@ -182,3 +182,26 @@ def models_from_dir(pred_root: str | os.PathLike[str]) -> dict[str, dict[str, Pa
         if files:
             out[d.name] = {s: f for s, f in files.items() if s is not None}
     return out
+
+
+def audit_grid(run_dir: str | os.PathLike[str], folds: int = 2, n_boot: int = 1000, seed: int = 0) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """The audit of every model notebook 07 evaluated: ``{benchmark label: (audit summary, subset
+    accuracies)}``, each benchmark reloaded as 07 read it (its path and limit) and its popularity
+    cross-fitted on its own entries. Empty when 07 has not run."""
+    from petool_utils.benchmark.data import load_benchmark
+    from petool_utils.evaluation.grid import read_metrics
+
+    try:
+        result = read_metrics(run_dir)
+    except FileNotFoundError:
+        return {}
+    out: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for b in result.benchmarks:
+        models = {m.spec: {s: Path(run_dir) / rel for s, rel in m.predictions.items()}
+                  for m in b.models if m.status == "ok" and m.predictions}
+        if not models:
+            continue
+        entries = load_benchmark(b.source.path, limit=b.limit)
+        a = audit_entries(entries, folds=folds)
+        out[f"{b.source.label}, {len(entries)} entries"] = (audit_summary(a), subset_accuracy(entries, a, models, n_boot=n_boot, seed=seed))
+    return out

@@ -11,6 +11,7 @@ classifier.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -237,3 +238,75 @@ def to_markdown(df: pd.DataFrame) -> str:
     for _, r in df.iterrows():
         lines.append("| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|") for v in r.tolist()) + " |")
     return "\n".join(lines)
+
+
+CRITICAL_NAMES = {"critical": "personalization-critical", "rest": "the rest"}
+REUSE_NAMES = {"critical": "request seen before", "rest": "new request"}
+
+
+def fragment_blocks(study: Study, source: str, grid: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> list[dict[str, Any]]:
+    """The report section of notebook 11: the three rows, the audit, every 07 model on the critical
+    subset, the ablation (blocks for :func:`petool_utils.report.fragments.write_fragment`)."""
+    from petool_utils.report.fragments import table_block, text_block
+
+    blocks = [text_block(
+        f"petool's ranker is our own method (offline, no LLM). Rows on {source}: {study.n_entries} entries, "
+        f"{study.n_groups} functionality groups, {study.folds} folds by group. 'no population' answers one prompt at a "
+        "time; 'cross-fitted prior' answers each fold with a prior fitted on the other folds' interaction histories "
+        "(other users' liked providers and past calls, information an LLM reading one prompt does not have); "
+        "'popularity only' ignores the user's history. Cells in %; brackets: 95% intervals resampling whole "
+        "functionality groups.")]
+    for metric, title in METRIC_NAMES.items():
+        blocks.append(table_block(method_table(study.results, metric), caption=f"{title}, group-disjoint cross-fitting"))
+    blocks.append(text_block(
+        "Popularity audit. Popularity's pick: the member of the reference's functionality group whose provider most "
+        "training users (other folds) like. Personalization-critical: the user's own history ranks another member "
+        "strictly above popularity's pick. Popularity alone solves: its pick is the reference. Request seen before: "
+        "the request is the instruction of a history item in the prior or in the user's own history."))
+    blocks.append(table_block(audit_table(study.audit_summary), caption="The critical subset and the two shortcuts"))
+    blocks.append(table_block(subset_table(study.critical, CRITICAL_NAMES),
+                              caption="Tool / Param / Call Acc (%) on the critical subset and the rest"))
+    for label, (summary, subsets) in (grid or {}).items():
+        blocks.append(table_block(audit_table(summary), caption=f"Notebook 07's benchmark: {label}"))
+        blocks.append(table_block(subset_table(subsets, CRITICAL_NAMES),
+                                  caption=f"Every model of notebook 07 on the critical subset and the rest ({label})"))
+    blocks.append(table_block(subset_table(study.reuse, REUSE_NAMES),
+                              caption="Tool / Param / Call Acc (%) by whether the request was seen before"))
+    blocks.append(table_block(ablation_table(study.results), caption="What each part adds (mean of the three settings)"))
+    return blocks
+
+
+def benchmark_label(data: Any) -> str:
+    """How a benchmark is named in the report (never a local path): the released dev slice, the
+    released benchmark, or the file's name."""
+    from petool_utils.predictors.ranker.prior import benchmark_sources
+
+    try:
+        files = benchmark_sources(data)
+    except FileNotFoundError:
+        return str(data)
+    names = [f.name for f in files]
+    if any("dev" in n for n in names):
+        return "the released PEToolBench dev slice"
+    if any(n.startswith("user_entries_test") for n in names):
+        return "the released PEToolBench"
+    return ", ".join(names)
+
+
+_BLOCK = re.compile(r"(<!-- BEGIN ranker_tables:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END ranker_tables:(?P=name) -->)", re.S)
+
+
+def replace_blocks(text: str, blocks: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Put each named block's markdown between its ``<!-- BEGIN/END ranker_tables:NAME -->`` markers
+    (how docs/ranker.md is kept in step with a run); returns the new text and every block name found.
+    Blocks without new content keep theirs."""
+    found: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        name = m.group("name")
+        found.append(name)
+        if name not in blocks:
+            return m.group(0)
+        return m.group(1) + blocks[name] + m.group(4)
+
+    return _BLOCK.sub(sub, text), found
