@@ -89,6 +89,8 @@ class PersonalizedRanker(Predictor):
     fweights: FunctionalityWeights = field(default_factory=FunctionalityWeights)
     pweights: PreferenceWeights = field(default_factory=PreferenceWeights)
     rules: FillerRules = DEFAULT_RULES
+    pooled_votes: bool = False
+    """Use the prior's votes summed over the three settings in every setting (off: each setting's own)."""
     progress: bool = False
     table: EmbeddingTable | None = field(default=None, repr=False)
     name: str = "offline-ranker"
@@ -112,6 +114,12 @@ class PersonalizedRanker(Predictor):
     def _use_prior(self) -> None:
         p = self.prior
         self._votes = {s: p.net_votes(s) for s in p.votes} if p is not None else {}
+        if self.pooled_votes and self._votes:
+            total: dict[str, int] = {}
+            for votes in self._votes.values():
+                for provider, v in votes.items():
+                    total[provider] = total.get(provider, 0) + v
+            self._votes = {s: dict(total) for s in self._votes}
         calls = p.calls if p is not None else []
         self._book = CallBook(PastCall(c.instruction, c.tool_name, c.parameters, c.count, False) for c in calls)
 

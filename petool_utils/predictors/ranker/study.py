@@ -31,6 +31,7 @@ METRIC_NAMES = {"tool_acc": "Tool Acc", "param_acc": "Param Acc", "call_acc": "C
 
 DESIGN_CHOICES: dict[str, dict[str, Any]] = {
     "MiniLM similarity in the functionality score": {"components": COMPONENTS},
+    "the prior's votes pooled over the three settings": {"pooled_votes": True},
     "within the group, functionality decides before coverage and list order": {
         "fweights": FunctionalityWeights(within_group_functionality=True)},
     "chronological: judge providers one by one (no group-relative reading)": {
