@@ -32,7 +32,7 @@ def test_table1_our_rows_in_percent_with_all_as_mean_of_three_settings():
     t = rp.table1(SCORES)
     assert list(t["row_class"]).count("paper") == 10
     ours = t[t["row_class"] != "paper"].set_index("method")
-    r = ours.loc["petool ranker (ours, offline, no LLM; population prior over the evaluated users' histories)"]
+    r = ours.loc["petool ranker (ours, offline, no LLM; no population: one prompt at a time)"]
     assert (r["preferred_tool"], r["ratings_tool"], r["chronological_tool"]) == (100.0, 75.0, 50.0)
     assert r["all_tool"] == pytest.approx(75.0) and r["all_param"] == pytest.approx(25.0)
     assert r["source"] == "petool: dev slice, 4 entries" and r["row_class"] == "ours"
@@ -53,7 +53,10 @@ def test_table1_accepts_pydantic_scores():
 
 
 @pytest.mark.parametrize("spec, label", [
-    ("offline:ranker", "petool ranker (ours, offline, no LLM; population prior over the evaluated users' histories)"),
+    ("offline:ranker", "petool ranker (ours, offline, no LLM; no population: one prompt at a time)"),
+    ("offline:ranker@crossfit:2", "petool ranker (ours, offline, no LLM; cross-fitted prior, 2 folds by functionality group)"),
+    ("offline:ranker@runs/x/prior.json", "petool ranker (ours, offline, no LLM; prior fitted on training histories: prior.json)"),
+    ("offline:popularity", "popularity baseline (offline, no LLM; ignores the user's history; cross-fitted prior, 2 folds by functionality group)"),
     ("offline:random", "random baseline (offline, no LLM)"),
     ("openai:gpt-4o-mini", "gpt-4o-mini (OpenAI-compatible API)"),
     ("hf:/m/Llama-3.1-8B@/runs/a/dpo", "Llama-3.1-8B + adapter dpo (HF, local)"),
@@ -68,7 +71,7 @@ def test_figure5_pairs_each_setting_with_the_no_history_score():
     assert tool_with.name == "with history" and tool_without.name == "without history"
     assert list(tool_with.y) == [100.0, 75.0, 50.0, 50.0]
     assert list(tool_without.y) == [25.0, 25.0, 25.0, None]  # gpt-4o ran no "none" setting
-    assert list(tool_with.x[0]) == ["ranker (ours, offline)"] * 3 + ["gpt-4o"]
+    assert list(tool_with.x[0]) == ["ranker (ours, offline, no population)"] * 3 + ["gpt-4o"]
 
 
 def test_figure6_takes_one_kind_of_the_scorers_long_table():

@@ -48,7 +48,7 @@ def _positive(value: float | None) -> float | None:
 
 
 def eval_cmd(
-    model: str = typer.Option(..., "--model", help="openai:<model> | hf:<path>[@<adapter>] | offline:<random|retrieval|history|ranker>"),
+    model: str = typer.Option(..., "--model", help="openai:<model> | hf:<path>[@<adapter>] | offline:<random|retrieval|history|ranker|popularity>[@<prior.json>|@crossfit:K]"),
     data: Optional[str] = typer.Option(None, "--data", help="benchmark file or folder (default: PETOOL_DATA_DIR, then data/)"),
     settings: str = typer.Option(DEFAULT_SETTINGS, "--settings", help="comma-separated: preferred,ratings,chronological,none"),
     out: Path = typer.Option(Path("runs/cli/predictions"), "--out", help="predictions go to OUT/<model>/<setting>.jsonl"),

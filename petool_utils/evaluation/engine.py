@@ -10,7 +10,8 @@ Model specs:
 
 * ``openai:<model>``: an OpenAI-compatible server from ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``.
 * ``hf:<path>[@<adapter>]``: a local transformers model, optionally with a PEFT adapter.
-* ``offline:<name>``: ``random``, ``retrieval``, ``history`` or ``ranker`` (no model at all).
+* ``offline:<name>``: ``random``, ``retrieval``, ``history``, ``ranker`` or ``popularity`` (no model at all);
+  ``ranker`` and ``popularity`` take ``@<prior.json>`` or ``@crossfit:K`` (see docs/ranker.md).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from petool_utils.predictors.base import Predictor
 __all__ = ["RunLockedError", "check_limit", "check_settings", "evaluate", "make_predictor", "model_slug",
            "parse_spec", "summarize"]
 
-SPEC_FORMS = "openai:<model>, hf:<path>[@<adapter>] or offline:<random|retrieval|history|ranker>"
+SPEC_FORMS = ("openai:<model>, hf:<path>[@<adapter>] or offline:<random|retrieval|history|ranker|popularity>"
+              "[@<prior.json>|@crossfit:K]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -57,6 +59,8 @@ def model_slug(spec: str) -> str:
     ``openai:meta-llama/Llama-3.1-8B-Instruct`` -> ``openai-meta-llama-Llama-3.1-8B-Instruct``.
     ``hf:`` specs name local paths, so the slug keeps the last path parts readable and adds 8 hex
     digits of the spec's sha256: two checkpoints called ``final`` in different folders stay apart.
+    The same goes for an offline predictor given a file (``offline:ranker@runs/x/prior.json`` ->
+    ``offline-ranker-prior-prior-<8 hex>``); ``offline:ranker@crossfit:2`` -> ``offline-ranker-crossfit-2``.
     """
     kind, rest = parse_spec(spec)
     if kind == "hf":
@@ -64,6 +68,12 @@ def model_slug(spec: str) -> str:
         readable = Path(path.rstrip("/\\")).name + (f"-{Path(adapter.rstrip('/')).name}" if adapter else "")
         digest = hashlib.sha256(spec.encode("utf-8")).hexdigest()[:8]
         return _UNSAFE.sub("-", f"hf-{readable}-{digest}").strip("-")
+    name, at, arg = rest.partition("@")
+    if kind == "offline" and at and not arg.startswith("crossfit"):
+        # offline:ranker@<prior path>: the file's stem stays readable, the digest keeps two priors apart
+        digest = hashlib.sha256(spec.encode("utf-8")).hexdigest()[:8]
+        stem = Path(arg.rstrip("/\\")).name.removesuffix(".json")
+        return _UNSAFE.sub("-", f"offline-{name}-prior-{stem}-{digest}").strip("-.")
     return _UNSAFE.sub("-", f"{kind}-{rest}").strip("-.")
 
 
@@ -143,9 +153,12 @@ def evaluate(
     ``gen_opts`` (temperature, max_tokens, top_p...) reach every request of an LLM and its cache key;
     ``cache_path`` defaults to ``out_dir/.cache/responses.sqlite``. ``predictor`` overrides the one
     built from the spec (tests, notebooks holding a model in memory). ``fit_entries``: when given, and
-    only then, the predictor is fitted on them first (e.g. the ranker's cross-fitted prior); the engine
-    never fits on the evaluated entries by itself. The run folder is locked for the whole call: a second
-    evaluation of the same model into the same folder is refused (:class:`RunLockedError`).
+    only then, the predictor is fitted on them first. A predictor that declares ``requires_fit``
+    (``offline:ranker@crossfit:K``, ``offline:popularity``: each entry answered with a prior fitted on the
+    OTHER functionality groups' histories) is fitted on the whole benchmark given, before ``limit``, so its
+    answers do not depend on which entries a run evaluates. Nothing else is ever fitted on evaluated entries.
+    The run folder is locked for the whole call: a second evaluation of the same model into the same
+    folder is refused (:class:`RunLockedError`).
     """
     settings = check_settings(settings)
     limit = check_limit(limit)
@@ -154,7 +167,8 @@ def evaluate(
     if isinstance(entries, (str, os.PathLike)):
         data_path = data_path or entries
         entries = load_benchmark(entries)
-    entries = list(entries)[:limit] if limit is not None else list(entries)
+    benchmark = list(entries)
+    entries = benchmark[:limit] if limit is not None else benchmark
     out = Path(out_dir) / model_slug(model_spec)
     started = _now()
     secrets = environment_secrets()
@@ -164,8 +178,10 @@ def evaluate(
             predictor = make_predictor(model_spec, concurrency=concurrency, gen_opts=gen_opts,
                                        cache_path=cache_path or Path(out_dir) / ".cache" / "responses.sqlite",
                                        **dict(predictor_kwargs or {}))
+        if fit_entries is None and predictor.requires_fit:
+            fit_entries = benchmark
         if fit_entries is not None:
-            predictor.fit(fit_entries)
+            predictor.fit(list(fit_entries))
         paths = {s: out / f"{s}.jsonl" for s in settings}
         stores = {s: PredictionStore(p, secrets=secrets) for s, p in paths.items()}
         jobs = [(e, s) for s in settings for e in entries if not stores[s].is_finished(e.entry_id)]

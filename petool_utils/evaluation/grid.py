@@ -194,13 +194,15 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
     run_dir = Path(run_dir)
     result = GridResult(parser=parser, seed=seed, settings=list(settings), notes=data_notes(sources))
     for src in sources:
-        entries = load_benchmark(src.path, limit=limit)
+        # the whole benchmark goes to the engine with the limit: a cross-fitted predictor is fitted on all of it
+        benchmark = load_benchmark(src.path)
+        entries = benchmark[:limit] if limit is not None else benchmark
         brun = BenchmarkRun(source=src, n=len(entries), limit=limit)
         out_dir = run_dir / "predictions" / src.key
         for spec in models:
             mr = ModelRun(spec=spec, label=model_label(spec), status="ok")
             try:
-                returned = evaluate(spec, entries, list(settings), out_dir, concurrency=concurrency, limit=None,
+                returned = evaluate(spec, benchmark, list(settings), out_dir, concurrency=concurrency, limit=limit,
                                     gen_opts=gen_opts, cache_path=run_dir / "cache" / "responses.sqlite",
                                     progress=True, data_path=src.path)
                 files = _prediction_files(returned, settings)

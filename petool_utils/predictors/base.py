@@ -42,6 +42,10 @@ class Predictor(ABC):
     lose for a predictor that answers in bulk. Predictors that answer one request at a time (the
     LLM predictor) stream instead."""
 
+    requires_fit: bool = False
+    """True for a predictor that cannot answer before :meth:`fit` has seen the benchmark (the cross-fitted
+    ranker); the engine then fits it on the whole benchmark it was given."""
+
     def describe(self) -> dict[str, Any]:
         """The settings that produced the answers, for the run manifest (never a secret)."""
         return {"name": self.name}

@@ -35,8 +35,9 @@ def model_label(spec: str) -> str:
     """How a model spec is named in every table and figure; offline predictors say that they are."""
     kind, _, name = spec.partition(":")
     if kind == "offline":
-        if name == "ranker":
-            return "petool ranker (ours, offline, no LLM; population prior over the evaluated users' histories)"
+        base, _, prior = name.partition("@")
+        if base in ("ranker", "popularity"):
+            return f"{_OFFLINE_OURS[base]}; {_prior_words(base, prior)}"
         return f"{name} baseline (offline, no LLM)"
     if kind == "openai":
         return f"{name} (OpenAI-compatible API)"
@@ -47,11 +48,33 @@ def model_label(spec: str) -> str:
     return spec
 
 
+_OFFLINE_OURS = {"ranker": "petool ranker (ours, offline, no LLM",
+                 "popularity": "popularity baseline (offline, no LLM; ignores the user's history"}
+
+
+def _prior_words(base: str, arg: str) -> str:
+    """Which prior a ranker or popularity row used, in words (the end of its label)."""
+    if arg.startswith("crossfit"):
+        k = arg.partition(":")[2] or "2"
+        return f"cross-fitted prior, {k} folds by functionality group)"
+    if arg:
+        return f"prior fitted on training histories: {Path(arg).name})"
+    if base == "popularity":
+        return "cross-fitted prior, 2 folds by functionality group)"
+    return "no population: one prompt at a time)"
+
+
 def short_label(spec: str) -> str:
     """A compact label for crowded figure axes, still marking offline and our own method."""
     kind, _, name = spec.partition(":")
     if kind == "offline":
-        return "ranker (ours, offline)" if name == "ranker" else f"{name} (offline)"
+        base, _, arg = name.partition("@")
+        if base in ("ranker", "popularity"):
+            what = "ranker (ours, offline" if base == "ranker" else "popularity (offline"
+            prior = (f", cross-fit {arg.partition(':')[2] or 2}" if arg.startswith("crossfit")
+                     else f", prior {Path(arg).name}" if arg else (", cross-fit 2" if base == "popularity" else ", no population"))
+            return f"{what}{prior})"
+        return f"{name} (offline)"
     if kind == "hf":
         path, _, adapter = name.partition("@")
         return f"{Path(path).name}+{Path(adapter).name}" if adapter else Path(path).name
@@ -61,7 +84,7 @@ def short_label(spec: str) -> str:
 def row_class(spec: str) -> str:
     """CSS class of a Table 1 row: ``ours`` for petool's own method, ``baseline`` for offline
     baselines, ``measured`` for any other model we ran."""
-    if spec == "offline:ranker":
+    if spec == "offline:ranker" or spec.startswith("offline:ranker@"):
         return "ours"
     if spec.startswith("offline:"):
         return "baseline"

@@ -1,96 +1,154 @@
-"""Ablations of the ranker: what each component adds, per setting, and which errors remain.
+"""Ablations of the ranker and the tables of docs/ranker.md: what each part adds, under cross-fitting.
 
-Scored exactly as the authors scored (``parse_reference``: exact tool name, exact parameter dict).
-Error types follow the paper's Table 2; when ``petool_utils.evaluation.errors`` (the scoring area's module)
-is importable it is used, otherwise :func:`simple_error_type` below, which applies the same definitions.
+Everything is scored by the one scorer (:func:`petool_utils.evaluation.scoring.judge_responses`, the
+authors' parser: exact tool name, exact parameter dict, Call Acc = both) and labelled by the one error
+classifier (:func:`petool_utils.evaluation.errors.classify_error`). Every interval is a 95% cluster
+bootstrap over functionality groups (:mod:`petool_utils.evaluation.intervals`).
+
+A variant that uses a prior is cross-fitted (:mod:`.crossfit`): each fold of functionality groups is
+answered with a prior fitted on the other folds' histories, so no number here comes from a prior that
+saw the scored group.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.benchmark.data import Entry
-from petool_utils.benchmark.parsing import parse_reference
+from petool_utils.evaluation.errors import ERROR_TYPES, classify_error
+from petool_utils.evaluation.intervals import cluster_bootstrap_ci, cluster_ids
+from petool_utils.evaluation.scoring import Judged, judge_responses
+from petool_utils.predictors.base import Predictor
+from petool_utils.predictors.ranker.crossfit import CrossFitted, split_folds
+from petool_utils.predictors.ranker.functionality import EmbeddingTable
+from petool_utils.predictors.ranker.parameters import FillerRules, fill_parameters
 from petool_utils.predictors.ranker.predictor import COMPONENTS, DEFAULT_COMPONENTS, PersonalizedRanker
+from petool_utils.predictors.ranker.prior import fit_prior
 
-FUNCTIONALITY_ONLY = ("semantic", "lexical", "parameter_fit", "group", "coverage")
+FUNCTIONALITY = ("lexical", "parameter_fit", "group", "coverage")
+PRIOR_PARTS = ("population", "request_memory", "population_calls")
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "functionality only": {"use_history": False, "components": FUNCTIONALITY_ONLY},
-    "+ own history": {"components": tuple(c for c in DEFAULT_COMPONENTS if c != "population")},
-    "+ population (full ranker)": {},
-    **{f"full - {c}": {"components": tuple(x for x in DEFAULT_COMPONENTS if x != c)} for c in DEFAULT_COMPONENTS},
-    "full + history_functionality": {"components": COMPONENTS},
+    "functionality only": {"use_history": False, "components": FUNCTIONALITY, "prior": False},
+    "no population (offline:ranker)": {"prior": False},
+    "cross-fitted prior (full ranker)": {"prior": True},
+    "popularity only": {"prior": True, "method": "popularity"},
+    **{f"full - {c}": {"prior": True, "components": tuple(x for x in DEFAULT_COMPONENTS if x != c)} for c in DEFAULT_COMPONENTS},
+    **{f"full + {c}": {"prior": True, "components": (*DEFAULT_COMPONENTS, c)} for c in COMPONENTS if c not in DEFAULT_COMPONENTS},
+    **{f"no population - {c}": {"prior": False, "components": tuple(x for x in DEFAULT_COMPONENTS if x != c)}
+       for c in DEFAULT_COMPONENTS if c not in PRIOR_PARTS},
+    **{f"no population + {c}": {"prior": False, "components": (*DEFAULT_COMPONENTS, c)} for c in COMPONENTS if c not in DEFAULT_COMPONENTS},
 }
-"""Named configurations; the first three build the method up, the ``full - X`` rows take one part out."""
+"""Named configurations: the first three build the method up, ``popularity only`` is the shortcut
+baseline, each ``full - X`` takes one part out of the cross-fitted ranker and ``full + X`` adds one that
+is off by default; ``no population - X`` / ``+ X`` do the same without a prior."""
+
+MAIN_VARIANTS = ("no population (offline:ranker)", "cross-fitted prior (full ranker)", "popularity only")
 
 
-def score(entries: Sequence[Entry], responses: Sequence[str]) -> dict[str, float]:
-    """Tool Acc and Param Acc (fractions) with the authors' parser; unparseable answers count 0."""
-    n = len(entries)
-    tool = param = 0
-    for e, r in zip(entries, responses):
-        p = parse_reference(r)
-        tool += bool(p.ok and p.tool_name == e.reference.tool_name)
-        param += bool(p.ok and p.parameters == e.reference.parameters)
-    return {"n": n, "tool_acc": tool / n if n else 0.0, "param_acc": param / n if n else 0.0}
+def build_variant(name: str, folds: int = 2, table: EmbeddingTable | None = None, embedder: str | object = "minilm",
+                  entries: Sequence[Entry] | None = None, **overrides: Any) -> Predictor:
+    """The predictor of one named variant; a variant with a prior is cross-fitted on ``entries``."""
+    cfg = dict(VARIANTS[name])
+    cfg.update(overrides)
+    uses_prior = cfg.pop("prior")
+    method = cfg.pop("method", "ranker")
+    if uses_prior:
+        pred = CrossFitted(folds=folds, method=method, embedder=embedder, table=table, **cfg)
+        if entries is not None:
+            pred.fit(entries)
+        return pred
+    return PersonalizedRanker(embedder=embedder, table=table, **cfg)
 
 
-def simple_error_type(entry: Entry, response: str) -> str | None:
-    """The paper's error types: IF invalid format, TH tool hallucination (not a candidate), TFM wrong
-    functionality, TPM right functionality but not the preferred provider, PNM wrong parameter names,
-    PVM wrong parameter values; ``None`` when the call is fully correct."""
-    p = parse_reference(response)
-    if not p.ok:
-        return "IF"
-    ref = entry.reference
-    if p.tool_name != ref.tool_name:
-        if p.tool_name not in entry.candidate_names:
-            return "TH"
-        return "TPM" if p.tool_name in entry.same_func_names else "TFM"
-    if set(p.parameters or {}) != set(ref.parameters):
-        return "PNM"
-    if p.parameters != ref.parameters:
-        return "PVM"
-    return None
+def predict_all(predictor: Predictor, entries: Sequence[Entry], settings: Sequence[str]) -> dict[str, dict[Any, str]]:
+    """``{setting: {entry_id: response}}``, in memory (the engine writes files; ablations need none)."""
+    return {s: dict(zip((e.entry_id for e in entries), predictor.predict(entries, s))) for s in settings}
 
 
-def _classifier():
-    try:  # the scoring area's implementation, when merged
-        from petool_utils.evaluation.errors import classify_error  # type: ignore[import-not-found]
-
-        return lambda e, r: classify_error(e, r, parser="reference"), "petool_utils.evaluation.errors"
-    except ImportError:
-        return simple_error_type, "petool_utils.predictors.ranker.ablation.simple_error_type"
+def judge_all(entries: Sequence[Entry], responses: Mapping[str, Mapping[Any, str | None]]) -> dict[str, Judged]:
+    return {s: judge_responses(entries, r) for s, r in responses.items()}
 
 
-def error_counts(entries: Sequence[Entry], responses: Sequence[str]) -> dict[str, int]:
-    classify, _ = _classifier()
-    out = {k: 0 for k in ("IF", "TH", "TFM", "TPM", "PNM", "PVM")}
-    for e, r in zip(entries, responses):
-        t = classify(e, r)
+def error_counts(entries: Sequence[Entry], responses: Mapping[Any, str | None]) -> dict[str, int]:
+    """How many entries carry each of the paper's six error types (the shared classifier)."""
+    out = {k: 0 for k in ERROR_TYPES}
+    for e in entries:
+        t = classify_error(e, responses.get(e.entry_id))
         if t:
-            out[t] = out.get(t, 0) + 1
+            out[t] += 1
     return out
 
 
-def run_ablations(
-    entries: Sequence[Entry],
-    variants: Iterable[str] | None = None,
-    settings: Sequence[str] = ALL_SETTINGS,
-    embedder: str | object = "minilm",
-    progress: bool = False,
-) -> pd.DataFrame:
-    """One row per (variant, setting): n, tool_acc, param_acc, and the count of each error type.
+def _ci(values: Sequence[np.ndarray], clusters: np.ndarray, n_boot: int, seed: int) -> tuple[float, float] | None:
+    return cluster_bootstrap_ci(values, clusters, n_boot=n_boot, seed=seed)
 
-    All variants share one embedding table, so the ablation costs one embedding pass.
+
+def accuracy_rows(entries: Sequence[Entry], judged: Mapping[str, Judged], n_boot: int = 1000, seed: int = 0,
+                  mask: Mapping[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
+    """Tool / Param / Call Acc (fractions) with 95% cluster-bootstrap intervals, per setting and for the
+    mean of the three personalized settings.
+
+    ``mask`` (per setting, aligned with ``entries``) restricts each setting to a subset; the subsets of
+    the settings then differ, so the summary row is ``pooled``: the share over all (entry, setting)
+    pairs of the subset, resampled by functionality group, instead of the mean of three means.
     """
-    base = PersonalizedRanker(embedder=embedder)
+    clusters = cluster_ids(entries)
+    rows: list[dict[str, Any]] = []
+    personal = [s for s in SETTINGS if s in judged]
+    for s in [s for s in ALL_SETTINGS if s in judged]:
+        j = judged[s]
+        m = mask[s] if mask is not None else np.ones(len(entries), dtype=bool)
+        row: dict[str, Any] = {"setting": s, "n": int(m.sum()), "n_groups": int(len(set(clusters[m])))}
+        for metric, vals in (("tool", j.tool), ("param", j.param), ("call", j.call)):
+            v = np.asarray(vals, dtype=float)[m]
+            row[f"{metric}_acc"] = float(v.mean()) if len(v) else float("nan")
+            row[f"{metric}_ci"] = _ci([v], _dense(clusters[m]), n_boot, seed) if len(v) else None
+        rows.append(row)
+    if not personal:
+        return rows
+    if mask is None:
+        row = {"setting": "mean of 3", "n": len(entries), "n_groups": int(len(set(clusters)))}
+        for metric in ("tool", "param", "call"):
+            cols = [np.asarray(getattr(judged[s], metric), dtype=float) for s in personal]
+            row[f"{metric}_acc"] = float(np.mean([c.mean() for c in cols]))
+            row[f"{metric}_ci"] = _ci(cols, clusters, n_boot, seed)
+        rows.append(row)
+    else:
+        idx = [(s, i) for s in personal for i in np.flatnonzero(mask[s])]
+        cl = _dense(np.array([clusters[i] for _, i in idx], dtype=np.int64))
+        row = {"setting": "pooled (3 settings)", "n": len(idx), "n_groups": int(len(set(cl.tolist())))}
+        for metric in ("tool", "param", "call"):
+            v = np.array([float(getattr(judged[s], metric)[i]) for s, i in idx])
+            row[f"{metric}_acc"] = float(v.mean()) if len(v) else float("nan")
+            row[f"{metric}_ci"] = _ci([v], cl, n_boot, seed) if len(v) else None
+        rows.append(row)
+    return rows
+
+
+def _dense(clusters: np.ndarray) -> np.ndarray:
+    """Renumber cluster ids 0..k-1 (a subset keeps only some groups)."""
+    if len(clusters) == 0:
+        return clusters
+    _, inv = np.unique(clusters, return_inverse=True)
+    return inv.astype(np.int64)
+
+
+def run_ablations(entries: Sequence[Entry], variants: Iterable[str] | None = None,
+                  settings: Sequence[str] = ALL_SETTINGS, folds: int = 2, embedder: str | object = "minilm",
+                  n_boot: int = 1000, seed: int = 0, progress: bool = False) -> pd.DataFrame:
+    """One row per (variant, setting) plus each variant's ``mean of 3``: n, Tool/Param/Call Acc with
+    their group-clustered intervals, and the count of each error type (per setting rows).
+
+    All variants share one embedding cache, so the whole ablation costs one embedding pass.
+    """
     names = list(variants) if variants is not None else list(VARIANTS)
+    table: EmbeddingTable | None = None
     rows = []
     it: Iterable[str] = names
     if progress:
@@ -98,52 +156,115 @@ def run_ablations(
 
         it = tqdm(names, desc="ablations")
     for name in it:
-        cfg = VARIANTS[name]
-        r = replace(base, table=base._table, **cfg)
-        for s in settings:
-            resp = r.predict(entries, s)
-            rows.append({"variant": name, "setting": s, **score(entries, resp), **error_counts(entries, resp)})
+        pred = build_variant(name, folds=folds, table=table, embedder=embedder, entries=entries)
+        table = _table_of(pred)
+        responses = predict_all(pred, entries, settings)
+        judged = judge_all(entries, responses)
+        for r in accuracy_rows(entries, judged, n_boot=n_boot, seed=seed):
+            errs = error_counts(entries, responses[r["setting"]]) if r["setting"] in responses else {}
+            rows.append({"variant": name, **r, **errs})
     return pd.DataFrame(rows)
 
 
-def summary_table(df: pd.DataFrame, metric: str = "tool_acc") -> pd.DataFrame:
-    """Variants x settings for one metric (in %), with the mean over the three personalized settings."""
-    t = df.pivot(index="variant", columns="setting", values=metric).reindex(df["variant"].unique()) * 100
-    cols = [s for s in ALL_SETTINGS if s in t.columns]
-    t = t[cols]
-    present = [s for s in SETTINGS if s in t.columns]
-    if present:
-        t["mean (3 settings)"] = t[present].mean(axis=1)
-    return t.round(1)
+def _table_of(pred: Predictor) -> EmbeddingTable | None:
+    return getattr(pred, "table", None)
 
 
-def split_by_func(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
-    """Two halves by functionality group (even / odd numeric ``func``, else a stable string hash):
-    design on one half, confirm on the other; no group is in both."""
-    import zlib
+def summary_table(df: pd.DataFrame, metric: str = "tool_acc", with_ci: bool = False) -> pd.DataFrame:
+    """Variants x settings for one metric in %, the last column the mean of the three settings.
+    ``with_ci``: cells are ``"91.2 [85.0, 95.1]"`` strings."""
+    ci_col = metric.replace("_acc", "_ci")
+    d = df.copy()
+    if with_ci:
+        d["cell"] = [_cell(v, ci) for v, ci in zip(d[metric], d[ci_col])]
+        t = d.pivot(index="variant", columns="setting", values="cell")
+    else:
+        d["cell"] = (100 * d[metric]).round(1)
+        t = d.pivot(index="variant", columns="setting", values="cell")
+    t = t.reindex(d["variant"].unique())
+    cols = [c for c in (*ALL_SETTINGS, "mean of 3") if c in t.columns]
+    return t[cols]
 
-    def key(e: Entry) -> int:
-        f = str(e.func)
-        return int(f) % 2 if f.isdigit() else zlib.crc32(f.encode()) % 2
 
-    a = [e for e in entries if key(e) == 0]
-    b = [e for e in entries if key(e) == 1]
-    return a, b
+def _cell(value: float, ci: Any) -> str:
+    if ci is None or (isinstance(ci, float) and np.isnan(ci)):
+        return f"{100 * value:.1f}"
+    return f"{100 * value:.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
-def halves_check(entries: Sequence[Entry], embedder: str | object = "minilm") -> pd.DataFrame:
-    """The design/confirm check: the full ranker on each half of :func:`split_by_func`, with its
-    population prior taken (a) from the other half's histories only (``population="fit"``: no user and
-    no functionality group of the scored half is in it) and (b) from the scored half itself ("batch")."""
-    a, b = split_by_func(entries)
-    base = PersonalizedRanker(embedder=embedder)
+# ----------------------------------------------------------------------------- choosing filler rules
+
+RULE_SWITCHES = ("same_request", "paraphrase", "code_lists", "documented_codes", "learned_inclusion",
+                 "learned_types", "own_habits")
+
+
+def select_filler_rules(entries: Sequence[Entry], folds: int = 2, embedder: str | object = "minilm",
+                        settings: Sequence[str] = SETTINGS, use_prior: bool = True,
+                        table: EmbeddingTable | None = None) -> pd.DataFrame:
+    """Choose the filler's switches by group-disjoint cross-validation, never on the whole slice.
+
+    For each fold k (the held-out fold), the rules are chosen on the *other* folds' entries (each of
+    those answered with a prior from outside its own fold) by one pass of backward elimination from
+    "all on": a switch is turned off when that raises Param Acc (mean of the settings) on the
+    training folds. The chosen rules are then scored on fold k with a prior fitted outside fold k.
+    Returns one row per held-out fold: the switches chosen, training and held-out Param Acc, and the
+    held-out Param Acc with every switch on (for comparison).
+    """
+    parts = split_folds(list(entries), folds)
+    priors = [fit_prior([e for j, p in enumerate(parts) if j != k for e in p]) if use_prior else None
+              for k in range(folds)]
+    decided: dict[int, list[tuple[str, Entry, Any]]] = {}
+    members: dict[int, PersonalizedRanker] = {}
+    for k in range(folds):
+        r = PersonalizedRanker(embedder=embedder, table=table, prior=priors[k])
+        table = r.table
+        members[k] = r
+        r._prepare(parts[k])
+        decided[k] = [(s, e, e.candidates[r.decide(e, s).index]) for s in settings for e in parts[k] if e.candidates]
+
+    def param_acc(rules: FillerRules, fold_ids: Sequence[int]) -> float:
+        ok = n = 0
+        for k in fold_ids:
+            r = members[k]
+            pop = r._book if "population_calls" in r.components else None
+            for s, e, cand in decided[k]:
+                ok += fill_parameters(e.query, cand, e.history(s), True, pop, rules) == e.reference.parameters
+                n += 1
+        return ok / n if n else 0.0
+
     rows = []
-    for half, mine, other in (("A (design)", a, b), ("B (confirm)", b, a)):
-        for pop in ("fit", "batch"):
-            r = replace(base, table=base._table, population=pop)
-            if pop == "fit":
-                r.fit(other)
-            for s in SETTINGS:
-                rows.append({"half": half, "population": "other half" if pop == "fit" else "same half",
-                             "setting": s, **score(mine, r.predict(mine, s))})
+    for k in range(folds):
+        train = [j for j in range(folds) if j != k]
+        rules = FillerRules()
+        best = param_acc(rules, train)
+        for switch in RULE_SWITCHES:
+            trial = replace(rules, **{switch: False})
+            acc = param_acc(trial, train)
+            if acc > best:
+                rules, best = trial, acc
+        rows.append({"held_out_fold": k, "n_held_out": len(parts[k]),
+                     "switches_off": ", ".join(s for s in RULE_SWITCHES if not getattr(rules, s)) or "none",
+                     "train_param_acc": best, "held_out_param_acc": param_acc(rules, [k]),
+                     "held_out_param_acc_all_on": param_acc(FillerRules(), [k])})
+    return pd.DataFrame(rows)
+
+
+def fold_table(entries: Sequence[Entry], folds: int = 2, metric: str = "tool_acc", embedder: str | object = "minilm",
+               variants: Sequence[str] = MAIN_VARIANTS, table: EmbeddingTable | None = None) -> pd.DataFrame:
+    """Each held-out fold on its own: the main variants' scores (in %) per setting on the entries of one
+    fold of functionality groups (their prior, if any, fitted on the other folds)."""
+    from petool_utils.predictors.ranker.crossfit import fold_of
+
+    rows = []
+    for name in variants:
+        pred = build_variant(name, folds=folds, table=table, embedder=embedder, entries=entries)
+        table = _table_of(pred)
+        responses = predict_all(pred, entries, SETTINGS)
+        for k in range(folds):
+            part = [e for e in entries if fold_of(e, folds) == k]
+            judged = judge_all(part, {s: responses[s] for s in SETTINGS})
+            row: dict[str, Any] = {"variant": name, "fold": k, "n": len(part)}
+            for r in accuracy_rows(part, judged, n_boot=0):
+                row[r["setting"]] = round(100 * r[metric], 1)
+            rows.append(row)
     return pd.DataFrame(rows)

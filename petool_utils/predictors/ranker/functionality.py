@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from petool_utils.benchmark.data import CandidateTool, HistoryItem
+from petool_utils.benchmark.data import CandidateTool
 from petool_utils.predictors.ranker.text import api_part, category_part, content_words, norm_api, tool_part, words
 
 
@@ -34,24 +34,23 @@ def candidate_text(c: CandidateTool) -> str:
 
 
 class EmbeddingTable:
-    """Embeds each distinct text once per process and serves rows by text.
+    """Embeds each distinct text once per process and serves an entry's vectors.
 
     The whole benchmark repeats instructions and API descriptions heavily; embedding the de-duplicated
-    set in one batch is what keeps 3 settings x 1,000 entries inside a minute on two cores.
+    set in batches is what keeps 3 settings x 1,000 entries inside a minute on two cores. An embedder
+    whose vectors are fitted on the texts it is given (TF-IDF) is asked per entry instead, on that
+    entry's own texts, so that an answer never depends on which other entries were embedded with it.
     """
 
     def __init__(self, embedder):
         self.embedder = embedder
         self._rows: dict[str, np.ndarray] = {}
-        # TF-IDF is fitted on the texts of each call: its rows are comparable only within one call,
-        # so with it every call re-embeds the union of all texts seen so far
-        self._refit = getattr(embedder, "name", "") == "tfidf"
+        self._per_entry = getattr(embedder, "name", "") == "tfidf"
+        self._entries: dict[tuple[str, ...], np.ndarray] = {}
 
     def ensure(self, texts: Iterable[str]) -> None:
-        texts = set(texts)
-        if self._refit and not texts <= set(self._rows):
-            todo = sorted(texts | set(self._rows))
-            self._rows = dict(zip(todo, self.embedder.embed(todo)))
+        """Embed the texts not seen yet, in one sorted batch (a no-op for per-entry embedders)."""
+        if self._per_entry:
             return
         todo = sorted({t for t in texts if t not in self._rows})
         if todo:
@@ -59,11 +58,20 @@ class EmbeddingTable:
             for t, v in zip(todo, mat):
                 self._rows[t] = v
 
-    def __getitem__(self, text: str) -> np.ndarray:
-        return self._rows[text]
+    def entry_vectors(self, query: str, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The query's vector and one row per candidate text."""
+        if self._per_entry:
+            key = (query, *texts)
+            if key not in self._entries:
+                self._entries[key] = self.embedder.embed([query, *texts])
+            m = self._entries[key]
+            return m[0], m[1:]
+        self.ensure([query, *texts])
+        cv = np.stack([self._rows[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+        return self._rows[query], cv
 
-    def matrix(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self._rows[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+    def __len__(self) -> int:
+        return len(self._rows) + len(self._entries)
 
 
 def lexical_overlap(query: str, c: CandidateTool) -> float:
@@ -99,37 +107,20 @@ def parameter_fit(query: str, c: CandidateTool) -> float:
 
 @dataclass(frozen=True)
 class FunctionalityWeights:
-    """How the views are mixed. Chosen as round numbers by design on one half of the dev slice
-    (split by functionality group) and confirmed on the other half; never searched on test data."""
+    """How the views are mixed: round numbers, chosen by group-disjoint cross-validation on the dev slice
+    (``benchmarks/ranker_tables.py``); never searched on the whole slice."""
 
     semantic: float = 1.0
     lexical: float = 0.5
     parameters: float = 0.2
-    history: float = 0.5
+    memory: float = 1.0
+    """A past call made for this very request names the candidate's (category, API)."""
     group_bonus: float = 0.3
     evidence_bonus: float = 0.3
     group_cosine: float = 0.92
-    history_cosine: float = 0.85
-
-
-def history_functionality(
-    query_vec: np.ndarray, history: Sequence[HistoryItem], hist_vecs: np.ndarray, cands: Sequence[CandidateTool], min_cos: float
-) -> np.ndarray:
-    """Evidence from past interactions: when the user once asked (nearly) the same thing, the API they
-    called then names the functionality now, whichever provider served it."""
-    out = np.zeros(len(cands), dtype=np.float32)
-    if not len(history):
-        return out
-    sims = hist_vecs @ query_vec
-    cand_apis = [norm_api(api_part(c.tool_name)) for c in cands]
-    for h, s in zip(history, sims):
-        if s < min_cos:
-            continue
-        api = norm_api(api_part(h.tool_call.tool_name))
-        for i, a in enumerate(cand_apis):
-            if a == api:
-                out[i] = max(out[i], float(s))
-    return out
+    within_group_functionality: bool = False
+    """Inside the chosen group, when neither the user nor the prior decides: the better functionality
+    score first (else straight to provider coverage, then list order)."""
 
 
 def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min_cos: float) -> list[int]:

@@ -1,78 +1,115 @@
-"""Parameters: fill the chosen API's arguments from the instruction, the documentation and the history.
+"""Parameters: fill the chosen API's arguments from the request, the past calls and the documentation.
 
-Benchmark instructions are written from an API's example call, so most argument values are spelled
-out in the instruction: quoted strings, numbers, IDs, dates, codes. Where the instruction names a value
-that is also the documented example value, the documented form wins (``Italy`` -> ``it``). The user's
-own past calls are the best guide of all: the same request made before is answered the same way.
+Benchmark requests are written from an API's example call, and the interaction histories are made of
+exactly such (request, call) pairs. So the filler first asks the pairs (:mod:`.conventions`), and
+reads values out of the text only when no pair answers:
 
-Rules, in order, for each parameter of the chosen API:
+1. **Same request** (``same_request``): a past call of this API whose instruction is the same request
+   (:func:`~.conventions.norm_request`) is repeated; the user's own calls come first, then other users'
+   (only with a fitted prior), a call of the very same tool before one of another provider, then the
+   most frequent.
+2. **Paraphrase** (``paraphrase``): a past call of this API whose every informative value the request
+   states (:func:`~.conventions.supported`) and which accounts for every value-like token of the
+   request (quoted phrases, numbers, IDs) is repeated; the one stating the most values wins.
+3. **Reading the text**, parameter by parameter, in the documented order:
+   a. a value of the parameter's code list (the values past calls gave it, the documented example,
+      and the values its description lists, ``documented_codes``) that the request states, in the
+      form the calls write it (``code_lists``);
+   b. the documented example value, if the request contains it literally;
+   c. a country or language name, as the kind of code the documented example uses;
+   d. a value next to a word of the parameter's name ("page 3", "ID 12345", "limit of 24",
+      "3 days", "first page" -> 1), or a quoted phrase right after such a word;
+   e. a required parameter still without a value takes its documented example, else ``""``.
+   An optional parameter without a value is sent when the request names it, when this user sent it
+   in a past call of the API (``own_habits``), or when most past calls of the API send it (``learned_inclusion``: then
+   with the value they agree on, else the documented one). A single quoted phrase left over goes to
+   the first required text parameter still on its default.
+4. **Types**: a number goes as a JSON number or as a string the way past calls of the API send that
+   parameter (``learned_types``), else by the documented type (``NUMBER`` -> integer, decimals
+   truncated as the benchmark's own calls do).
 
-1. **Past call**: a past instruction that is the same request (normalised text) whose call used this
-   parameter name gives its value.
-2. **Documented value in the text**: the documented default appears literally in the instruction.
-3. **Extracted value**: a value found next to a word of the parameter's name ("page 3", "ID 12345",
-   "limit of 24", "3 days", "first page" -> 1), a quoted string after a word of the name, a country
-   or language name mapped to the code form of the documented default.
-4. **Required parameters** not found fall back to the documented default (typed), else ``""``.
-5. **Paging from the start**: an instruction that says "first" or "starting" keeps an optional
-   ``offset``/``start``/``skip`` whose documented value is 0.
-
-Optional parameters are included when rules 1-3 give a value, when the instruction names the
-parameter without a value ("the default storage" -> ``storageName: ""``), or when this user passed
-it in a past call of the same API. Values are typed by the documented
-type: ``NUMBER`` values that are integers become JSON numbers, everything else stays a string.
+Which of the switchable rules are on was chosen by group-disjoint cross-validation on the dev slice
+(``benchmarks/ranker_tables.py``); see docs/ranker.md.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
-from petool_utils.benchmark.data import CandidateTool, HistoryItem, ToolParameter
+from petool_utils.benchmark.data import CandidateTool, ToolParameter
+from petool_utils.predictors.ranker.conventions import (
+    COUNTRIES,
+    LANGUAGES,
+    NUMBER_WORDS,
+    CallBook,
+    ParamConvention,
+    PastCall,
+    api_key,
+    compatible,
+    conventions,
+    covers,
+    documented_codes,
+    informative,
+    norm_request,
+    quoted_phrases,
+    supported,
+    value_tokens,
+)
 from petool_utils.predictors.ranker.text import STOPWORDS, words
 
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-            "eighth": 8, "ninth": 9, "tenth": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-            "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+ORDINALS = NUMBER_WORDS
 
-COUNTRIES = {"united states": "US", "usa": "US", "america": "US", "united kingdom": "GB", "uk": "GB",
-             "britain": "GB", "england": "GB", "germany": "DE", "france": "FR", "italy": "IT", "spain": "ES",
-             "singapore": "SG", "japan": "JP", "china": "CN", "india": "IN", "canada": "CA", "australia": "AU",
-             "brazil": "BR", "mexico": "MX", "netherlands": "NL", "sweden": "SE", "russia": "RU",
-             "egypt": "EG", "ghana": "GH", "cameroon": "CM", "south korea": "KR", "korea": "KR",
-             "indonesia": "ID", "malaysia": "MY", "thailand": "TH", "vietnam": "VN", "philippines": "PH",
-             "turkey": "TR", "poland": "PL", "portugal": "PT", "switzerland": "CH", "austria": "AT",
-             "belgium": "BE", "ireland": "IE", "new zealand": "NZ", "south africa": "ZA", "argentina": "AR"}
 
-LANGUAGES = {"english": "en", "german": "de", "french": "fr", "italian": "it", "spanish": "es",
-             "japanese": "ja", "chinese": "zh", "russian": "ru", "portuguese": "pt", "arabic": "ar",
-             "korean": "ko", "dutch": "nl", "turkish": "tr", "hindi": "hi", "swedish": "sv", "polish": "pl"}
+@dataclass(frozen=True)
+class FillerRules:
+    """Switchable rules of the filler (all on by default; ablations and the CV selection turn them off)."""
 
-_QUOTED = re.compile(r"""(?:^|[\s(:,])['"‘“]([^'"’”]+?)['"’”](?=$|[\s).,;:!?])""")
+    same_request: bool = True
+    paraphrase: bool = True
+    code_lists: bool = True
+    learned_inclusion: bool = True
+    learned_types: bool = True
+    documented_codes: bool = True
+    own_habits: bool = True
+    min_calls: int = 3
+    """``learned_inclusion``: conventions need at least this many distinct past calls of the API."""
+    inclusion_threshold: float = 0.5
+    """``learned_inclusion``: send an optional parameter the request is silent on when at least this
+    share of the API's past calls send it."""
+
+    def switches(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+DEFAULT_RULES = FillerRules()
+
 _TOKEN = re.compile(r"[^\s,;()]+")
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
+_ORDINAL_SUFFIX = re.compile(r"^(\d+)(?:st|nd|rd|th)$", re.I)
 
 
-def typed(value: Any, p: ToolParameter) -> Any:
-    """Type a value by the documented type. ``NUMBER`` values that read as numbers become JSON integers
-    (decimals truncated, as the benchmark's own calls send them: longitude ``-73.45`` goes as ``-73``);
-    everything else stays as it is, strings as strings."""
-    t = (p.type or "").upper()
-    if isinstance(value, bool) or t != "NUMBER":
-        return value if not isinstance(value, str) else value.strip()
-    if isinstance(value, (int, float)):
-        return int(value)
-    s = str(value).strip()
-    if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", s):
+def typed(value: Any, p: ToolParameter, conv: ParamConvention | None = None) -> Any:
+    """Type a value: as past calls of the API send this parameter (numbers as JSON numbers or as
+    strings) when they agree, else by the documented type: ``NUMBER`` values that read as numbers become
+    JSON integers (decimals truncated, as the benchmark's own calls send them: longitude ``-73.45``
+    goes as ``-73``); everything else stays as it is, strings stripped."""
+    if isinstance(value, bool):
+        return value
+    s = value.strip() if isinstance(value, str) else value
+    is_num = isinstance(s, (int, float)) or (isinstance(s, str) and bool(_NUMBER.match(s)))
+    if conv is not None and is_num and conv.n_int != conv.n_str:
+        if conv.n_str > conv.n_int:
+            return s if isinstance(s, str) else str(s)
+        return int(float(s))
+    if (p.type or "").upper() != "NUMBER":
+        return s
+    if isinstance(s, (int, float)):
+        return int(s)
+    if is_num:
         return int(float(s)) if "." in s else int(s)
     return s
-
-
-def _norm(text: str) -> str:
-    return " ".join(words(text))
-
-
-_ORDINAL_SUFFIX = re.compile(r"^(\d+)(?:st|nd|rd|th)$", re.I)
 
 
 def _clean_token(tok: str) -> str:
@@ -150,21 +187,32 @@ def code_for(query: str, p: ToolParameter) -> str | None:
     return None
 
 
-def past_values(query: str, history: Sequence[HistoryItem]) -> dict[str, Any]:
-    """Arguments of past calls made for the same request (normalised instruction text)."""
-    key = _norm(query)
-    out: dict[str, Any] = {}
-    for h in history:
-        if _norm(h.instruction) == key:
-            out.update(h.tool_call.parameters)
-    return out
+def code_list_value(query: str, p: ToolParameter, conv: ParamConvention | None, used: set[str],
+                    documented: bool = True) -> Any:
+    """The longest value of the parameter's code list (past calls' values, the documented example, and
+    with ``documented`` the values its description lists) that the request states, in the form the
+    calls or the documentation write it."""
+    values: list[Any] = []
+    if conv is not None:
+        values.extend(conv.examples[k] for k, _ in conv.values.most_common())
+    if p.default is not None:
+        values.append(p.default)
+    if documented:
+        values.extend(documented_codes(p.description))
+    best, best_len = None, 0
+    for v in values:
+        if not informative(v) or not isinstance(v, str) or str(v) in used:
+            continue
+        if supported(v, query) and len(v) > best_len:
+            best, best_len = v, len(v)
+    return best
 
 
 def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -> str | None:
-    """Rules 2-3 for one parameter; ``used`` holds values already given to earlier parameters."""
+    """Rules 3b-3d for one parameter; ``used`` holds values already given to earlier parameters."""
     q = query.lower()
     d = p.default
-    if d is not None and str(d).strip() and len(str(d).strip()) >= 1 and not isinstance(d, bool):
+    if d is not None and not isinstance(d, bool) and str(d).strip():
         ds = str(d).strip()
         if len(ds) >= 2 and re.search(rf"(?<![\w]){re.escape(ds.lower())}(?![\w])", q):
             return ds
@@ -189,49 +237,115 @@ def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) 
     return None
 
 
-def habitual_optionals(cand: CandidateTool, history: Sequence[HistoryItem]) -> set[str]:
-    """Optional parameters this user passed when calling the same API (any provider) before."""
-    from petool_utils.predictors.ranker.text import api_part, norm_api
+def _documented(cand: CandidateTool) -> list[tuple[ToolParameter, bool]]:
+    return [(p, True) for p in cand.required_parameters] + [(p, False) for p in cand.optional_parameters]
 
-    api = norm_api(api_part(cand.tool_name))
-    names = {p.name for p in cand.optional_parameters}
-    out: set[str] = set()
-    for h in history:
-        if norm_api(api_part(h.tool_call.tool_name)) == api:
-            out |= names & set(h.tool_call.parameters)
+
+def _pick(calls: Sequence[PastCall], cand: CandidateTool) -> PastCall:
+    """Own calls first, then calls of the very same tool, then the most frequent; then the first seen."""
+    return max(enumerate(calls), key=lambda ic: (ic[1].own, ic[1].tool_name == cand.tool_name, ic[1].count, -ic[0]))[1]
+
+
+def same_request_call(query: str, cand: CandidateTool, books: Sequence[CallBook]) -> PastCall | None:
+    """Rule 1: a past call of this API made for the same request."""
+    hits = [c for b in books for c in b.same_request(query) if compatible(c, cand)]
+    return _pick(hits, cand) if hits else None
+
+
+def paraphrase_call(query: str, cand: CandidateTool, books: Sequence[CallBook]) -> PastCall | None:
+    """Rule 2: a past call of this API that states nothing the request does not, and leaves out nothing
+    it does (every value-like token of the request is one of the call's values)."""
+    tokens = value_tokens(query)
+    key = api_key(cand.tool_name)
+    best, best_key = None, None
+    for b in books:
+        for i, c in enumerate(b.of_api(key)):
+            if not compatible(c, cand):
+                continue
+            vals = [v for v in c.parameters.values() if informative(v)]
+            if not vals or not all(supported(v, query) for v in vals):
+                continue
+            if not all(covers(vals, t) for t in tokens):
+                continue
+            k = (len(vals), c.own, c.tool_name == cand.tool_name, c.count)
+            if best_key is None or k > best_key:
+                best, best_key = c, k
+    return best
+
+
+def _complete(call: PastCall, cand: CandidateTool) -> dict[str, Any]:
+    """A past call's arguments for this candidate; required parameters it lacks take their documented value."""
+    out = dict(call.parameters)
+    for p in cand.required_parameters:
+        if p.name not in out:
+            out[p.name] = typed(p.default, p) if p.default is not None else ""
     return out
 
 
-def fill_parameters(query: str, cand: CandidateTool, history: Sequence[HistoryItem], use_history: bool = True) -> dict[str, Any]:
-    """Arguments for ``cand`` (see the module docstring for the rules and their order)."""
-    past = past_values(query, history) if use_history else {}
-    habit = habitual_optionals(cand, history) if use_history else set()
+def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use_history: bool = True,
+                    population: CallBook | None = None, rules: FillerRules = DEFAULT_RULES) -> dict[str, Any]:
+    """Arguments for ``cand`` (the module docstring gives the rules and their order).
+
+    ``history``: the user's own interaction history in this setting (pairs in the prompt);
+    ``population``: other users' pairs from a fitted prior (None: no population).
+    """
+    books: list[CallBook] = []
+    if use_history and history:
+        books.append(history if isinstance(history, CallBook) else CallBook.from_history(history))
+    if population is not None and len(population):
+        books.append(population)
+    if books and rules.same_request:
+        c = same_request_call(query, cand, books)
+        if c is not None:
+            return _complete(c, cand)
+    if books and rules.paraphrase:
+        c = paraphrase_call(query, cand, books)
+        if c is not None:
+            return _complete(c, cand)
+    conv = conventions(cand, books) if books else {}
+    own_books = [b for b in books if b is not population]
+    habit = set()
+    if own_books and rules.own_habits:
+        key = api_key(cand.tool_name)
+        for b in own_books:
+            for c in b.of_api(key):
+                habit |= set(c.parameters)
     qwords = set(words(query))
-    quoted = [m.group(1) for m in _QUOTED.finditer(query)]
+    quoted = quoted_phrases(query)
     out: dict[str, Any] = {}
     used: set[str] = set()
-    params = [(p, True) for p in cand.required_parameters] + [(p, False) for p in cand.optional_parameters]
-    for p, required in params:
-        if p.name in past:
-            out[p.name] = past[p.name]
-            continue
-        v = find_value(query, p, quoted, used)
+    for p, required in _documented(cand):
+        pc = conv.get(p.name)
+        tconv = pc if rules.learned_types else None
+        v: Any = None
+        if rules.code_lists:
+            v = code_list_value(query, p, pc, used, rules.documented_codes)
+        if v is None:
+            v = find_value(query, p, quoted, used)
         if v is not None:
-            used.add(v)
-            out[p.name] = typed(v, p)
-        elif required or p.name in habit or (_name_words(p.name) & qwords):
+            used.add(str(v))
+            out[p.name] = typed(v, p, tconv)
+            continue
+        if rules.learned_inclusion and pc is not None and pc.n_calls >= rules.min_calls and not required:
+            if pc.presence >= rules.inclusion_threshold:
+                const, cv = pc.constant()
+                out[p.name] = cv if const else (typed(p.default, p, tconv) if p.default is not None else "")
+                continue
+            if pc.n_present == 0 and p.name not in habit:
+                continue  # the API's callers never send it: not even when the request names it
+        if required or p.name in habit or (_name_words(p.name) & qwords):
             # required; or optional but named in the request or habitually passed by this user
-            out[p.name] = typed(p.default, p) if p.default is not None else ""
+            out[p.name] = typed(p.default, p, tconv) if p.default is not None else ""
     # "from the first ...", "starting at the beginning": a paging offset at its documented zero
     if re.search(r"\b(first|start\w*|beginning)\b", query, re.I):
         for p in cand.optional_parameters:
             if p.name not in out and p.name.lower() in {"offset", "start", "skip"} and str(p.default).strip() == "0":
-                out[p.name] = typed(p.default, p)
+                out[p.name] = typed(p.default, p, conv.get(p.name) if rules.learned_types else None)
     # a single remaining quoted phrase belongs to the first required text parameter still on its default
     leftovers = [qs for qs in quoted if qs not in used]
     if len(leftovers) == 1:
         for p in cand.required_parameters:
-            if p.name not in past and (p.type or "").upper() != "NUMBER" and str(out.get(p.name, "")) == str(p.default or ""):
+            if (p.type or "").upper() != "NUMBER" and str(out.get(p.name, "")) == str(p.default or ""):
                 out[p.name] = leftovers[0]
                 break
     return out

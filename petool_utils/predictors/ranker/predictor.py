@@ -1,46 +1,66 @@
 """``offline:ranker``: a CPU-only personalized tool ranker and parameter filler (petool's own method).
 
-For each entry: embed the instruction and the candidates (batched, de-duplicated over all entries),
-score each candidate's functionality, group near-identical candidates, pick the best-fitting group,
-let the user's history pick the provider inside it, fill the parameters, and emit the one-line JSON
-call the benchmark asks any model for. The spine's scorer judges it like any model output.
+For each entry: score each candidate's functionality against the request, group near-identical
+candidates, pick the best-fitting group, let the user's history pick the provider inside it, fill the
+parameters, and emit the one-line JSON call the benchmark asks any model for. The shared scorer judges
+it like any model output.
+
+Without a prior (``offline:ranker``) an answer depends on nothing but the entry's own prompt for that
+setting (request, candidates, history): one user asking one question. With a fitted prior
+(``offline:ranker@prior.json``, :mod:`.prior`) the ranker also knows what *training* users' histories
+say: which providers they like (it decides when the user's own history is silent) and which calls
+served which requests (functionality and parameters). Either way an entry's answer never depends on
+which other entries are evaluated with it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from petool_utils import SETTINGS
 from petool_utils.benchmark.data import CandidateTool, Entry
+from petool_utils.predictors.base import Predictor
+from petool_utils.predictors.ranker.conventions import CallBook, PastCall, api_key
 from petool_utils.predictors.ranker.functionality import (
     EmbeddingTable,
     FunctionalityWeights,
     candidate_text,
     functional_groups,
-    history_functionality,
     lexical_overlap,
     parameter_fit,
 )
-from petool_utils.predictors.ranker.parameters import fill_parameters
-from petool_utils.predictors.ranker.preference import PreferenceWeights, ProviderPopularity, preference_scores, provider_evidence
-from petool_utils.predictors.base import Predictor
-from petool_utils.predictors.ranker.text import tool_part
+from petool_utils.predictors.ranker.parameters import DEFAULT_RULES, FillerRules, fill_parameters
+from petool_utils.predictors.ranker.preference import (
+    PreferenceWeights,
+    group_preference,
+    preference_scores,
+    provider_evidence,
+)
+from petool_utils.predictors.ranker.prior import RankerPrior, fit_prior, read_prior
+from petool_utils.predictors.ranker.text import category_part, tool_part
 
-COMPONENTS = ("semantic", "lexical", "parameter_fit", "group", "history_functionality", "preference", "population", "coverage", "parameters")
-"""Switchable parts, for ablations."""
+COMPONENTS = ("semantic", "lexical", "parameter_fit", "group", "preference", "coverage", "parameters",
+              "population", "request_memory", "population_calls")
+"""Switchable parts, for ablations. The last three need a prior: ``population`` (provider votes),
+``request_memory`` (a training user's call for the same request names the API), ``population_calls``
+(training users' (instruction, call) pairs for the parameter filler)."""
 
-DEFAULT_COMPONENTS = tuple(c for c in COMPONENTS if c != "history_functionality")
-"""On by default. ``history_functionality`` (a past near-identical request names the API) is off: on
-the design half of the dev slice it cost about 0.4 points of Tool Acc per setting (it also boosts
-look-alike APIs of other groups) and the confirming half agreed (1.4 points over the whole slice);
-it stays available for ablations."""
+DEFAULT_COMPONENTS = tuple(c for c in COMPONENTS if c != "semantic")
+"""On by default. ``semantic`` (MiniLM cosine between the request and the API's name and description in
+the functionality score) is off: under group-disjoint 2-fold cross-validation on the dev slice neither
+held-out fold gained from it, with or without a prior (docs/ranker.md, design checks). The embeddings
+still decide which candidates are one functionality group (near-identical name and description)."""
+
+ROUND = 4
+"""Scores are compared at 4 decimals: embeddings of one text can differ in the last bits with the batch
+they were computed in, and that must never change an answer."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
     """Why a tool was chosen: kept for error analysis and ablation tables."""
 
@@ -50,31 +70,29 @@ class Decision:
     preference: list[float]
 
 
-@dataclass
+@dataclass(eq=False)
 class PersonalizedRanker(Predictor):
-    """A :class:`~petool_utils.predictors.Predictor` (``name = "ranker"``): plain config; the only state
-    is the embedding table (a cache of pure function values) and what :meth:`fit` was shown.
+    """petool's ranker as a :class:`~petool_utils.predictors.base.Predictor`: plain configuration; the
+    only state is the prior (given, read from ``prior_path``, or learned by :meth:`fit`) and an
+    embedding cache (a pure function of text).
 
-    ``use_history=False`` ignores every history (the no-history ablation even for the three settings);
-    ``components`` keeps only the named parts of :data:`COMPONENTS`.
-
-    ``population`` says which other users' histories form the population prior that decides when the
-    user's own history is silent: ``"batch"`` (default) the histories of every entry passed to
-    :meth:`predict` plus whatever :meth:`fit` saw; ``"fit"`` only what :meth:`fit` saw (predictions
-    then do not depend on how entries are batched); ``"off"`` none. References are never read.
+    ``use_history=False`` ignores the user's own history (the no-history ablation, and the popularity
+    baseline); ``components`` keeps only the named parts of :data:`COMPONENTS`; ``rules`` switches the
+    parameter filler's rules.
     """
 
     embedder: str | object = "minilm"
+    prior: RankerPrior | None = None
+    prior_path: str | None = None
     use_history: bool = True
     components: Iterable[str] = DEFAULT_COMPONENTS
     fweights: FunctionalityWeights = field(default_factory=FunctionalityWeights)
     pweights: PreferenceWeights = field(default_factory=PreferenceWeights)
-    population: str = "batch"
+    rules: FillerRules = DEFAULT_RULES
+    pooled_votes: bool = False
+    """Use the prior's votes summed over the three settings in every setting (off: each setting's own)."""
     progress: bool = False
-    table: EmbeddingTable | None = field(default=None, repr=False, compare=False)
-    chunk_size: int = 1_000_000
-    """The engine hands a predictor ``chunk_size`` entries per call; the ranker wants a whole setting in
-    one call, because its ``"batch"`` population comes from the call."""
+    table: EmbeddingTable | None = field(default=None, repr=False)
     name: str = "offline-ranker"
 
     def __post_init__(self) -> None:
@@ -86,19 +104,54 @@ class PersonalizedRanker(Predictor):
             from petool_utils.models.embeddings import get_embedder
 
             self.embedder = get_embedder(self.embedder)
-        if self.population not in ("batch", "fit", "off"):
-            raise ValueError(f"population must be 'batch', 'fit' or 'off', not {self.population!r}")
-        # variants of one ranker (ablations) may share one table: embeddings are pure functions of text
-        self._table = self.table if self.table is not None else EmbeddingTable(self.embedder)
-        self._fitted = ProviderPopularity()
-        self._popularity: dict[str, int] = {}
+        if self.prior is None and self.prior_path is not None:
+            self.prior = read_prior(self.prior_path)
+        # variants of one ranker (ablations, folds) may share one table: embeddings are pure functions of text
+        self.table = self.table if self.table is not None else EmbeddingTable(self.embedder)
+        self._use_prior()
 
-    def fit(self, entries: Sequence[Entry], settings: Sequence[str] = SETTINGS) -> "PersonalizedRanker":
-        """Learn the population prior from these entries' interaction histories (never their references)."""
-        for e in entries:
-            for s in settings:
-                self._fitted.add(e.entry_id, e.history(s), s)
+    # -- the prior --------------------------------------------------------------------------------
+    def _use_prior(self) -> None:
+        p = self.prior
+        self._votes = {s: p.net_votes(s) for s in p.votes} if p is not None else {}
+        if self.pooled_votes and self._votes:
+            total: dict[str, int] = {}
+            for votes in self._votes.values():
+                for provider, v in votes.items():
+                    total[provider] = total.get(provider, 0) + v
+            self._votes = {s: dict(total) for s in self._votes}
+        calls = p.calls if p is not None else []
+        self._book = CallBook(PastCall(c.instruction, c.tool_name, c.parameters, c.count, False) for c in calls)
+
+    def fit(self, entries: Sequence[Entry]) -> "PersonalizedRanker":
+        """Learn the prior from these *training* entries' interaction histories (never their references)."""
+        self.prior = fit_prior(entries)
+        self.prior_path = None
+        self._use_prior()
         return self
+
+    @classmethod
+    def from_spec(cls, arg: str, **kwargs: Any) -> Predictor:
+        """``offline:ranker@<arg>``: ``crossfit`` or ``crossfit:K`` (group-disjoint cross-fitting, see
+        :mod:`.crossfit`), else the path of a prior written by ``petool ranker fit``."""
+        from petool_utils.predictors.ranker.crossfit import CrossFitted, parse_crossfit
+
+        folds = parse_crossfit(arg, kwargs.pop("folds", None))
+        if folds is not None:
+            return CrossFitted(folds=folds, method="ranker", **kwargs)
+        stem = Path(arg).name.removesuffix(".json")
+        return cls(prior_path=arg, name=f"offline-ranker-prior-{stem}", **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "backend": "offline", "method": "ranker (petool's own method, no LLM)",
+            "population": "fitted prior" if self.prior is not None else "none (one prompt at a time)",
+            "use_history": self.use_history, "embedder": getattr(self.embedder, "name", str(self.embedder)),
+            "components": sorted(self.components), "filler_rules": self.rules.switches(),
+        }
+        if self.prior is not None:
+            d["prior"] = {"path": self.prior_path, **self.prior.summary()}
+        return d
 
     # -- public API -------------------------------------------------------------------------------
     def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
@@ -106,12 +159,13 @@ class PersonalizedRanker(Predictor):
         return [json.dumps(call, ensure_ascii=False) for call in self.calls(entries, setting)]
 
     def calls(self, entries: Sequence[Entry], setting: str) -> list[dict]:
-        self._prepare(entries, setting)
-        it = entries
+        self._prepare(entries)
+        it: Iterable[Entry] = entries
         if self.progress:
             from tqdm.auto import tqdm
 
             it = tqdm(entries, desc=f"ranker/{setting}", unit="entry")
+        population = self._book if "population_calls" in self.components else None
         out = []
         for e in it:
             if not e.candidates:  # nothing to choose from: an empty call, scored as wrong, never a crash
@@ -119,7 +173,8 @@ class PersonalizedRanker(Predictor):
                 continue
             d = self.decide(e, setting)
             cand = e.candidates[d.index]
-            params = fill_parameters(e.query, cand, self._history(e, setting), use_history="parameters" in self.components)
+            params = fill_parameters(e.query, cand, self._history(e, setting), use_history="parameters" in self.components,
+                                     population=population, rules=self.rules)
             out.append({"tool_name": cand.tool_name, "parameters": params})
         return out
 
@@ -127,27 +182,30 @@ class PersonalizedRanker(Predictor):
     def _history(self, e: Entry, setting: str):
         return e.history(setting) if self.use_history else []
 
-    def _prepare(self, entries: Sequence[Entry], setting: str) -> None:
+    def _prepare(self, entries: Sequence[Entry]) -> None:
         texts = set()
         for e in entries:
             texts.add(e.query)
             texts.update(candidate_text(c) for c in e.candidates)
-            if "history_functionality" in self.components:
-                texts.update(h.instruction for h in self._history(e, setting))
-        self._table.ensure(texts)
-        pop = self._fitted.copy()
-        if self.population == "batch" and self.use_history:
-            for e in entries:
-                pop.add(e.entry_id, self._history(e, setting), setting)
-        on = self.population != "off" and "population" in self.components
-        self._popularity = pop.table(setting) if on else {}
+        self.table.ensure(texts)
+
+    def _popularity(self, setting: str) -> dict[str, int]:
+        return self._votes.get(setting, {}) if "population" in self.components else {}
+
+    def memory_apis(self, e: Entry, setting: str) -> set[tuple[str, str]]:
+        """(category, API) of past calls made for this very request: the user's own, and with a prior
+        the training users'. They name the functionality whatever provider served it."""
+        if "request_memory" not in self.components:
+            return set()
+        hits = list(CallBook.from_history(self._history(e, setting)).same_request(e.query))
+        hits += self._book.same_request(e.query)
+        return {(category_part(c.tool_name), api_key(c.tool_name)) for c in hits}
 
     def functionality(self, e: Entry, setting: str) -> tuple[np.ndarray, list[int]]:
         """Functionality score per candidate and the group label per candidate."""
         w, on = self.fweights, self.components
         cands: list[CandidateTool] = e.candidates
-        q = self._table[e.query]
-        cv = self._table.matrix([candidate_text(c) for c in cands])
+        q, cv = self.table.entry_vectors(e.query, [candidate_text(c) for c in cands])
         score = np.zeros(len(cands), dtype=np.float64)
         if "semantic" in on:
             score += w.semantic * (cv @ q)
@@ -155,24 +213,21 @@ class PersonalizedRanker(Predictor):
             score += w.lexical * np.array([lexical_overlap(e.query, c) for c in cands])
         if "parameter_fit" in on:
             score += w.parameters * np.array([parameter_fit(e.query, c) for c in cands])
-        hist = self._history(e, setting)
-        if "history_functionality" in on and hist:
-            hv = self._table.matrix([h.instruction for h in hist])
-            score += w.history * history_functionality(q, hist, hv, cands, w.history_cosine)
+        mem = self.memory_apis(e, setting)
+        if mem:
+            score += w.memory * np.array([(category_part(c.tool_name), api_key(c.tool_name)) in mem for c in cands])
         groups = functional_groups(cands, cv, w.group_cosine)
-        return score, groups
+        return np.round(score, ROUND), groups
 
     def decide(self, e: Entry, setting: str) -> Decision:
         fscore, groups = self.functionality(e, setting)
         on = self.components
         hist = self._history(e, setting)
         providers = [tool_part(c.tool_name) for c in e.candidates]
-        if "preference" in on and hist:
-            ev = provider_evidence(hist, setting, self.pweights)
-            pref_all = preference_scores(providers, ev)
-            seen = [p in ev.used for p in providers]
-        else:
-            pref_all, seen = [0.0] * len(providers), [False] * len(providers)
+        ev = provider_evidence(hist, setting, self.pweights) if "preference" in on and hist else None
+        pref_all = preference_scores(providers, ev) if ev is not None else [0.0] * len(providers)
+        seen = [ev is not None and p in ev.used for p in providers]
+        popularity = self._popularity(setting)
         labels = sorted(set(groups))
         members_of = {g: [i for i in range(len(groups)) if groups[i] == g] for g in labels}
         w = self.fweights
@@ -185,22 +240,29 @@ class PersonalizedRanker(Predictor):
             # has an opinion on: the history says which of several look-alike groups is theirs
             if len(m) > 1 and any(seen[i] for i in m):
                 s += w.evidence_bonus
-            return s
+            return round(s, ROUND)
 
         def group_popularity(g: int) -> int:
-            return max(self._popularity.get(providers[i], 0) for i in members_of[g])
+            return max(popularity.get(providers[i], 0) for i in members_of[g])
 
         # equal scores (the same API offered in two categories) go to the group holding the provider
-        # the population likes best, then to the first listed
-        best = max(labels, key=lambda g: (round(group_score(g), 6), group_popularity(g), -members_of[g][0]))
+        # the prior likes best, then to the first listed
+        best = max(labels, key=lambda g: (group_score(g), group_popularity(g), -members_of[g][0]))
         members = members_of[best]
-        pref = [pref_all[i] for i in members]
-        # inside the group: the user's own evidence first, then the population's, then functionality,
+        pref = (group_preference([providers[i] for i in members], ev, setting, self.pweights) if ev is not None
+                else [0.0] * len(members))
+        # inside the group: the user's own evidence first, then the prior's, then functionality,
         # then provider coverage (a provider offering several of the listed APIs is a fuller service);
         # list order is the last resort, so the decision is deterministic
-        popular = [self._popularity.get(providers[i], 0) for i in members]
+        popular = [popularity.get(providers[i], 0) for i in members]
         cover = [providers.count(providers[i]) if "coverage" in on else 0 for i in members]
-        order = sorted(
-            range(len(members)), key=lambda k: (-pref[k], -popular[k], -round(fscore[members[k]], 6), -cover[k], members[k])
-        )
+        tie = [-fscore[i] if self.fweights.within_group_functionality else 0.0 for i in members]
+        order = sorted(range(len(members)), key=lambda k: (-pref[k], -popular[k], tie[k], -cover[k], members[k]))
         return Decision(index=members[order[0]], group=members, functionality=[float(x) for x in fscore], preference=pref)
+
+
+def popularity_predictor(prior: RankerPrior | None = None, **kwargs: Any) -> PersonalizedRanker:
+    """``offline:popularity``: the ranker with the user's own history switched off, so inside the chosen
+    group the prior's most-liked provider wins; the shortcut the popularity audit measures."""
+    kwargs.setdefault("name", "offline-popularity")
+    return PersonalizedRanker(prior=prior, use_history=False, **kwargs)

@@ -1,0 +1,313 @@
+"""The ranker study: every table of docs/ranker.md and notebook 11, computed in one run.
+
+``benchmarks/ranker_tables.py`` runs :func:`run_study` on the dev slice and writes the markdown tables
+into docs/ranker.md between markers; notebook 11 runs it on whatever benchmark it is given and puts
+the same tables in the report. Nothing in the docs is typed by hand.
+
+Protocol: group-disjoint K-fold cross-fitting (:mod:`.crossfit`); every interval a 95% cluster
+bootstrap over functionality groups; scores from the shared scorer, error types from the shared
+classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from petool_utils import ALL_SETTINGS, SETTINGS
+from petool_utils.benchmark.data import Entry
+from petool_utils.evaluation.errors import ERROR_TYPES
+from petool_utils.predictors.ranker import ablation, audit
+from petool_utils.predictors.ranker.crossfit import fold_of
+from petool_utils.predictors.ranker.functionality import EmbeddingTable, FunctionalityWeights
+from petool_utils.predictors.ranker.predictor import COMPONENTS
+from petool_utils.predictors.ranker.preference import PreferenceWeights
+
+METRIC_NAMES = {"tool_acc": "Tool Acc", "param_acc": "Param Acc", "call_acc": "Call Acc"}
+
+DESIGN_CHOICES: dict[str, dict[str, Any]] = {
+    "MiniLM similarity in the functionality score": {"components": COMPONENTS},
+    "the prior's votes pooled over the three settings": {"pooled_votes": True},
+    "within the group, functionality decides before coverage and list order": {
+        "fweights": FunctionalityWeights(within_group_functionality=True)},
+    "chronological: judge providers one by one (no group-relative reading)": {
+        "pweights": PreferenceWeights(group_relative=False)},
+    "chronological, a lone provider: abandoned before 1/3 (not 1/2) of the history": {
+        "pweights": PreferenceWeights(lone_abandoned_before=1 / 3)},
+}
+"""Alternatives to the shipped design, each checked on every held-out fold (:func:`design_table`)."""
+
+
+@dataclass
+class Study:
+    """What :func:`run_study` computed (all accuracies are fractions)."""
+
+    n_entries: int
+    n_groups: int
+    folds: int
+    fold_sizes: list[int]
+    results: pd.DataFrame
+    """:func:`.ablation.run_ablations` rows of every variant."""
+    per_fold: pd.DataFrame
+    audit: pd.DataFrame
+    audit_summary: pd.DataFrame
+    critical: pd.DataFrame
+    reuse: pd.DataFrame
+    rules: pd.DataFrame
+    design: pd.DataFrame
+    responses: dict[str, dict[str, dict[Any, str]]] = field(default_factory=dict, repr=False)
+
+
+def run_study(entries: Sequence[Entry], folds: int = 2, embedder: str | object = "minilm", n_boot: int = 1000,
+              seed: int = 0, variants: Sequence[str] | None = None, progress: bool = False,
+              table: EmbeddingTable | None = None) -> Study:
+    """Run every variant (cross-fitted where it uses a prior), the popularity audit, the filler's rule
+    selection and the design checks, on one benchmark."""
+    entries = list(entries)
+    names = list(variants) if variants is not None else list(ablation.VARIANTS)
+    for must in ablation.MAIN_VARIANTS:
+        if must not in names:
+            names.insert(0, must)
+    rows, responses = [], {}
+    it: Sequence[str] = names
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(names, desc="ranker variants")
+    for name in it:
+        pred = ablation.build_variant(name, folds=folds, table=table, embedder=embedder, entries=entries)
+        table = getattr(pred, "table", table)
+        resp = ablation.predict_all(pred, entries, ALL_SETTINGS)
+        responses[name] = resp
+        judged = ablation.judge_all(entries, resp)
+        for r in ablation.accuracy_rows(entries, judged, n_boot=n_boot, seed=seed):
+            errs = ablation.error_counts(entries, resp[r["setting"]]) if r["setting"] in resp else {}
+            rows.append({"variant": name, **r, **errs})
+    results = pd.DataFrame(rows)
+    per_fold = _per_fold(entries, folds, {n: responses[n] for n in ablation.MAIN_VARIANTS})
+    a = audit.audit_entries(entries, folds=folds)
+    main = {n: responses[n] for n in ablation.MAIN_VARIANTS}
+    critical = audit.subset_accuracy(entries, a, main, n_boot=n_boot, seed=seed)
+    reuse = audit.subset_accuracy(entries, a, main, n_boot=n_boot, seed=seed, column="request_seen")
+    rules = ablation.select_filler_rules(entries, folds=folds, embedder=embedder, table=table)
+    design = design_table(entries, folds=folds, embedder=embedder, table=table)
+    from petool_utils.evaluation.intervals import cluster_ids
+
+    return Study(n_entries=len(entries), n_groups=int(len(set(cluster_ids(entries).tolist()))), folds=folds,
+                 fold_sizes=[sum(fold_of(e, folds) == k for e in entries) for k in range(folds)],
+                 results=results, per_fold=per_fold, audit=a, audit_summary=audit.audit_summary(a),
+                 critical=critical, reuse=reuse, rules=rules, design=design, responses=responses)
+
+
+def _per_fold(entries: Sequence[Entry], folds: int, responses: Mapping[str, Mapping[str, Mapping[Any, str]]]) -> pd.DataFrame:
+    rows = []
+    for name, resp in responses.items():
+        for k in range(folds):
+            part = [e for e in entries if fold_of(e, folds) == k]
+            judged = ablation.judge_all(part, {s: resp[s] for s in SETTINGS})
+            for r in ablation.accuracy_rows(part, judged, n_boot=0):
+                rows.append({"variant": name, "fold": k, **{c: r[c] for c in ("setting", "n", "n_groups", "tool_acc", "param_acc", "call_acc")}})
+    return pd.DataFrame(rows)
+
+
+def design_table(entries: Sequence[Entry], folds: int = 2, embedder: str | object = "minilm",
+                 table: EmbeddingTable | None = None) -> pd.DataFrame:
+    """Each shipped design choice against its alternative, on every held-out fold (Tool Acc, mean of the
+    three settings), without a prior and with the cross-fitted one. A choice is kept only where no
+    held-out fold prefers the alternative."""
+    configs = {"shipped": {}, **DESIGN_CHOICES}
+    scores: dict[tuple[str, str], dict[int, float]] = {}
+    for label, kw in configs.items():
+        for prior in (False, True):
+            name = "cross-fitted prior (full ranker)" if prior else "no population (offline:ranker)"
+            pred = ablation.build_variant(name, folds=folds, table=table, embedder=embedder, entries=entries, **kw)
+            table = getattr(pred, "table", table)
+            resp = ablation.predict_all(pred, entries, SETTINGS)
+            for k in range(folds):
+                part = [e for e in entries if fold_of(e, folds) == k]
+                judged = ablation.judge_all(part, {s: resp[s] for s in SETTINGS})
+                mean = float(np.mean([judged[s].tool.mean() for s in SETTINGS]))
+                scores.setdefault((label, "prior" if prior else "no population"), {})[k] = mean
+    rows = []
+    for label in DESIGN_CHOICES:
+        for pop in ("no population", "prior"):
+            for k in range(folds):
+                rows.append({"alternative": label, "population": pop, "held_out_fold": k,
+                             "shipped": scores[("shipped", pop)][k], "alternative_score": scores[(label, pop)][k]})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- presentation
+
+def pct_cell(value: float, ci: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if ci is None or (isinstance(ci, float) and np.isnan(ci)):
+        return f"{100 * value:.1f}"
+    return f"{100 * value:.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+
+def method_table(results: pd.DataFrame, metric: str, variants: Sequence[str] = ablation.MAIN_VARIANTS,
+                 settings: Sequence[str] = (*SETTINGS, "mean of 3", "none")) -> pd.DataFrame:
+    """Rows: variants; columns: settings; cells: ``acc [lo, hi]`` in % (95% group-clustered)."""
+    ci = metric.replace("_acc", "_ci")
+    out = []
+    for v in variants:
+        part = results[results["variant"] == v].set_index("setting")
+        row = {"method": v}
+        for s in settings:
+            row[s] = pct_cell(part.loc[s, metric], part.loc[s, ci]) if s in part.index else ""
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def ablation_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Every variant's Tool / Param / Call Acc, mean of the three settings, in %, with intervals."""
+    part = results[results["setting"] == "mean of 3"]
+    return pd.DataFrame([{"variant": r["variant"], "Tool Acc": pct_cell(r["tool_acc"], r["tool_ci"]),
+                          "Param Acc": pct_cell(r["param_acc"], r["param_ci"]),
+                          "Call Acc": pct_cell(r["call_acc"], r["call_ci"])} for _, r in part.iterrows()])
+
+
+def per_fold_table(per_fold: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (v, k), part in per_fold.groupby(["variant", "fold"], sort=False):
+        p = part.set_index("setting")
+        rows.append({"method": v, "held-out fold": k, "entries": int(p.loc["mean of 3", "n"]),
+                     "groups": int(p.loc["mean of 3", "n_groups"]),
+                     **{s: " / ".join(f"{100 * p.loc[s, m]:.1f}" for m in ("tool_acc", "param_acc", "call_acc"))
+                        for s in (*SETTINGS, "mean of 3")}})
+    return pd.DataFrame(rows)
+
+
+def audit_table(summary: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{"setting": r["setting"], "entries": int(r["n"]), "critical subset": int(r["critical"]),
+                          "critical share %": f"{100 * r['critical_share']:.1f}",
+                          "popularity alone solves %": "" if np.isnan(r["popularity_solves"]) else f"{100 * r['popularity_solves']:.1f}",
+                          "request seen before %": f"{100 * r['request_seen_share']:.1f}"}
+                         for _, r in summary.iterrows()])
+
+
+def subset_table(df: pd.DataFrame, subset_names: Mapping[str, str], settings: Sequence[str] = (*SETTINGS, "pooled (3 settings)")) -> pd.DataFrame:
+    """Rows: model x subset; columns: settings; cells: ``Tool / Param / Call`` in %, and the pooled
+    Tool Acc interval."""
+    rows = []
+    for (model, subset), part in df.groupby(["model", "subset"], sort=False):
+        if subset not in subset_names:
+            continue
+        p = part.set_index("setting")
+        row = {"method": model, "subset": subset_names[subset]}
+        for s in settings:
+            if s in p.index:
+                row[s] = (f"n={int(p.loc[s, 'n'])}: " + " / ".join(
+                    "" if np.isnan(p.loc[s, m]) else f"{100 * p.loc[s, m]:.1f}" for m in ("tool_acc", "param_acc", "call_acc")))
+        pooled = p.loc["pooled (3 settings)"] if "pooled (3 settings)" in p.index else None
+        row["pooled Tool Acc, 95% CI"] = pct_cell(pooled["tool_acc"], pooled["tool_ci"]) if pooled is not None and pooled["n"] else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def error_table(results: pd.DataFrame, variants: Sequence[str] = ablation.MAIN_VARIANTS) -> pd.DataFrame:
+    part = results[results["variant"].isin(variants) & results["setting"].isin([*SETTINGS, "none"])]
+    out = part[["variant", "setting", *ERROR_TYPES]].reset_index(drop=True)
+    out[list(ERROR_TYPES)] = out[list(ERROR_TYPES)].astype(int)
+    return out
+
+
+def rules_table(rules: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{"held-out fold": int(r["held_out_fold"]), "entries": int(r["n_held_out"]),
+                          "switches turned off (chosen on the other folds)": r["switches_off"],
+                          "Param Acc, training folds": f"{100 * r['train_param_acc']:.1f}",
+                          "Param Acc, held-out fold": f"{100 * r['held_out_param_acc']:.1f}",
+                          "held-out, every rule on": f"{100 * r['held_out_param_acc_all_on']:.1f}"} for _, r in rules.iterrows()])
+
+
+def design_view(design: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{"alternative to the shipped design": r["alternative"], "population": r["population"],
+                          "held-out fold": int(r["held_out_fold"]), "shipped Tool Acc": f"{100 * r['shipped']:.1f}",
+                          "alternative Tool Acc": f"{100 * r['alternative_score']:.1f}"} for _, r in design.iterrows()])
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub table (no dependency on tabulate)."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|") for v in r.tolist()) + " |")
+    return "\n".join(lines)
+
+
+CRITICAL_NAMES = {"critical": "personalization-critical", "rest": "the rest"}
+REUSE_NAMES = {"critical": "request seen before", "rest": "new request"}
+
+
+def fragment_blocks(study: Study, source: str, grid: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> list[dict[str, Any]]:
+    """The report section of notebook 11: the three rows, the audit, every 07 model on the critical
+    subset, the ablation (blocks for :func:`petool_utils.report.fragments.write_fragment`)."""
+    from petool_utils.report.fragments import table_block, text_block
+
+    blocks = [text_block(
+        f"petool's ranker is our own method (offline, no LLM). Rows on {source}: {study.n_entries} entries, "
+        f"{study.n_groups} functionality groups, {study.folds} folds by group. 'no population' answers one prompt at a "
+        "time; 'cross-fitted prior' answers each fold with a prior fitted on the other folds' interaction histories "
+        "(other users' liked providers and past calls, information an LLM reading one prompt does not have); "
+        "'popularity only' ignores the user's history. Cells in %; brackets: 95% intervals resampling whole "
+        "functionality groups.")]
+    for metric, title in METRIC_NAMES.items():
+        blocks.append(table_block(method_table(study.results, metric), caption=f"{title}, group-disjoint cross-fitting"))
+    blocks.append(text_block(
+        "Popularity audit. Popularity's pick: the member of the reference's functionality group whose provider most "
+        "training users (other folds) like. Personalization-critical: the user's own history ranks another member "
+        "strictly above popularity's pick. Popularity alone solves: its pick is the reference. Request seen before: "
+        "the request is the instruction of a history item in the prior or in the user's own history."))
+    blocks.append(table_block(audit_table(study.audit_summary), caption="The critical subset and the two shortcuts"))
+    blocks.append(table_block(subset_table(study.critical, CRITICAL_NAMES),
+                              caption="Tool / Param / Call Acc (%) on the critical subset and the rest"))
+    for label, (summary, subsets) in (grid or {}).items():
+        blocks.append(table_block(audit_table(summary), caption=f"Notebook 07's benchmark: {label}"))
+        blocks.append(table_block(subset_table(subsets, CRITICAL_NAMES),
+                                  caption=f"Every model of notebook 07 on the critical subset and the rest ({label})"))
+    blocks.append(table_block(subset_table(study.reuse, REUSE_NAMES),
+                              caption="Tool / Param / Call Acc (%) by whether the request was seen before"))
+    blocks.append(table_block(ablation_table(study.results), caption="What each part adds (mean of the three settings)"))
+    return blocks
+
+
+def benchmark_label(data: Any) -> str:
+    """How a benchmark is named in the report (never a local path): the released dev slice, the
+    released benchmark, or the file's name."""
+    from petool_utils.predictors.ranker.prior import benchmark_sources
+
+    try:
+        files = benchmark_sources(data)
+    except FileNotFoundError:
+        return str(data)
+    names = [f.name for f in files]
+    if any("dev" in n for n in names):
+        return "the released PEToolBench dev slice"
+    if any(n.startswith("user_entries_test") for n in names):
+        return "the released PEToolBench"
+    return ", ".join(names)
+
+
+_BLOCK = re.compile(r"(<!-- BEGIN ranker_tables:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END ranker_tables:(?P=name) -->)", re.S)
+
+
+def replace_blocks(text: str, blocks: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Put each named block's markdown between its ``<!-- BEGIN/END ranker_tables:NAME -->`` markers
+    (how docs/ranker.md is kept in step with a run); returns the new text and every block name found.
+    Blocks without new content keep theirs."""
+    found: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        name = m.group("name")
+        found.append(name)
+        if name not in blocks:
+            return m.group(0)
+        return m.group(1) + blocks[name] + m.group(4)
+
+    return _BLOCK.sub(sub, text), found
