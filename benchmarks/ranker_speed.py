@@ -85,15 +85,9 @@ def main() -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     if args.write_docs:
-        import re
+        from petool_utils.report.docblocks import write_block
 
-        from petool_utils.io import atomic_write_text
-
-        text = DOC.read_text(encoding="utf-8")
-        pat = re.compile(r"(<!-- BEGIN ranker_tables:speed -->\n).*?(<!-- END ranker_tables:speed -->)", re.S)
-        if not pat.search(text):
-            raise SystemExit(f"{DOC}: no speed markers")
-        atomic_write_text(DOC, pat.sub(lambda m: m.group(1) + table + m.group(2), text))
+        write_block(DOC, "ranker_tables.speed", table)
         print(f"written into {DOC}")
 
 

@@ -2,7 +2,7 @@
 
 Runs :func:`petool_utils.predictors.ranker.study.run_study` on the dev slice (group-disjoint 2-fold
 cross-fitting, 95% cluster-bootstrap intervals over functionality groups), replaces every block
-between ``<!-- BEGIN ranker_tables:NAME -->`` and ``<!-- END ranker_tables:NAME -->`` in docs/ranker.md,
+between ``<!-- ranker_tables.NAME:begin -->`` and ``<!-- ranker_tables.NAME:end -->`` in docs/ranker.md,
 and saves the raw rows to ``benchmarks/results/ranker_tables.json``.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/ranker_tables.py [--data PATH] [--folds 2] [--n-boot 1000]
@@ -63,7 +63,8 @@ def main() -> int:
     from petool_utils.io import atomic_write_json, atomic_write_text
     from petool_utils.paths import shared_petoolbench_dir
     from petool_utils.predictors.ranker.prior import benchmark_sources
-    from petool_utils.predictors.ranker.study import replace_blocks, run_study
+    from petool_utils.predictors.ranker.study import run_study
+    from petool_utils.report.docblocks import replace_blocks
 
     data = args.data or shared_petoolbench_dir()
     if data is None:
@@ -75,7 +76,7 @@ def main() -> int:
     study = run_study(entries, folds=args.folds, n_boot=args.n_boot, seed=args.seed, progress=True)
     seconds = time.perf_counter() - t0
     source = "the PEToolBench dev slice" if any("dev" in f.name for f in files) else ", ".join(f.name for f in files)
-    blocks = render(study, source)
+    blocks = {f"ranker_tables.{k}": v for k, v in render(study, source).items()}
     text = DOC.read_text(encoding="utf-8")
     new, found = replace_blocks(text, blocks)
     missing = sorted(set(blocks) - set(found))

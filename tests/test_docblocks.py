@@ -20,3 +20,16 @@ def test_missing_markers_are_an_error_naming_file_and_block(tmp_path):
     with pytest.raises(ValueError, match=r"p\.md.*<!-- y:begin -->"):
         write_block(page, "y", "z")
     assert page.read_text() == "no markers\n"
+
+
+def test_several_blocks_at_once_and_names_with_dots(tmp_path):
+    from petool_utils.report.docblocks import replace_blocks, write_blocks
+
+    text = "<!-- t.a:begin -->\nold a\n<!-- t.a:end -->\nmid\n<!-- t.b:begin -->\nkeep\n<!-- t.b:end -->\n"
+    new, found = replace_blocks(text, {"t.a": "new a"})
+    assert found == ["t.a", "t.b"] and "new a" in new and "old a" not in new and "keep" in new
+    page = tmp_path / "p.md"
+    page.write_text(text)
+    with pytest.raises(ValueError, match="t.c"):
+        write_blocks(page, {"t.a": "x", "t.c": "y"})
+    assert page.read_text() == text  # nothing written when a block is missing

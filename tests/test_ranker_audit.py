@@ -109,9 +109,6 @@ def test_the_study_renders_every_table_and_a_valid_report_fragment(dev_entries, 
     assert list(main["method"]) == list(rs.ablation.MAIN_VARIANTS) and "[" in main.loc[0, "mean of 3"]
     md = rs.to_markdown(rs.audit_table(st.audit_summary))
     assert md.startswith("| setting |") and md.count("\n") == 5
-    doc = "a\n<!-- BEGIN ranker_tables:audit -->\nold\n<!-- END ranker_tables:audit -->\nb\n<!-- BEGIN ranker_tables:x -->\nkeep\n<!-- END ranker_tables:x -->\n"
-    new, found = rs.replace_blocks(doc, {"audit": md + "\n"})
-    assert found == ["audit", "x"] and md in new and "old" not in new and "keep" in new
-    write_fragment(tmp_path, "11_ranker", "ranker", rs.fragment_blocks(st, rs.benchmark_label(tmp_path)), notebook="11_ranker")
+    write_fragment(tmp_path, "11_ranker", "ranker", rs.fragment_blocks(st, rs.benchmark_label(tmp_path)))
     frags, problems = load_fragments(tmp_path)
     assert not problems and frags[0].notebook == "11_ranker" and any(b.kind == "table" for b in frags[0].blocks)

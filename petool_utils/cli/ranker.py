@@ -84,12 +84,12 @@ def build_app() -> typer.Typer:
 
     def _print_scores(out: Path, specs: list[str], entries) -> None:
         from petool_utils.evaluation.engine import model_slug
-        from petool_utils.evaluation.prediction_files import read_prediction_files, setting_files
+        from petool_utils.evaluation.runstore import read_predictions
         from petool_utils.predictors.ranker.ablation import accuracy_rows, judge_all
 
         typer.echo("\nTool / Param / Call Acc in %, with 95% intervals resampling functionality groups:")
         for spec in specs:
-            responses = read_prediction_files(setting_files(Path(out) / model_slug(spec)))
+            responses = read_predictions([Path(out) / model_slug(spec)]).responses()
             for r in accuracy_rows(entries, judge_all(entries, responses)):
                 typer.echo(f"  {spec:<32} {r['setting']:<14} n={r['n']:<5} Tool {_pct(r['tool_acc'], r['tool_ci'])}  "
                            f"Param {_pct(r['param_acc'], r['param_ci'])}  Call {_pct(r['call_acc'], r['call_ci'])}")

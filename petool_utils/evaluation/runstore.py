@@ -383,6 +383,10 @@ class PredictionSet:
     def ids(self) -> set[str]:
         return {k for a in self.settings.values() for k in a.records}
 
+    def responses(self) -> dict[str, dict[str, str | None]]:
+        """``{setting: {id: response text}}`` (None for a failed request)."""
+        return {s: a.responses() for s, a in self.settings.items()}
+
     @property
     def bad_lines(self) -> list[LineProblem]:
         """Skipped lines other than an unterminated last line (which a killed run leaves by design)."""

@@ -9,26 +9,48 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import subprocess
 from pathlib import Path
+from typing import Mapping
 
 from petool_utils.io import atomic_write_text
 
 
-def write_block(path: str | os.PathLike[str], name: str, body: str) -> Path:
-    """Replace the text between ``<!-- name:begin -->`` and ``<!-- name:end -->`` in ``path``.
+_BLOCK = re.compile(r"<!-- (?P<name>[\w.:-]+):begin -->\n(?P<body>.*?)<!-- (?P=name):end -->", re.S)
 
-    Missing markers are an error naming the file and the block: a script must never append to a page
-    silently or write somewhere nobody reads.
-    """
+
+def replace_blocks(text: str, blocks: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Put each named block's body between its markers; returns the new text and every block name found
+    (blocks without new content keep theirs)."""
+    found: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        name = m.group("name")
+        found.append(name)
+        if name not in blocks:
+            return m.group(0)
+        return f"<!-- {name}:begin -->\n{blocks[name].rstrip()}\n<!-- {name}:end -->"
+
+    return _BLOCK.sub(sub, text), found
+
+
+def write_blocks(path: str | os.PathLike[str], blocks: Mapping[str, str]) -> Path:
+    """Replace the named blocks in ``path``. A block without its markers is an error naming the file and
+    the block: a script must never append to a page silently or write somewhere nobody reads."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    i, j = text.find(begin), text.find(end)
-    if i < 0 or j < i:
-        raise ValueError(f"{path}: no '{begin}' ... '{end}' block to write")
-    new = text[: i + len(begin)] + "\n" + body.rstrip() + "\n" + text[j:]
+    new, found = replace_blocks(text, blocks)
+    missing = sorted(set(blocks) - set(found))
+    if missing:
+        raise ValueError(f"{path}: no '<!-- {missing[0]}:begin -->' ... '<!-- {missing[0]}:end -->' block to write"
+                         + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))
     return atomic_write_text(path, new)
+
+
+def write_block(path: str | os.PathLike[str], name: str, body: str) -> Path:
+    """Replace the text between ``<!-- name:begin -->`` and ``<!-- name:end -->`` in ``path``."""
+    return write_blocks(path, {name: body})
 
 
 def provenance(command: str) -> str:

@@ -11,7 +11,6 @@ classifier.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -294,20 +293,3 @@ def benchmark_label(data: Any) -> str:
     return ", ".join(names)
 
 
-_BLOCK = re.compile(r"(<!-- BEGIN ranker_tables:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END ranker_tables:(?P=name) -->)", re.S)
-
-
-def replace_blocks(text: str, blocks: Mapping[str, str]) -> tuple[str, list[str]]:
-    """Put each named block's markdown between its ``<!-- BEGIN/END ranker_tables:NAME -->`` markers
-    (how docs/ranker.md is kept in step with a run); returns the new text and every block name found.
-    Blocks without new content keep theirs."""
-    found: list[str] = []
-
-    def sub(m: re.Match) -> str:
-        name = m.group("name")
-        found.append(name)
-        if name not in blocks:
-            return m.group(0)
-        return m.group(1) + blocks[name] + m.group(4)
-
-    return _BLOCK.sub(sub, text), found
