@@ -14,8 +14,10 @@ import typer
 
 train_app = typer.Typer(add_completion=False, no_args_is_help=True, help="PEToolLLaMA training: QLoRA SFT, then DPO.")
 
-CONFIG_HELP = "A flat YAML of the stage's parameters, or a profile (params/*.yaml) whose 08_sft_qlora.sft / 09_dpo.dpo section is used."
-OVERRIDES_HELP = "key=value overrides, values read as YAML (limit=16 lora.r=8 quantization=4bit)."
+CONFIG_HELP = ("A flat YAML section, or a profile (params/*.yaml) whose 08_sft_qlora.sft / 09_dpo.dpo section is used. "
+               "Keys are petool's own (base_model, quantization, lora, settings, data, limits, sampling) or fields of "
+               "trl.SFTConfig / trl.DPOConfig, passed through.")
+OVERRIDES_HELP = "key=value overrides, values read as YAML (limit=16 lora.r=8 learning_rate=1e-4 train_data=PATH)."
 
 
 def _echo_summary(result) -> None:
@@ -55,13 +57,15 @@ def memory_cmd(
     seq_len: int = typer.Option(4096, help="tokens per sequence"),
     micro_batch: int = typer.Option(2, help="sequences per device per step"),
     lora_r: int = typer.Option(16, help="LoRA rank (all linear layers)"),
+    completion_tokens: int = typer.Option(64, help="tokens per sequence that carry loss (the call)"),
 ) -> None:
-    """Estimated peak GPU memory of QLoRA on Llama-3.1-8B, term by term (GiB)."""
-    from petool_utils.training.memory import estimate_qlora_memory
+    """Estimated peak GPU memory of QLoRA on Llama-3.1-8B, term by term (GiB), and the KV cache of DPO sampling."""
+    from petool_utils.training.memory import estimate_qlora_memory, kv_cache_gib
 
-    est = estimate_qlora_memory(seq_len=seq_len, micro_batch=micro_batch, lora_r=lora_r)
+    est = estimate_qlora_memory(seq_len=seq_len, micro_batch=micro_batch, lora_r=lora_r, completion_tokens=completion_tokens)
     for name, gib in est.as_rows():
         typer.echo(f"{name:32s} {gib:8.2f}")
+    typer.echo(f"{'dpo_sampling_kv_cache (1 x 8)':32s} {kv_cache_gib(tokens=seq_len + 256, sequences=8):8.2f}")
 
 
 def register(app: typer.Typer) -> None:
