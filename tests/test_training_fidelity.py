@@ -81,7 +81,7 @@ def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny
         "pairs_path": str(tmp_path / "pairs.jsonl"),
         "learning_rate": 5e-6, "max_steps": 4, "lr_scheduler_type": "constant", "warmup_steps": 0,
         "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "logging_steps": 1, "max_length": 256,
-        "activation_checkpointing": False, "save_strategy": "no", "seed": 0})
+        "gradient_checkpointing": False, "save_strategy": "no", "seed": 0})
     result = train_dpo(params, progress=False)
 
     assert result.extra["quantized_4bit"] is True

@@ -125,7 +125,7 @@ def test_qlora_4bit_on_cpu_learns(tmp_path, dev_path):
     from petool_utils.training.sft import train_sft
 
     params = from_mapping("sft", {**TINY_SFT, "run_dir": str(tmp_path), "data": str(dev_path), "quantization": "4bit",
-                                  "num_train_epochs": 5, "activation_checkpointing": True, "logging_steps": 1})
+                                  "num_train_epochs": 5, "gradient_checkpointing": True, "logging_steps": 1})
     result = train_sft(params, progress=False)
     assert result.extra["quantized_4bit"] is True
     assert result.extra["trainable_dtypes_at_start"] == {"float32": 28}  # TRL's bf16 cast undone

@@ -111,7 +111,7 @@ def test_paper_profile_holds_the_paper_hyperparameters():
     a = trl_args("sft", sft.trl, REPO_ROOT / "runs" / "x", sft.seed, progress=False)
     assert (a.learning_rate, str(a.lr_scheduler_type.value), a.warmup_steps, a.num_train_epochs) == (1e-4, "cosine", 0.1, 1)
     assert (a.per_device_train_batch_size, a.gradient_accumulation_steps, a.max_length) == (2, 8, 4096)
-    assert a.activation_checkpointing and a.save_steps == 200
+    assert a.gradient_checkpointing and a.save_steps == 200
     assert sft.quantization == "auto" and sft.lora["target_modules"] == "all-linear" and sft.lora["r"] == 16
     dpo = load_config("dpo", REPO_ROOT / "params" / "paper.yaml")
     d = trl_args("dpo", dpo.trl, REPO_ROOT / "runs" / "x", dpo.seed, progress=False)

@@ -48,6 +48,9 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
             sc = scores[s]
             rows.append({"variant": name, "setting": s, "n": sc.n, "tool_acc": sc.tool_acc, "param_acc": sc.param_acc,
                          "call_acc": sc.call_acc, "invalid_format": sc.invalid_format, "spec": spec})
+    from petool_utils.io import atomic_write_json
+
+    atomic_write_json(out_dir / "ablation.json", rows)  # the table, for reports and docs scripts
     return pd.DataFrame(rows)
 
 

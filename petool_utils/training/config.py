@@ -129,6 +129,9 @@ def petool_keys(kind: str) -> frozenset[str]:
 @lru_cache(maxsize=2)
 def trl_fields(kind: str) -> frozenset[str]:
     """The field names of ``trl.SFTConfig`` / ``trl.DPOConfig`` (imported here, lazily: TRL is heavy)."""
+    from petool_utils.training.modeling import quiet_known_noise
+
+    quiet_known_noise()
     from trl import DPOConfig, SFTConfig
 
     cls = SFTConfig if kind == "sft" else DPOConfig
@@ -188,6 +191,9 @@ def from_mapping(kind: str, values: Mapping[str, Any]) -> SFTParams | DPOParams:
 
 def check_lora(lora: Mapping[str, Any]) -> None:
     """LoRA keys are ``peft.LoraConfig`` fields (``r``, ``lora_alpha``, ``lora_dropout``, ``target_modules``...)."""
+    from petool_utils.training.modeling import quiet_known_noise
+
+    quiet_known_noise()
     from peft import LoraConfig
 
     names = {f.name for f in dataclasses.fields(LoraConfig)}
@@ -284,7 +290,7 @@ TINY_TRL_COMMON: dict[str, Any] = {
     "warmup_steps": 0,
     "per_device_train_batch_size": 8,
     "gradient_accumulation_steps": 1,
-    "activation_checkpointing": False,
+    "gradient_checkpointing": False,
     "save_strategy": "no",
 }
 TINY_SFT: dict[str, Any] = {

@@ -24,6 +24,18 @@ from typing import Any, Mapping
 STANDIN_FILE = "petool_model.json"
 
 
+def quiet_known_noise() -> None:
+    """Silence three messages that are harmless here and would otherwise show as red blocks in the
+    notebooks' HTML: bitsandbytes' notice about the optional ``kernels`` package (never installed: it
+    reaches for the hub), and transformers 5's deprecation of the ``gradient_checkpointing`` names,
+    which TRL 1.16 itself still sets and reads."""
+    import logging
+    import warnings
+
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing(_enable|_disable)?` is deprecated", category=FutureWarning)
+
+
 def has_cuda() -> bool:
     import torch
 

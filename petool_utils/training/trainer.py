@@ -67,6 +67,10 @@ def trl_args(kind: str, trl: Mapping[str, Any], stage_dir: Path, seed: int, prog
     ``checkpoints/``), ``use_cpu`` and ``bf16`` (bf16 on a bf16 GPU, fp32 on CPU, where TRL's bf16
     default would stop), ``seed`` and ``disable_tqdm``. Then pins a single process to one GPU."""
     import torch
+
+    from petool_utils.training.modeling import quiet_known_noise
+
+    quiet_known_noise()
     from trl import DPOConfig, SFTConfig
 
     cfg = dict(trl)
@@ -104,10 +108,19 @@ def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             self.dtypes = trainable_dtypes(model if model is not None else trainer.model)
 
+    import torch
+
     upcast = upcast_trainable(trainer.model, exact)
     at_start = _AtStart()
     trainer.add_callback(at_start)
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()  # the peak from here on includes the weights already loaded
     t0 = time.time()
     trainer.train(resume_from_checkpoint=resume)
-    return {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
-            "train_seconds": round(time.time() - t0, 2)}
+    info: dict[str, Any] = {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
+                            "train_seconds": round(time.time() - t0, 2)}
+    if cuda:
+        info["cuda_peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 1024**3, 3)
+        info["cuda_peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 1024**3, 3)
+    return info
