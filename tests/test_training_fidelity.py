@@ -263,3 +263,15 @@ def test_training_fidelity_d_train_split_sources(tmp_path, dev_entries):
     assert len(dpo.pairs) == 6 and dpo.pairs[3]["setting"] == "ratings"
     assert dpo.pairs[0]["prompt"] == entry_messages(dev_entries[0], "preferred")
     assert {p["chosen_source"] for p in dpo.pairs} == {"released"}
+
+
+def test_training_fidelity_d_cli_refuses_with_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from petool_utils.cli import app
+
+    res = CliRunner().invoke(app, ["train", "sft", "--quiet", f"run_dir={tmp_path}", "base_model=tiny"])
+    assert res.exit_code == 2
+    assert "no train split" in res.output and "--train-data PATH" in res.output
+    res = CliRunner().invoke(app, ["train", "dpo", "--quiet", f"run_dir={tmp_path}", "warmup_ratio=0.1"])
+    assert res.exit_code == 2 and "unknown key 'warmup_ratio'" in res.output

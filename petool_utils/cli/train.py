@@ -17,6 +17,8 @@ train_app = typer.Typer(add_completion=False, no_args_is_help=True, help="PETool
 CONFIG_HELP = ("A flat YAML section, or a profile (params/*.yaml) whose 08_sft_qlora.sft / 09_dpo.dpo section is used. "
                "Keys are petool's own (base_model, quantization, lora, settings, data, limits, sampling) or fields of "
                "trl.SFTConfig / trl.DPOConfig, passed through.")
+TRAIN_DATA_HELP = ("Training data (same as train_data=PATH): a benchmark in the release layout, or the released "
+                   "user_entries_sft_*/user_entries_dpo_* files (or their folder). Default: <run_dir>/benchmark/train.json.")
 OVERRIDES_HELP = "key=value overrides, values read as YAML (limit=16 lora.r=8 learning_rate=1e-4 train_data=PATH)."
 
 
@@ -24,32 +26,46 @@ def _echo_summary(result) -> None:
     typer.echo(json.dumps(result.summary(), indent=2, default=str))
 
 
+def _run(kind: str, config: Optional[Path], overrides: List[str], quiet: bool) -> None:
+    """Load the config and train; a bad config or missing data is a clear message and exit 2, not a traceback."""
+    from petool_utils.training.config import load_config
+    from petool_utils.training.data import TrainingDataError
+
+    try:
+        params = load_config(kind, config, overrides)
+        if kind == "sft":
+            from petool_utils.training.sft import train_sft as train
+        else:
+            from petool_utils.training.dpo import train_dpo as train
+        result = train(params, progress=not quiet)
+    except (TrainingDataError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    _echo_summary(result)
+
+
 @train_app.command("sft")
 def sft_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=True, dir_okay=False),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
+    train_data: Optional[Path] = typer.Option(None, "--train-data", help=TRAIN_DATA_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
     """Supervised fine-tuning of a LoRA adapter (4-bit QLoRA when CUDA is present)."""
-    from petool_utils.training.config import load_config
-    from petool_utils.training.sft import train_sft
-
-    params = load_config("sft", config, overrides or [])
-    _echo_summary(train_sft(params, progress=not quiet))
+    extra = [f"train_data={train_data}"] if train_data else []
+    _run("sft", config, [*(overrides or []), *extra], quiet)
 
 
 @train_app.command("dpo")
 def dpo_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=True, dir_okay=False),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
+    train_data: Optional[Path] = typer.Option(None, "--train-data", help=TRAIN_DATA_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
     """Sample K calls per instruction from the SFT adapter, build pairs, train DPO."""
-    from petool_utils.training.config import load_config
-    from petool_utils.training.dpo import train_dpo
-
-    params = load_config("dpo", config, overrides or [])
-    _echo_summary(train_dpo(params, progress=not quiet))
+    extra = [f"train_data={train_data}"] if train_data else []
+    _run("dpo", config, [*(overrides or []), *extra], quiet)
 
 
 @train_app.command("memory")

@@ -66,7 +66,7 @@ def refusal(run_dir: str | os.PathLike[str], kind: str) -> TrainingDataError:
         "them would be scored on its own training data in notebook 07, so petool will not train on them. "
         "Options: (1) build a train split with the construction notebooks 01-05 (`petool run --profile ...` "
         "writes <run_dir>/benchmark/train.json); (2) set train_data: PATH (in params."
-        f"{section}, or `petool train {kind} ... train_data=PATH`), e.g. the released {released} that "
+        f"{section}, or `petool train {kind} ... --train-data PATH`), e.g. the released {released} that "
         "`petool download` fetches, or any benchmark file in the release layout; (3) for the tiny stand-in "
         "demo only: allow_test_data: true (its outputs are labelled as trained on the test split)."
     )

@@ -24,14 +24,8 @@ from petool_utils.training.modeling import has_cuda, load_base, load_tokenizer, 
 from petool_utils.training.records import TRAINER_COLUMNS_DPO, chat_token_counter, fit_records, trainer_rows
 from petool_utils.training.sampling import build_pairs, count_sources, prompt_keys, sample_calls
 from petool_utils.training.sft import run_label, sft_manifest_of
-from petool_utils.training.trainer import (
-    TrainResult,
-    apply_cpu_threads,
-    distributed_state,
-    fit_and_train,
-    resume_point,
-    trl_args,
-)
+from petool_utils.training.trainer import TrainResult, apply_cpu_threads, distributed_state
+from petool_utils.training.trainer import fit_and_train, resume_point, trl_args
 
 
 def resolve_base(params: DPOParams) -> Path:
