@@ -215,7 +215,7 @@ def petool_train_part(work: Path, dry: bool, deadline: float) -> dict[str, Any]:
         sub = run_dir / "train" / stage
         manifest = json.loads((sub / "manifest.json").read_text()) if (sub / "manifest.json").exists() else {}
         keep = ("model", "records", "loss_first", "loss_last", "steps", "quantized_4bit", "device", "trainable_dtypes_at_start",
-                "trainable_upcast_to_fp32", "cuda_peak_allocated_gib", "cuda_peak_reserved_gib", "train_seconds",
+                "trainable_upcast_to_fp32", "trainable_changed_share", "cuda_peak_allocated_gib", "cuda_peak_reserved_gib", "train_seconds",
                 "reward_margin_first_step", "reward_margin_after", "pair_sources", "records_shortened")
         out[stage] = {"rc": rc, "wall_s": round(time.time() - t, 1), **{k: manifest.get(k) for k in keep if k in manifest}}
         if rc != 0:
@@ -233,7 +233,8 @@ def petool_train_part(work: Path, dry: bool, deadline: float) -> dict[str, Any]:
         "dpo_trainable_fp32_at_start": set(out["dpo"].get("trainable_dtypes_at_start") or {}) == {"float32"},
         "lora_saved_fp32": out["lora_dtypes"] == ["torch.float32"],
         "sft_lora_B_moved": out["sft_lora_B_nonzero"] > 0.9,
-        "dpo_lora_changed_90pct_at_5e-6": min(out["dpo_changed_lora_A"], out["dpo_changed_lora_B"]) >= 0.9,
+        "dpo_lora_changed_90pct_at_5e-6": min(out["dpo_changed_lora_A"], out["dpo_changed_lora_B"],
+                                              *((out["dpo"].get("trainable_changed_share") or {"x": 0.0}).values())) >= 0.9,
         "dpo_margin_0_at_step_1": abs(out["dpo"].get("reward_margin_first_step") or 0.0) < 1e-6,
     }
     return out

@@ -53,7 +53,8 @@ def render(s: dict[str, Any]) -> str:
                          f"{_g(d.get('loss_first'), 3)} -> {_g(d.get('loss_last'), 3)} | {margin} |")
         lines.append("")
         lines.append(f"LoRA after SFT: {_g(tr.get('sft_lora_B_nonzero'), 4)} of B entries non-zero; DPO at lr 5e-6 changed "
-                     f"{_g(tr.get('dpo_changed_lora_A'), 4)} of A and {_g(tr.get('dpo_changed_lora_B'), 4)} of B entries; "
+                     f"{_g(tr.get('dpo_changed_lora_A'), 4)} of A and {_g(tr.get('dpo_changed_lora_B'), 4)} of B entries "
+                     f"(during training: {(tr.get('dpo') or {}).get('trainable_changed_share')}); "
                      f"saved dtypes {tr.get('lora_dtypes')}. Checks: "
                      + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in (tr.get("checks") or {}).items()) + ".")
         lines.append("")

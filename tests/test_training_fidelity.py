@@ -88,13 +88,15 @@ def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny
     assert result.extra["trainable_dtypes_at_start"] == {"float32": 28}
     assert result.extra["trainable_upcast_to_fp32"] == 28  # TRL had cast all 28 to bf16
     assert result.extra["reward_margin_first_step"] == pytest.approx(0.0, abs=1e-6)
+    # the share of entries the 4 steps changed, against their values when training began (in bf16,
+    # most updates at 5e-6 round away and this share is small)
+    share = result.extra["trainable_changed_share"]
+    assert share["lora_A"] >= 0.9 and share["lora_B"] >= 0.9, share
     after = load_file(result.adapter_dir / "adapter_model.safetensors")
     for part in ("lora_A", "lora_B"):
         keys = [k for k in before if part in k]
-        changed = sum(int((before[k] != after[k]).sum()) for k in keys)
-        total = sum(before[k].numel() for k in keys)
         assert after[keys[0]].dtype == torch.float32
-        assert changed / total >= 0.9, (part, changed / total)
+        assert sum(int((before[k] != after[k]).sum()) for k in keys) / sum(before[k].numel() for k in keys) >= 0.9
 
 
 # -- (b) ---------------------------------------------------------------------------------------------

@@ -98,17 +98,22 @@ def resume_point(args) -> str | None:
 
 def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) -> dict[str, Any]:
     """Cast the trainable weights back to fp32 (TRL rounds them to bf16 on a k-bit base), record their
-    dtypes as training starts, train. Returns what to record in the manifest."""
+    dtypes and values as training starts, train, and measure what changed (and the peak GPU memory).
+    Returns what to record in the manifest."""
+    import torch
     from transformers import TrainerCallback
 
     class _AtStart(TrainerCallback):
+        """Records the trainable tensors' dtypes and (on CPU) their values when training begins."""
+
         def __init__(self) -> None:
             self.dtypes: dict[str, int] = {}
+            self.values: dict[str, Any] = {}
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
-            self.dtypes = trainable_dtypes(model if model is not None else trainer.model)
-
-    import torch
+            m = model if model is not None else trainer.model
+            self.dtypes = trainable_dtypes(m)
+            self.values = {n: p.detach().to("cpu", copy=True) for n, p in m.named_parameters() if p.requires_grad}
 
     upcast = upcast_trainable(trainer.model, exact)
     at_start = _AtStart()
@@ -119,8 +124,23 @@ def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) 
     t0 = time.time()
     trainer.train(resume_from_checkpoint=resume)
     info: dict[str, Any] = {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
+                            "trainable_changed_share": changed_share(trainer.model, at_start.values),
                             "train_seconds": round(time.time() - t0, 2)}
     if cuda:
         info["cuda_peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 1024**3, 3)
         info["cuda_peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 1024**3, 3)
     return info
+
+
+def changed_share(model, start: Mapping[str, Any]) -> dict[str, float]:
+    """Share of entries of each kind of trainable tensor (``lora_A``, ``lora_B``, other) that training
+    changed: the check that updates did not round away (see ``modeling.upcast_trainable``)."""
+    changed: dict[str, int] = {}
+    total: dict[str, int] = {}
+    for n, p in model.named_parameters():
+        if n not in start:
+            continue
+        kind = "lora_A" if "lora_A" in n else "lora_B" if "lora_B" in n else "other"
+        changed[kind] = changed.get(kind, 0) + int((p.detach().to("cpu") != start[n]).sum())
+        total[kind] = total.get(kind, 0) + start[n].numel()
+    return {k: round(changed[k] / total[k], 6) for k in sorted(total) if total[k]}
