@@ -8,15 +8,14 @@ import pytest
 
 from petool_utils.benchmark.data import ToolCall
 from petool_utils.benchmark.prompts import entry_messages
-from petool_utils.training.config import DPOParams, SFTParams, load_config
-from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, lora_params, nf4_bits_per_param
+from petool_utils.training.config import DPOParams, SFTParams, from_mapping, load_config
+from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, kv_cache_gib, layer_slope_gib, lora_params, nf4_bits_per_param
 from petool_utils.training.records import shorten_entry, sft_record, sft_records
 from petool_utils.training.sampling import (
+    CHOSEN_EXACT,
     CHOSEN_REFERENCE,
-    CHOSEN_SAMPLED,
     REJECTED_CONSTRUCTED,
     REJECTED_SAMPLED_GROUP,
-    REJECTED_SAMPLED_OTHER,
     build_pairs,
     choose_pair,
     parse_samples,
@@ -53,33 +52,13 @@ def _texts(*calls: tuple[str, dict] | str) -> list[str]:
     return [c if isinstance(c, str) else json.dumps({"tool_name": c[0], "parameters": c[1]}) for c in calls]
 
 
-def test_pair_rules(entry):
-    ref = entry.reference
-    other_group = next(n for n in entry.same_func_names if n != ref.tool_name)
-    stranger = next(n for n in entry.candidate_names if n not in entry.same_func_names)
-    # a sampled preferred call wins over the reference; a same-group mistake over another tool's
-    samples = parse_samples(_texts((stranger, {}), (ref.tool_name, {"x": 1}), (other_group, {}), "not a call"))
-    chosen, rejected, src = choose_pair(entry, samples)
-    assert (chosen.tool_name, chosen.parameters) == (ref.tool_name, {"x": 1})
-    assert rejected.tool_name == other_group
-    assert src == {"chosen": CHOSEN_SAMPLED, "rejected": REJECTED_SAMPLED_GROUP}
-    # only a stranger is wrong: it is the rejected call; no preferred sample: the reference is chosen
-    chosen, rejected, src = choose_pair(entry, parse_samples(_texts((stranger, {"a": 2}))))
-    assert chosen == ref and rejected.tool_name == stranger
-    assert src == {"chosen": CHOSEN_REFERENCE, "rejected": REJECTED_SAMPLED_OTHER}
-    # nothing wrong sampled: the rejected call is the reference's parameters under a group rival's name
-    chosen, rejected, src = choose_pair(entry, parse_samples(_texts((ref.tool_name, ref.parameters))))
-    assert rejected == ToolCall(tool_name=other_group, parameters=ref.parameters)
-    assert src["rejected"] == REJECTED_CONSTRUCTED
-
-
 def test_build_pairs_counts_every_source(entry):
     ref = entry.reference
     samples = [_texts((ref.tool_name, ref.parameters), "junk"), _texts("junk", "junk")]
     pairs, counts = build_pairs([entry], ["preferred", "ratings"], samples)
     assert len(pairs) == 2 and counts["pairs"] == 2
     assert counts["samples"] == 4 and counts["samples_invalid"] == 3 and counts["samples_preferred_tool"] == 1
-    assert counts[f"chosen:{CHOSEN_SAMPLED}"] == 1 and counts[f"chosen:{CHOSEN_REFERENCE}"] == 1
+    assert counts[f"chosen:{CHOSEN_EXACT}"] == 1 and counts[f"chosen:{CHOSEN_REFERENCE}"] == 1
     assert counts[f"rejected:{REJECTED_CONSTRUCTED}"] == 2
     assert pairs[1]["prompt"] == entry_messages(entry, "ratings")
     with pytest.raises(ValueError, match="sample lists"):
@@ -92,28 +71,54 @@ def test_config_from_profile_and_overrides(tmp_path):
         "profile: x\nrun_dir: runs/x\nseed: 3\ndata: null\n"
         "params:\n  08_sft_qlora:\n    sft: {learning_rate: 0.001, lora: {r: 8}}\n  09_dpo:\n    dpo: {beta: 0.2}\n"
     )
-    sft = load_config("sft", prof, ["limit=16", "lora.alpha=4", "settings=[preferred]"])
+    sft = load_config("sft", prof, ["limit=16", "lora.lora_alpha=4", "settings=[preferred]"])
     assert isinstance(sft, SFTParams)
-    assert (sft.run_dir, sft.seed, sft.learning_rate, sft.limit, sft.settings) == ("runs/x", 3, 0.001, 16, ["preferred"])
-    assert (sft.lora.r, sft.lora.alpha, sft.lora.dropout) == (8, 4, 0.05)
+    assert (sft.run_dir, sft.seed, sft.limit, sft.settings) == ("runs/x", 3, 16, ["preferred"])
+    assert sft.trl == {"seed": 3, "learning_rate": 0.001}  # TRL's own fields, passed through as given
+    assert sft.lora == {"r": 8, "lora_alpha": 4}
     dpo = load_config("dpo", prof)
-    assert isinstance(dpo, DPOParams) and dpo.beta == 0.2 and dpo.loss_type == "sigmoid"
+    assert isinstance(dpo, DPOParams) and dpo.trl["beta"] == 0.2 and "loss_type" not in dpo.trl
     assert dpo.resolved_sft_adapter().as_posix() == "runs/x/train/sft/adapter"
-    with pytest.raises(ValueError, match="learning_rat"):
+    with pytest.raises(ValueError, match="unknown key 'learning_rat'.*did you mean learning_rate"):
         load_config("sft", None, ["learning_rat=1"])
+
+
+def test_config_keys_are_petool_keys_or_trl_fields():
+    """Every non-petool key must be a field of trl.SFTConfig / DPOConfig; DPO-only fields are not SFT's."""
+    dpo = from_mapping("dpo", {"beta": 0.3, "loss_type": ["sigmoid"], "max_length": 512, "sampling": {"num_samples": 2}})
+    assert dpo.trl == {"beta": 0.3, "loss_type": ["sigmoid"], "max_length": 512} and dpo.sampling.num_samples == 2
+    with pytest.raises(ValueError, match="unknown key 'beta'"):
+        from_mapping("sft", {"beta": 0.1})
+    with pytest.raises(ValueError, match="unknown key 'warmup_ratio'.*warmup_steps"):
+        from_mapping("sft", {"warmup_ratio": 0.1})
+    with pytest.raises(ValueError, match="sampling key"):
+        from_mapping("dpo", {"sampling": {"k": 8}})
+    with pytest.raises(ValueError, match="peft.LoraConfig"):
+        from_mapping("sft", {"lora": {"alpha": 8}})
+    # the TRL objects are built from the passed-through keys, with only machine-dependent fields filled in
+    from petool_utils.training.trainer import trl_args
+
+    args = trl_args("dpo", dpo.trl, __import__("pathlib").Path("/tmp/x"), 5, progress=False)
+    assert (args.beta, args.max_length, args.seed, args.use_cpu, args.bf16) == (0.3, 512, 5, True, False)
+    assert args.learning_rate == 1e-6  # DPOConfig's own default: petool declares no copy of it
 
 
 def test_paper_profile_holds_the_paper_hyperparameters():
     from petool_utils.paths import REPO_ROOT
+    from petool_utils.training.trainer import trl_args
 
     sft = load_config("sft", REPO_ROOT / "params" / "paper.yaml")
-    assert (sft.learning_rate, sft.lr_scheduler_type, sft.warmup_ratio, sft.num_train_epochs) == (1e-4, "cosine", 0.1, 1)
-    assert (sft.per_device_train_batch_size, sft.gradient_accumulation_steps, sft.max_length) == (2, 8, 4096)
-    assert sft.quantization == "auto" and sft.lora.target_modules == "all-linear" and sft.gradient_checkpointing
+    a = trl_args("sft", sft.trl, REPO_ROOT / "runs" / "x", sft.seed, progress=False)
+    assert (a.learning_rate, str(a.lr_scheduler_type.value), a.warmup_steps, a.num_train_epochs) == (1e-4, "cosine", 0.1, 1)
+    assert (a.per_device_train_batch_size, a.gradient_accumulation_steps, a.max_length) == (2, 8, 4096)
+    assert a.gradient_checkpointing and a.save_steps == 200
+    assert sft.quantization == "auto" and sft.lora["target_modules"] == "all-linear" and sft.lora["r"] == 16
     dpo = load_config("dpo", REPO_ROOT / "params" / "paper.yaml")
-    assert (dpo.loss_type, dpo.beta, dpo.learning_rate, dpo.lr_scheduler_type, dpo.warmup_ratio) == ("sigmoid", 0.1, 5e-6, "cosine", 0.1)
-    assert (dpo.per_device_train_batch_size, dpo.gradient_accumulation_steps) == (1, 32)
-    assert dpo.temperature > 0 and dpo.num_samples > 1
+    d = trl_args("dpo", dpo.trl, REPO_ROOT / "runs" / "x", dpo.seed, progress=False)
+    assert (d.loss_type, d.beta, d.learning_rate, str(d.lr_scheduler_type.value), d.warmup_steps) == (["sigmoid"], 0.1, 5e-6, "cosine", 0.1)
+    assert (d.per_device_train_batch_size, d.gradient_accumulation_steps, d.max_length) == (1, 32, 4096)
+    assert dpo.sampling.temperature > 0.1 and dpo.sampling.num_samples == 8 and dpo.sampling.max_tokens == 256
+    assert dpo.sampling.sample_batch_size <= 8  # one prompt x K samples at a time (KV cache, docs/training.md)
 
 
 def test_memory_estimate_from_the_8b_architecture():
@@ -123,37 +128,35 @@ def test_memory_estimate_from_the_8b_architecture():
     assert nf4_bits_per_param(double_quant=True) == pytest.approx(4.127, abs=1e-3)
     assert nf4_bits_per_param(double_quant=False) == 4.5
     est = estimate_qlora_memory(seq_len=4096, micro_batch=2)
-    # logits: 8192 tokens x 128256 x (2 + 4 + 4) bytes
-    assert est.logits_gib == pytest.approx(8192 * 128256 * 10 / 1024**3)
-    assert 15 < est.total_gib < 25
+    gib = 1024**3
+    # prepare_model_for_kbit_training upcasts embeddings and lm_head to fp32: 2 x 128256 x 4096 x 4 bytes
+    assert est.embeddings_fp32_gib == pytest.approx(2 * 128256 * 4096 * 4 / gib)
+    # the fp32 residual stream: 32 layers x 8192 tokens x 4096 x 4 bytes = 4 GiB (twice the bf16 figure)
+    assert est.checkpointed_activations_gib == pytest.approx(4.0)
+    # TRL 1.16 scores only the completion positions: 2 x 64 tokens x 128256 x (4 + 4) bytes, no 9.8 GiB term
+    assert est.completion_logits_gib == pytest.approx(2 * 64 * 128256 * 8 / gib) and est.completion_logits_gib < 0.2
+    assert est.total_gib == pytest.approx(14.67, abs=0.01)  # "about 14 GiB at micro-batch 2"
+    assert est.allocated_gib == pytest.approx(est.total_gib - 1.0)
+    assert estimate_qlora_memory(seq_len=4096, micro_batch=1).total_gib == pytest.approx(11.78, abs=0.01)
     no_ckpt = estimate_qlora_memory(seq_len=4096, micro_batch=2, gradient_checkpointing=False)
-    assert no_ckpt.total_gib > est.total_gib + 20  # checkpointing is what makes 4k fit one GPU
+    assert no_ckpt.total_gib > est.total_gib + 40  # checkpointing is what makes 4k fit one GPU
+    # the per-layer slope the GPU smoke extrapolates with: (fp32 residual + NF4 weights + LoRA) per layer
+    assert layer_slope_gib() == pytest.approx((est.total_gib - estimate_qlora_memory(shape.with_layers(0)).total_gib) / 32)
+    # DPO sampling: K = 8 samples of one 4,096-token prompt (+256 new) hold 8 x 4352 x 128 KiB of KV cache
+    assert kv_cache_gib() == pytest.approx(8 * 4352 * 128 * 1024 / gib) == pytest.approx(4.25)
+    assert kv_cache_gib(sequences=64) == pytest.approx(34.0)  # 8 prompts x 8 samples: the old default
 
 
 def test_smoke_profile_uses_the_tested_tiny_settings():
     """The smoke profile runs what the tiny tests check; if one drifts, the other no longer proves it."""
     from petool_utils.paths import REPO_ROOT
-    from petool_utils.training.config import TINY_DPO, TINY_SFT, from_mapping, to_dict
+    from petool_utils.training.config import TINY_DPO, TINY_SFT, to_dict
 
     smoke = REPO_ROOT / "params" / "smoke.yaml"
-    for kind, tiny, cls in (("sft", TINY_SFT, SFTParams), ("dpo", TINY_DPO, DPOParams)):
+    for kind, tiny in (("sft", TINY_SFT), ("dpo", TINY_DPO)):
         got = to_dict(load_config(kind, smoke))
-        want = to_dict(from_mapping(cls, {**tiny, "run_dir": got["run_dir"]}))
+        want = to_dict(from_mapping(kind, {**tiny, "run_dir": got["run_dir"], "seed": got["seed"]}))
         assert got == want
-
-
-def test_training_entries_prefer_the_constructed_benchmark(tmp_path, dev_entries, dev_path):
-    from petool_utils.benchmark.data import dump_entries
-    from petool_utils.io import atomic_write_json
-    from petool_utils.training.records import load_training_entries
-
-    params = SFTParams(run_dir=str(tmp_path), data=str(dev_path), limit=2, offset=1, max_history=2)
-    got = load_training_entries(params, params.run_dir)  # no benchmark/train.json yet: the released data
-    assert [e.entry_id for e in got] == [e.entry_id for e in dev_entries[1:3]]
-    assert all(len(e.history("ratings")) == 2 for e in got)
-    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(dev_entries[10:14]))
-    got = load_training_entries(params, params.run_dir)
-    assert [e.entry_id for e in got] == [e.entry_id for e in dev_entries[11:13]]
 
 
 def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, dev_entries, dev_path):
@@ -162,9 +165,10 @@ def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, dev_entrie
     from petool_utils.training.ablation import ablation_entries
     from petool_utils.training.config import to_dict
 
-    params = SFTParams(run_dir=str(tmp_path), data=str(dev_path), limit=3, max_candidates=2)
+    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(dev_path), "limit": 3, "max_candidates": 2,
+                                  "base_model": "tiny", "allow_test_data": True})
     atomic_write_json(tmp_path / "train_entries.json", dump_entries(dev_entries[:3]))
-    atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params)})
+    atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "released_test"}})
     held = ablation_entries(tmp_path, "heldout", limit=4)
     assert [e.entry_id for e in held] == [e.entry_id for e in dev_entries[3:7]]
     assert all(e.reference.tool_name in e.candidate_names for e in held)
@@ -178,12 +182,12 @@ def test_heldout_after_a_whole_training_set_is_the_test_data(tmp_path, dev_entri
     from petool_utils.training.config import to_dict
 
     # trained on all of `data`: nothing is held out, and saying so beats scoring the training set
-    params = SFTParams(run_dir=str(tmp_path), data=str(dev_path))
+    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(dev_path)})
     atomic_write_json(tmp_path / "train_entries.json", dump_entries(dev_entries))
-    atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params)})
+    atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "released_test"}})
     with pytest.raises(ValueError, match="no entry outside"):
         ablation_entries(tmp_path, "heldout")
     # trained on a constructed benchmark: the released test data is held out, ids notwithstanding
-    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(dev_entries[:2]))
+    atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "constructed"}})
     held = ablation_entries(tmp_path, "heldout", limit=3)
     assert [e.entry_id for e in held] == [e.entry_id for e in dev_entries[:3]]

@@ -14,40 +14,58 @@ import typer
 
 train_app = typer.Typer(add_completion=False, no_args_is_help=True, help="PEToolLLaMA training: QLoRA SFT, then DPO.")
 
-CONFIG_HELP = "A flat YAML of the stage's parameters, or a profile (params/*.yaml) whose 08_sft_qlora.sft / 09_dpo.dpo section is used."
-OVERRIDES_HELP = "key=value overrides, values read as YAML (limit=16 lora.r=8 quantization=4bit)."
+CONFIG_HELP = ("A flat YAML section, or a profile (params/*.yaml) whose 08_sft_qlora.sft / 09_dpo.dpo section is used. "
+               "Keys are petool's own (base_model, quantization, lora, settings, data, limits, sampling) or fields of "
+               "trl.SFTConfig / trl.DPOConfig, passed through.")
+TRAIN_DATA_HELP = ("Training data (same as train_data=PATH): a benchmark in the release layout, or the released "
+                   "user_entries_sft_*/user_entries_dpo_* files (or their folder). Default: <run_dir>/benchmark/train.json.")
+OVERRIDES_HELP = "key=value overrides, values read as YAML (limit=16 lora.r=8 learning_rate=1e-4 train_data=PATH)."
 
 
 def _echo_summary(result) -> None:
     typer.echo(json.dumps(result.summary(), indent=2, default=str))
 
 
+def _run(kind: str, config: Optional[Path], overrides: List[str], quiet: bool) -> None:
+    """Load the config and train; a bad config or missing data is a clear message and exit 2, not a traceback."""
+    from petool_utils.training.config import load_config
+    from petool_utils.training.data import TrainingDataError
+
+    try:
+        params = load_config(kind, config, overrides)
+        if kind == "sft":
+            from petool_utils.training.sft import train_sft as train
+        else:
+            from petool_utils.training.dpo import train_dpo as train
+        result = train(params, progress=not quiet)
+    except (TrainingDataError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    _echo_summary(result)
+
+
 @train_app.command("sft")
 def sft_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=True, dir_okay=False),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
+    train_data: Optional[Path] = typer.Option(None, "--train-data", help=TRAIN_DATA_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
     """Supervised fine-tuning of a LoRA adapter (4-bit QLoRA when CUDA is present)."""
-    from petool_utils.training.config import load_config
-    from petool_utils.training.sft import train_sft
-
-    params = load_config("sft", config, overrides or [])
-    _echo_summary(train_sft(params, progress=not quiet))
+    extra = [f"train_data={train_data}"] if train_data else []
+    _run("sft", config, [*(overrides or []), *extra], quiet)
 
 
 @train_app.command("dpo")
 def dpo_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=True, dir_okay=False),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
+    train_data: Optional[Path] = typer.Option(None, "--train-data", help=TRAIN_DATA_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
     """Sample K calls per instruction from the SFT adapter, build pairs, train DPO."""
-    from petool_utils.training.config import load_config
-    from petool_utils.training.dpo import train_dpo
-
-    params = load_config("dpo", config, overrides or [])
-    _echo_summary(train_dpo(params, progress=not quiet))
+    extra = [f"train_data={train_data}"] if train_data else []
+    _run("dpo", config, [*(overrides or []), *extra], quiet)
 
 
 @train_app.command("memory")
@@ -55,13 +73,15 @@ def memory_cmd(
     seq_len: int = typer.Option(4096, help="tokens per sequence"),
     micro_batch: int = typer.Option(2, help="sequences per device per step"),
     lora_r: int = typer.Option(16, help="LoRA rank (all linear layers)"),
+    completion_tokens: int = typer.Option(64, help="tokens per sequence that carry loss (the call)"),
 ) -> None:
-    """Estimated peak GPU memory of QLoRA on Llama-3.1-8B, term by term (GiB)."""
-    from petool_utils.training.memory import estimate_qlora_memory
+    """Estimated peak GPU memory of QLoRA on Llama-3.1-8B, term by term (GiB), and the KV cache of DPO sampling."""
+    from petool_utils.training.memory import estimate_qlora_memory, kv_cache_gib
 
-    est = estimate_qlora_memory(seq_len=seq_len, micro_batch=micro_batch, lora_r=lora_r)
+    est = estimate_qlora_memory(seq_len=seq_len, micro_batch=micro_batch, lora_r=lora_r, completion_tokens=completion_tokens)
     for name, gib in est.as_rows():
         typer.echo(f"{name:32s} {gib:8.2f}")
+    typer.echo(f"{'dpo_sampling_kv_cache (1 x 8)':32s} {kv_cache_gib(tokens=seq_len + 256, sequences=8):8.2f}")
 
 
 def register(app: typer.Typer) -> None:

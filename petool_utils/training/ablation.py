@@ -1,110 +1,56 @@
-"""Greedy evaluation of trained adapters, and the paper's ablation table (SFT only / DPO only / SFT+DPO).
+"""The paper's ablation (SFT only / DPO only / SFT+DPO), scored exactly as ``petool eval`` scores a model.
 
-Adapters are evaluated the way every model in the kit is: raw text from a predictor, parsed and scored
-by the shared scorer. ``load_predictor`` uses the evaluation engine's ``HFPredictor`` when it is there
-and otherwise :class:`AdapterPredictor` below (same contract: ``name``, ``predict(entries, setting)``).
+Each variant is evaluated by the evaluation engine itself (:func:`petool_utils.evaluation.engine.evaluate`
+on ``hf:<base>[@<adapter>]``, which builds its predictor with ``make_predictor``: an ``LLMPredictor`` over
+the hf backend behind the response cache), with the evaluation's generation options (temperature 0.1,
+i.e. greedy, and 256 new tokens) and its context fitting (the oldest history items dropped past 4,000
+prompt tokens). The prediction files are the run store's, scored by :mod:`petool_utils.evaluation.scoring`,
+so a row of notebook 09 and the same model's row in notebook 07 are the same numbers.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from petool_utils.benchmark.data import Entry
-from petool_utils.io import atomic_write_jsonl
-from petool_utils.benchmark.parsing import get_parser
-from petool_utils.benchmark.prompts import entry_messages
 
 
-class AdapterPredictor:
-    """Greedy decoding of a base model with an optional LoRA adapter (a Predictor)."""
-
-    def __init__(self, model_path: str | Path, adapter: str | Path | None = None, *, quantization: str = "none",
-                 max_new_tokens: int = 128, batch_size: int = 8, label: str | None = None):
-        from petool_utils.training.modeling import model_label
-
-        self.model_path, self.adapter = Path(model_path), (Path(adapter) if adapter else None)
-        self.quantization, self.max_new_tokens, self.batch_size = quantization, max_new_tokens, batch_size
-        self.name = label or f"hf:{model_label(model_path)}" + (f"@{self.adapter}" if self.adapter else "")
-        self._model = None
-
-    def _load(self):
-        if self._model is None:
-            from petool_utils.training.modeling import load_for_inference
-
-            self._model, self._tok = load_for_inference(self.model_path, self.adapter, self.quantization)
-        return self._model, self._tok
-
-    def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
-        from petool_utils.training.modeling import greedy_calls
-
-        model, tok = self._load()
-        return greedy_calls(model, tok, [entry_messages(e, setting) for e in entries], self.max_new_tokens, self.batch_size)
-
-
-def load_predictor(model_path: str | Path, adapter: str | Path | None = None, *, prefer_engine: bool = True, **kwargs: Any):
-    """The evaluation engine's ``HFPredictor`` if importable (what ``petool eval hf:<base>@<adapter>``
-    runs), else :class:`AdapterPredictor`."""
-    if prefer_engine:
-        try:
-            from petool_utils.models.hf_backend import HFPredictor  # type: ignore[import-not-found]
-
-            return HFPredictor(str(model_path), adapter=str(adapter) if adapter else None)
-        except ImportError:
-            pass
-    return AdapterPredictor(model_path, adapter, **kwargs)
-
-
-def score(entries: Sequence[Entry], responses: Mapping[Any, str], parser: str = "reference") -> dict[str, float]:
-    """Tool/param/call accuracy and invalid-format rate: the shared scorer when present, else the
-    same definitions (the authors' parser; exact tool name; exact parameters; both)."""
-    try:
-        from petool_utils.evaluation.scoring import score_responses  # type: ignore[import-not-found]
-
-        s = score_responses(entries, responses, parser=parser, n_boot=200, seed=0)
-        return {"n": s.n, "tool_acc": s.tool_acc, "param_acc": s.param_acc, "call_acc": s.call_acc, "invalid_format": s.invalid_format}
-    except ImportError:
-        pass
-    parse = get_parser(parser)
-    n = len(entries)
-    tool = param = call = invalid = 0
-    for e in entries:
-        p = parse(responses.get(e.entry_id))
-        if not p.ok:
-            invalid += 1
-            continue
-        t, q = p.tool_name == e.reference.tool_name, p.parameters == e.reference.parameters
-        tool, param, call = tool + t, param + q, call + (t and q)
-    d = max(n, 1)
-    return {"n": n, "tool_acc": tool / d, "param_acc": param / d, "call_acc": call / d, "invalid_format": invalid / d}
-
-
-def write_predictions(path: str | Path, entries: Sequence[Entry], setting: str, responses: Sequence[str], latency_s: float = 0.0) -> Path:
-    """The evaluation engine's prediction lines, so ``petool score`` reads them like any other run."""
-    per = latency_s / max(len(entries), 1)
-    rows = [{"entry_id": e.entry_id, "setting": setting, "response": r, "latency_s": per, "error": None} for e, r in zip(entries, responses)]
-    return atomic_write_jsonl(path, rows)
+def variant_spec(base_model: str | Path, adapter: str | Path | None) -> str:
+    """The ``hf:`` spec ``petool eval --model`` takes for the same model."""
+    return f"hf:{base_model}" + (f"@{adapter}" if adapter else "")
 
 
 def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path | None], entries: Sequence[Entry],
-                      settings: Sequence[str], out_dir: str | Path | None = None, **kwargs: Any):
-    """One row per (variant, setting): greedy decoding, reference parser. ``variants`` maps a row name
-    (e.g. "SFT only") to an adapter path, ``None`` for the base alone. Predictions are written under
-    ``out_dir/<variant>/<setting>.jsonl`` when ``out_dir`` is given."""
+                      settings: Sequence[str], out_dir: str | Path, *, gen_opts: Mapping[str, Any] | None = None,
+                      parser: str = "reference", progress: bool = True, fresh: bool = True, **backend_kwargs: Any):
+    """One row per (variant, setting). ``variants`` maps a row name (e.g. "SFT only") to an adapter path,
+    ``None`` for the base alone. Each variant is ``evaluate``-d into ``out_dir/<model slug>/`` (the
+    engine's layout, so ``petool score`` reads it); ``gen_opts`` default to the evaluation's own.
+    ``fresh``: earlier predictions of the same spec are removed first (the adapters were just trained
+    again at the same path, and the engine would otherwise keep the answers it already has)."""
+    import shutil
+
     import pandas as pd
 
+    from petool_utils.evaluation.engine import evaluate, model_slug
+    from petool_utils.evaluation.scoring import score_prediction_dir
+
+    out_dir = Path(out_dir)
     rows = []
     for name, adapter in variants.items():
-        pred = AdapterPredictor(base_model, adapter, **kwargs)
+        spec = variant_spec(base_model, adapter)
+        if fresh:
+            shutil.rmtree(out_dir / model_slug(spec), ignore_errors=True)
+        evaluate(spec, entries, settings, out_dir, gen_opts=gen_opts, progress=progress, predictor_kwargs=backend_kwargs)
+        scores = score_prediction_dir(out_dir / model_slug(spec), entries, parser=parser, n_boot=0)
         for s in settings:
-            t0 = time.time()
-            responses = pred.predict(entries, s)
-            if out_dir is not None:
-                slug = name.lower().replace(" ", "_").replace("+", "_")
-                write_predictions(Path(out_dir) / slug / f"{s}.jsonl", entries, s, responses, time.time() - t0)
-            sc = score(entries, dict(zip([e.entry_id for e in entries], responses)))
-            rows.append({"variant": name, "setting": s, **sc})
+            sc = scores[s]
+            rows.append({"variant": name, "setting": s, "n": sc.n, "tool_acc": sc.tool_acc, "param_acc": sc.param_acc,
+                         "call_acc": sc.call_acc, "invalid_format": sc.invalid_format, "spec": spec})
+    from petool_utils.io import atomic_write_json
+
+    atomic_write_json(out_dir / "ablation.json", rows)  # the table, for reports and docs scripts
     return pd.DataFrame(rows)
 
 
@@ -121,8 +67,9 @@ def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: 
     import json
 
     from petool_utils.benchmark.data import load_benchmark, load_entries
-    from petool_utils.training.config import SFTParams, from_mapping
-    from petool_utils.training.records import load_training_entries, shorten_entries
+    from petool_utils.training.config import from_mapping
+    from petool_utils.training.data import resolve_training_data, select
+    from petool_utils.training.records import shorten_entries
 
     out = Path(sft_output_dir)
     if eval_on == "train":
@@ -131,14 +78,16 @@ def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: 
     if eval_on != "heldout":
         raise ValueError(f"eval_on must be 'train' or 'heldout', not {eval_on!r}")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    params = from_mapping(SFTParams, manifest["params"])
+    params = from_mapping("sft", manifest["params"])
     used = {e.entry_id for e in load_entries(out / "train_entries.json")}
+    source_kind = (manifest.get("training_data") or {}).get("source")
     if params.limit is not None:
-        source = load_training_entries(dataclasses.replace(params, offset=params.offset + params.limit, limit=None), params.run_dir)
-        held = [e for e in source if e.entry_id not in used]
+        data = resolve_training_data(params, tiny=params.base_model == "tiny")
+        rest = dataclasses.replace(params, offset=params.offset + params.limit, limit=None)
+        held = [e for e in select(data.entries, rest) if e.entry_id not in used]
     else:
         source = shorten_entries(load_benchmark(params.data), params.max_history, params.max_candidates, params.seed)
-        trained_elsewhere = bool(params.train_data) or (Path(params.run_dir) / "benchmark" / "train.json").exists()
+        trained_elsewhere = source_kind not in (None, "released_test")
         # ids of a constructed training set may coincide with the test ids without being the same entries
         held = source if trained_elsewhere else [e for e in source if e.entry_id not in used]
     held = held[:limit]

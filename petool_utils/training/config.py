@@ -1,17 +1,29 @@
-"""Training parameters as plain dataclasses, read from a YAML file and ``key=value`` overrides.
+"""Training configuration: petool's own keys, and every other key a field of TRL's ``SFTConfig``/``DPOConfig``.
 
-Defaults are the paper's settings (PEToolLLM, section 5: QLoRA SFT then DPO on LLaMA-3.1-8B-Instruct),
-so a config only names what differs. The same dataclasses serve the CLI (``petool train sft --config``)
-and the notebooks (a profile's ``params.08_sft_qlora.sft`` / ``params.09_dpo.dpo`` mapping), so a
-notebook run and a cluster job cannot drift apart.
+A stage's YAML section (``params.08_sft_qlora.sft`` / ``params.09_dpo.dpo`` of a profile, or a flat file
+for ``petool train --config``) mixes two kinds of key:
+
+* **petool's own** (:data:`SFT_KEYS`, :data:`DPO_KEYS`): the base model, quantization, LoRA (a mapping
+  of ``peft.LoraConfig`` fields), the settings, the data and its limits, and for DPO the SFT adapter,
+  the starting point and the sampling of pairs (:class:`SamplingParams`).
+* **everything else** must be a field of ``trl.SFTConfig`` (SFT) or ``trl.DPOConfig`` (DPO), checked
+  against ``dataclasses.fields``; an unknown key is an error naming it. These are passed through
+  unchanged, so the names, meanings and defaults are TRL's own and nothing here re-declares them. The
+  paper's hyperparameters live in ``params/paper.yaml``.
+
+petool fills in only what depends on the machine or the run (``output_dir``, ``use_cpu``/``bf16`` by
+device, ``seed`` from the profile, ``disable_tqdm``) and only when the section does not set it
+(:func:`petool_utils.training.trainer.trl_args`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -23,129 +35,180 @@ TINY = "tiny"
 PAPER_BASE_MODEL = "models/Meta-Llama-3.1-8B-Instruct"
 """Where the paper profile expects the base weights (a local path; nothing is downloaded)."""
 
-
-@dataclass
-class LoraParams:
-    """LoRA on all linear layers. r=16, alpha=32, dropout=0.05 is our documented choice: the paper
-    names QLoRA but not the rank; these are the common QLoRA settings for 7-8B models."""
-
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: str | list[str] = "all-linear"
+QUANTIZATIONS = ("auto", "4bit", "none")
+TRL_DEFAULT_SEED = 42  # TrainingArguments.seed's default, used when neither profile nor section sets one
 
 
 @dataclass
-class DataParams:
-    """Which benchmark entries become training records and how their prompts are cut.
+class SamplingParams:
+    """How DPO pairs are sampled from the SFT model (the paper: K = 8 calls per instruction, T > 0).
 
-    ``train_data``: a benchmark file/folder in the release layout; ``None`` means
-    ``<run_dir>/benchmark/train.json`` if it exists, else the released data (``data``), sliced by
-    ``limit``. ``max_history``/``max_candidates`` shorten prompts (see ``records.shorten_entry``);
-    records longer than ``max_length`` tokens are dropped and counted, never truncated (truncation
-    would cut the call, which sits at the end).
+    Requests go through the hf backend's ``chat_many`` (one request per sample, ``sample_index``
+    0..K-1) behind the one response cache. ``sample_batch_size`` is the backend's: samples of ONE prompt
+    generated together; the default K = 8 is one 4k-token prompt x 8 samples at a time, about 4.3 GiB of
+    KV cache at 8B (``memory.kv_cache_gib``). ``max_context`` is the prompt budget of the backend's
+    context fitting (the evaluation default). ``other_tools``: see ``sampling.choose_pair``.
     """
 
-    train_data: str | None = None
-    data: str | None = None
-    limit: int | None = None
-    offset: int = 0
-    settings: list[str] = field(default_factory=lambda: list(SETTINGS))
-    max_history: int | None = None
-    max_candidates: int | None = None
-    max_records: int | None = None
-
-
-@dataclass
-class SFTParams(DataParams):
-    """Paper SFT: lr 1e-4, cosine, warmup 0.1, 1 epoch, per-device batch 2 x 8 accumulation, 4,096 tokens."""
-
-    run_dir: str = "runs/offline"
-    output_dir: str | None = None  # default <run_dir>/train/sft
-    base_model: str = PAPER_BASE_MODEL
-    tiny_vocab_size: int = 2048
-    max_length: int = 4096
-    learning_rate: float = 1e-4
-    lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.1
-    num_train_epochs: float = 1.0
-    max_steps: int = -1
-    per_device_train_batch_size: int = 2
-    gradient_accumulation_steps: int = 8
-    gradient_checkpointing: bool = True
-    quantization: str = "auto"  # auto: 4-bit NF4 when CUDA is present; "4bit" forces it (CPU too); "none"
-    logging_steps: int = 1
-    seed: int = 0
-    cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
-    save_steps: int = 0  # > 0: checkpoint every N steps under <output_dir>/checkpoints; a rerun resumes
-    lora: LoraParams = field(default_factory=LoraParams)
-
-    def resolved_output_dir(self) -> Path:
-        return Path(self.output_dir) if self.output_dir else Path(self.run_dir) / "train" / "sft"
-
-
-@dataclass
-class DPOParams(DataParams):
-    """Paper DPO: sigmoid loss, beta 0.1, lr 5e-6, cosine, warmup 0.1, per-device batch 1 x 32.
-
-    ``init``: ``sft`` starts from the SFT adapter (the paper's SFT+DPO), ``base`` trains a fresh LoRA
-    on the base model (the paper's "DPO only" ablation). Pairs are sampled from ``sample_from``
-    (default: the SFT adapter), ``num_samples`` per instruction at ``temperature``.
-    """
-
-    run_dir: str = "runs/offline"
-    output_dir: str | None = None  # default <run_dir>/train/dpo (or dpo_only for init=base)
-    base_model: str | None = None  # default: the SFT run's base model
-    sft_adapter: str | None = None  # default <run_dir>/train/sft/adapter
-    init: str = "sft"
-    pairs_path: str | None = None  # reuse pairs from an earlier sampling run
-    sample_only: bool = False  # sample and write pairs, no training (run once before a multi-GPU launch)
     num_samples: int = 8
     temperature: float = 1.0
     top_p: float = 1.0
-    max_new_tokens: int = 128
-    sample_batch_size: int = 4
-    max_length: int = 4096
-    beta: float = 0.1
-    loss_type: str = "sigmoid"
-    learning_rate: float = 5e-6
-    lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.1
-    num_train_epochs: float = 1.0
-    max_steps: int = -1
-    per_device_train_batch_size: int = 1
-    gradient_accumulation_steps: int = 32
-    gradient_checkpointing: bool = True
-    quantization: str = "auto"
-    logging_steps: int = 1
-    seed: int = 0
-    cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
-    save_steps: int = 0  # > 0: checkpoint every N steps under <output_dir>/checkpoints; a rerun resumes
-    lora: LoraParams = field(default_factory=LoraParams)
+    max_tokens: int = 256
+    sample_batch_size: int = 8
+    max_context: int = 4000
+    other_tools: bool = False
 
-    def resolved_output_dir(self) -> Path:
-        if self.output_dir:
-            return Path(self.output_dir)
+
+@dataclass
+class SFTParams:
+    """petool's own keys of an SFT section; ``trl`` holds the SFTConfig fields given."""
+
+    run_dir: str = "runs/offline"
+    stage_dir: str | None = None  # default <run_dir>/train/sft
+    base_model: str = PAPER_BASE_MODEL
+    quantization: str = "auto"  # auto: 4-bit NF4 when CUDA is present; 4bit forces it (CPU too); none
+    lora: dict[str, Any] = field(default_factory=dict)  # peft.LoraConfig fields
+    settings: list[str] = field(default_factory=lambda: list(SETTINGS))
+    train_data: str | None = None  # a benchmark (release layout) or the released user_entries_sft_* files
+    data: str | None = None  # the released (test) data: used only with allow_test_data
+    allow_test_data: bool = False  # the tiny demo only: train on the released test split, outputs labelled
+    limit: int | None = None
+    offset: int = 0
+    max_records: int | None = None
+    max_history: int | None = None
+    max_candidates: int | None = None
+    cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
+    tiny_vocab_size: int = 2048
+    trl: dict[str, Any] = field(default_factory=dict)
+
+    kind = "sft"
+
+    @property
+    def seed(self) -> int:
+        """TRL's ``seed`` (the profile's), which also seeds sampling, shortening and the tiny stand-in."""
+        return int(self.trl.get("seed", TRL_DEFAULT_SEED))
+
+    def resolved_stage_dir(self) -> Path:
+        return Path(self.stage_dir) if self.stage_dir else Path(self.run_dir) / "train" / "sft"
+
+
+@dataclass
+class DPOParams(SFTParams):
+    """petool's own keys of a DPO section; ``trl`` holds the DPOConfig fields given.
+
+    ``init``: ``sft`` continues the SFT adapter (the paper's SFT+DPO; TRL's reference is a frozen copy
+    of it), ``base`` trains a fresh LoRA on the base (the "DPO only" ablation; the reference is the base).
+    ``pairs_path`` reuses pairs written earlier (the DPO-only row uses the SFT+DPO run's pairs).
+    """
+
+    base_model: str | None = None  # default: the SFT run's base model
+    sft_adapter: str | None = None  # default <run_dir>/train/sft/adapter
+    init: str = "sft"
+    pairs_path: str | None = None
+    sample_only: bool = False  # sample and write pairs, no training (run once before a multi-GPU launch)
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+
+    kind = "dpo"
+
+    def resolved_stage_dir(self) -> Path:
+        if self.stage_dir:
+            return Path(self.stage_dir)
         return Path(self.run_dir) / "train" / ("dpo" if self.init == "sft" else "dpo_only")
 
     def resolved_sft_adapter(self) -> Path:
         return Path(self.sft_adapter) if self.sft_adapter else Path(self.run_dir) / "train" / "sft" / "adapter"
 
 
-T = TypeVar("T")
+PARAMS = {"sft": SFTParams, "dpo": DPOParams}
 
 
-def from_mapping(cls: type[T], values: Mapping[str, Any]) -> T:
-    """Build ``cls`` from a mapping; an unknown key is an error naming the key (typos must not pass)."""
-    names = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+def petool_keys(kind: str) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(PARAMS[kind]) if f.name != "trl")
+
+
+@lru_cache(maxsize=2)
+def trl_fields(kind: str) -> frozenset[str]:
+    """The field names of ``trl.SFTConfig`` / ``trl.DPOConfig`` (imported here, lazily: TRL is heavy)."""
+    from petool_utils.training.modeling import quiet_known_noise
+
+    quiet_known_noise()
+    from trl import DPOConfig, SFTConfig
+
+    cls = SFTConfig if kind == "sft" else DPOConfig
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def _unknown(kind: str, key: str) -> ValueError:
+    known = sorted(petool_keys(kind) | trl_fields(kind))
+    near = difflib.get_close_matches(key, known, n=3)
+    cls = "SFTConfig" if kind == "sft" else "DPOConfig"
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    return ValueError(f"{kind} config: unknown key {key!r}: neither a petool key ({', '.join(sorted(petool_keys(kind)))}) "
+                      f"nor a field of trl.{cls}{hint}")
+
+
+def from_mapping(kind: str, values: Mapping[str, Any]) -> SFTParams | DPOParams:
+    """Split a flat section into petool's keys and TRL fields; an unknown key is an error naming it.
+
+    A ``trl`` mapping (what :func:`to_dict` writes into a manifest) is read back as TRL fields too.
+    """
+    cls = PARAMS[kind]
+    own = petool_keys(kind)
     kwargs: dict[str, Any] = {}
+    trl: dict[str, Any] = {}
     for k, v in values.items():
-        if k not in names:
-            raise ValueError(f"{cls.__name__}: unknown parameter {k!r}; known: {sorted(names)}")
-        if k == "lora":
-            v = v if isinstance(v, LoraParams) else from_mapping(LoraParams, v or {})
-        kwargs[k] = v
-    return cls(**kwargs)
+        if k == "trl":
+            trl.update(v or {})
+        elif k in own:
+            kwargs[k] = v
+        else:
+            trl[k] = v
+    for k in trl:
+        if k not in trl_fields(kind):
+            raise _unknown(kind, k)
+    if "sampling" in kwargs and not isinstance(kwargs["sampling"], SamplingParams):
+        s = dict(kwargs["sampling"] or {})
+        names = {f.name for f in dataclasses.fields(SamplingParams)}
+        bad = sorted(set(s) - names)
+        if bad:
+            raise ValueError(f"dpo config: unknown sampling key(s) {bad}; known: {sorted(names)}")
+        kwargs["sampling"] = SamplingParams(**s)
+    if "lora" in kwargs:
+        kwargs["lora"] = dict(kwargs["lora"] or {})
+        check_lora(kwargs["lora"])
+    if "settings" in kwargs and isinstance(kwargs["settings"], str):
+        kwargs["settings"] = [kwargs["settings"]]
+    params = cls(**kwargs, trl=trl)
+    if params.quantization not in QUANTIZATIONS:
+        raise ValueError(f"{kind} config: quantization must be one of {QUANTIZATIONS}, not {params.quantization!r}")
+    bad = [s for s in params.settings if s not in SETTINGS]
+    if bad:
+        raise ValueError(f"{kind} config: unknown setting(s) {bad}; training settings are {list(SETTINGS)}")
+    if isinstance(params, DPOParams) and params.init not in ("sft", "base"):
+        raise ValueError(f"dpo config: init must be 'sft' or 'base', not {params.init!r}")
+    return params
+
+
+def check_lora(lora: Mapping[str, Any]) -> None:
+    """LoRA keys are ``peft.LoraConfig`` fields (``r``, ``lora_alpha``, ``lora_dropout``, ``target_modules``...)."""
+    from petool_utils.training.modeling import quiet_known_noise
+
+    quiet_known_noise()
+    from peft import LoraConfig
+
+    names = {f.name for f in dataclasses.fields(LoraConfig)}
+    bad = sorted(set(lora) - names)
+    if bad:
+        near = {b: difflib.get_close_matches(b, sorted(names), n=2) for b in bad}
+        raise ValueError(f"lora: unknown key(s) {bad} (not fields of peft.LoraConfig; close: {near})")
+
+
+def to_dict(params: SFTParams | DPOParams) -> dict[str, Any]:
+    """The section as a flat mapping (petool keys and TRL fields side by side): what a manifest records
+    and what :func:`from_mapping` reads back."""
+    d = dataclasses.asdict(params)
+    trl = d.pop("trl")
+    return {**d, **trl}
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
@@ -178,11 +241,22 @@ PROFILE_SECTIONS = {"sft": ("08_sft_qlora", "sft"), "dpo": ("09_dpo", "dpo")}
 PROFILE_COMMON = ("run_dir", "seed", "data")
 
 
+def _common(run_dir: Any, seed: Any, data: Any) -> dict[str, Any]:
+    """The profile's common keys: ``seed`` is TRL's own field (and seeds sampling), the rest petool's."""
+    out: dict[str, Any] = {}
+    if run_dir is not None:
+        out["run_dir"] = str(run_dir)
+    if seed is not None:
+        out["seed"] = seed
+    if data is not None:
+        out["data"] = str(data)
+    return out
+
+
 def load_config(kind: str, path: str | Path | None = None, overrides: Sequence[str] = ()) -> SFTParams | DPOParams:
-    """Read a ``sft``/``dpo`` config: a flat YAML of the dataclass fields, or a profile
-    (``params/*.yaml``) whose ``params.08_sft_qlora.sft`` / ``params.09_dpo.dpo`` section is used
-    together with the profile's ``run_dir``, ``seed`` and ``data``. Overrides win."""
-    cls = SFTParams if kind == "sft" else DPOParams
+    """Read a ``sft``/``dpo`` config: a flat YAML section, or a profile (``params/*.yaml``) whose
+    ``params.08_sft_qlora.sft`` / ``params.09_dpo.dpo`` section is used with the profile's ``run_dir``,
+    ``seed`` and ``data``. Overrides win."""
     values: dict[str, Any] = {}
     if path is not None:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -193,64 +267,57 @@ def load_config(kind: str, path: str | Path | None = None, overrides: Sequence[s
             section = ((raw.get("params") or {}).get(nb) or {}).get(key)
             if section is None:
                 raise ValueError(f"{path}: profile has no params.{nb}.{key} section")
-            values = {k: raw[k] for k in PROFILE_COMMON if k in raw and raw[k] is not None}
-            values = _merge(values, section)
+            values = _merge(_common(raw.get("run_dir"), raw.get("seed"), raw.get("data")), section)
         else:
             values = raw
     values = _merge(values, parse_overrides(overrides))
-    return from_mapping(cls, values)
+    return from_mapping(kind, values)
 
 
-def to_dict(params: Any) -> dict[str, Any]:
-    return dataclasses.asdict(params)
+def notebook_params(kind: str, run_dir: str, seed: int, data: str | None, section: Mapping[str, Any] | None) -> SFTParams | DPOParams:
+    """A notebook's parameters (the profile's common keys plus its ``sft``/``dpo`` mapping) as a config."""
+    return from_mapping(kind, _merge(_common(run_dir, seed, data), dict(section or {})))
 
 
 # The tiny-llama stand-in's settings (tests and the smoke profile): short prompts (one past interaction,
 # the reference's group plus at most two candidates), 16 records, a high learning rate and many epochs,
-# so that SFT overfits and DPO moves the margin within seconds on a CPU. Not the paper's settings.
+# so that SFT overfits and DPO moves the margin within seconds on a CPU. Not the paper's settings. The
+# keys that are not petool's are TRL's own SFTConfig/DPOConfig fields.
+TINY_LORA: dict[str, Any] = {"r": 16, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": "all-linear"}
+TINY_TRL_COMMON: dict[str, Any] = {
+    "max_length": 256,
+    "lr_scheduler_type": "constant",
+    "warmup_steps": 0,
+    "per_device_train_batch_size": 8,
+    "gradient_accumulation_steps": 1,
+    "gradient_checkpointing": False,
+    "save_strategy": "no",
+}
 TINY_SFT: dict[str, Any] = {
     "base_model": TINY,
+    "allow_test_data": True,  # the tiny demo may train on the released test split (outputs labelled)
     "limit": 24,
     "settings": ["preferred"],
     "max_history": 1,
     "max_candidates": 2,
     "max_records": 16,
-    "max_length": 256,
-    "learning_rate": 1e-2,
-    "lr_scheduler_type": "constant",
-    "warmup_ratio": 0.0,
-    "num_train_epochs": 40,
-    "per_device_train_batch_size": 8,
-    "gradient_accumulation_steps": 1,
-    "gradient_checkpointing": False,
     "quantization": "none",
-    "logging_steps": 2,
     "cpu_threads": 1,
-    "lora": {"r": 16, "alpha": 16, "dropout": 0.0},
+    "lora": TINY_LORA,
+    **TINY_TRL_COMMON,
+    "learning_rate": 1e-2,
+    "num_train_epochs": 40,
+    "logging_steps": 2,
 }
 TINY_DPO: dict[str, Any] = {
+    "allow_test_data": True,
     "settings": ["preferred"],
-    "num_samples": 4,
-    "temperature": 1.0,
-    "max_new_tokens": 48,
-    "sample_batch_size": 16,
-    "max_length": 256,
-    "learning_rate": 1e-3,
-    "lr_scheduler_type": "constant",
-    "warmup_ratio": 0.0,
-    "num_train_epochs": 10,
-    "per_device_train_batch_size": 8,
-    "gradient_accumulation_steps": 1,
-    "gradient_checkpointing": False,
     "quantization": "none",
-    "logging_steps": 1,
     "cpu_threads": 1,
-    "lora": {"r": 16, "alpha": 16, "dropout": 0.0},
+    "lora": TINY_LORA,
+    "sampling": {"num_samples": 4, "temperature": 1.0, "max_tokens": 48, "sample_batch_size": 4},
+    **TINY_TRL_COMMON,
+    "learning_rate": 1e-3,
+    "num_train_epochs": 10,
+    "logging_steps": 1,
 }
-
-
-def notebook_params(kind: str, run_dir: str, seed: int, data: str | None, section: Mapping[str, Any] | None) -> SFTParams | DPOParams:
-    """A notebook's parameters (the profile's common keys plus its ``sft``/``dpo`` mapping) as a config."""
-    cls = SFTParams if kind == "sft" else DPOParams
-    values: dict[str, Any] = {"run_dir": run_dir, "seed": seed, "data": data}
-    return from_mapping(cls, _merge(values, dict(section or {})))

@@ -1,15 +1,28 @@
 """What a QLoRA run needs in GPU memory, computed from the architecture rather than guessed.
 
-No GPU was available while this kit was built, so the 8B figure in docs/training.md comes from here:
-quantised base weights + unquantised embeddings/head + LoRA weights, gradients and Adam states +
-checkpointed activations + one layer's recomputed activations + the logits of the loss (which, at a
-128k vocabulary, are the largest single item) + CUDA context. Each term is returned separately so the
-estimate can be checked and argued with.
+The terms follow what TRL 1.16 + PEFT 0.21 + bitsandbytes actually hold at the peak of one micro-batch
+(derived in docs/training.md, checked against the GPU smoke's measurements):
+
+* the base's linear weights in NF4 (4 bits + double-quantised block constants);
+* the embeddings and the LM head in **fp32**: ``prepare_model_for_kbit_training`` upcasts every
+  non-quantised parameter (embeddings, norms, ``lm_head``) to fp32;
+* LoRA in fp32 (petool keeps trainable weights fp32, see ``modeling.upcast_trainable``): weight,
+  gradient and two Adam moments, 16 bytes a parameter;
+* checkpointed activations: each block's input, and with the fp32 embedding output the residual stream
+  is fp32, so 4 bytes per value (twice the bf16 figure);
+* one block recomputed in full during backward (fp32 residual/norm tensors, bf16 projections);
+* the logits of the **completion positions only**: TRL 1.16 runs the LM head on the positions that
+  carry loss (the call, tens of tokens), not the whole 4k sequence, so there is no full-logits term;
+* the CUDA context and allocator slack.
+
+DPO at batch 1 pushes chosen and rejected together (2 sequences, like SFT micro-batch 2); its
+reference pass runs without gradients and adds only transient activations of one block.
+Each term is returned separately so the estimate can be checked and argued with.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 GiB = 1024**3
 
@@ -29,6 +42,9 @@ class LlamaShape:
     @property
     def kv_dim(self) -> int:
         return self.hidden // self.heads * self.kv_heads
+
+    def with_layers(self, layers: int) -> "LlamaShape":
+        return replace(self, layers=layers)
 
     def linear_shapes(self) -> list[tuple[int, int]]:
         """(in, out) of the seven linear layers of one decoder block."""
@@ -57,19 +73,33 @@ def nf4_bits_per_param(double_quant: bool = True, blocksize: int = 64) -> float:
     return 4 + ((8 / blocksize + 32 / (blocksize * 256)) if double_quant else 32 / blocksize)
 
 
+def recomputed_block_bytes_per_token(shape: LlamaShape, residual_bytes: int = 4, act_bytes: int = 2) -> int:
+    """What one block holds for its backward pass, per token: the residual-stream tensors (block input,
+    attention-norm output, mid-block residual, MLP-norm output) in fp32, and the projections in bf16
+    (q, k, v, attention output, o_proj output, gate, up, act(gate), gate x up, down output); flash/SDPA
+    attention keeps no seq x seq matrix."""
+    h, i, kv = shape.hidden, shape.intermediate, shape.kv_dim
+    return 4 * h * residual_bytes + (h + 2 * kv + h + h + 4 * i + h) * act_bytes
+
+
 @dataclass(frozen=True)
 class MemoryEstimate:
     base_weights_gib: float
-    embeddings_gib: float
+    embeddings_fp32_gib: float
     lora_states_gib: float
     checkpointed_activations_gib: float
-    recomputed_layer_gib: float
-    logits_gib: float
+    recomputed_block_gib: float
+    completion_logits_gib: float
     cuda_context_gib: float
 
     @property
     def total_gib(self) -> float:
         return sum(asdict(self).values())
+
+    @property
+    def allocated_gib(self) -> float:
+        """What ``torch.cuda.max_memory_allocated`` can see (everything but the CUDA context)."""
+        return self.total_gib - self.cuda_context_gib
 
     def as_rows(self) -> list[tuple[str, float]]:
         return [(k, round(v, 2)) for k, v in asdict(self).items()] + [("total", round(self.total_gib, 2))]
@@ -81,41 +111,51 @@ def estimate_qlora_memory(
     seq_len: int = 4096,
     micro_batch: int = 2,
     lora_r: int = 16,
+    completion_tokens: int = 64,
     double_quant: bool = True,
     gradient_checkpointing: bool = True,
-    act_bytes: int = 2,
     cuda_context_gib: float = 1.0,
 ) -> MemoryEstimate:
-    """Peak training memory of one QLoRA SFT micro-batch (DPO at batch 1 has the same token count:
-    chosen + rejected, plus a no-grad reference pass that adds little).
-
-    * base: the blocks' linear weights in NF4; embeddings and ``lm_head`` stay bf16 (bitsandbytes
-      does not quantise them).
-    * LoRA: fp32 weights, gradients and two Adam moments, 16 bytes per parameter.
-    * activations: with checkpointing, each block keeps its bf16 input (tokens x hidden); during
-      backward one block is recomputed in full: norms, q/k/v/o, residual, gate/up/act/product
-      (flash/SDPA attention, so no seq x seq matrix).
-    * logits: bf16 logits, their fp32 copy for the loss and the fp32 gradient (tokens x vocab each).
-    """
+    """Peak memory of one QLoRA micro-batch of ``micro_batch`` sequences of ``seq_len`` tokens (SFT at
+    micro-batch 2, or DPO at batch 1: chosen + rejected), of which ``completion_tokens`` per sequence
+    carry loss (a call is 30-100 tokens)."""
     tokens = seq_len * micro_batch
-    h, i, kv = shape.hidden, shape.intermediate, shape.kv_dim
     base = shape.linear_params() * nf4_bits_per_param(double_quant) / 8
-    emb = shape.embedding_params() * 2
+    emb = shape.embedding_params() * 4
     lora = lora_params(shape, lora_r) * 16
-    block_full = tokens * (6 * h + 2 * kv + 4 * i) * act_bytes
+    block = tokens * recomputed_block_bytes_per_token(shape)
     if gradient_checkpointing:
-        kept = shape.layers * tokens * h * act_bytes
-        recompute = block_full
+        kept = shape.layers * tokens * shape.hidden * 4
+        recompute = block
     else:
-        kept = shape.layers * block_full
+        kept = shape.layers * block
         recompute = 0
-    logits = tokens * shape.vocab * (act_bytes + 4 + 4)
+    # fp32 logits of the scored positions and their gradient (the LM head runs in fp32 after the upcast)
+    logits = micro_batch * completion_tokens * shape.vocab * (4 + 4)
     return MemoryEstimate(
         base_weights_gib=base / GiB,
-        embeddings_gib=emb / GiB,
+        embeddings_fp32_gib=emb / GiB,
         lora_states_gib=lora / GiB,
         checkpointed_activations_gib=kept / GiB,
-        recomputed_layer_gib=recompute / GiB,
-        logits_gib=logits / GiB,
+        recomputed_block_gib=recompute / GiB,
+        completion_logits_gib=logits / GiB,
         cuda_context_gib=cuda_context_gib,
     )
+
+
+def layer_slope_gib(shape: LlamaShape = LlamaShape(), **kwargs) -> float:
+    """GiB added per decoder layer (what the GPU smoke's 2- and 4-layer probes extrapolate with)."""
+    one = estimate_qlora_memory(shape.with_layers(1), **kwargs).total_gib
+    two = estimate_qlora_memory(shape.with_layers(2), **kwargs).total_gib
+    return two - one
+
+
+def kv_cache_gib(shape: LlamaShape = LlamaShape(), *, tokens: int = 4096 + 256, sequences: int = 8, bytes_per_value: int = 2) -> float:
+    """KV cache of ``sequences`` sequences of ``tokens`` tokens (K and V, every layer, GQA heads, bf16).
+
+    DPO sampling: the hf backend generates the K samples of ONE prompt together, so K = 8 samples of a
+    4,096-token prompt with 256 new tokens hold 8 x 4,352 x 128 KiB = 4.25 GiB; eight such prompts at
+    once (the old default batch) would hold 34 GiB.
+    """
+    per_token = 2 * shape.layers * shape.kv_dim * bytes_per_value
+    return sequences * tokens * per_token / GiB

@@ -1,20 +1,39 @@
-"""Loading a base model (4-bit NF4 or full precision), attaching adapters, and generating calls.
+"""Loading a base for training (4-bit NF4 or full precision), LoRA, and the precision of what trains.
 
 QLoRA needs the base quantised *before* LoRA is attached and trained. On CPU, bitsandbytes repacks a
 4-bit layer's weights for good the first time it runs in eval mode under ``no_grad``, after which LoRA
 gets no gradients (see ../shared/STACK.md): so a model loaded for training is never used for inference
-first, and inference loads a fresh copy.
+first. Inference (DPO sampling, the ablation) loads its own copy through the hf backend
+(``petool_utils.models.hf_backend``), the kit's one generation loop.
+
+**Trainable weights stay fp32.** With a quantised base, TRL 1.16 casts every trainable parameter to
+bf16 when it builds its trainer (it follows the QLoRA paper's bf16 adapters). At DPO's learning rate
+(5e-6) most updates to a bf16 weight round to nothing: on the 4-bit tiny model 4 steps changed under 2 %
+of the LoRA entries, against all of them in fp32. :func:`upcast_trainable` casts them back once the
+trainer is built, restoring the exact fp32 values where they are known (so a continued SFT adapter
+starts equal to TRL's fp32 reference copy and the step-0 DPO margin is exactly 0).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any, Sequence
-
-from petool_utils.benchmark.parsing import parse_robust
+from typing import Any, Mapping
 
 STANDIN_FILE = "petool_model.json"
+
+
+def quiet_known_noise() -> None:
+    """Silence three messages that are harmless here and would otherwise show as red blocks in the
+    notebooks' HTML: bitsandbytes' notice about the optional ``kernels`` package (never installed: it
+    reaches for the hub), and transformers 5's deprecation of the ``gradient_checkpointing`` names,
+    which TRL 1.16 itself still sets and reads."""
+    import logging
+    import warnings
+
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing(_enable|_disable)?` is deprecated", category=FutureWarning)
 
 
 def has_cuda() -> bool:
@@ -48,17 +67,25 @@ def compute_dtype():
 
 
 def load_tokenizer(model_path: str | Path):
+    """The tokenizer, padding on the right (training pads on the right; generation pads left in the
+    hf backend)."""
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(model_path))
-    tok.padding_side = "left"  # decoder-only generation: pad on the left
+    tok.padding_side = "right"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
 
 
-def load_base(model_path: str | Path, quantization: str = "auto", *, for_training: bool = True):
-    """The base causal LM, 4-bit NF4 double-quantised when :func:`use_4bit` says so."""
+def local_device() -> int:
+    """One process per GPU under ``accelerate launch``/``torchrun`` (``LOCAL_RANK``), else GPU 0."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def load_base(model_path: str | Path, quantization: str = "auto"):
+    """The base causal LM for training, 4-bit NF4 double-quantised when :func:`use_4bit` says so, then
+    ``prepare_model_for_kbit_training`` (which upcasts the embeddings, norms and LM head to fp32)."""
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": compute_dtype()}
@@ -73,109 +100,71 @@ def load_base(model_path: str | Path, quantization: str = "auto", *, for_trainin
             bnb_4bit_compute_dtype=compute_dtype(),
         )
         if has_cuda():
-            kwargs["device_map"] = {"": _local_device()}
+            kwargs["device_map"] = {"": local_device()}
     model = AutoModelForCausalLM.from_pretrained(str(model_path), **kwargs)
-    if quantized and for_training:
+    if quantized:
         from peft import prepare_model_for_kbit_training
 
+        # checkpointing is switched on by the trainer (``activation_checkpointing`` and its kwargs), and TRL
+        # adds the input-grad hook it needs for a PEFT model; not twice here
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     return model
 
 
-def _local_device() -> int:
-    """One process per GPU under ``accelerate launch``: each loads its 4-bit copy on its own device."""
-    import os
-
-    return int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def lora_config(lora: Any):
+def lora_config(lora: Mapping[str, Any]):
+    """``peft.LoraConfig`` from the section's ``lora`` mapping (its own field names); petool adds only
+    ``task_type`` (a causal LM)."""
     from peft import LoraConfig
 
-    return LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=lora.target_modules,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
+    return LoraConfig(**{"task_type": "CAUSAL_LM", **dict(lora)})
 
 
-def load_for_inference(model_path: str | Path, adapter: str | Path | None = None, quantization: str = "auto"):
-    """A fresh base (+ adapter) in eval mode, and its tokenizer. Adapter ``None``: the base alone."""
+def trainable_snapshot(model) -> dict[str, Any]:
+    """The trainable parameters' current values (fp32 copies), taken before TRL builds its trainer."""
+    return {n: p.detach().float().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def upcast_trainable(model, exact: Mapping[str, Any] | None = None) -> int:
+    """Every parameter with ``requires_grad`` back to fp32 (see the module docstring); values from
+    ``exact`` where given (a snapshot taken before TRL rounded them to bf16). Returns how many changed."""
     import torch
-    from peft import PeftModel
 
-    tok = load_tokenizer(model_path)
-    model = load_base(model_path, quantization, for_training=False)
-    if adapter is not None:
-        model = PeftModel.from_pretrained(model, str(adapter))
-    model.eval()
-    if not use_4bit(quantization) and torch.cuda.is_available():
-        model.to("cuda")
-    return model, tok
-
-
-def _encode_prompts(tok, prompts: Sequence[list[dict[str, str]]]):
-    texts = [tok.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True) for p in prompts]
-    # the chat template already holds the BOS token
-    return tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    changed = 0
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        src = (exact or {}).get(name)
+        if src is not None and src.shape == p.shape:
+            if p.dtype != torch.float32 or not torch.equal(p.data, src.to(p.device)):
+                p.data = src.to(device=p.device, dtype=torch.float32).clone()
+                changed += 1
+        elif p.dtype != torch.float32:
+            p.data = p.data.float()
+            changed += 1
+    return changed
 
 
-def generate(
-    model,
-    tok,
-    prompts: Sequence[list[dict[str, str]]],
-    *,
-    max_new_tokens: int = 128,
-    num_return_sequences: int = 1,
-    do_sample: bool = False,
-    temperature: float = 1.0,
-    top_p: float = 1.0,
-    seed: int = 0,
-    batch_size: int = 4,
-    progress: bool = False,
-) -> list[list[str]]:
-    """Completions for each prompt (``num_return_sequences`` of them), special tokens stripped.
-
-    Seeded per batch, so a given (seed, batch) gives the same samples whatever ran before.
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    out: list[list[str]] = []
-    starts = range(0, len(prompts), batch_size)
-    for b, start in enumerate(tqdm(starts, desc="generate", disable=not progress)):
-        batch = prompts[start : start + batch_size]
-        enc = _encode_prompts(tok, batch).to(model.device)
-        torch.manual_seed(seed * 100_003 + b)
-        gen_kwargs: dict[str, Any] = dict(
-            max_new_tokens=max_new_tokens,
-            num_return_sequences=num_return_sequences,
-            do_sample=do_sample,
-            pad_token_id=tok.pad_token_id,
-            eos_token_id=tok.eos_token_id,
-        )
-        if do_sample:
-            gen_kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
-        else:
-            gen_kwargs.update(temperature=None, top_p=None, top_k=None)
-        with torch.no_grad():
-            ids = model.generate(**enc, **gen_kwargs)
-        new = ids[:, enc["input_ids"].shape[1] :]
-        texts = tok.batch_decode(new, skip_special_tokens=True)
-        for i in range(len(batch)):
-            out.append(texts[i * num_return_sequences : (i + 1) * num_return_sequences])
+def trainable_dtypes(model) -> dict[str, int]:
+    """``{dtype: number of trainable tensors}``: what a run records when training starts."""
+    out: dict[str, int] = {}
+    for _, p in model.named_parameters():
+        if p.requires_grad:
+            out[str(p.dtype).replace("torch.", "")] = out.get(str(p.dtype).replace("torch.", ""), 0) + 1
     return out
 
 
-def greedy_calls(model, tok, prompts: Sequence[list[dict[str, str]]], max_new_tokens: int = 128, batch_size: int = 4) -> list[str]:
-    """One greedy completion per prompt: how an adapter is evaluated."""
-    return [x[0] for x in generate(model, tok, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)]
+def single_process_device(args) -> bool:
+    """Outside a distributed launch, train on one GPU even when several are visible.
 
-
-def exact_call(response: str, reference: Any) -> bool:
-    """The response holds exactly the reference call (tool name and parameters)."""
-    got = parse_robust(response)
-    return bool(got.ok and got.tool_name == reference.tool_name and got.parameters == reference.parameters)
+    ``Trainer`` wraps the model in ``nn.DataParallel`` when a single process sees several GPUs, and
+    TRL's trainers refuse that ("does not support nn.DataParallel"). The 4-bit base sits on GPU
+    ``LOCAL_RANK`` (0) anyway, so petool pins the trainer to one GPU. Returns True when it had to.
+    Multi-GPU training is ``accelerate launch``/``torchrun`` (one process per GPU).
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return False
+    _ = args.device  # resolves n_gpu
+    if getattr(args, "_n_gpu", 0) > 1:
+        args._n_gpu = 1
+        return True
+    return False

@@ -6,6 +6,10 @@ sees at evaluation time (system = the setting's prompt, user = the query, via
 prompt and the loss falls on the call only. DPO records share that prompt and carry chosen/rejected
 assistant messages.
 
+Records longer than ``max_length`` are fitted, not dropped: :func:`fit_records` drops their OLDEST
+history items with the one fitting rule that evaluation uses (``models.context.fit_history`` through
+``predictors.llm.entry_request``), keeping room for the answer, and counts what it shortened.
+
 ``shorten_entry`` exists for small models: it cuts the history and the candidate list (always keeping
 the reference tool and its functionality group) and re-renders the prompts, so the shortened entry is
 itself a valid benchmark entry and evaluation sees the same prompt the model was trained on.
@@ -13,8 +17,10 @@ itself a valid benchmark entry and evaluation sees the same prompt the model was
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import Entry, ToolCall
@@ -110,44 +116,80 @@ def trainer_rows(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> l
     return [{c: r[c] for c in columns} for r in records]
 
 
-def load_training_entries(params: Any, run_dir: str | None = None) -> list[Entry]:
-    """The entries a training run uses (see ``config.DataParams``), shortened as configured.
+def entry_settings(entry: Entry, settings: Sequence[str]) -> list[str]:
+    """The training settings this entry has a prompt for (a released per-setting record has one)."""
+    return [s for s in settings if s in entry.histories]
 
-    Resolution: ``train_data`` if given; else ``<run_dir>/benchmark/train.json`` (what the
-    construction notebooks write) if it exists; else the released data (``data``: file, folder,
-    ``PETOOL_DATA_DIR`` or ../shared/petoolbench). Then ``offset``/``limit`` slice it.
+
+def training_sft_records(entries: Sequence[Entry], settings: Sequence[str]) -> list[dict[str, Any]]:
+    """:func:`sft_record` for every (entry, setting) the entry has, entry-major."""
+    return [sft_record(e, s) for e in entries for s in entry_settings(e, settings)]
+
+
+def chat_token_counter(tok: Any) -> Callable[[list[dict[str, str]]], int]:
+    """Tokens of a conversation as the trainer sees it: the tokenizer's chat template, special tokens in."""
+    return lambda messages: len(tok.apply_chat_template(messages, tokenize=True, return_dict=False))
+
+
+def char_proxy_counter(chars_per_token: float = 4.0) -> Callable[[list[dict[str, str]]], int]:
+    """A tokenizer-free proxy (characters / 4, as issue 14 measured): where no Llama tokenizer is at hand."""
+    return lambda messages: int(sum(len(m["content"]) for m in messages) / chars_per_token + 0.999)
+
+
+@dataclass
+class FitReport:
+    """What fitting did to a set of records: how many were shortened (and by how many history items in
+    all), and how many were dropped because even an empty history leaves them over ``max_length``."""
+
+    records: int = 0
+    kept: int = 0
+    shortened: int = 0
+    history_items_dropped: int = 0
+    dropped_over_limit: int = 0
+
+    @property
+    def shortened_share(self) -> float:
+        return self.shortened / self.records if self.records else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "shortened_share": round(self.shortened_share, 4)}
+
+
+def fit_records(records: Sequence[dict[str, Any]], entries: Mapping[Any, Entry] | Sequence[Entry],
+                count: Callable[[list[dict[str, str]]], int], max_length: int,
+                answer_keys: Sequence[str]) -> tuple[list[dict[str, Any]], FitReport]:
+    """Fit every record into ``max_length`` tokens the way evaluation fits a prompt: drop the OLDEST
+    history items (:func:`petool_utils.models.context.fit_history`, the one rule), never the query, the
+    candidates or the answer; the budget counts the whole conversation, prompt plus the longest answer.
+
+    A fitted record carries the shortened prompt and ``history_dropped``. Only a record that is still
+    too long with no history at all is dropped (and counted): cutting it anywhere else would cut the
+    candidates or the call. ``entries`` (by id) re-render the prompt; a record whose entry is unknown can
+    only be kept whole or dropped.
     """
-    from pathlib import Path
+    from petool_utils.models.context import fit_history
+    from petool_utils.predictors.llm import entry_request
 
-    from petool_utils.benchmark.data import load_benchmark, load_entries
-    from petool_utils.paths import shared_petoolbench_dir
-
-    if params.train_data:
-        entries = load_benchmark(params.train_data)
-    elif run_dir and (Path(run_dir) / "benchmark" / "train.json").exists():
-        entries = load_entries(Path(run_dir) / "benchmark" / "train.json")
-    else:
-        data = params.data
-        if data is None and shared_petoolbench_dir() is not None:
-            data = shared_petoolbench_dir()
-        entries = load_benchmark(data)
-    end = None if params.limit is None else params.offset + params.limit
-    entries = entries[params.offset : end]
-    return shorten_entries(entries, params.max_history, params.max_candidates, getattr(params, "seed", 0))
-
-
-def token_length(tok: Any, messages: list[dict[str, str]]) -> int:
-    return len(tok.apply_chat_template(messages, tokenize=True, return_dict=False))
-
-
-def fit_records(records: Sequence[dict[str, Any]], tok: Any, max_length: int, answer_keys: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Split records into those whose prompt + longest answer fits ``max_length`` tokens and the rest.
-
-    Over-long records are dropped rather than truncated: the trainer truncates on the right, which
-    would cut away the call, the only part that carries loss.
-    """
-    kept, dropped = [], []
+    by_id = entries if isinstance(entries, Mapping) else {e.entry_id: e for e in entries}
+    report = FitReport(records=len(records))
+    kept: list[dict[str, Any]] = []
     for r in records:
-        n = max(token_length(tok, r["prompt"] + r[k]) for k in answer_keys)
-        (kept if n <= max_length else dropped).append(r)
-    return kept, dropped
+        answers = [r[k] for k in answer_keys]
+        entry = by_id.get(r["entry_id"])
+        if entry is not None and r["setting"] in entry.histories:
+            req = entry_request(entry, r["setting"], {})
+            shrink, max_drop = req.shrink, req.max_drop
+        else:
+            shrink, max_drop = None, 0
+        prompt = r["prompt"]
+        fitted = fit_history(lambda k: shrink(k) if k else prompt, lambda msgs: max(count(msgs + a) for a in answers),
+                             max_drop, max_length)
+        if fitted.over_limit:
+            report.dropped_over_limit += 1
+            continue
+        report.kept += 1
+        if fitted.dropped:
+            report.shortened += 1
+            report.history_items_dropped += fitted.dropped
+        kept.append({**r, "prompt": fitted.value, "history_dropped": fitted.dropped})
+    return kept, report

@@ -1,29 +1,40 @@
-"""DPO pairs from the SFT model's own samples (the paper's recipe).
+"""DPO pairs from the SFT model's own samples, by the paper's rule.
 
-For each training instruction, K calls are sampled (temperature > 0) and parsed with the robust parser.
-chosen = a sampled call of the user's preferred tool (the reference tool; one with the reference
-parameters first), else the reference call itself. rejected = a sampled call of a non-preferred tool,
-one from the reference's functionality group first; when no sample is wrong, a call built from a
-non-preferred tool of the group (the reference parameters under that tool's name). Every pair records
-where its two sides came from, and :func:`count_sources` tallies them for the report.
+For each training instruction, K calls are sampled (temperature > 0) through the LLM seam: the hf
+backend's ``chat_many`` behind the one response cache, one request per sample (``sample_index``
+0..K-1), each prompt fitted to the context the way evaluation fits it. The samples are parsed with the
+robust parser, and a pair is chosen by :func:`choose_pair`:
+
+* **chosen**: a sample that matches the reference call exactly (tool and parameters), else the
+  reference call itself. A call of the preferred tool with wrong parameters is never chosen: it would
+  teach wrong parameters.
+* **rejected**: a sampled call of a non-preferred tool of the reference's functionality group (the
+  most frequent one), else one built from the group: a non-preferred group tool (drawn with the seed)
+  called with the reference parameters.
+* **other tools** only when ``sampling.other_tools: true`` asks for them, and only where the paper's
+  rule gives no pair (the group has no other tool): then a sampled call of another candidate tool may be
+  the rejected call. A tool that is not among the candidates (a made-up name) is never used.
+
+Every pair records where its two sides came from, and :func:`build_pairs` counts them for the report.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from petool_utils.benchmark.data import Entry, ToolCall
 from petool_utils.benchmark.parsing import parse_robust
-from petool_utils.training.records import dpo_record
+from petool_utils.training.records import dpo_record, entry_settings
 
-CHOSEN_SAMPLED = "sampled_preferred"
+CHOSEN_EXACT = "sampled_exact"
 CHOSEN_REFERENCE = "reference"
 REJECTED_SAMPLED_GROUP = "sampled_same_group"
-REJECTED_SAMPLED_OTHER = "sampled_other_tool"
 REJECTED_CONSTRUCTED = "constructed_from_group"
-NO_PAIR = "no_pair"  # nothing wrong was sampled and the group holds no other tool
+REJECTED_SAMPLED_OTHER = "sampled_other_tool"  # only with sampling.other_tools
+NO_PAIR = "no_pair"  # nothing usable: the group has no other tool (and no other tool was allowed or sampled)
 
 
 @dataclass(frozen=True)
@@ -41,43 +52,56 @@ def parse_samples(texts: Sequence[str]) -> list[SampledCall]:
     return out
 
 
-def choose_pair(entry: Entry, samples: Sequence[SampledCall]) -> tuple[ToolCall, ToolCall, dict[str, str]] | None:
-    """(chosen, rejected, sources) for one instruction, or ``None`` when no rejected call exists."""
+def _most_common(calls: Sequence[ToolCall]) -> ToolCall:
+    """The call sampled most often (ties: the first sampled): the model's strongest mistake."""
+    counts = Counter(c.to_json() for c in calls)
+    best = max(counts.values())
+    return next(c for c in calls if counts[c.to_json()] == best)
+
+
+def choose_pair(entry: Entry, samples: Sequence[SampledCall], *, other_tools: bool = False, seed: int = 0,
+                setting: str = "") -> tuple[ToolCall, ToolCall, dict[str, str]] | None:
+    """(chosen, rejected, sources) for one instruction by the rule in the module docstring, or ``None``."""
     ref = entry.reference
     calls = [s.call for s in samples if s.call is not None]
-    preferred = [c for c in calls if c.tool_name == ref.tool_name]
-    exact = [c for c in preferred if c.parameters == ref.parameters]
-    if exact or preferred:
-        chosen, chosen_src = (exact or preferred)[0], CHOSEN_SAMPLED
-    else:
-        chosen, chosen_src = ref, CHOSEN_REFERENCE
-    group = [n for n in entry.same_func_names if n != ref.tool_name]
-    wrong_group = [c for c in calls if c.tool_name in group]
-    wrong_other = [c for c in calls if c.tool_name != ref.tool_name and c.tool_name not in group]
-    if wrong_group:
-        rejected, rej_src = wrong_group[0], REJECTED_SAMPLED_GROUP
-    elif wrong_other:
-        rejected, rej_src = wrong_other[0], REJECTED_SAMPLED_OTHER
-    elif group:
-        rejected, rej_src = ToolCall(tool_name=group[0], parameters=dict(ref.parameters)), REJECTED_CONSTRUCTED
-    else:
-        return None
-    return chosen, rejected, {"chosen": chosen_src, "rejected": rej_src}
+    exact = [c for c in calls if c.tool_name == ref.tool_name and c.parameters == ref.parameters]
+    chosen, chosen_src = (exact[0], CHOSEN_EXACT) if exact else (ref, CHOSEN_REFERENCE)
+    rivals = sorted({n for n in entry.same_func_names if n != ref.tool_name})
+    same_group = [c for c in calls if c.tool_name in rivals]
+    if same_group:
+        return chosen, _most_common(same_group), {"chosen": chosen_src, "rejected": REJECTED_SAMPLED_GROUP}
+    if rivals:
+        tool = random.Random(f"{seed}:{entry.entry_id}:{setting}").choice(rivals)
+        return chosen, ToolCall(tool_name=tool, parameters=dict(ref.parameters)), {"chosen": chosen_src, "rejected": REJECTED_CONSTRUCTED}
+    if other_tools:
+        candidates = set(entry.candidate_names) - {ref.tool_name}
+        others = [c for c in calls if c.tool_name in candidates]
+        if others:
+            return chosen, _most_common(others), {"chosen": chosen_src, "rejected": REJECTED_SAMPLED_OTHER}
+    return None
 
 
-def build_pairs(entries: Sequence[Entry], settings: Sequence[str], samples: Sequence[Sequence[str]]) -> tuple[list[dict[str, Any]], Counter]:
-    """DPO records for every (entry, setting) in entry-major order; ``samples`` aligned with that order."""
+def prompt_keys(entries: Sequence[Entry], settings: Sequence[str]) -> list[tuple[Entry, str]]:
+    """Every (entry, setting) that gets samples, entry-major: the order of samples and pairs."""
+    return [(e, s) for e in entries for s in entry_settings(e, settings)]
+
+
+def build_pairs(entries: Sequence[Entry], settings: Sequence[str], samples: Sequence[Sequence[str]], *,
+                other_tools: bool = False, seed: int = 0) -> tuple[list[dict[str, Any]], Counter]:
+    """DPO records for every (entry, setting) of :func:`prompt_keys`; ``samples`` aligned with them."""
     pairs: list[dict[str, Any]] = []
     counts: Counter = Counter()
-    keys = [(e, s) for e in entries for s in settings]
+    keys = prompt_keys(entries, settings)
     if len(keys) != len(samples):
         raise ValueError(f"{len(samples)} sample lists for {len(keys)} (entry, setting) prompts")
     for (entry, setting), texts in zip(keys, samples):
         parsed = parse_samples(texts)
         counts["samples"] += len(parsed)
         counts["samples_invalid"] += sum(s.call is None for s in parsed)
+        counts["samples_exact"] += sum(s.call is not None and s.call.tool_name == entry.reference.tool_name
+                                       and s.call.parameters == entry.reference.parameters for s in parsed)
         counts["samples_preferred_tool"] += sum(s.call is not None and s.call.tool_name == entry.reference.tool_name for s in parsed)
-        got = choose_pair(entry, parsed)
+        got = choose_pair(entry, parsed, other_tools=other_tools, seed=seed, setting=setting)
         if got is None:
             counts[f"rejected:{NO_PAIR}"] += 1
             continue
@@ -95,15 +119,34 @@ def count_sources(pairs: Sequence[dict[str, Any]]) -> dict[str, int]:
     for p in pairs:
         c[f"chosen:{p['chosen_source']}"] += 1
         c[f"rejected:{p['rejected_source']}"] += 1
+    c["pairs"] = len(pairs)
     return dict(sorted(c.items()))
 
 
-def sample_calls(model, tok, prompts: Sequence[list[dict[str, str]]], k: int, temperature: float, top_p: float = 1.0,
-                 max_new_tokens: int = 128, seed: int = 0, batch_size: int = 4, progress: bool = True) -> list[list[str]]:
-    """K sampled completions per prompt (``do_sample``, ``num_return_sequences=k``, seeded)."""
-    if temperature <= 0:
-        raise ValueError("DPO sampling needs temperature > 0")
-    from petool_utils.training.modeling import generate
+def sample_requests(keys: Sequence[tuple[Entry, str]], num_samples: int, options: dict[str, Any]):
+    """K requests per prompt (``sample_index`` 0..K-1), each able to shed its oldest history items."""
+    from petool_utils.predictors.llm import entry_request
 
-    return generate(model, tok, prompts, max_new_tokens=max_new_tokens, num_return_sequences=k, do_sample=True,
-                    temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, progress=progress)
+    if float(options.get("temperature", 0)) <= 0.1:
+        raise ValueError("DPO sampling needs temperature > 0.1 (the hf backend decodes greedily at or below 0.1)")
+    return [entry_request(e, s, {**options, "sample_index": i}) for e, s in keys for i in range(num_samples)]
+
+
+def sample_calls(llm, keys: Sequence[tuple[Entry, str]], num_samples: int, options: dict[str, Any]) -> tuple[list[list[str]], dict[str, int]]:
+    """K sampled completions per prompt through ``llm.chat_many`` (one generation loop, one cache).
+
+    A failed request counts as an empty (invalid) sample. Returns the samples and what the backend
+    reported: history items dropped to fit the context, failures, cache hits.
+    """
+    requests = sample_requests(keys, num_samples, options)
+    results = llm.chat_many(requests)
+    stats = Counter()
+    texts: list[str] = []
+    for r in results:
+        texts.append(r.text if r.ok else "")
+        stats["requests"] += 1
+        stats["failed"] += 0 if r.ok else 1
+        stats["cached"] += int(r.cached)
+        stats["requests_shortened"] += int(bool(r.info.get("history_dropped")))
+    out = [texts[i * num_samples: (i + 1) * num_samples] for i in range(len(keys))]
+    return out, dict(stats)

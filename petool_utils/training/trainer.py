@@ -1,0 +1,146 @@
+"""What SFT and DPO share: TRL's config from a section, the fp32 fix, one-device placement, resuming,
+and the result a run leaves behind."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from petool_utils.training.modeling import compute_dtype, has_cuda, single_process_device, trainable_dtypes, upcast_trainable
+
+
+@dataclass
+class TrainResult:
+    """What a training run leaves behind (paths) and the numbers a report needs."""
+
+    output_dir: Path
+    adapter_dir: Path
+    base_model: Path
+    model_label: str
+    n_records: int
+    fit: dict[str, Any] = field(default_factory=dict)
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def losses(self) -> list[float]:
+        return [h["loss"] for h in self.log_history if "loss" in h]
+
+    def summary(self) -> dict[str, Any]:
+        ls = self.losses()
+        return {
+            "model": self.model_label,
+            "base_model": str(self.base_model),
+            "adapter": str(self.adapter_dir),
+            "records": self.n_records,
+            "records_shortened": self.fit.get("shortened", 0),
+            "history_items_dropped": self.fit.get("history_items_dropped", 0),
+            "dropped_over_max_length": self.fit.get("dropped_over_limit", 0),
+            "loss_first": ls[0] if ls else None,
+            "loss_last": ls[-1] if ls else None,
+            "steps": len(ls),
+            "seconds": round(self.seconds, 1),
+            **self.extra,
+        }
+
+
+def distributed_state():
+    """accelerate's process state (one process when not launched by accelerate/torchrun)."""
+    from accelerate import PartialState
+
+    return PartialState()
+
+
+def apply_cpu_threads(n: int | None) -> None:
+    """Tiny models on a shared CPU train several times faster on one thread than on oversubscribed two."""
+    if n and not has_cuda():
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def trl_args(kind: str, trl: Mapping[str, Any], stage_dir: Path, seed: int, progress: bool):
+    """``SFTConfig``/``DPOConfig`` from the section's TRL fields, as given. petool fills in only what the
+    section leaves unset and that depends on the machine or the run: ``output_dir`` (the stage's
+    ``checkpoints/``), ``use_cpu`` and ``bf16`` (bf16 on a bf16 GPU, fp32 on CPU, where TRL's bf16
+    default would stop), ``seed`` and ``disable_tqdm``. Then pins a single process to one GPU."""
+    import torch
+
+    from petool_utils.training.modeling import quiet_known_noise
+
+    quiet_known_noise()
+    from trl import DPOConfig, SFTConfig
+
+    cfg = dict(trl)
+    cfg.setdefault("output_dir", str(stage_dir / "checkpoints"))
+    cuda = has_cuda()
+    cfg.setdefault("use_cpu", not cuda)
+    if "bf16" not in cfg and "fp16" not in cfg:
+        cfg["bf16"] = cuda and compute_dtype() == torch.bfloat16
+    cfg.setdefault("seed", seed)
+    cfg.setdefault("disable_tqdm", not progress)
+    args = (SFTConfig if kind == "sft" else DPOConfig)(**cfg)
+    single_process_device(args)
+    return args
+
+
+def latest_checkpoint(checkpoints: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` of an interrupted run, so a rerun continues instead of restarting."""
+    ckpts = sorted(Path(checkpoints).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return str(ckpts[-1]) if ckpts else None
+
+
+def resume_point(args) -> str | None:
+    return latest_checkpoint(args.output_dir) if str(args.save_strategy) not in ("no", "SaveStrategy.NO") else None
+
+
+def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) -> dict[str, Any]:
+    """Cast the trainable weights back to fp32 (TRL rounds them to bf16 on a k-bit base), record their
+    dtypes and values as training starts, train, and measure what changed (and the peak GPU memory).
+    Returns what to record in the manifest."""
+    import torch
+    from transformers import TrainerCallback
+
+    class _AtStart(TrainerCallback):
+        """Records the trainable tensors' dtypes and (on CPU) their values when training begins."""
+
+        def __init__(self) -> None:
+            self.dtypes: dict[str, int] = {}
+            self.values: dict[str, Any] = {}
+
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            m = model if model is not None else trainer.model
+            self.dtypes = trainable_dtypes(m)
+            self.values = {n: p.detach().to("cpu", copy=True) for n, p in m.named_parameters() if p.requires_grad}
+
+    upcast = upcast_trainable(trainer.model, exact)
+    at_start = _AtStart()
+    trainer.add_callback(at_start)
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()  # the peak from here on includes the weights already loaded
+    t0 = time.time()
+    trainer.train(resume_from_checkpoint=resume)
+    info: dict[str, Any] = {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
+                            "trainable_changed_share": changed_share(trainer.model, at_start.values),
+                            "train_seconds": round(time.time() - t0, 2)}
+    if cuda:
+        info["cuda_peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 1024**3, 3)
+        info["cuda_peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 1024**3, 3)
+    return info
+
+
+def changed_share(model, start: Mapping[str, Any]) -> dict[str, float]:
+    """Share of entries of each kind of trainable tensor (``lora_A``, ``lora_B``, other) that training
+    changed: the check that updates did not round away (see ``modeling.upcast_trainable``)."""
+    changed: dict[str, int] = {}
+    total: dict[str, int] = {}
+    for n, p in model.named_parameters():
+        if n not in start:
+            continue
+        kind = "lora_A" if "lora_A" in n else "lora_B" if "lora_B" in n else "other"
+        changed[kind] = changed.get(kind, 0) + int((p.detach().to("cpu") != start[n]).sum())
+        total[kind] = total.get(kind, 0) + start[n].numel()
+    return {k: round(changed[k] / total[k], 6) for k in sorted(total) if total[k]}
