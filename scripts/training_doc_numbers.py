@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from petool_utils.training.report import rewrite_block  # noqa: E402
+from petool_utils.report.docblocks import write_block, written_by  # noqa: E402
 
 DOC = REPO / "docs" / "training.md"
 ME = "scripts/training_doc_numbers.py"
@@ -116,11 +116,11 @@ def main() -> int:
     ap.add_argument("--doc", type=Path, default=DOC)
     args = ap.parse_args()
     if args.memory:
-        rewrite_block(args.doc, "memory-estimate", memory_block(), ME + " --memory")
+        write_block(args.doc, "memory-estimate", written_by(ME + " --memory") + memory_block())
     if args.fit_share:
-        rewrite_block(args.doc, "fit-share", fit_share_block(args.fit_share.resolve()), ME + " --fit-share")
+        write_block(args.doc, "fit-share", written_by(ME + " --fit-share") + fit_share_block(args.fit_share.resolve()))
     if args.run_dir:
-        rewrite_block(args.doc, "tiny-run", tiny_run_block(args.run_dir), ME + " --run-dir")
+        write_block(args.doc, "tiny-run", written_by(ME + " --run-dir") + tiny_run_block(args.run_dir))
     return 0
 
 

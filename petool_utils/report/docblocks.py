@@ -53,6 +53,11 @@ def write_block(path: str | os.PathLike[str], name: str, body: str) -> Path:
     return write_blocks(path, {name: body})
 
 
+def written_by(command: str) -> str:
+    """The first line of a generated block: which command wrote it (so nobody edits it by hand)."""
+    return f"_Written by `{command}`; do not edit by hand._\n\n"
+
+
 def provenance(command: str) -> str:
     """One line saying when, where and from which commit a block was measured."""
     try:

@@ -45,18 +45,3 @@ def show_figure(fig) -> None:
     from IPython.display import HTML, display
 
     display(HTML(fig.to_html(full_html=False, include_plotlyjs=True)))
-
-
-def rewrite_block(doc: str | Path, name: str, text: str, writer: str) -> Path:
-    """Replace the marked block ``name`` of a markdown file with ``text``: numbers in docs are written by
-    a script from a run, never by hand. The markers stay; a file without them is an error."""
-    doc = Path(doc)
-    begin_prefix, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
-    src = doc.read_text(encoding="utf-8")
-    if begin_prefix not in src or end not in src:
-        raise ValueError(f"{doc}: no '{begin_prefix} ... -->' / '{end}' markers")
-    head, rest = src.split(begin_prefix, 1)
-    _, tail = rest.split(end, 1)
-    begin = f"{begin_prefix} (written by {writer}; do not edit by hand) -->"
-    doc.write_text(head + begin + "\n" + text.rstrip() + "\n" + end + tail, encoding="utf-8")
-    return doc
