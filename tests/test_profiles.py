@@ -18,9 +18,10 @@ def test_shipped_profiles_load(name):
     assert prof.params["07_evaluation"]["settings"] == ["preferred", "ratings", "chronological", "none"]
 
 
-def test_offline_runs_all_four_offline_models_on_all_data():
+def test_offline_runs_every_offline_model_on_all_data():
     p = load_profile("offline").params["07_evaluation"]
-    assert p["models"] == ["offline:random", "offline:retrieval", "offline:history", "offline:ranker"]
+    assert p["models"] == ["offline:random", "offline:retrieval", "offline:history", "offline:ranker",
+                           "offline:ranker@crossfit:2", "offline:popularity"]
     assert p["limit"] is None
 
 
@@ -70,7 +71,7 @@ def test_parameters_filtered_to_declared_names():
     prof = load_profile("smoke")
     params, undeclared = notebook_parameters(prof, "07_evaluation", {"run_dir", "limit", "models", "seed"})
     assert params == {"run_dir": str(REPO_ROOT / "runs" / "smoke"), "seed": 0, "limit": 20,
-                      "models": ["offline:random", "offline:history", "offline:ranker"]}
+                      "models": ["offline:random", "offline:history", "offline:ranker", "offline:ranker@crossfit:2"]}
     assert undeclared == ["concurrency", "n_boot", "parser", "settings"]
 
 

@@ -66,7 +66,7 @@ def test_report_writes_the_marked_block_and_refuses_a_dry_run(tmp_path):
     assert "NVIDIA H100 80GB HBM3" in block and "| 2 | SFT | 6.100 |" in block and "13.90 GiB allocated" in block
     assert "`memory_probe_8b_shape` did not complete: RuntimeError: out of time" in block
     doc = tmp_path / "training.md"
-    doc.write_text("before\n<!-- gpu-smoke:begin (x) -->\nold\n<!-- gpu-smoke:end -->\nafter\n")
+    doc.write_text("before\n<!-- gpu-smoke:begin -->\nold\n<!-- gpu-smoke:end -->\nafter\n")
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(summary))
     assert report.main.__module__  # the CLI entry exists
@@ -77,7 +77,8 @@ def test_report_writes_the_marked_block_and_refuses_a_dry_run(tmp_path):
         sys.argv = ["gpu_smoke_report.py", str(path), "--doc", str(doc)]
         assert report.main() == 0
         text = doc.read_text()
-        assert text.startswith("before\n<!-- gpu-smoke:begin (written by scripts/gpu_smoke_report.py") and text.endswith("after\n")
+        assert text.startswith("before\n<!-- gpu-smoke:begin -->\n_Written by `scripts/gpu_smoke_report.py")
+        assert text.endswith("after\n")
         assert "old" not in text and "13.90 GiB allocated" in text
         path.write_text(json.dumps({**summary, "mode": "cpu-dry-run"}))
         assert report.main() == 2  # CPU rehearsal numbers are not GPU figures
@@ -89,6 +90,6 @@ def test_docs_blocks_are_the_scripts_output():
     """docs/training.md's memory block is what the script writes today (numbers are never typed in)."""
     numbers = _load("training_doc_numbers")
     doc = (REPO_ROOT / "docs" / "training.md").read_text()
-    block = doc.split("<!-- memory-estimate:begin", 1)[1].split("-->", 1)[1].split("<!-- memory-estimate:end -->")[0]
-    assert block.strip() == numbers.memory_block().strip()
+    block = doc.split("<!-- memory-estimate:begin -->", 1)[1].split("<!-- memory-estimate:end -->")[0]
+    assert block.strip().split("\n\n", 1)[1] == numbers.memory_block().strip()  # after the "Written by" line
     assert Path(REPO_ROOT / "scripts" / "gpu_smoke.sh").read_text().count("--cpu-dry-run") >= 2

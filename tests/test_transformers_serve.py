@@ -30,13 +30,12 @@ def merged_model(tmp_path_factory, dev_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from petool_utils.training.config import TINY_SFT, SFTParams, from_mapping
+    from petool_utils.training.config import TINY_SFT, from_mapping
     from petool_utils.training.sft import train_sft
 
     run_dir = tmp_path_factory.mktemp("serve-train")
-    # the tiny demo's one permitted use of released test data (the outputs say so)
-    params = from_mapping(SFTParams, {**TINY_SFT, "run_dir": str(run_dir), "data": str(dev_path), "seed": 0,
-                                      "allow_test_data": True})
+    # TINY_SFT allows the tiny demo's one permitted use of released test data (the outputs say so)
+    params = from_mapping("sft", {**TINY_SFT, "run_dir": str(run_dir), "data": str(dev_path), "seed": 0})
     res = train_sft(params, progress=False)
     merged = run_dir / "tiny-merged"
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(res.base_model)), str(res.adapter_dir))

@@ -11,7 +11,7 @@ import json
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -197,8 +197,13 @@ class Entry(BaseModel):
         return self.model_dump(mode="json", exclude_none=False, exclude={"histories", "candidates"}, by_alias=True)
 
 
-def parse_entry(raw: dict[str, Any], file: str | os.PathLike[str] | None = None, index: int | None = None) -> Entry:
-    """Validate one raw record and parse its prompts; errors name file, entry and field."""
+def parse_entry(raw: dict[str, Any], file: str | os.PathLike[str] | None = None, index: int | None = None,
+                settings: Sequence[str] = SETTINGS) -> Entry:
+    """Validate one raw record and parse its prompts; errors name file, entry and field.
+
+    ``settings`` are the prompts the record must carry: all three for a test entry; a released training
+    record (one file per setting) carries the one of its file.
+    """
     if not isinstance(raw, dict):
         raise DataError(file, f"#{index}", "<record>", f"expected a JSON object, got {type(raw).__name__}")
     eid = raw.get("entry_id", f"#{index}")
@@ -218,6 +223,8 @@ def parse_entry(raw: dict[str, Any], file: str | os.PathLike[str] | None = None,
     for setting in SETTINGS:
         field = f"instruction_{setting}"
         prompt = getattr(entry, field)
+        if prompt is None and setting not in settings:
+            continue
         if prompt is None:
             # Scoring, prompts and training all need every setting; a gap found half-way through a
             # run would leave the settings before it written and the rest not.

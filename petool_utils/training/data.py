@@ -129,7 +129,7 @@ def read_alpaca(path: str | os.PathLike[str]) -> tuple[list[Entry], list[dict[st
             raise DataError(file, rid, "instruction", f"not a PEToolBench prompt ({exc})") from exc
         ref = _call(r["chosen"] if is_dpo else r.get("output"), file, rid, "chosen" if is_dpo else "output")
         entry = parse_entry({"entry_id": rid, "query": r.get("input", ""), f"instruction_{setting}": r["instruction"],
-                             "apis_candidate": cands, "api_call_ground_truth": ref}, file, i)
+                             "apis_candidate": cands, "api_call_ground_truth": ref}, file, i, settings=(setting,))
         entries.append(entry)
         if is_dpo:
             rejected = _call(r["rejected"], file, rid, "rejected")
