@@ -40,16 +40,21 @@ class Corruption:
     xor: int = 1
     value: Any = None
 
+    def mutate(self, records: list[dict]) -> list[dict]:
+        """A copy of the records with one record's field given a wrong type or removed."""
+        recs = json.loads(json.dumps(records))
+        rec = recs[min(int(self.where * len(recs)), len(recs) - 1)]
+        field = sorted(rec)[self.key % len(rec)]
+        if self.kind == "wrong_type":
+            rec[field] = self.value
+        else:
+            del rec[field]
+        return recs
+
     def apply(self, records: list[dict]) -> bytes:
         recs = json.loads(json.dumps(records))
         if self.kind in ("wrong_type", "missing_field"):
-            rec = recs[min(int(self.where * len(recs)), len(recs) - 1)]
-            field = sorted(rec)[self.key % len(rec)]
-            if self.kind == "wrong_type":
-                rec[field] = self.value
-            else:
-                del rec[field]
-            return json.dumps(recs, ensure_ascii=False).encode("utf-8")
+            return json.dumps(self.mutate(recs), ensure_ascii=False).encode("utf-8")
         data = json.dumps(recs, ensure_ascii=False).encode("utf-8")
         i = min(int(self.where * len(data)), len(data) - 1)
         if self.kind == "truncate":
@@ -134,14 +139,7 @@ def test_corrupt_predictions(constructed_path, prediction_records, corrupt, line
         i = min(int(corrupt.where * len(raw)), len(raw) - 1)
         blob = raw[:i] if corrupt.kind == "truncate" else raw[:i] + bytes([raw[i] ^ corrupt.xor]) + raw[i + 1:]
         if corrupt.kind in ("wrong_type", "missing_field"):  # a record's field replaced or removed
-            recs = json.loads(json.dumps(prediction_records))
-            rec = recs[min(int(corrupt.where * len(recs)), len(recs) - 1)]
-            field = sorted(rec)[corrupt.key % len(rec)]
-            if corrupt.kind == "wrong_type":
-                rec[field] = corrupt.value
-            else:
-                del rec[field]
-            blob = jsonl(recs)
+            blob = jsonl(corrupt.mutate(prediction_records))
     else:  # the whole file one JSON document: every line of it is unusable
         blob = corrupt.apply(prediction_records)
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,28 +44,24 @@ def _run(kind: str, config: Optional[Path], overrides: List[str], quiet: bool) -
     _echo_summary(result)
 
 
-@train_app.command("sft")
-def sft_cmd(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=True, dir_okay=False),
-    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
-    train_data: Optional[Path] = typer.Option(None, "--train-data", help=TRAIN_DATA_HELP),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
-) -> None:
-    """Supervised fine-tuning of a LoRA adapter (4-bit QLoRA when CUDA is present)."""
-    extra = [f"train_data={train_data}"] if train_data else []
-    _run("sft", config, [*(overrides or []), *extra], quiet)
+def _stage_command(kind: str, doc: str) -> None:
+    """``petool train sft`` and ``petool train dpo`` take the same options; only the stage differs."""
+
+    def command(
+        config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=True, dir_okay=False),
+        overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
+        train_data: Optional[Path] = typer.Option(None, "--train-data", help=TRAIN_DATA_HELP),
+        quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+    ) -> None:
+        extra = [f"train_data={train_data}"] if train_data else []
+        _run(kind, config, [*(overrides or []), *extra], quiet)
+
+    command.__doc__ = doc
+    train_app.command(kind)(command)
 
 
-@train_app.command("dpo")
-def dpo_cmd(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=True, dir_okay=False),
-    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
-    train_data: Optional[Path] = typer.Option(None, "--train-data", help=TRAIN_DATA_HELP),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
-) -> None:
-    """Sample K calls per instruction from the SFT adapter, build pairs, train DPO."""
-    extra = [f"train_data={train_data}"] if train_data else []
-    _run("dpo", config, [*(overrides or []), *extra], quiet)
+_stage_command("sft", "Supervised fine-tuning of a LoRA adapter (4-bit QLoRA when CUDA is present).")
+_stage_command("dpo", "Sample K calls per instruction from the SFT adapter, build pairs, train DPO.")
 
 
 @train_app.command("memory")
