@@ -218,6 +218,34 @@ def official_records(alpaca: Iterable[Mapping[str, Any]], kind: str) -> dict[str
     return out
 
 
+class JsonListWriter:
+    """A JSON list written record by record (one per line), so a large export never sits in memory as one
+    string; atomic: the records go to a temporary file in the same folder, renamed over the target on close."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.f = open(self.tmp, "w", encoding="utf-8")
+        self.f.write("[")
+        self.n = 0
+
+    def write(self, record: Any) -> None:
+        self.f.write(("\n" if self.n == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+        self.n += 1
+
+    def close(self) -> None:
+        self.f.write("\n]\n")
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.f.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 def write_official(out_dir: str | os.PathLike[str], sft_alpaca: Sequence[Mapping[str, Any]],
                    dpo_alpaca: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """``dataset_sft/`` and ``dataset_dpo/`` as the authors' repository has them, with their ``dataset_info.json``."""
@@ -236,8 +264,11 @@ def save_trl_dataset(rows: list[dict[str, Any]], path: Path) -> Path:
     """``datasets.Dataset.save_to_disk`` with a content-derived fingerprint, so equal data = equal bytes."""
     import datasets
 
+    digest = hashlib.sha256()
+    for r in rows:
+        digest.update(json.dumps(r, sort_keys=True, ensure_ascii=False).encode())
     ds = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({})
-    ds._fingerprint = hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    ds._fingerprint = digest.hexdigest()[:16]
     if path.exists():
         import shutil
 
@@ -246,25 +277,65 @@ def save_trl_dataset(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def write_exports(run_dir: str | os.PathLike[str], splits: Mapping[str, list[Entry]], settings: Sequence[str] = SETTINGS,
+def write_split_exports(run_dir: str | os.PathLike[str], split: str, entries: Sequence[Entry],
+                        settings: Sequence[str] = SETTINGS, seed: int = 0, trl: bool = True,
+                        official: bool = False) -> dict[str, int]:
+    """One split's SFT and DPO files (and the authors' layout when ``official``), entry by entry: records are
+    written as they are made, so memory holds one entry's records (plus the TRL rows, which ``datasets``
+    needs together)."""
+    run_dir = Path(run_dir)
+    rng = random.Random(f"{seed}-{split}")
+    writers = {"sft": JsonListWriter(run_dir / "sft" / f"{split}.json"), "dpo": JsonListWriter(run_dir / "dpo" / f"{split}.json")}
+    if official:
+        for kind in ("sft", "dpo"):
+            for letter in SETTING_LETTERS.values():
+                name = f"user_entries_{kind}_{letter}"
+                writers[name] = JsonListWriter(run_dir / "official" / f"dataset_{kind}" / f"{name}.json")
+    trl_rows: dict[str, list[dict[str, Any]]] = {"sft": [], "dpo": []}
+    try:
+        for e in entries:
+            sft = sft_records([e], settings)
+            dpo = dpo_records_from_reference([e], settings, rng)
+            for kind, recs, alpaca in (("sft", sft, to_alpaca_sft(sft)), ("dpo", dpo, to_alpaca_dpo(dpo))):
+                for r in alpaca:
+                    writers[kind].write(r)
+                if official:
+                    for letter, rows in official_records(alpaca, kind).items():
+                        for r in rows:
+                            writers[f"user_entries_{kind}_{letter}"].write(r)
+                if trl:
+                    trl_rows[kind].extend(to_trl_sft(recs) if kind == "sft" else to_trl_dpo(recs))
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    for w in writers.values():
+        w.close()
+    sizes = {f"sft_{split}": writers["sft"].n, f"dpo_{split}": writers["dpo"].n}
+    if official:
+        sizes.update({f"official_{name[len('user_entries_'):]}": w.n for name, w in writers.items()
+                      if name.startswith("user_entries_")})
+        for kind in ("sft", "dpo"):
+            atomic_write_json(run_dir / "official" / f"dataset_{kind}" / "dataset_info.json", OFFICIAL_DATASET_INFO[kind],
+                              indent=2)
+    if trl:
+        save_trl_dataset(trl_rows["sft"], run_dir / "sft" / f"trl_{split}")
+        save_trl_dataset(trl_rows["dpo"], run_dir / "dpo" / f"trl_{split}")
+    return sizes
+
+
+def write_registries(run_dir: str | os.PathLike[str]) -> None:
+    info = llamafactory_dataset_info()
+    atomic_write_json(Path(run_dir) / "sft" / "dataset_info.json", info["sft"])
+    atomic_write_json(Path(run_dir) / "dpo" / "dataset_info.json", info["dpo"])
+
+
+def write_exports(run_dir: str | os.PathLike[str], splits: Mapping[str, Sequence[Entry]], settings: Sequence[str] = SETTINGS,
                   seed: int = 0, trl: bool = True, official_split: str | None = "train") -> dict[str, int]:
     """SFT and DPO files for each split, LLaMA-Factory registries, the authors' layout for ``official_split``
     and (optionally) TRL datasets; all converted from the one record builder's records."""
-    run_dir = Path(run_dir)
-    info = llamafactory_dataset_info()
     sizes: dict[str, int] = {}
     for split, entries in splits.items():
-        sft = sft_records(entries, settings)
-        dpo = dpo_records_from_reference(entries, settings, random.Random(f"{seed}-{split}"))
-        sft_alpaca, dpo_alpaca = to_alpaca_sft(sft), to_alpaca_dpo(dpo)
-        atomic_write_json(run_dir / "sft" / f"{split}.json", sft_alpaca, indent=1)
-        atomic_write_json(run_dir / "dpo" / f"{split}.json", dpo_alpaca, indent=1)
-        sizes[f"sft_{split}"], sizes[f"dpo_{split}"] = len(sft), len(dpo)
-        if split == official_split:
-            sizes.update(write_official(run_dir / "official", sft_alpaca, dpo_alpaca))
-        if trl:
-            save_trl_dataset(to_trl_sft(sft), run_dir / "sft" / f"trl_{split}")
-            save_trl_dataset(to_trl_dpo(dpo), run_dir / "dpo" / f"trl_{split}")
-    atomic_write_json(run_dir / "sft" / "dataset_info.json", info["sft"])
-    atomic_write_json(run_dir / "dpo" / "dataset_info.json", info["dpo"])
+        sizes.update(write_split_exports(run_dir, split, entries, settings, seed, trl, official=split == official_split))
+    write_registries(run_dir)
     return sizes

@@ -185,8 +185,7 @@ def user_rng(seed: int, user_id: str, *more: int) -> np.random.Generator:
     return np.random.default_rng([seed, int(re.sub(r"\D", "", user_id) or 0), *more])
 
 
-def plan_user(user: UserPreference, tools: Mapping[str, UnderstoodTool], apis_of_tool: Mapping[str, Sequence[str]],
-              usable: set[str], queries_per_user: int, max_history: int | None, liked_share: float,
+def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str], queries_per_user: int, max_history: int | None, liked_share: float,
               max_disliked: int, seed: int) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
     """The user's history (API names) and the planned queries ``(group, preferred API, disliked APIs)``."""
     rng = user_rng(seed, user.user_id)
@@ -230,7 +229,7 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
     apis_of_tool: dict[str, list[str]] = {}
     for name in tools:
         apis_of_tool.setdefault(tool_id(name), []).append(name)
-    plans = [plan_user(u, tools, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed)
+    plans = [plan_user(u, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed)
              for u in users]
     asks, where = [], []
     for ui, (u, (history, planned)) in enumerate(zip(users, plans)):

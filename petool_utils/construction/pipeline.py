@@ -20,7 +20,8 @@ from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
 from petool_utils.construction.candidates import candidate_names
 from petool_utils.construction.clustering import (cluster_tools, eps_sweep, load_func_labels, read_groups,
                                                   score_groups, write_groups)
-from petool_utils.construction.export import release_record, split_users, write_benchmark, write_exports
+from petool_utils.construction.export import (release_record, split_users, write_benchmark, write_registries,
+                                              write_split_exports)
 from petool_utils.construction.histories import create_all
 from petool_utils.construction.llm_calls import make_llm
 from petool_utils.construction.preferences import build_users, read_users, write_users
@@ -206,12 +207,15 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
         rec["generator"] = client.name
         splits["test" if u.user_id in test_ids else "train"].append(rec)
     paths = write_benchmark(run_dir, splits["train"], splits["test"])
+    n_entries = {s: len(v) for s, v in splits.items()}
     del splits
-    loaded = {s: load_entries(p) for s, p in paths.items()}
-    sizes = write_exports(run_dir, loaded, SETTINGS, seed, trl)
+    sizes: dict[str, int] = {}
+    for split, path in paths.items():  # one split in memory at a time
+        sizes.update(write_split_exports(run_dir, split, load_entries(path), SETTINGS, seed, trl, official=split == "train"))
+    write_registries(run_dir)
     manifest = {"generator": client.name, "embedder": embedder, "seed": seed,
                 "users": {"train": len(train_ids), "test": len(test_ids)},
-                "entries": {s: len(v) for s, v in loaded.items()},
+                "entries": n_entries,
                 "history": {"max_history": max_history, "liked_share": liked_share, "max_disliked": max_disliked,
                             "queries_per_user": queries_per_user},
                 "exports": sizes, "filters": log}
@@ -220,10 +224,10 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     rows = [{"what": k, **v["counts"], "generated": v["n_generated"], "kept": v["n_kept"], "json_retries": v["json_retries"]}
             for k, v in log.items() if isinstance(v, dict)]
     write_fragment(run_dir, "05_data_creation", f"Data creation (generator: {client.name})",
-                   f"<p>Generator <b>{html.escape(client.name)}</b>. Entries: train {len(loaded['train'])}, test "
-                   f"{len(loaded['test'])}; users train {len(train_ids)}, test {len(test_ids)}.</p>"
+                   f"<p>Generator <b>{html.escape(client.name)}</b>. Entries: train {n_entries['train']}, test "
+                   f"{n_entries['test']}; users train {len(train_ids)}, test {len(test_ids)}.</p>"
                    + _table(pd.DataFrame(rows)) + _table(pd.DataFrame([sizes])))
-    return {"paths": paths, "manifest": manifest, "entries": loaded}
+    return {"paths": paths, "manifest": manifest}
 
 
 # -- 06 -------------------------------------------------------------------------------------------------

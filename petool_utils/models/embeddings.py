@@ -48,10 +48,16 @@ class MiniLMEmbedder:
         return cls._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Each distinct text is encoded once (tool corpora repeat descriptions: every API of a tool may share
+        its provider's text), then the rows are laid out in the order asked."""
         if len(texts) == 0:
             return np.zeros((0, 384), dtype=np.float32)
-        vecs = self.model().encode(list(texts), batch_size=self.batch_size, show_progress_bar=False)
-        return _normalise(vecs)
+        unique = list(dict.fromkeys(texts))
+        vecs = _normalise(self.model().encode(unique, batch_size=self.batch_size, show_progress_bar=False))
+        if len(unique) == len(texts):
+            return vecs
+        row = {t: i for i, t in enumerate(unique)}
+        return vecs[[row[t] for t in texts]]
 
 
 class TfidfEmbedder:
