@@ -128,9 +128,16 @@ def split_users(user_ids: Sequence[str], test_fraction: float, seed: int) -> tup
 
 
 def write_benchmark(run_dir: str | os.PathLike[str], train: list[dict], test: list[dict]) -> dict[str, Path]:
+    """``benchmark/{train,test}.json``: JSON lists, one record per line, written record by record."""
     d = Path(run_dir) / "benchmark"
-    return {"train": atomic_write_json(d / "train.json", train, indent=None),
-            "test": atomic_write_json(d / "test.json", test, indent=None)}
+    paths = {}
+    for split, records in (("train", train), ("test", test)):
+        w = JsonListWriter(d / f"{split}.json")
+        for r in records:
+            w.write(r)
+        w.close()
+        paths[split] = w.path
+    return paths
 
 
 # -- SFT / DPO ----------------------------------------------------------------------------------------
@@ -277,12 +284,12 @@ def save_trl_dataset(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def write_split_exports(run_dir: str | os.PathLike[str], split: str, entries: Sequence[Entry],
+def write_split_exports(run_dir: str | os.PathLike[str], split: str, entries: Iterable[Entry],
                         settings: Sequence[str] = SETTINGS, seed: int = 0, trl: bool = True,
                         official: bool = False) -> dict[str, int]:
     """One split's SFT and DPO files (and the authors' layout when ``official``), entry by entry: records are
     written as they are made, so memory holds one entry's records (plus the TRL rows, which ``datasets``
-    needs together)."""
+    needs together). ``entries`` is iterated once (it may be a generator)."""
     run_dir = Path(run_dir)
     rng = random.Random(f"{seed}-{split}")
     writers = {"sft": JsonListWriter(run_dir / "sft" / f"{split}.json"), "dpo": JsonListWriter(run_dir / "dpo" / f"{split}.json")}

@@ -27,7 +27,7 @@ from petool_utils.construction.llm_calls import make_llm
 from petool_utils.construction.preferences import build_users, read_users, write_users
 from petool_utils.construction.toolbench import prepare_tools, write_tools, read_tools
 from petool_utils.construction.understanding import read_understood, understand_tools, write_understood
-from petool_utils.benchmark.data import load_entries
+from petool_utils.benchmark.data import load_entries, parse_entry
 from petool_utils.models.embeddings import get_embedder
 from petool_utils.io import atomic_write_json, read_json
 
@@ -208,10 +208,11 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
         splits["test" if u.user_id in test_ids else "train"].append(rec)
     paths = write_benchmark(run_dir, splits["train"], splits["test"])
     n_entries = {s: len(v) for s, v in splits.items()}
-    del splits
     sizes: dict[str, int] = {}
-    for split, path in paths.items():  # one split in memory at a time
-        sizes.update(write_split_exports(run_dir, split, load_entries(path), SETTINGS, seed, trl, official=split == "train"))
+    for split, records in splits.items():  # parsed as the loader parses them, one entry at a time
+        entries = (parse_entry(r, paths[split], i) for i, r in enumerate(records))
+        sizes.update(write_split_exports(run_dir, split, entries, SETTINGS, seed, trl, official=split == "train"))
+    del splits
     write_registries(run_dir)
     manifest = {"generator": client.name, "embedder": embedder, "seed": seed,
                 "users": {"train": len(train_ids), "test": len(test_ids)},
