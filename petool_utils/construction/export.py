@@ -267,21 +267,56 @@ def write_official(out_dir: str | os.PathLike[str], sft_alpaca: Sequence[Mapping
     return sizes
 
 
+class TrlDatasetWriter:
+    """A ``datasets`` dataset built from rows added in any number of calls: every ``chunk`` rows become an
+    Arrow table (compact UTF-8) and the Python rows are dropped, so a large export does not sit in memory as
+    Python objects. Saved with a content-derived fingerprint, so equal data gives equal bytes."""
+
+    def __init__(self, path: Path, chunk: int = 2000):
+        self.path, self.chunk = Path(path), chunk
+        self.rows: list[dict[str, Any]] = []
+        self.shards: list[Any] = []
+        self.digest = hashlib.sha256()
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        for r in rows:
+            self.digest.update(json.dumps(r, sort_keys=True, ensure_ascii=False).encode())
+            self.rows.append(r)
+        if len(self.rows) >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        import datasets
+
+        if self.rows:
+            self.shards.append(datasets.Dataset.from_list(self.rows))
+            self.rows = []
+
+    def close(self) -> Path:
+        import datasets
+
+        self._flush()
+        if not self.shards:
+            ds = datasets.Dataset.from_dict({})
+        elif len(self.shards) == 1:
+            ds = self.shards[0]
+        else:
+            ds = datasets.concatenate_datasets(self.shards)
+        ds._fingerprint = self.digest.hexdigest()[:16]
+        if self.path.exists():
+            import shutil
+
+            shutil.rmtree(self.path)
+        ds.save_to_disk(str(self.path))
+        self.shards = []
+        return self.path
+
+
 def save_trl_dataset(rows: list[dict[str, Any]], path: Path) -> Path:
-    """``datasets.Dataset.save_to_disk`` with a content-derived fingerprint, so equal data = equal bytes."""
-    import datasets
-
-    digest = hashlib.sha256()
-    for r in rows:
-        digest.update(json.dumps(r, sort_keys=True, ensure_ascii=False).encode())
-    ds = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({})
-    ds._fingerprint = digest.hexdigest()[:16]
-    if path.exists():
-        import shutil
-
-        shutil.rmtree(path)
-    ds.save_to_disk(str(path))
-    return path
+    """``datasets.Dataset.save_to_disk`` of ``rows`` (see :class:`TrlDatasetWriter`)."""
+    w = TrlDatasetWriter(path)
+    w.add(rows)
+    return w.close()
 
 
 def write_split_exports(run_dir: str | os.PathLike[str], split: str, entries: Iterable[Entry],
@@ -298,7 +333,7 @@ def write_split_exports(run_dir: str | os.PathLike[str], split: str, entries: It
             for letter in SETTING_LETTERS.values():
                 name = f"user_entries_{kind}_{letter}"
                 writers[name] = JsonListWriter(run_dir / "official" / f"dataset_{kind}" / f"{name}.json")
-    trl_rows: dict[str, list[dict[str, Any]]] = {"sft": [], "dpo": []}
+    trl_out = {kind: TrlDatasetWriter(run_dir / kind / f"trl_{split}") for kind in ("sft", "dpo")} if trl else {}
     try:
         for e in entries:
             sft = sft_records([e], settings)
@@ -311,7 +346,7 @@ def write_split_exports(run_dir: str | os.PathLike[str], split: str, entries: It
                         for r in rows:
                             writers[f"user_entries_{kind}_{letter}"].write(r)
                 if trl:
-                    trl_rows[kind].extend(to_trl_sft(recs) if kind == "sft" else to_trl_dpo(recs))
+                    trl_out[kind].add(to_trl_sft(recs) if kind == "sft" else to_trl_dpo(recs))
     except BaseException:
         for w in writers.values():
             w.abort()
@@ -325,9 +360,8 @@ def write_split_exports(run_dir: str | os.PathLike[str], split: str, entries: It
         for kind in ("sft", "dpo"):
             atomic_write_json(run_dir / "official" / f"dataset_{kind}" / "dataset_info.json", OFFICIAL_DATASET_INFO[kind],
                               indent=2)
-    if trl:
-        save_trl_dataset(trl_rows["sft"], run_dir / "sft" / f"trl_{split}")
-        save_trl_dataset(trl_rows["dpo"], run_dir / "dpo" / f"trl_{split}")
+    for w in trl_out.values():
+        w.close()
     return sizes
 
 

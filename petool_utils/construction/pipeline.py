@@ -175,6 +175,13 @@ def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray, queries:
     return top_similar(get_embedder(embedder).embed(queries), tool_emb, k)
 
 
+def _parsed_once(records: list[dict | None], path: Path):
+    """Each record as the loader parses it; the record is let go once parsed (memory at paper scale)."""
+    for i in range(len(records)):
+        rec, records[i] = records[i], None
+        yield parse_entry(rec, path, i)
+
+
 def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin", embedder: str = "minilm",
                    queries_per_user: int = 1, liked_share: float = 0.78, max_disliked: int = 5,
                    n_candidates: int = 10, n_retrieved: int = 5, test_fraction: float = 0.5,
@@ -210,8 +217,8 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     n_entries = {s: len(v) for s, v in splits.items()}
     sizes: dict[str, int] = {}
     for split, records in splits.items():  # parsed as the loader parses them, one entry at a time
-        entries = (parse_entry(r, paths[split], i) for i, r in enumerate(records))
-        sizes.update(write_split_exports(run_dir, split, entries, SETTINGS, seed, trl, official=split == "train"))
+        sizes.update(write_split_exports(run_dir, split, _parsed_once(records, paths[split]), SETTINGS, seed, trl,
+                                         official=split == "train"))
     del splits
     write_registries(run_dir)
     manifest = {"generator": client.name, "embedder": embedder, "seed": seed,
