@@ -56,8 +56,11 @@ def main(run_dir: str) -> int:
     with tempfile.TemporaryDirectory() as out:
         targs = Seq2SeqTrainingArguments(output_dir=out, report_to=[], use_cpu=True)
         margs = ModelArguments(model_name_or_path=tok_path)
-        for kind, stage in (("sft", "sft"), ("dpo", "rm")):
-            ddir = Path(run_dir) / kind
+        folders = [(Path(run_dir) / kind, kind, stage) for kind, stage in (("sft", "sft"), ("dpo", "rm"))]
+        folders += [(Path(run_dir) / "official" / f"dataset_{kind}", kind, stage)  # the authors' layout
+                    for kind, stage in (("sft", "sft"), ("dpo", "rm"))
+                    if (Path(run_dir) / "official" / f"dataset_{kind}" / "dataset_info.json").exists()]
+        for ddir, kind, stage in folders:
             names = list(json.loads((ddir / "dataset_info.json").read_text()))
             for name in names:
                 dargs = DataArguments(dataset_dir=str(ddir), dataset=[name], template="default", cutoff_len=4096,

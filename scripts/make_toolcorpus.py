@@ -7,6 +7,12 @@ filter has something to count: deprecated APIs (by word and by flag), an undocum
 parameter, a duplicated tool file, a repeated API name, an alias endpoint; one provider names a
 parameter differently so the input-format check of stage 03 has something to split.
 
+Besides its one API of the category's shared functionality, every provider's tool offers 1 to 4 APIs of its
+own (``UNIQUE``): functions no other provider offers, each with parameter names of its own, so they never
+form a group. They give a tool several APIs, as ToolBench tools have: a user who prefers a tool has several
+of its APIs in the history, and the non-preferred items of a rating-integrated history (up to 5 per entry,
+drawn from one competing tool, as in the release) have enough APIs to come from.
+
     python scripts/make_toolcorpus.py            # rewrites petool_utils/resources/toolcorpus/
 """
 
@@ -109,6 +115,131 @@ EXTRAS = {
     ("Brightwave", "Sports"): [("Match events stream", "Subscribe to a websocket stream of events of a live match.", [P("match_id", "STRING", "Match id", "m-9")], [])],
 }
 
+# Per category, ten functions offered by one provider only (tool k of the category takes
+# 1 + (gi + k) % 4 of them, in order): name, description, parameters (names unique in the corpus).
+UNIQUE = {
+    "Weather": [
+        ("UV index", "Ultraviolet index forecast for the coming hours at a city.", [P("uv_city", "STRING", "City name", "Madrid")], []),
+        ("Pollen count", "Pollen concentration by plant type for a region.", [P("pollen_region", "STRING", "Region name", "Bavaria")], []),
+        ("Sunrise and sunset", "Times of sunrise, sunset and twilight for a date at a place.", [P("sun_place", "STRING", "Place name", "Oslo")], [P("sun_date", "STRING", "Date YYYY-MM-DD", "")]),
+        ("Marine forecast", "Wave height, swell period and sea temperature for a coastal spot.", [P("marine_spot", "STRING", "Coastal spot", "Nazare")], []),
+        ("Weather alerts", "Active severe-weather warnings issued by national services.", [], [P("alert_severity", "STRING", "Minimum severity", "")]),
+        ("Historical weather", "Daily weather observations of a past date for a station.", [P("hist_station", "STRING", "Station id", "LPPT"), P("hist_day", "STRING", "Date YYYY-MM-DD", "2020-01-01")], []),
+        ("Lightning strikes", "Recent lightning strikes within a radius of a point.", [P("strike_radius_km", "NUMBER", "Radius in km", 50)], []),
+        ("Snow report", "Snow depth and open slopes of a ski resort.", [P("ski_resort", "STRING", "Resort name", "Zermatt")], []),
+        ("Climate normals", "Thirty-year monthly temperature and rainfall averages of a town.", [P("normals_town", "STRING", "Town", "Seville")], []),
+        ("Weather stations", "List of public weather stations in a country.", [], [P("station_country", "STRING", "Country code", "")]),
+    ],
+    "Finance": [
+        ("Dividend history", "Past dividend payments of a listed company.", [P("div_ticker", "STRING", "Ticker", "KO")], []),
+        ("Exchange rates", "Latest foreign exchange rates against a base currency.", [], [P("fx_base", "STRING", "Base currency", "")]),
+        ("Crypto price", "Spot price of a crypto asset in a fiat currency.", [P("coin_code", "STRING", "Asset code", "BTC")], []),
+        ("Earnings calendar", "Upcoming quarterly earnings announcements.", [], [P("earn_week", "STRING", "ISO week", "")]),
+        ("Market movers", "Biggest gainers and losers of the trading day.", [P("movers_market", "STRING", "Market code", "NYSE")], []),
+        ("Insider trades", "Recent trades by company insiders of a listed company.", [P("insider_ticker", "STRING", "Ticker", "TSLA")], []),
+        ("Bond yields", "Government bond yields by maturity for a country.", [P("bond_country", "STRING", "Country code", "DE")], []),
+        ("Fund holdings", "Top holdings of an exchange-traded fund.", [P("etf_symbol", "STRING", "ETF symbol", "SPY")], []),
+        ("Options chain", "Call and put options of a stock for an expiry date.", [P("chain_ticker", "STRING", "Ticker", "AAPL"), P("chain_expiry", "STRING", "Expiry YYYY-MM-DD", "2025-01-17")], []),
+        ("Market holidays", "Days on which the stock exchanges are closed this year.", [], [P("holiday_exchange", "STRING", "Exchange", "")]),
+    ],
+    "Translation": [
+        ("Detect language", "Detect the language a text is written in.", [P("detect_text", "STRING", "Text", "Bom dia")], []),
+        ("Supported languages", "All language codes the service can translate between.", [], [P("lang_display", "STRING", "Display language", "")]),
+        ("Transliterate", "Convert a text between writing scripts, such as Cyrillic to Latin.", [P("translit_text", "STRING", "Text", "Privet"), P("translit_script", "STRING", "Target script", "Latn")], []),
+        ("Dictionary lookup", "Dictionary entries and alternative translations of one word.", [P("dict_word", "STRING", "Word", "house")], []),
+        ("Glossary upload", "Store a glossary of fixed term translations for later jobs.", [P("glossary_csv", "STRING", "CSV content", "a,b")], []),
+        ("Document translation", "Translate a whole document file given by URL.", [P("doc_url", "STRING", "Document URL", "https://files.example/a.docx")], []),
+        ("Usage quota", "Characters translated this month and the remaining quota.", [], [P("quota_month", "STRING", "Month YYYY-MM", "")]),
+        ("Example sentences", "Bilingual example sentences that use a word.", [P("example_word", "STRING", "Word", "bank")], []),
+        ("Spell check", "Spelling mistakes and suggestions for a text.", [P("spell_text", "STRING", "Text", "recieve")], []),
+        ("Speech to text", "Transcribe an audio file given by URL.", [P("audio_url", "STRING", "Audio URL", "https://files.example/a.mp3")], []),
+    ],
+    "Travel": [
+        ("Airport info", "Name, city and terminals of an airport by code.", [P("airport_code", "STRING", "IATA code", "OPO")], []),
+        ("Flight status", "Live departure and arrival status of a flight number.", [P("flight_number", "STRING", "Flight number", "TP123")], []),
+        ("Hotel search", "Hotels available in a city for check-in and check-out dates.", [P("hotel_city", "STRING", "City", "Rome"), P("checkin", "STRING", "Check-in date", "2025-05-01")], []),
+        ("Seat map", "Cabin seat map of a flight with the free seats.", [P("seatmap_flight", "STRING", "Flight id", "F-1")], []),
+        ("Baggage rules", "Checked and cabin baggage allowance of an airline.", [P("bag_airline", "STRING", "Airline code", "LH")], []),
+        ("Visa requirements", "Whether citizens of one country need a visa for another.", [P("visa_from", "STRING", "Passport country", "BR"), P("visa_to", "STRING", "Destination", "JP")], []),
+        ("Car rental", "Rental cars available at a pick-up location.", [P("pickup_location", "STRING", "Pick-up location", "LIS")], []),
+        ("Travel advisories", "Official safety advisories for travellers to a country.", [], [P("advisory_country", "STRING", "Country code", "")]),
+        ("Airline list", "All airlines with their codes and alliances.", [], [P("airline_alliance", "STRING", "Alliance", "")]),
+        ("Train connections", "Rail connections between two stations on a day.", [P("rail_from", "STRING", "From station", "Porto"), P("rail_to", "STRING", "To station", "Lisboa")], []),
+    ],
+    "Music": [
+        ("Artist profile", "Biography, genres and members of a music artist.", [P("artist_name", "STRING", "Artist", "Nina Simone")], []),
+        ("Album tracks", "Track list of an album by its id.", [P("album_id", "STRING", "Album id", "al-7")], []),
+        ("Top charts", "Current top songs chart of a country.", [], [P("chart_country", "STRING", "Country code", "")]),
+        ("New releases", "Albums released this week.", [], [P("release_genre", "STRING", "Genre", "")]),
+        ("Concerts nearby", "Upcoming concerts in a city.", [P("concert_city", "STRING", "City", "Austin")], []),
+        ("Playlist create", "Create an empty playlist with a title.", [P("playlist_title", "STRING", "Title", "Road trip")], []),
+        ("Song key and tempo", "Musical key and beats per minute of a song.", [P("tempo_track", "STRING", "Track id", "t-42")], []),
+        ("Radio stations", "Internet radio stations of a genre.", [P("radio_genre", "STRING", "Genre", "jazz")], []),
+        ("Similar artists", "Artists similar to a given artist.", [P("similar_to", "STRING", "Artist", "Bjork")], []),
+        ("Genre list", "All music genres the catalogue uses.", [], [P("genre_parent", "STRING", "Parent genre", "")]),
+    ],
+    "News_Media": [
+        ("News sources", "Publishers the service indexes, by language.", [], [P("source_language", "STRING", "Language code", "")]),
+        ("Article full text", "Full text of a news article by its URL.", [P("article_url", "STRING", "Article URL", "https://news.example/a")], []),
+        ("Trending topics", "Topics trending in the news right now.", [], [P("trend_region", "STRING", "Region", "")]),
+        ("News archive", "Articles published on a past day about a keyword.", [P("archive_keyword", "STRING", "Keyword", "election"), P("archive_day", "STRING", "Date", "2019-05-26")], []),
+        ("Fact checks", "Published fact checks about a claim.", [P("claim_text", "STRING", "Claim", "the moon is hollow")], []),
+        ("Podcast episodes", "Latest episodes of a news podcast.", [P("podcast_id", "STRING", "Podcast id", "p-3")], []),
+        ("Press releases", "Press releases published by a company.", [P("press_company", "STRING", "Company", "Acme")], []),
+        ("Article sentiment", "Sentiment score of a news article.", [P("sentiment_url", "STRING", "Article URL", "https://news.example/b")], []),
+        ("Journalist profile", "Articles and beat of a journalist.", [P("journalist_name", "STRING", "Name", "A. Writer")], []),
+        ("Breaking alerts", "Breaking news alerts of the last hour.", [], [P("breaking_since", "STRING", "ISO time", "")]),
+    ],
+    "Food": [
+        ("Nutrition facts", "Calories and macronutrients of a food item.", [P("food_item", "STRING", "Food", "avocado")], []),
+        ("Wine pairing", "Wines that pair with a dish.", [P("pairing_dish", "STRING", "Dish", "salmon")], []),
+        ("Restaurant search", "Restaurants near an address serving a cuisine.", [P("resto_address", "STRING", "Address", "Rua Augusta 1, Lisboa"), P("resto_cuisine", "STRING", "Cuisine", "thai")], []),
+        ("Meal plan", "A seven-day meal plan for a calorie target.", [P("daily_calories", "NUMBER", "Calories per day", 2000)], []),
+        ("Random recipe", "A random recipe for inspiration.", [], [P("random_tag", "STRING", "Tag", "")]),
+        ("Ingredient substitutes", "Substitutes for a cooking ingredient.", [P("substitute_for", "STRING", "Ingredient", "butter")], []),
+        ("Cooking converter", "Convert an amount between cooking units.", [P("cook_amount", "NUMBER", "Amount", 2), P("cook_from_unit", "STRING", "From unit", "cup")], []),
+        ("Allergen check", "Allergens contained in a packaged food by product code.", [P("allergen_code", "STRING", "Product code", "737628064502")], []),
+        ("Cuisine list", "All cuisines the recipe catalogue covers.", [], [P("cuisine_region", "STRING", "Region", "")]),
+        ("Grocery prices", "Average grocery prices of a staple food in a country.", [P("staple_item", "STRING", "Staple", "rice")], []),
+    ],
+    "Sports": [
+        ("League standings", "Current table of a football league.", [P("table_league", "STRING", "League code", "PD")], []),
+        ("Player stats", "Season statistics of a player.", [P("player_id", "STRING", "Player id", "pl-10")], []),
+        ("Team roster", "Squad list of a team.", [P("roster_team", "STRING", "Team id", "tm-5")], []),
+        ("Fixtures", "Upcoming matches of a team.", [P("fixture_team", "STRING", "Team id", "tm-8")], []),
+        ("Transfer news", "Latest player transfers.", [], [P("transfer_window", "STRING", "Window", "")]),
+        ("Head to head", "Past results between two teams.", [P("h2h_home", "STRING", "Home team id", "tm-1"), P("h2h_away", "STRING", "Away team id", "tm-2")], []),
+        ("Venue info", "Capacity and location of a stadium.", [P("venue_id", "STRING", "Venue id", "v-4")], []),
+        ("Odds", "Bookmaker odds for a match.", [P("odds_match", "STRING", "Match id", "m-77")], []),
+        ("Sports list", "All sports the service covers.", [], [P("sport_season", "STRING", "Season", "")]),
+        ("Referee profile", "Matches and cards of a referee.", [P("referee_id", "STRING", "Referee id", "r-2")], []),
+    ],
+    "eCommerce": [
+        ("Product reviews", "Customer reviews of a product.", [P("review_product", "STRING", "Product id", "pr-1")], []),
+        ("Order tracking", "Shipping status of an order.", [P("tracking_order", "STRING", "Order id", "o-55")], []),
+        ("Store locator", "Stores near a postal code.", [P("store_postcode", "STRING", "Postal code", "1000-001")], []),
+        ("Deals of the day", "Today's discounted products.", [], [P("deal_category", "STRING", "Category", "")]),
+        ("Price history", "Past prices of a product over a year.", [P("history_product", "STRING", "Product id", "pr-9")], []),
+        ("Seller rating", "Rating and feedback count of a marketplace seller.", [P("seller_id", "STRING", "Seller id", "s-3")], []),
+        ("Product categories", "The shop's product category tree.", [], [P("category_depth", "NUMBER", "Tree depth", "")]),
+        ("Shipping cost", "Shipping cost of a parcel to a country.", [P("parcel_kg", "NUMBER", "Weight in kg", 2), P("ship_country", "STRING", "Country", "FR")], []),
+        ("Return policy", "Return conditions of a product.", [P("return_product", "STRING", "Product id", "pr-4")], []),
+        ("Coupon validate", "Check whether a coupon code is valid.", [P("coupon_code", "STRING", "Coupon", "SAVE10")], []),
+    ],
+    "Mapping": [
+        ("Route directions", "Driving directions between two places.", [P("route_from", "STRING", "Origin", "Porto"), P("route_to", "STRING", "Destination", "Braga")], []),
+        ("Elevation", "Ground elevation at coordinates.", [P("elev_lat", "NUMBER", "Latitude", 46.5), P("elev_lon", "NUMBER", "Longitude", 7.9)], []),
+        ("Timezone lookup", "Time zone of a place.", [P("tz_place", "STRING", "Place", "Honolulu")], []),
+        ("Static map image", "A map image centred on a place.", [P("map_center", "STRING", "Centre", "Paris"), P("map_zoom", "NUMBER", "Zoom level", 12)], []),
+        ("Isochrone", "Area reachable within a travel time from a point.", [P("iso_minutes", "NUMBER", "Minutes", 15)], []),
+        ("Places nearby", "Points of interest of a type near a place.", [P("poi_type", "STRING", "Type", "pharmacy")], []),
+        ("Distance matrix", "Travel distances between several origins and destinations.", [P("matrix_points", "STRING", "Semicolon-separated places", "A;B;C")], []),
+        ("Country borders", "Neighbouring countries of a country.", [P("border_country", "STRING", "Country code", "PT")], []),
+        ("Postal code lookup", "Places that share a postal code.", [P("zip_code", "STRING", "Postal code", "90210")], []),
+        ("Map styles", "The map styles available for rendering.", [], [P("style_theme", "STRING", "Theme", "")]),
+    ],
+}
+
 
 def api(name, desc, req, opt, **extra):
     return {"name": name, "url": f"https://api.example/{name.lower().replace(' ', '-')}", "method": "GET",
@@ -137,6 +268,9 @@ def build() -> tuple[dict[str, dict], dict[str, str]]:
             labels[f"<{cat}>.<{prov} {suffix}>.<{api_names[k]}>"] = f"F{gi:02d}"
             for ename, edesc, ereq, eopt in EXTRAS.get((prov, cat), []):
                 apis.append(api(ename, edesc, ereq, eopt))
+            start = sum(1 + (gi + j) % 4 for j in range(k))
+            for uname, udesc, ureq, uopt in UNIQUE[cat][start : start + 1 + (gi + k) % 4]:
+                apis.append(api(uname, udesc, json.loads(json.dumps(ureq)), json.loads(json.dumps(uopt))))
             files[f"{cat}/{prov.lower()}_{suffix.lower()}.json"] = tool(prov, suffix, cat, apis)
     # Deliberately bad entries, one per filter.
     files["Weather/brightwave_weather.json"]["api_list"].append(

@@ -1,8 +1,12 @@
 """A loopback OpenAI-compatible chat server for tests and benchmarks, with seeded fault injection.
 
 ``POST /v1/chat/completions`` answers with a deterministic tool call: the first candidate listed in the
-system prompt, with empty parameters (see :func:`expected_answer`). Faults (429, 500, a reply slower than
-the client's timeout, a malformed body, a 400) are drawn per request from a hash of
+system prompt, with empty parameters (see :func:`expected_answer`); a construction prompt (``TASK: ...``)
+is answered by the offline stand-in's own generator (``standin=``), so the artifacts of a construction run
+over HTTP are known: those of the in-process ``offline-standin`` run. ``POST /v1/embeddings`` returns
+deterministic vectors (a hashed bag of words, :func:`hashed_embedding`). Faults (429, 500, a reply slower
+than the client's timeout, a malformed body, a 400, a reply that is not JSON) are drawn per request from a
+hash of
 (seed, request key, attempt number for that key), so a given prompt meets the same faults in the same
 order whatever the arrival order of concurrent requests. The request key is a hash of the messages; the
 server counts requests per key, outcomes per kind and the largest number of requests in flight.
@@ -58,6 +62,8 @@ class Faults:
     rate_400: float = 0.0
     rate_401: float = 0.0
     rate_404: float = 0.0
+    rate_non_json: float = 0.0
+    """A 200 reply whose content is prose, not the JSON asked for (goes down the construction's JSON retry)."""
     echo_auth: bool = False
     """Append the request's Authorization header to every reply (a server that leaks the key)."""
     latency: float = 0.0
@@ -69,7 +75,7 @@ class Faults:
         u = int.from_bytes(h[:8], "big") / 2**64
         for kind, rate in (("429", self.rate_429), ("500", self.rate_500), ("timeout", self.rate_timeout),
                            ("malformed", self.rate_malformed), ("400", self.rate_400), ("401", self.rate_401),
-                           ("404", self.rate_404)):
+                           ("404", self.rate_404), ("non_json", self.rate_non_json)):
             if u < rate:
                 return kind
             u -= rate
@@ -91,8 +97,34 @@ class Stats:
         return sum(self.per_key.values())
 
 
-def build_app(faults: Faults, stats: Stats):
+TASK_MARK = "TASK: "
+NON_JSON_REPLY = "Sorry, I cannot produce that right now. Could you rephrase the request?"
+EMBED_DIM = 64
+
+
+def hashed_embedding(text: str, dim: int = EMBED_DIM) -> list[float]:
+    """A deterministic unit vector: each lower-cased word adds +-1 at a hashed position."""
+    v = [0.0] * dim
+    for w in text.lower().split():
+        h = hashlib.sha256(w.encode()).digest()
+        v[h[0] % dim] += 1.0 if h[1] % 2 else -1.0
+    n = sum(x * x for x in v) ** 0.5 or 1.0
+    return [x / n for x in v]
+
+
+def build_app(faults: Faults, stats: Stats, standin: Any = None):
     app = FastAPI()
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request):
+        body = await request.json()
+        texts = body.get("input", [])
+        texts = [texts] if isinstance(texts, str) else texts
+        stats.outcomes["embeddings"] += 1
+        return JSONResponse({"object": "list", "model": body.get("model", "loopback"),
+                             "data": [{"object": "embedding", "index": i, "embedding": hashed_embedding(t)}
+                                      for i, t in enumerate(texts)],
+                             "usage": {"prompt_tokens": 1, "total_tokens": 1}})
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
@@ -131,7 +163,13 @@ def build_app(faults: Faults, stats: Stats):
                     await asyncio.sleep(0.05)
                     if await request.is_disconnected():
                         return Response(status_code=499)
-            content = expected_answer(messages)
+            user = next((m.get("content", "") for m in messages if m.get("role") == "user"), "")
+            if kind == "non_json":
+                content = NON_JSON_REPLY
+            elif standin is not None and user.startswith(TASK_MARK):
+                content = standin.answer(messages)
+            else:
+                content = expected_answer(messages)
             if faults.echo_auth:
                 content += " (you sent " + request.headers.get("authorization", "") + ")"
             return JSONResponse({
@@ -149,8 +187,9 @@ def build_app(faults: Faults, stats: Stats):
 class LoopbackServer:
     """uvicorn in a daemon thread on 127.0.0.1, random free port. ``base_url`` ends in ``/v1``."""
 
-    def __init__(self, faults: Faults | None = None):
+    def __init__(self, faults: Faults | None = None, standin: Any = None):
         self.faults = faults or Faults()
+        self.standin = standin
         self.stats = Stats()
         self._server = None
         self._thread: threading.Thread | None = None
@@ -169,7 +208,7 @@ class LoopbackServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(build_app(self.faults, self.stats), log_level="warning", access_log=False,
+        config = uvicorn.Config(build_app(self.faults, self.stats, self.standin), log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=1, backlog=2048)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -205,8 +244,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--standin-seed", type=int, default=None,
+                    help="answer construction prompts with OfflineStandinLLM(seed=...)")
+    ap.add_argument("--standin-fault-rate", type=float, default=0.0)
     args = ap.parse_args(argv)
-    srv = LoopbackServer(Faults(latency=args.latency, seed=args.seed)).start()
+    standin = None
+    if args.standin_seed is not None:
+        from petool_utils.models.standin import OfflineStandinLLM
+
+        standin = OfflineStandinLLM(seed=args.standin_seed, fault_rate=args.standin_fault_rate)
+    srv = LoopbackServer(Faults(latency=args.latency, seed=args.seed), standin=standin).start()
     print(srv.port, flush=True)
     try:
         while True:

@@ -1,82 +1,167 @@
-"""Stage 05: item filters (every reason), chronological interleaving, candidate sets."""
+"""Stage 05: histories as the release builds them (the preferred APIs' examples; derived ratings and
+chronological histories), held-out queries, counted filters, candidate sets."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from petool_utils.construction.candidates import candidate_names
-from petool_utils.construction.histories import FILTER_REASONS, Item, ItemFilter, _interleave, leaked
-from petool_utils.construction.understanding import ToolExample, UnderstoodTool
 from petool_utils.benchmark.data import ToolParameter
+from petool_utils.construction.candidates import candidate_names, top_similar
+from petool_utils.construction.histories import (FILTER_REASONS, ItemFilter, Query, UserData, create_all,
+                                                 disliked_count, entry_histories, leaked, usable_examples)
+from petool_utils.construction.preferences import UserPreference
+from petool_utils.construction.understanding import ToolExample, UnderstoodTool
+from petool_utils.models.standin import OfflineStandinLLM
 
 PREF, OTHER = "<Weather>.<SkyCast>.<Forecast>", "<Weather>.<MeteoPro>.<Forecast>"
 
 
-def _u(name):
+def _u(name, example=None, params=None):
     cat, tool, api = name[1:-1].split(">.<")
-    return UnderstoodTool(api_id=0, full_name=name, category=cat, tool_name=tool, api_name=api,
+    return UnderstoodTool(api_id=0, full_name=name, category=cat, tool_name=tool, api_name=api, api_description=api,
                           required_parameters=[ToolParameter(name="city", type="STRING")],
                           optional_parameters=[ToolParameter(name="units", type="STRING")],
-                          example=ToolExample(instruction="x"), functionality="f", non_functional="n", generator="t")
+                          example=ToolExample(instruction=example or f"I want the {api} for Oslo.",
+                                              parameters={"city": "Oslo"} if params is None else params),
+                          functionality="f", non_functional="n", generator="t")
 
 
-ALLOWED = {PREF: _u(PREF), OTHER: _u(OTHER)}
+ALLOWED = {PREF: _u(PREF)}
 
 
-def _item(instr="I want the forecast for Oslo.", tool=PREF, params=None, **kw):
-    return {"instruction": instr, "tool_call": {"tool_name": tool, "parameters": params or {"city": "Oslo"}}, **kw}
+def _raw(instr="I want the forecast for Oslo.", params=None, **kw):
+    return {"instruction": instr, "parameters": {"city": "Oslo"} if params is None else params, **kw}
 
 
 @pytest.mark.parametrize("raw, reason", [
     ("not an object", "malformed_item"),
-    ({"instruction": "x"}, "malformed_item"),
-    (_item(tool="<Weather>.<Nowhere>.<Forecast>"), "unknown_tool"),
-    (_item(params={"city": "Oslo", "colour": "red"}), "invalid_parameters"),
-    (_item(params={"units": "metric"}), "invalid_parameters"),  # required city missing
-    (_item(instr="Use SkyCast for the Oslo forecast."), "tool_name_leaked"),
-    (_item(instr="Ask meteopro about Oslo."), "tool_name_leaked"),
+    ({"parameters": {}}, "malformed_item"),
+    (_raw(tool_name="<Weather>.<Nowhere>.<Forecast>"), "unknown_tool"),
+    (_raw(params={"city": "Oslo", "colour": "red"}), "invalid_parameters"),
+    (_raw(params={"units": "metric"}), "invalid_parameters"),  # required city missing
+    (_raw("Use SkyCast for the Oslo forecast."), "tool_name_leaked"),
+    (_raw("Ask meteopro about Oslo."), "tool_name_leaked"),
 ])
-def test_each_bad_item_is_counted_under_its_reason(raw, reason):
+def test_each_bad_instruction_is_counted_under_its_reason(raw, reason):
     f = ItemFilter()
-    assert f.accept(raw, "g", ALLOWED, set(), PREF, with_rating=False) is None
+    assert f.accept(raw, ALLOWED, set(), PREF, [PREF, OTHER]) is None
     assert f.counts[reason] == 1 and sum(f.counts.values()) == 1 and f.n_kept == 0
 
 
-def test_duplicates_and_ratings():
+def test_duplicates_are_counted():
     f, seen = ItemFilter(), set()
-    ok = f.accept(_item(rating=1), "g", ALLOWED, seen, PREF, with_rating=True)
-    assert isinstance(ok, Item) and ok.rating == 1
-    assert f.accept(_item("  i want the FORECAST for oslo. ", rating=1), "g", ALLOWED, seen, PREF, True) is None
-    assert f.accept(_item("Rain in Lima?", tool=OTHER, rating=1), "g", ALLOWED, seen, PREF, True) is None  # liked a non-preferred
-    assert f.accept(_item("Sun in Rome?", tool=OTHER, rating=0), "g", ALLOWED, seen, PREF, True).rating == 0
-    assert dict(f.counts) == {r: 0 for r in FILTER_REASONS} | {"duplicate": 1, "inconsistent_rating": 1}
-    assert (f.n_seen, f.n_kept) == (4, 2)
+    assert f.accept(_raw(), ALLOWED, seen, PREF, [PREF]) == {"instruction": "I want the forecast for Oslo.",
+                                                             "tool_name": PREF, "parameters": {"city": "Oslo"}}
+    assert f.accept(_raw("  i want the FORECAST for oslo. "), ALLOWED, seen, PREF, [PREF]) is None
+    assert dict(f.counts) == {r: 0 for r in FILTER_REASONS} | {"duplicate": 1} and (f.n_seen, f.n_kept) == (2, 1)
 
 
 def test_leak_check_ignores_short_names_and_case():
     assert leaked("try SKYCAST", [PREF]) and not leaked("I want it", ["<A>.<It>.<x>"])
 
 
-def test_interleave_keeps_each_group_in_order():
-    per = {"a": [Item(group="a", instruction=f"a{i}", tool_name="t") for i in range(4)],
-           "b": [Item(group="b", instruction=f"b{i}", tool_name="t") for i in range(3)]}
-    out = _interleave(per, np.random.default_rng(0))
-    assert [i.instruction for i in out if i.group == "a"] == ["a0", "a1", "a2", "a3"]
-    assert [i.instruction for i in out if i.group == "b"] == ["b0", "b1", "b2"]
-    groups_in_order = [i.group for i in out]
-    assert groups_in_order not in (list("aaaabbb"), list("bbbaaaa"))  # actually interleaved (seed 0)
+def test_examples_that_fail_a_check_never_enter_a_history():
+    tools = {PREF: _u(PREF), OTHER: _u(OTHER, example="Ask MeteoPro."), "<W>.<Bad>.<x>": _u("<W>.<Bad>.<x>", params={})}
+    f = ItemFilter()
+    assert usable_examples(tools, f) == {PREF}
+    assert f.counts["tool_name_leaked"] == 1 and f.counts["invalid_parameters"] == 1 and (f.n_seen, f.n_kept) == (3, 1)
+
+
+@pytest.mark.parametrize("n_pref, available, max_history, share, cap, expected", [
+    (40, 9, 20, 0.78, 5, 5),     # 20 * 0.22 / 0.78 = 5.6 -> 6, capped at 5: 15 liked of 20 shown
+    (10, 9, 20, 0.78, 5, 3),     # 10 * 0.282 = 2.8 -> 3: 10 of 13 liked
+    (2, 9, 20, 0.78, 5, 1),      # at least one
+    (40, 2, 20, 0.78, 5, 2),     # the competing tool has two APIs
+    (40, 9, 20, 0.5, 5, 5),
+    (0, 9, 20, 0.78, 5, 0),      # no history, no entry
+    (3, 9, 2, 0.1, 5, 1),        # keep one preferred item in a window of 2
+])
+def test_disliked_count(n_pref, available, max_history, share, cap, expected):
+    assert disliked_count(n_pref, available, max_history, share, cap) == expected
+
+
+# A corpus of three tools: A and B compete in g1 and g2, C alone in g3 with D; A, B have APIs of their own.
+A1, A2, A3 = "<W>.<Aa>.<one>", "<W>.<Aa>.<two>", "<W>.<Aa>.<own>"
+B1, B2, B3, B4 = "<W>.<Bb>.<one>", "<W>.<Bb>.<two>", "<W>.<Bb>.<own>", "<W>.<Bb>.<more>"
+C1, D1 = "<N>.<Cc>.<three>", "<N>.<Dd>.<three>"
+TOOLS = {n: _u(n) for n in (A1, A2, A3, B1, B2, B3, B4, C1, D1)}
+USER = UserPreference(user_id="u00007", preferred={"g1": A1, "g2": A2, "g3": C1},
+                      non_preferred={"g1": [B1], "g2": [B2], "g3": [D1]}, tools=["<W>.<Aa>", "<N>.<Cc>"])
+
+
+def _build(queries_per_user=1, max_history=20, seed=0, users=(USER,)):
+    return create_all(list(users), TOOLS, OfflineStandinLLM(seed=0), queries_per_user, seed, max_history,
+                      liked_share=0.78, max_disliked=5)
+
+
+def test_history_is_the_preferred_apis_examples_without_the_query_group():
+    data, log = _build(queries_per_user=1)
+    (u,) = data
+    (q,) = u.queries
+    held = {q.tool_name} | set(USER.non_preferred[q.group])
+    preferred_apis = {A1, A2, A3, C1}
+    assert set(u.history) == preferred_apis - held and len(u.history) == len(set(u.history))
+    assert q.tool_name == USER.preferred[q.group] and q.tool_name not in u.history
+    # non-preferred items: APIs of the one competing tool of the query's group
+    rival = {"g1": "<W>.<Bb>", "g2": "<W>.<Bb>", "g3": "<N>.<Dd>"}[q.group]
+    assert q.disliked and all(d.startswith(rival[:-1]) for d in q.disliked) and len(set(q.disliked)) == len(q.disliked)
+    assert log["history_items"]["n_kept"] == len(TOOLS) and log["new_instructions"]["n_kept"] == 1
+
+
+def test_entry_histories_are_derived_from_the_one_history():
+    data, _ = _build(queries_per_user=2)
+    (u,) = data
+    for qi, q in enumerate(u.queries):
+        h = entry_histories(u, q, qi, TOOLS, max_history=20, seed=0)
+        # every item is an API's tool-use example, word for word
+        for it in h["preferred"] + h["ratings"] + h["chronological"]:
+            t = TOOLS[it.tool_call.tool_name]
+            assert it.instruction == t.example.instruction and it.tool_call.parameters == t.example.parameters
+        assert [it.tool_call.tool_name for it in h["preferred"]] == u.history
+        n = len(q.disliked)
+        chrono = [it.tool_call.tool_name for it in h["chronological"]]
+        assert chrono == q.disliked + u.history  # non-preferred first, then the history in order
+        assert sorted((it.tool_call.tool_name, it.rating) for it in h["ratings"]) == sorted(
+            [(a, 1) for a in u.history] + [(d, 0) for d in q.disliked])
+        assert all(it.rating is None for it in h["preferred"] + h["chronological"]) and n >= 1
+
+
+def test_windows_keep_every_disliked_item_and_the_latest_preferred_ones():
+    user = UserData(user_id="u1", tools=[], history=[A1, A2, A3, C1, B3], queries=[])
+    q = Query(group="g9", instruction="x", tool_name=D1, disliked=[B1, B2])
+    h = entry_histories(user, q, 0, TOOLS, max_history=4, seed=0)
+    assert [it.tool_call.tool_name for it in h["preferred"]] == [A2, A3, C1, B3]
+    assert [it.tool_call.tool_name for it in h["chronological"]] == [B1, B2, C1, B3]
+    assert sorted(it.tool_call.tool_name for it in h["ratings"]) == sorted([B1, B2, C1, B3])
+
+
+def test_same_seed_same_data_and_users_differ():
+    assert _build(2) == _build(2)
+    copies = [USER.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(8)]
+    data, _ = _build(1, users=copies)
+    assert len({tuple(u.history) for u in data}) > 1 and len({u.queries[0].tool_name for u in data}) > 1
 
 
 def test_candidates_reference_group_retrieved_random():
     names = [f"t{i}" for i in range(30)]
     sims = np.zeros(30)
     sims[[10, 11, 12, 13, 14, 15]] = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    ranked = np.argsort(-sims, kind="stable")
     group = ["t0", "t1", "t2"]
-    c = candidate_names("t1", group, names, sims, np.random.default_rng(0), n_candidates=10, n_retrieved=5)
+    c = candidate_names("t1", group, names, ranked, np.random.default_rng(0), n_candidates=10, n_retrieved=5)
     assert len(c) == len(set(c)) == 10
     assert set(group) <= set(c) and {"t10", "t11", "t12", "t13", "t14"} <= set(c) and "t15" not in c
-    again = candidate_names("t1", group, names, sims, np.random.default_rng(0), n_candidates=10, n_retrieved=5)
+    again = candidate_names("t1", group, names, ranked, np.random.default_rng(0), n_candidates=10, n_retrieved=5)
     assert c == again
-    big = candidate_names("t0", names[:12], names, sims, np.random.default_rng(0), n_candidates=10)
+    big = candidate_names("t0", names[:12], names, ranked, np.random.default_rng(0), n_candidates=10)
     assert len(big) == 10 and "t0" in big  # a group larger than the set is cut, the reference kept
+    large = [f"t{i}" for i in range(5000)]  # the random fill of a large corpus draws indices
+    c = candidate_names("t1", group, large, ranked, np.random.default_rng(0), n_candidates=10, n_retrieved=5)
+    assert len(c) == len(set(c)) == 10 and set(group) <= set(c)
+
+
+def test_top_similar_is_best_first_with_ties_by_index():
+    items = np.array([[1, 0], [0, 1], [1, 0], [0.6, 0.8]], dtype=np.float32)
+    q = np.array([[1, 0], [0, 1]], dtype=np.float32)
+    assert top_similar(q, items, 3, chunk=1).tolist() == [[0, 2, 3], [1, 3, 0]]

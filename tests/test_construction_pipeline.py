@@ -21,10 +21,11 @@ KEYS = ["query", "instruction_preferred", "instruction_ratings", "instruction_ch
 
 def build(rd: Path) -> Path:
     pipeline.stage01_prepare(rd)
-    pipeline.stage02_understand(rd, fault_rate=0.05, progress=False)
+    pipeline.stage02_understand(rd, fault_rate=0.2, progress=False)
     pipeline.stage03_cluster(rd, embedder="tfidf", eps=0.5, eps_values=[0.3, 0.5])
-    pipeline.stage04_preferences(rd, embedder="tfidf", n_users=6, groups_per_user=3, top_k=2, seed=0)
-    pipeline.stage05_create(rd, embedder="tfidf", items_per_group=3, fault_rate=0.2, seed=0, progress=False)
+    pipeline.stage04_preferences(rd, embedder="tfidf", n_users=6, tools_per_user=[3, 8], top_k=2, seed=0)
+    pipeline.stage05_create(rd, embedder="tfidf", queries_per_user=2, fault_rate=0.2, seed=0, max_history=6,
+                            progress=False)
     pipeline.stage06_statistics(rd)
     return rd
 
@@ -58,11 +59,55 @@ def test_benchmark_is_in_the_release_layout(runs):
         assert set(e.same_func_names) <= set(e.candidate_names)
         assert e.api_ground_truth.full_name == e.reference.tool_name and e.api_ground_truth.Example["Scenario"]
         assert r["num_tools_combined"] == str(len(r["tool_comb"]))
-        for it in e.history("ratings"):  # liked exactly when it is the user's preferred tool of the group
-            if it.tool_call.tool_name in e.same_func_names:
-                assert it.rating == int(it.tool_call.tool_name == e.reference.tool_name)
+        assert e.reference.tool_name.split(".<")[1][:-1] in r["tool_comb"]  # the user's preferred tools
         assert all(it.rating is None for it in e.history("preferred"))
-        assert len(e.history("chronological")) <= 20
+        assert len(e.history("preferred")) == min(6, e.history_length) and len(e.history("chronological")) <= 6
+
+
+def _histories(runs):
+    rd = runs[0]
+    examples = {json.loads(line)["full_name"]: json.loads(line)["example"]
+                for line in (rd / "tools_understood.jsonl").read_text().splitlines()}
+    entries = load_entries(rd / "benchmark" / "train.json") + load_entries(rd / "benchmark" / "test.json")
+    return examples, entries
+
+
+def test_histories_are_built_as_the_release_builds_them(runs):
+    examples, entries = _histories(runs)
+    assert len(entries) >= 10
+    for e in entries:
+        pref, rat, chrono = e.history("preferred"), e.history("ratings"), e.history("chronological")
+        for it in pref + rat + chrono:  # every item is its API's tool-use example, word for word
+            ex = examples[it.tool_call.tool_name]
+            assert it.instruction == ex["instruction"] and it.tool_call.parameters == ex["parameters"]
+        assert e.reference.tool_name not in {it.tool_call.tool_name for it in pref + rat + chrono}
+        assert not set(e.same_func_names) & {it.tool_call.tool_name for it in pref}  # the query's group is held out
+        assert len({it.tool_call.tool_name for it in pref}) == len(pref)
+        disliked = [it.tool_call.tool_name for it in rat if it.rating == 0]
+        liked = [it.tool_call.tool_name for it in rat if it.rating == 1]
+        assert 1 <= len(disliked) <= 5 and len({n.split(".<")[1] for n in disliked}) == 1  # one competing tool
+        assert any(n.split(".<")[1] == d.split(".<")[1] for d in disliked for n in e.same_func_names)
+        # chronological: the same items, every non-preferred one first, then the most recent preferred ones in order
+        names = [it.tool_call.tool_name for it in chrono]
+        assert sorted(names[: len(disliked)]) == sorted(disliked)
+        assert names[len(disliked):] == [it.tool_call.tool_name for it in pref][len(pref) - len(liked):]
+
+
+def test_fidelity_on_the_smoke_build(runs):
+    from petool_utils.construction.statistics import fidelity
+
+    _, entries = _histories(runs)
+    f = fidelity(entries)
+    assert f["ref_api_in_preferred_history"] == 0 and f["chronological_disliked_first"] == 1
+    assert f["ratings_chronological_same_items"] == 1 and 0.5 < f["liked_share_ratings"] < 1
+    stats = json.loads((runs[0] / "benchmark_statistics.json").read_text())
+    assert {r["key"]: r["constructed (train+test)"] for r in stats["fidelity"]}["ref_api_in_preferred_history"] == 0
+
+
+def test_official_layout_loads_with_the_authors_registry(runs):
+    from test_construction_export import check_official_export
+
+    check_official_export(runs[0] / "official", load_entries(runs[0] / "benchmark" / "train.json"))
 
 
 def test_train_and_test_users_are_disjoint(runs):
@@ -91,15 +136,18 @@ def test_generator_named_everywhere_and_filters_counted(runs):
         assert {r["generator"] for r in json.loads((rd / kind / "train.json").read_text())} == {"offline-standin"}
     assert json.loads((rd / "benchmark" / "manifest.json").read_text())["generator"] == "offline-standin"
     frags = {p.stem: json.loads(p.read_text()) for p in (rd / "report").glob("*.json")}
-    assert sorted(frags) == sorted(pipeline.STAGE_ORDER)
+    assert sorted(frags) == ["01_tool_preparation", "02_tool_understanding", "03_tool_clustering",
+                             "04_preference_construction", "05_data_creation", "06_benchmark_statistics"]
     html = {k: "".join(b.get("html") or "" for b in f["blocks"]) for k, f in frags.items()}  # the one fragment writer's blocks
     assert "offline-standin" in frags["02_tool_understanding"]["title"] and "offline-standin" in html["05_data_creation"]
     for reason in ("deprecated", "insufficient_documentation", "duplicate_tool", "duplicate_endpoint"):
         assert reason in html["01_tool_preparation"]
     log = json.loads((rd / "data_filter_log.json").read_text())
-    h = log["history_items"]
-    assert h["n_generated"] - h["n_kept"] == sum(h["counts"].values()) > 0  # nothing dropped silently
-    assert h["json_retries"] > 0  # the stand-in's cut-off replies were re-asked
+    for kind in ("history_items", "new_instructions"):
+        h = log[kind]
+        assert h["n_generated"] - h["n_kept"] == sum(h["counts"].values())  # nothing dropped silently
+    assert sum(log["new_instructions"]["counts"].values()) > 0  # the stand-in's faulty items were caught
+    assert json.loads((rd / "understanding_log.json").read_text())["json_retries"] > 0  # cut-off replies re-asked
 
 
 def test_trl_datasets_load(runs):

@@ -1,57 +1,93 @@
-"""Stage 04: users, one preferred tool per touched group, draws by non-functional similarity."""
+"""Stage 04: users prefer tools; one preferred tool per touched group; draws by non-functional similarity."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from petool_utils.construction.preferences import build_users, category_summary, preference_table
+from petool_utils.construction.preferences import (build_users, category_summary, nearest_tools, preference_table,
+                                                   size_range, tool_id)
 
 PROVIDERS = ("p0", "p1", "p2")
+# five groups, each offered by the three providers' tools of the group's category, plus one tool per
+# provider with two APIs in no group
 GROUPS = {f"g{g}": [f"<C{g}>.<{p} T{g}>.<api>" for p in PROVIDERS] for g in range(5)}
-NAMES = [n for g in sorted(GROUPS) for n in GROUPS[g]] + ["<X>.<p0 lone>.<api>"]
+LONE = [f"<X>.<{p} lone>.<{a}>" for p in PROVIDERS for a in ("one", "two")]
+NAMES = [n for g in sorted(GROUPS) for n in GROUPS[g]] + LONE
 
 
-def _nf():
+def _nf(names=NAMES):
     """Non-functional embeddings: one-hot by provider (a provider's tools look alike), plus tiny noise."""
     rng = np.random.default_rng(1)
-    m = np.array([[1.0 if f"<{p} " in n or f".<{p} " in n else 0.0 for p in PROVIDERS] for n in NAMES])
+    m = np.array([[1.0 if f"<{p} " in n else 0.0 for p in PROVIDERS] for n in names])
     m += rng.normal(0, 0.01, m.shape)
     return (m / np.linalg.norm(m, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_every_touched_group_has_exactly_one_preferred_tool():
-    users = build_users(GROUPS, NAMES, _nf(), n_users=12, groups_per_user=4, top_k=2, seed=3)
+def _provider(tool: str) -> str:
+    return tool.split(".<")[1].split(" ")[0]
+
+
+def test_users_prefer_tools_one_per_group_and_the_rest_of_the_group_is_non_preferred():
+    users = build_users(GROUPS, NAMES, _nf(), n_users=12, tools_per_user=[2, 4], top_k=2, seed=3)
     for u in users.users:
-        assert len(u.preferred) == 4
-        for g, t in u.preferred.items():
-            assert t in GROUPS[g]
-            assert sorted(u.non_preferred[g] + [t]) == sorted(GROUPS[g])
-        # a draw = a seed tool and its nearest non-functional neighbours = one provider's tools
+        assert 2 <= len(u.tools) <= 4 and len(set(u.tools)) == len(u.tools)
+        for g, api in u.preferred.items():
+            assert api in GROUPS[g] and tool_id(api) in u.tools
+            assert sorted(u.non_preferred[g] + [api]) == sorted(GROUPS[g])
+            assert not {tool_id(m) for m in u.non_preferred[g]} & set(u.tools)
+        # every group a preferred tool offers is one of the user's groups, with that tool's API
+        for g, members in GROUPS.items():
+            mine = [m for m in members if tool_id(m) in u.tools]
+            assert len(mine) <= 1 and (not mine or u.preferred[g] == mine[0])
+        # a draw = a seed tool (offering a group) and its nearest neighbours = one provider's tools
         for draw in u.draws:
-            assert len({n.split(".<")[1].split(" ")[0] for n in draw}) == 1
-        assert sum(len(d) for d in u.draws) == 4
+            assert len({_provider(t) for t in draw}) == 1
+            assert not draw[0].startswith("<X>")
+        assert [t for d in u.draws for t in d] == u.tools
+
+
+def test_sizes_vary_within_the_range_and_shortfalls_are_counted():
+    users = build_users(GROUPS, NAMES, _nf(), n_users=40, tools_per_user=[1, 4], top_k=1, seed=0)
+    sizes = [len(u.tools) for u in users.users]
+    assert min(sizes) == 1 and max(sizes) == 4 and len(set(sizes)) == 4
+    assert users.tools_per_user == [1, 4] and users.stats["users_with_fewer_tools"] == 0
+    # one provider's 6 tools at most (5 grouped + 1 lone), and providers collide on every group:
+    # a user cannot reach 12 tools, and the stats say so
+    capped = build_users(GROUPS, NAMES, _nf(), n_users=3, tools_per_user=12, top_k=2, seed=0, max_attempts=30)
+    assert capped.stats["users_with_fewer_tools"] == 3
+    assert capped.stats["rejected_draws"] + capped.stats["skipped_neighbours"] > 0
 
 
 def test_same_seed_same_users_other_seed_other_users():
-    a = build_users(GROUPS, NAMES, _nf(), 8, 3, 2, seed=0)
-    b = build_users(GROUPS, NAMES, _nf(), 8, 3, 2, seed=0)
-    c = build_users(GROUPS, NAMES, _nf(), 8, 3, 2, seed=1)
+    a = build_users(GROUPS, NAMES, _nf(), 8, [2, 5], 2, seed=0)
+    b = build_users(GROUPS, NAMES, _nf(), 8, [2, 5], 2, seed=0)
+    c = build_users(GROUPS, NAMES, _nf(), 8, [2, 5], 2, seed=1)
     assert a == b and a != c
 
 
-def test_collisions_are_rejected_and_counted():
-    # 3 groups but draws of 3 tools from one provider: a second draw always collides
-    groups = {g: GROUPS[g] for g in ("g0", "g1", "g2")}
-    users = build_users(groups, NAMES, _nf(), n_users=2, groups_per_user=3, top_k=5, seed=0, max_attempts=5)
-    assert all(len(u.preferred) == 3 for u in users.users)  # the first draw fills all three
-    short = build_users(groups, NAMES, _nf(), n_users=2, groups_per_user=3, top_k=1, seed=0, max_attempts=50)
-    assert all(len(u.preferred) == 3 for u in short.users) and short.stats["rejected_draws"] >= 0
+@pytest.mark.parametrize("value, expected", [(3, (3, 3)), ([2, 36], (2, 36)), ((1, 1), (1, 1))])
+def test_size_range(value, expected):
+    assert size_range(value) == expected
+
+
+@pytest.mark.parametrize("value", [0, [3, 2], [1, 2, 3]])
+def test_bad_size_range(value):
+    with pytest.raises(ValueError, match="tools_per_user"):
+        size_range(value)
+
+
+def test_nearest_tools_breaks_ties_by_index():
+    emb = np.array([[1, 0], [1, 0], [0, 1], [1, 0], [0.6, 0.8]], dtype=np.float32)
+    near = nearest_tools(emb, 3)
+    assert near[0].tolist() == [1, 3, 4] and near[2].tolist() == [4, 0, 1]
 
 
 def test_preference_views():
-    users = build_users(GROUPS, NAMES, _nf(), n_users=5, groups_per_user=2, top_k=1, seed=0)
+    users = build_users(GROUPS, NAMES, _nf(), n_users=5, tools_per_user=2, top_k=1, seed=0)
     table = preference_table(users)
-    assert len(table) == 10 and set(table.columns) == {"user_id", "group", "preferred", "n_non_preferred"}
+    n = sum(len(u.preferred) for u in users.users)
+    assert len(table) == n and set(table.columns) == {"user_id", "group", "preferred", "n_non_preferred"}
     summary = category_summary(users)
-    assert summary["users_preferring"].sum() == 10
+    assert summary["users_preferring"].sum() == n
     assert list(summary.columns) == ["category", "group", "tool", "users_preferring"]

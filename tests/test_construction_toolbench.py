@@ -24,8 +24,9 @@ def _api(name, desc="Does a thing.", req=None, opt=None, **kw):
 
 def test_builtin_corpus_counts_every_filter_reason():
     tools, log = prepare_tools(BUILTIN_TOOLS_DIR)
-    assert (log.n_input, log.n_kept, len(tools)) == (52, 45, 45)
-    assert log.counts == {r: 1 for r in FILTER_REASONS} | {"deprecated": 2}
+    # 10 shared functionalities x 4 providers, 100 functions of one provider only, 5 older extras, 8 bad
+    assert (log.n_input, log.n_kept, len(tools)) == (153, 145, 145)
+    assert log.counts == {r: 1 for r in FILTER_REASONS} | {"deprecated": 2, "duplicate_tool": 2}
     by_reason = {d.full_name: d.reason for d in log.dropped}
     assert by_reason["<Travel>.<Nimbus Flights>.<v2>"] == "insufficient_documentation"
     assert by_reason["<Finance>.<Pocketly Markets>.<Quote legacy>"] == "deprecated"  # by flag
@@ -33,7 +34,12 @@ def test_builtin_corpus_counts_every_filter_reason():
     assert by_reason["<Sports>.<Quillstone Scores>.<Live Scores>"] == "duplicate_tool"
     assert sum(log.counts.values()) == log.n_input - log.n_kept  # nothing dropped silently
     # ids are dense and stable, names are the release's full names
-    assert [t.api_id for t in tools] == list(range(45))
+    assert [t.api_id for t in tools] == list(range(145))
+    # every provider's tool has 2 to 5 APIs (one shared functionality, 1-4 of its own)
+    sizes = {}
+    for t in tools:
+        sizes[(t.category, t.tool_name)] = sizes.get((t.category, t.tool_name), 0) + 1
+    assert len(sizes) == 40 and set(sizes.values()) == {2, 3, 4, 5}
     labels = json.loads(BUILTIN_LABELS.read_text())
     assert len(labels) == 40 and all(k in {t.full_name for t in tools} for k in labels)
 

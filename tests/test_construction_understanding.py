@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from petool_utils.construction.llm_calls import extract_json, make_llm, run_task
+from petool_utils.construction.llm_calls import extract_json, make_llm, run_task, run_tasks
 from petool_utils.construction.llm_prompts import read_task, task_messages
 from petool_utils.models.standin import OfflineStandinLLM, as_predicate, humanize
 from petool_utils.construction.toolbench import ToolRecord
-from petool_utils.construction.understanding import understand_tool, understand_tools
+from petool_utils.construction.understanding import api_doc_payload, understand_tool, understand_tools
 from petool_utils.benchmark.data import ToolParameter
+from petool_utils.models.base import ChatLLM, ChatResult, LLMError
 
 
 def _tool(i=0, name="Artist albums", desc="Get artist albums"):
@@ -21,17 +22,22 @@ def _tool(i=0, name="Artist albums", desc="Get artist albums"):
                       optional_parameters=[ToolParameter(name="limit", type="NUMBER", description="", default=100)])
 
 
-class Scripted:
-    """A fake LLM replying from a list, recording what it was asked."""
+class Scripted(ChatLLM):
+    """A fake LLM replying from a list (None: the request fails), recording each ``chat_many`` call."""
 
     name = "scripted"
 
     def __init__(self, replies):
-        self.replies, self.calls = list(replies), []
+        self.replies, self.calls, self.batches = list(replies), [], []
 
-    def chat(self, messages, **opts):
-        self.calls.append((messages, opts))
-        return self.replies.pop(0)
+    def chat_many(self, requests, on_result=None):
+        self.batches.append(len(requests))
+        out = []
+        for r in requests:
+            self.calls.append((r.messages, dict(r.options)))
+            text = self.replies.pop(0)
+            out.append(ChatResult(text) if text is not None else ChatResult(None, error="HTTP 500 after 7 attempts"))
+        return out
 
 
 @pytest.mark.parametrize("text, value", [
@@ -98,12 +104,52 @@ def test_as_predicate(text, pred):
 
 def test_standin_faults_are_seeded_and_named():
     msgs = task_messages("tool_use_example", {"api_name": "a", "required_parameters": []})
-    a = [OfflineStandinLLM(seed=0, fault_rate=0.5).chat(msgs, sample_index=i) for i in range(40)]
-    b = [OfflineStandinLLM(seed=0, fault_rate=0.5).chat(msgs, sample_index=i) for i in range(40)]
+    convs = [msgs + [{"role": "assistant", "content": f"bad {i}"}, {"role": "user", "content": "again"}] for i in range(60)]
+    a = [OfflineStandinLLM(seed=0, fault_rate=0.5).answer(c) for c in convs]
+    b = [OfflineStandinLLM(seed=0, fault_rate=0.5).answer(c) for c in convs]
     assert a == b
-    assert 0 < sum(not x.endswith("}") for x in a) < 20  # some cut-off (invalid JSON) replies, not all
-    clean = [OfflineStandinLLM(seed=0).chat(msgs, sample_index=i) for i in range(10)]
-    assert all(json.loads(x) for x in clean)
+    assert 0 < sum(not x.endswith("}") for x in a) < 30  # some cut-off (invalid JSON) replies, not all
+    assert all(json.loads(OfflineStandinLLM(seed=0).answer(c)) for c in convs[:10])
+
+
+def test_standin_content_comes_from_the_task_not_from_the_retries():
+    """So that it answers the same in-process and behind a server (which never sees ``sample_index``) and
+    however many bad replies came first: every valid reply to a task is the same reply."""
+    msgs = task_messages("new_instructions", {"n_items": 1, "tool": {"full_name": "<A>.<B>.<C>", "required_parameters": [
+        {"name": "city", "type": "STRING"}]}, "group_tools": [], "existing": []})
+    llm = OfflineStandinLLM(seed=0, fault_rate=1.0)  # a fifth of the replies cut off
+    first = OfflineStandinLLM(seed=0).answer(msgs)
+    replies = {llm.answer(msgs + [{"role": "assistant", "content": f"oops {i}"}, {"role": "user", "content": "again"}],
+                          sample_index=i) for i in range(40)}
+    valid = {r for r in replies if r.endswith("]")}
+    assert len(valid) == 1 and replies - valid  # one valid reply, and some cut-off ones
+    assert OfflineStandinLLM(seed=0).answer(msgs, sample_index=5) == first
+
+
+def test_run_tasks_sends_each_round_at_once_and_equals_one_by_one():
+    llm = Scripted(['{"a": 1}', "oops", '{"c": 3}', '{"b": 2}'])
+    res = run_tasks(llm, [("tool_use_example", {"i": i}, dict) for i in range(3)], max_retries=2)
+    assert llm.batches == [3, 1] and [r.value for r in res] == [{"a": 1}, {"b": 2}, {"c": 3}]
+    assert [r.json_retries for r in res] == [0, 1, 0] and llm.calls[3][1] == {"sample_index": 1}
+    tasks = [("tool_use_example", {"api_name": f"a{i}", "required_parameters": []}, dict) for i in range(40)]
+    faulty = OfflineStandinLLM(seed=2, fault_rate=0.6)
+    batched = run_tasks(faulty, tasks, max_retries=3)
+    single = [run_task(faulty, *t, max_retries=3) for t in tasks]
+    assert [(r.value, r.attempts, r.error) for r in batched] == [(r.value, r.attempts, r.error) for r in single]
+    assert sum(r.json_retries for r in batched) > 0
+
+
+def test_a_request_without_reply_is_not_an_unusable_reply(tmp_path):
+    res = run_tasks(Scripted([None]), [("tool_use_example", {}, dict)], max_retries=2)[0]
+    assert res.request_failed and res.json_retries == 0 and "HTTP 500" in res.error
+    tools = [_tool(i, f"API {i}", f"Does thing {i}") for i in range(2)]
+    good = make_llm("offline-standin", tmp_path / "c.sqlite")
+    ex0 = good.chat(task_messages("tool_use_example", api_doc_payload(tools[0])))
+    with pytest.raises(LLMError, match="1 API"):
+        understand_tools(tools, Scripted([ex0, None, json.dumps({"functionality": "f", "non_functional": "n"})]),
+                         tmp_path, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "tools_understood.partial.jsonl").read_text().splitlines()]
+    assert [r["full_name"] for r in rows] == [tools[0].full_name]  # the unanswered API is asked again on a rerun
 
 
 def test_understand_tools_resumes_and_caches(tmp_path):
@@ -123,6 +169,18 @@ def test_unusable_replies_are_counted_not_crashing(tmp_path):
     llm = Scripted(["nope"] * 3)
     kept, log = understand_tools([_tool()], llm, tmp_path, max_retries=2, progress=False)
     assert kept == [] and log.counts == {"llm_reply_unusable": 1} and "not valid JSON" in log.dropped[0].detail
+    assert log.json_retries == 2  # counted as stage 05 counts them
+
+
+def test_json_retries_are_counted_across_a_resumed_run(tmp_path):
+    tools = [_tool(i, f"API {i}", f"Does thing {i}") for i in range(60)]
+    llm = make_llm("offline-standin", tmp_path / "c.sqlite", fault_rate=0.5)
+    _, log = understand_tools(tools, llm, tmp_path / "a", progress=False)
+    _, part = understand_tools(tools[:30], make_llm("offline-standin", tmp_path / "d.sqlite", fault_rate=0.5),
+                               tmp_path / "b", progress=False)
+    _, resumed = understand_tools(tools, make_llm("offline-standin", tmp_path / "e.sqlite", fault_rate=0.5),
+                                  tmp_path / "b", progress=False, batch_size=7)
+    assert log.json_retries > 0 and resumed.json_retries == log.json_retries
 
 
 def test_unknown_llm_spec_is_an_error(tmp_path):

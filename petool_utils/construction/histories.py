@@ -1,10 +1,31 @@
-"""Stage 05a: interaction histories in the three types and new instructions, with counted filters.
+"""Stage 05a: a user's interaction history and the new instructions, as the paper and the release build them.
 
-Every LLM item is checked before it is used; an item that fails is dropped under a named reason
-(``FILTER_REASONS``) and counted, never silently. The checks are the ones a real model needs:
-replies that are not JSON even after the retry, tools that do not exist, parameters outside the
-tool's schema (or required ones missing), the tool's name leaked into the instruction, repeats, and
-in the rating-integrated type a rating that contradicts the user's preference.
+**One history per user.** The preferred-only history is made of the user's preferred APIs (every API of
+every preferred tool, stage 04), each item being that API's tool-use example from stage 02, word for word
+(instruction plus call), as in the release. An API appears at most once in a history, so items within a
+history are distinct; the same API has the same wording in every user's history, as in the release
+(there the item is the API's example in 5,069 of 5,069 checkable cases). The order is a seeded shuffle;
+"oldest first" is the list order.
+
+**Queries are held out.** For ``queries_per_user`` of the user's preferred tools that offer a group (drawn
+uniformly among those tools), one grouped API of the tool is held out: neither it nor any other API of its group enters the history (in the release the reference
+API, and its whole group, never appear in the preferred history). The LLM writes a new instruction for
+it; that instruction is the entry's query.
+
+**Ratings and chronological are derived, per entry,** from that one history plus the entry's
+non-preferred items: APIs of ONE competing tool of the query's group (a tool offering the same
+functionality that the user does not prefer), each as its tool-use example, as in the release (there all
+disliked items of an entry come from one tool, which always has an API in the reference's group). How
+many: enough for a liked share of ``liked_share`` among the items shown, at least 1, at most
+``max_disliked`` and at most what the competing tool has. A prompt shows the last ``max_history`` items:
+the preferred-only prompt shows the last ``max_history`` preferred items; the rating-integrated and
+chronological prompts show the same items, every non-preferred item plus the most recent preferred ones
+to fill the window. Rating-integrated: liked (1) preferred items and disliked (0) non-preferred ones,
+shuffled; chronological: the non-preferred items first (the older taste), then the preferred ones in
+history order.
+
+Every item is checked before it is used (an API whose example fails a check never enters a history), and
+every new instruction too; what fails is dropped under a named reason (``FILTER_REASONS``) and counted.
 """
 
 from __future__ import annotations
@@ -15,35 +36,34 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field
-from tqdm.auto import tqdm
 
-from petool_utils import SETTINGS
-from petool_utils.construction.llm_calls import run_task
-from petool_utils.construction.preferences import UserPreference
+from petool_utils.benchmark.data import HistoryItem, ToolCall, split_api_name
+from petool_utils.construction.llm_calls import run_tasks
+from petool_utils.construction.preferences import UserPreference, tool_id
 from petool_utils.construction.understanding import UnderstoodTool
-from petool_utils.benchmark.data import split_api_name
-from petool_utils.models.base import ChatLLM
+from petool_utils.models.base import ChatLLM, LLMError
 
 FILTER_REASONS = ("invalid_json", "malformed_item", "unknown_tool", "invalid_parameters", "tool_name_leaked",
-                  "duplicate", "inconsistent_rating")
+                  "duplicate")
 
 
-class Item(BaseModel):
-    """One accepted history item (``rating`` set only in the rating-integrated type)."""
+class Query(BaseModel):
+    """A new instruction for a held-out preferred API, with the entry's non-preferred (disliked) APIs."""
 
     group: str
     instruction: str
     tool_name: str
     parameters: dict[str, Any] = Field(default_factory=dict)
-    rating: int | None = None
+    disliked: list[str] = Field(default_factory=list, description="APIs of one competing tool, in drawn order")
 
 
 class UserData(BaseModel):
-    """A user's accepted histories per setting (final order) and new instructions per group."""
+    """A user's preferred-only history (API names, oldest first; each item is the API's example) and queries."""
 
     user_id: str
-    histories: dict[str, list[Item]]
-    queries: list[Item]
+    tools: list[str]
+    history: list[str]
+    queries: list[Query]
 
 
 def tool_payload(t: UnderstoodTool) -> dict[str, Any]:
@@ -90,117 +110,172 @@ class ItemFilter:
 
     def reply(self, res: Any) -> bool:
         """Record an LLM reply (its retries; a reply never valid counts as ``invalid_json``); True if usable."""
-        self.json_retries += res.attempts - 1
+        self.json_retries += res.json_retries
         if not res.ok:
             self.counts["invalid_json"] += 1
         return res.ok
 
-    def accept(self, raw: Any, group: str, allowed: Mapping[str, UnderstoodTool], seen: set[str],
-               preferred: str, with_rating: bool, default_tool: str | None = None,
-               leak_tools: Sequence[str] | None = None) -> Item | None:
-        """The item if it passes every check (and remember its instruction in ``seen``), else None."""
+    def reject(self, reason: str) -> None:
         self.n_seen += 1
-        names = list(allowed) if leak_tools is None else list(leak_tools)
-        reason, item = self._check(raw, group, allowed, seen, preferred, with_rating, default_tool, names)
+        self.counts[reason] += 1
+
+    def accept(self, raw: Any, allowed: Mapping[str, UnderstoodTool], seen: set[str], default_tool: str,
+               leak_tools: Sequence[str]) -> dict[str, Any] | None:
+        """A new instruction ``{"instruction", "tool_name", "parameters"}`` if it passes every check, else None."""
+        self.n_seen += 1
+        if not isinstance(raw, dict) or not isinstance(raw.get("instruction"), str) or not raw["instruction"].strip():
+            reason = "malformed_item"
+        else:
+            tool, params = raw.get("tool_name", default_tool), raw.get("parameters", {})
+            reason = check_call(tool, params, allowed)
+            if reason is None and leaked(raw["instruction"], leak_tools):
+                reason = "tool_name_leaked"
+            if reason is None and _norm(raw["instruction"]) in seen:
+                reason = "duplicate"
         if reason:
             self.counts[reason] += 1
             return None
-        seen.add(_norm(item.instruction))
+        seen.add(_norm(raw["instruction"]))
         self.n_kept += 1
-        return item
+        return {"instruction": raw["instruction"].strip(), "tool_name": tool, "parameters": params}
 
-    @staticmethod
-    def _check(raw: Any, group: str, allowed: Mapping[str, UnderstoodTool], seen: set[str], preferred: str,
-               with_rating: bool, default_tool: str | None, leak_tools: Sequence[str]) -> tuple[str | None, Item | None]:
-        if not isinstance(raw, dict) or not isinstance(raw.get("instruction"), str) or not raw["instruction"].strip():
-            return "malformed_item", None
-        if default_tool is not None:  # new instructions: {"instruction", "parameters"[, "tool_name"]}
-            tool, params = raw.get("tool_name", default_tool), raw.get("parameters", {})
+    def log(self) -> dict[str, Any]:
+        return {"n_generated": self.n_seen, "n_kept": self.n_kept, "counts": dict(self.counts),
+                "json_retries": self.json_retries}
+
+
+def example_item(t: UnderstoodTool, rating: int | None = None) -> HistoryItem:
+    """An API's tool-use example as a history item (what every item of the release is)."""
+    call = ToolCall(tool_name=t.full_name, parameters=t.example.parameters)
+    if rating is None:
+        return HistoryItem(instruction=t.example.instruction, tool_call=call)
+    return HistoryItem(instruction=t.example.instruction, tool_call=call, rating=rating)
+
+
+def usable_examples(tools: Mapping[str, UnderstoodTool], flt: ItemFilter) -> set[str]:
+    """The APIs whose example may be a history item (valid call, no tool name in the text); others counted."""
+    ok = set()
+    for name, t in tools.items():
+        reason = check_call(name, t.example.parameters, {name: t})
+        if reason is None and leaked(t.example.instruction, [name]):
+            reason = "tool_name_leaked"
+        if reason:
+            flt.reject(reason)
         else:
-            call = raw.get("tool_call")
-            if not isinstance(call, dict):
-                return "malformed_item", None
-            tool, params = call.get("tool_name"), call.get("parameters", {})
-        bad = check_call(tool, params, allowed)
-        if bad:
-            return bad, None
-        if leaked(raw["instruction"], leak_tools):
-            return "tool_name_leaked", None
-        if _norm(raw["instruction"]) in seen:
-            return "duplicate", None
-        rating = None
-        if with_rating:
-            rating = raw.get("rating")
-            if rating not in (0, 1) or rating != int(tool == preferred):
-                return "inconsistent_rating", None
-        return None, Item(group=group, instruction=raw["instruction"].strip(), tool_name=tool, parameters=params,
-                          rating=rating)
+            flt.n_seen += 1
+            flt.n_kept += 1
+            ok.add(name)
+    return ok
 
 
-def _interleave(per_group: Mapping[str, list[Item]], rng: np.random.Generator) -> list[Item]:
-    """Merge per-group sequences in a random order that keeps each group's own order (chronology)."""
-    slots = [g for g in sorted(per_group) for _ in per_group[g]]
-    rng.shuffle(slots)
-    queues = {g: list(v) for g, v in per_group.items()}
-    return [queues[g].pop(0) for g in slots]
+def disliked_count(n_preferred: int, available: int, max_history: int | None, liked_share: float,
+                   max_disliked: int) -> int:
+    """How many non-preferred items an entry gets (see the module docstring)."""
+    if available <= 0 or n_preferred <= 0:
+        return 0
+    shown = min(n_preferred, max_history) if max_history else n_preferred
+    n = max(1, round(shown * (1.0 - liked_share) / liked_share))
+    n = min(n, max_disliked, available)
+    if max_history:
+        n = min(n, max_history - 1)  # keep at least one preferred item in the window
+    return max(0, n)
 
 
-def create_user_data(user: UserPreference, tools: Mapping[str, UnderstoodTool], llm: ChatLLM, flt: ItemFilter,
-                     qflt: ItemFilter, items_per_group: int, queries_per_group: int, seed: int,
-                     max_retries: int = 2) -> UserData:
-    """Histories of the three types and new instructions for one user (LLM calls go through the cache)."""
-    rng = np.random.default_rng([seed, int(re.sub(r"\D", "", user.user_id) or 0)])
-    histories: dict[str, list[Item]] = {}
-    for kind in SETTINGS:
-        per_group: dict[str, list[Item]] = {}
-        seen: set[str] = set()
-        for g, pref in user.preferred.items():
-            others = user.non_preferred[g]
-            allowed = {n: tools[n] for n in [pref, *others]}
-            payload = {"history_type": kind, "n_items": items_per_group, "user_id": user.user_id,
-                       "preferred": tool_payload(tools[pref]), "others": [tool_payload(tools[o]) for o in others]}
-            res = run_task(llm, "interaction_history", payload, list, max_retries)
-            if not flt.reply(res):
-                per_group[g] = []
-                continue
-            kept = [flt.accept(raw, g, allowed, seen, pref, kind == "ratings") for raw in res.value]
-            per_group[g] = [k for k in kept if k is not None]
-        if kind == "chronological":
-            histories[kind] = _interleave(per_group, rng)
-        else:
-            flat = [it for g in sorted(per_group) for it in per_group[g]]
-            histories[kind] = [flat[i] for i in rng.permutation(len(flat))]
-    queries: list[Item] = []
-    seen_all = {_norm(it.instruction) for h in histories.values() for it in h}
-    for g, pref in user.preferred.items():
-        existing = sorted({it.instruction for h in histories.values() for it in h if it.tool_name == pref})
-        payload = {"n_items": queries_per_group, "user_id": user.user_id, "tool": tool_payload(tools[pref]),
-                   "group_tools": [tool_payload(tools[o]) for o in user.non_preferred[g]], "existing": existing}
-        res = run_task(llm, "new_instructions", payload, list, max_retries)
-        if not qflt.reply(res):
-            continue
-        group_tools = [pref, *user.non_preferred[g]]
-        for raw in res.value:
-            it = qflt.accept(raw, g, {pref: tools[pref]}, seen_all, pref, False, default_tool=pref,
-                             leak_tools=group_tools)
-            if it is not None:
-                queries.append(it)
-    return UserData(user_id=user.user_id, histories=histories, queries=queries)
+def user_rng(seed: int, user_id: str, *more: int) -> np.random.Generator:
+    return np.random.default_rng([seed, int(re.sub(r"\D", "", user_id) or 0), *more])
+
+
+def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str], queries_per_user: int, max_history: int | None, liked_share: float,
+              max_disliked: int, seed: int) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """The user's history (API names) and the planned queries ``(group, preferred API, disliked APIs)``."""
+    rng = user_rng(seed, user.user_id)
+    # a query is for a preferred TOOL first (uniformly among the user's tools that offer a group), then for
+    # one of that tool's grouped APIs, so tools with many APIs are not over-represented among the queries
+    groups_of_tool: dict[str, list[str]] = {}
+    for g in sorted(user.preferred):
+        groups_of_tool.setdefault(tool_id(user.preferred[g]), []).append(g)
+    qtools = sorted(groups_of_tool)
+    n_q = min(queries_per_user, len(qtools))
+    picked = sorted(qtools[i] for i in rng.choice(len(qtools), size=n_q, replace=False)) if n_q else []
+    qgroups = sorted(groups_of_tool[t][int(rng.integers(len(groups_of_tool[t])))] for t in picked)
+    held = {m for g in qgroups for m in [user.preferred[g], *user.non_preferred[g]]}
+    held_groups = set(qgroups)
+    group_of = {m: g for g, m in user.preferred.items()}
+    history = [a for t in user.tools for a in apis_of_tool[t]
+               if a in usable and a not in held and group_of.get(a) not in held_groups]
+    history = [history[i] for i in rng.permutation(len(history))]
+    planned: list[tuple[str, str, list[str]]] = []
+    for g in qgroups if history else []:
+        rivals = sorted({tool_id(m) for m in user.non_preferred[g]})
+        rival = rivals[int(rng.integers(len(rivals)))] if rivals else None
+        pool = [a for a in apis_of_tool.get(rival, []) if a in usable] if rival else []
+        k = disliked_count(len(history), len(pool), max_history, liked_share, max_disliked)
+        disliked = [pool[i] for i in rng.choice(len(pool), size=k, replace=False)] if k else []
+        planned.append((g, user.preferred[g], disliked))
+    return history, planned
 
 
 def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTool], llm: ChatLLM,
-               items_per_group: int, queries_per_group: int, seed: int, progress: bool = True,
-               max_retries: int = 2) -> tuple[list[UserData], dict[str, Any]]:
-    """All users; returns their data and the filter log (counts per reason for history items and queries)."""
-    flt, qflt = ItemFilter(), ItemFilter()
-    data = [create_user_data(u, tools, llm, flt, qflt, items_per_group, queries_per_group, seed, max_retries)
-            for u in tqdm(users, desc="05 data creation", disable=not progress)]
-    log = {
-        "stage": "05_data_creation",
-        "generator": llm.name,
-        "history_items": {"n_generated": flt.n_seen, "n_kept": flt.n_kept, "counts": dict(flt.counts),
-                          "json_retries": flt.json_retries},
-        "new_instructions": {"n_generated": qflt.n_seen, "n_kept": qflt.n_kept, "counts": dict(qflt.counts),
-                             "json_retries": qflt.json_retries},
-    }
+               queries_per_user: int, seed: int, max_history: int | None = 20, liked_share: float = 0.78,
+               max_disliked: int = 5, max_retries: int = 2) -> tuple[list[UserData], dict[str, Any]]:
+    """Every user's history and queries; returns them and the filter log (history items and new instructions).
+
+    The new instructions of all users are asked at once (``run_tasks``: concurrent on a server, retries
+    in rounds); a request that gets no reply at all raises :class:`LLMError` (its answer-less state is
+    never written, and the cache makes the rerun cheap).
+    """
+    hflt, qflt = ItemFilter(), ItemFilter()
+    usable = usable_examples(tools, hflt)
+    apis_of_tool: dict[str, list[str]] = {}
+    for name in tools:
+        apis_of_tool.setdefault(tool_id(name), []).append(name)
+    plans = [plan_user(u, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed)
+             for u in users]
+    asks, where = [], []
+    for ui, (u, (history, planned)) in enumerate(zip(users, plans)):
+        for qi, (g, api, _) in enumerate(planned):
+            payload = {"n_items": 1, "user_id": u.user_id, "tool": tool_payload(tools[api]),
+                       "group_tools": [tool_payload(tools[o]) for o in u.non_preferred[g]],
+                       "existing": [tools[api].example.instruction]}
+            asks.append(("new_instructions", payload, list))
+            where.append((ui, qi))
+    results = run_tasks(llm, asks, max_retries)
+    failed = [r for r in results if r.request_failed]
+    if failed:
+        raise LLMError(f"{llm.name}: {len(failed)} new-instruction request(s) got no reply after the backend's "
+                       f"retries ({failed[0].error}); run the stage again (answers so far are cached)")
+    answers: dict[tuple[int, int], Any] = {w: r for w, r in zip(where, results)}
+    data = []
+    for ui, (u, (history, planned)) in enumerate(zip(users, plans)):
+        seen = {_norm(tools[a].example.instruction) for a in history}
+        queries = []
+        for qi, (g, api, disliked) in enumerate(planned):
+            res = answers[(ui, qi)]
+            seen.add(_norm(tools[api].example.instruction))
+            if not qflt.reply(res):
+                continue
+            for raw in res.value:
+                ok = qflt.accept(raw, {api: tools[api]}, seen, default_tool=api,
+                                 leak_tools=[api, *u.non_preferred[g]])
+                if ok is not None:
+                    queries.append(Query(group=g, disliked=disliked, **ok))
+        data.append(UserData(user_id=u.user_id, tools=list(u.tools), history=history, queries=queries))
+    log = {"stage": "05_data_creation", "generator": llm.name, "history_items": hflt.log(),
+           "new_instructions": qflt.log()}
     return data, log
+
+
+def entry_histories(user: UserData, query: Query, query_index: int, tools: Mapping[str, UnderstoodTool],
+                    max_history: int | None, seed: int) -> dict[str, list[HistoryItem]]:
+    """The three histories a prompt shows for one entry (see the module docstring)."""
+    window = max_history or len(user.history) + len(query.disliked)
+    preferred = user.history[-window:] if window else []
+    tail = user.history[-(window - len(query.disliked)):] if window > len(query.disliked) else []
+    rated = [example_item(tools[a], 1) for a in tail] + [example_item(tools[a], 0) for a in query.disliked]
+    order = user_rng(seed, user.user_id, 1 + query_index).permutation(len(rated))
+    return {
+        "preferred": [example_item(tools[a]) for a in preferred],
+        "ratings": [rated[i] for i in order],
+        "chronological": [example_item(tools[a]) for a in query.disliked] + [example_item(tools[a]) for a in tail],
+    }
+

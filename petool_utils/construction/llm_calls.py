@@ -1,4 +1,4 @@
-"""Calling the construction LLM: backend by name, the response cache, JSON replies with a retry.
+"""Calling the construction LLM: backend by name, the response cache, JSON replies with batched retries.
 
 ``llm`` is a spec string: ``offline-standin`` (the deterministic stand-in, default offline) or
 ``openai:<model>`` (any OpenAI-compatible server; key and base URL come from the environment, never from
@@ -10,21 +10,25 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from petool_utils.construction.llm_prompts import RETRY_MESSAGE, task_messages
-from petool_utils.models.base import ChatLLM, make_llm as make_backend
+from petool_utils.models.base import ChatLLM, ChatRequest, make_llm as make_backend
 from petool_utils.models.cache import CachedLLM
 from petool_utils.models.standin import STANDIN_NAME
 
 
 def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float = 0.0,
-             concurrency: int = 16) -> CachedLLM:
-    """The construction LLM for a spec (``offline-standin`` or ``openai:<model>``), behind the one cache."""
+             concurrency: int = 16, timeout: float = 60.0) -> CachedLLM:
+    """The construction LLM for a spec (``offline-standin`` or ``openai:<model>``), behind the one cache.
+
+    ``concurrency`` (requests in flight) and ``timeout`` (seconds per request) apply to ``openai:`` specs;
+    ``fault_rate`` to the stand-in only.
+    """
     if spec == STANDIN_NAME:
         backend = make_backend(spec, seed=seed, fault_rate=fault_rate)
     elif spec.startswith("openai:"):
-        backend = make_backend(spec, concurrency=concurrency, seed=seed)
+        backend = make_backend(spec, concurrency=concurrency, timeout=timeout, seed=seed)
     else:
         raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}' or 'openai:<model>'")
     return CachedLLM(backend, cache_path)
@@ -54,38 +58,72 @@ def extract_json(text: str) -> Any:
 
 
 class TaskResult:
-    """A parsed reply, or the failure after all retries; ``attempts`` counts the calls made."""
+    """A parsed reply, or the failure after all retries; ``attempts`` counts the calls made.
 
-    def __init__(self, value: Any, attempts: int, error: str | None = None):
-        self.value, self.attempts, self.error = value, attempts, error
+    ``request_failed``: the last request got no reply at all (the backend gave up after its own retries
+    on 429/5xx/timeouts). Such a task is not an unusable reply: a stage leaves it out of its progress
+    file, so that running the stage again asks again.
+    """
+
+    def __init__(self, value: Any, attempts: int, error: str | None = None, request_failed: bool = False):
+        self.value, self.attempts, self.error, self.request_failed = value, attempts, error, request_failed
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def json_retries(self) -> int:
+        """Calls made again because a reply was unusable (not counting requests that got no reply)."""
+        return max(0, self.attempts - 1)
+
+
+def _parse(reply: str, expect: type) -> Any:
+    value = extract_json(reply)
+    if not isinstance(value, expect):
+        raise ValueError(f"expected a JSON {expect.__name__}, got {type(value).__name__}")
+    return value
+
+
+def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], max_retries: int = 2,
+              **opts: Any) -> list[TaskResult]:
+    """Ask every ``(task, payload, expected JSON type)`` at once; re-ask the unusable replies in rounds.
+
+    Round 0 sends every first try in one :meth:`ChatLLM.chat_many` call (the backend keeps up to its
+    ``concurrency`` requests in flight); round k sends, again at once, the retries of the replies that
+    round k-1 could not parse, each with the problem stated. A retry carries ``sample_index=k`` in its
+    options: part of the cache key (so a retry is never answered from the cache with the reply that
+    failed) and, by the seam's convention, never sent to a server. Each task's conversation is exactly
+    the one a task-by-task loop would have, so the results equal a sequential run's.
+    """
+    convs = [task_messages(task, payload) for task, payload, _ in tasks]
+    results: list[TaskResult | None] = [None] * len(tasks)
+    errors = ["no reply"] * len(tasks)
+    pending = list(range(len(tasks)))
+    for attempt in range(max_retries + 1):
+        if not pending:
+            break
+        call_opts = dict(opts, sample_index=attempt) if attempt else dict(opts)
+        got = llm.chat_many([ChatRequest(convs[i], call_opts) for i in pending])
+        retry = []
+        for i, res in zip(pending, got):
+            if not res.ok:
+                results[i] = TaskResult(None, attempt + 1, f"request failed: {res.error}", request_failed=True)
+                continue
+            try:
+                results[i] = TaskResult(_parse(res.text, tasks[i][2]), attempt + 1)  # type: ignore[arg-type]
+            except ValueError as exc:
+                errors[i] = str(exc)
+                convs[i] = convs[i][:2] + [{"role": "assistant", "content": res.text},  # type: ignore[dict-item]
+                                           {"role": "user", "content": RETRY_MESSAGE.format(problem=errors[i])}]
+                retry.append(i)
+        pending = retry
+    for i in pending:
+        results[i] = TaskResult(None, max_retries + 1, errors[i])
+    return results  # type: ignore[return-value]
+
 
 def run_task(llm: ChatLLM, task: str, payload: dict[str, Any], expect: type, max_retries: int = 2,
              **opts: Any) -> TaskResult:
-    """Ask, parse JSON of type ``expect``; on a bad reply ask again with the problem stated.
-
-    Each retry carries ``sample_index`` in its options: part of the cache key (so a retry is never
-    answered from the cache with the reply that failed) and, by the LLM seam's convention, never sent
-    to a server.
-    """
-    messages = task_messages(task, payload)
-    error = "no reply"
-    for attempt in range(max_retries + 1):
-        call_opts = dict(opts, sample_index=attempt) if attempt else dict(opts)
-        reply = llm.chat(messages, **call_opts)
-        try:
-            value = extract_json(reply)
-            if not isinstance(value, expect):
-                raise ValueError(f"expected a JSON {expect.__name__}, got {type(value).__name__}")
-            return TaskResult(value, attempt + 1)
-        except ValueError as exc:
-            error = str(exc)
-            messages = messages[:2] + [
-                {"role": "assistant", "content": reply},
-                {"role": "user", "content": RETRY_MESSAGE.format(problem=error)},
-            ]
-    return TaskResult(None, max_retries + 1, error)
+    """One task (see :func:`run_tasks`)."""
+    return run_tasks(llm, [(task, payload, expect)], max_retries, **opts)[0]

@@ -14,7 +14,7 @@ from typing import Any
 TASK_MARK = "TASK: "
 INPUT_MARK = "INPUT:\n"
 
-TASKS = ("tool_use_example", "tool_description", "interaction_history", "new_instructions")
+TASKS = ("tool_use_example", "tool_description", "new_instructions")
 
 _JSON_ONLY = "Reply with one JSON value only, no prose and no code fences."
 
@@ -43,26 +43,10 @@ INPUT: {{"tool_name": "SkyCast", "category": "Weather", "tool_description": "Fre
 OUTPUT: {{"functionality": "Get weather forecast: returns the 5-day weather forecast for a given city.", "non_functional": "Free to use without an API key, limited to 100 calls a day; integrates with the provider's maps suite."}}
 """
 
-INTERACTION_HISTORY = f"""You simulate a user's past interactions with tools.
-The INPUT names the history type, the user's preferred tool for one functionality and the group's other
-tools (documentation and an example each). Write "n_items" past interactions, each a new first-person
-instruction the tools serve and a tool call with parameters valid for the called tool's schema.
-- "preferred": every call uses the preferred tool.
-- "ratings": mix calls to the preferred tool (rating 1, liked) and to other tools (rating 0, disliked).
-- "chronological": oldest first; earlier calls use other tools, later calls the preferred tool.
-Word each instruction so that any tool of the group could serve it: the choice of tool, not the wording,
-carries the preference. Never name a tool or provider inside an instruction; do not repeat instructions.
-{_JSON_ONLY} Format: [{{"instruction": "...", "tool_call": {{"tool_name": "<full name>", "parameters": {{...}}}}, "rating": 1}}, ...]
-("rating" only for the "ratings" type.)
-
-Demonstration
-INPUT: {{"history_type": "ratings", "n_items": 2, "preferred": {{"full_name": "<Weather>.<SkyCast>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}, "others": [{{"full_name": "<Weather>.<MeteoPro>.<Forecast>", "required_parameters": [{{"name": "city", "type": "STRING"}}]}}]}}
-OUTPUT: [{{"instruction": "I want the forecast for Lyon this week.", "tool_call": {{"tool_name": "<Weather>.<SkyCast>.<Forecast>", "parameters": {{"city": "Lyon"}}}}, "rating": 1}}, {{"instruction": "I want to know if it rains in Oslo soon.", "tool_call": {{"tool_name": "<Weather>.<MeteoPro>.<Forecast>", "parameters": {{"city": "Oslo"}}}}, "rating": 0}}]
-"""
-
 NEW_INSTRUCTIONS = f"""You write new user requests for a tool.
 Given a tool's documentation, the other tools with the same functionality ("group_tools") and instructions
-the user already gave ("existing"), write "n_items" NEW first-person instructions this tool serves, each with
+already written for this tool ("existing", such as its usage example), write "n_items" NEW first-person
+instructions this tool serves, each with
 the parameters to call it with (documented names, values of the documented types). Word them so that any
 tool of the group could serve them, never name a tool or provider, and do not repeat an existing instruction.
 {_JSON_ONLY} Format: [{{"instruction": "...", "parameters": {{...}}}}, ...]
@@ -75,7 +59,6 @@ OUTPUT: [{{"instruction": "I want to check tomorrow's weather in Madrid.", "para
 SYSTEM_PROMPTS = {
     "tool_use_example": TOOL_USE_EXAMPLE,
     "tool_description": TOOL_DESCRIPTION,
-    "interaction_history": INTERACTION_HISTORY,
     "new_instructions": NEW_INSTRUCTIONS,
 }
 

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from petool_utils import SETTINGS
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
@@ -20,19 +21,16 @@ from petool_utils.construction.candidates import candidate_names
 from petool_utils.construction.clustering import (EpsChoice, choose_eps, eps_sweep, feature_text, group_tools,
                                                   load_func_labels, nearest_distances, read_groups, score_groups,
                                                   write_groups)
-from petool_utils.construction.export import release_record, split_users, write_benchmark, write_exports
+from petool_utils.construction.export import (release_record, split_users, write_benchmark, write_registries,
+                                              write_split_exports)
 from petool_utils.construction.histories import create_all
 from petool_utils.construction.llm_calls import make_llm
 from petool_utils.construction.preferences import build_users, read_users, write_users
 from petool_utils.construction.toolbench import prepare_tools, write_tools, read_tools
 from petool_utils.construction.understanding import read_understood, understand_tools, write_understood
-from petool_utils.benchmark.data import load_entries
+from petool_utils.benchmark.data import load_entries, parse_entry
 from petool_utils.models.embeddings import get_embedder
 from petool_utils.io import atomic_write_json, read_json
-
-STAGE_ORDER = {"01_tool_preparation": 10, "02_tool_understanding": 20, "03_tool_clustering": 30,
-               "04_preference_construction": 40, "05_data_creation": 50, "06_benchmark_statistics": 60}
-
 
 def resolve_tools_dir(tools_dir: str | os.PathLike[str] | None) -> Path:
     """``tools_dir`` if given (``"builtin"``: the built-in corpus); else ``$PETOOL_DATA_DIR/toolenv/tools``
@@ -96,14 +94,18 @@ def stage01_prepare(run_dir: str | os.PathLike[str], tools_dir: str | None = Non
 # -- 02 -------------------------------------------------------------------------------------------------
 
 def stage02_understand(run_dir: str | os.PathLike[str], llm: str = "offline-standin", seed: int = 0,
-                       fault_rate: float = 0.0, max_retries: int = 2, progress: bool = True) -> dict[str, Any]:
+                       fault_rate: float = 0.0, max_retries: int = 2, concurrency: int = 16,
+                       request_timeout: float = 60.0, batch_size: int = 512, progress: bool = True) -> dict[str, Any]:
+    """Tool understanding; an ``openai:`` llm gets ``concurrency`` requests in flight, ``request_timeout`` s each."""
     run_dir = Path(run_dir)
-    client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate)
-    tools, log = understand_tools(read_tools(run_dir), client, run_dir, max_retries, progress)
+    client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate,
+                      concurrency=concurrency, timeout=request_timeout)
+    tools, log = understand_tools(read_tools(run_dir), client, run_dir, max_retries, progress, batch_size)
     write_understood(run_dir, tools, log)
     write_fragment(run_dir, "02_tool_understanding", f"Tool understanding (generator: {client.name})",
                    f"<p>Generator <b>{html.escape(client.name)}</b>; {log.n_kept} of {log.n_input} APIs understood; "
-                   f"cache hits {client.hits}, misses {client.misses}.</p>" + _counts_html(log.counts))
+                   f"JSON retries {log.json_retries}; cache hits {client.hits}, misses {client.misses}.</p>"
+                   + _counts_html(log.counts))
     return {"tools": tools, "log": log, "generator": client.name}
 
 
@@ -163,12 +165,13 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
 # -- 04 -------------------------------------------------------------------------------------------------
 
 def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm", n_users: int = 40,
-                        groups_per_user: int = 6, top_k: int = 2, seed: int = 0) -> dict[str, Any]:
+                        tools_per_user: int | Sequence[int] = (2, 36), top_k: int = 2, seed: int = 0) -> dict[str, Any]:
+    """Users who prefer tools (``tools_per_user``: a number or [min, max], drawn per user)."""
     run_dir = Path(run_dir)
     tools = read_understood(run_dir)
     nf = get_embedder(embedder).embed([t.non_functional for t in tools])
     np.save(run_dir / "embeddings_nonfunctional.npy", nf)
-    users = build_users(read_groups(run_dir), [t.full_name for t in tools], nf, n_users, groups_per_user, top_k, seed,
+    users = build_users(read_groups(run_dir), [t.full_name for t in tools], nf, n_users, tools_per_user, top_k, seed,
                         generator=tools[0].generator if tools else "", embedder=embedder)
     write_users(run_dir, users)
     write_fragment(run_dir, "04_preference_construction", "Preference construction",
@@ -178,88 +181,149 @@ def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm
 
 # -- 05 -------------------------------------------------------------------------------------------------
 
-def _similarities(embedder: str, tool_texts: list[str], tool_emb: np.ndarray, queries: list[str]) -> np.ndarray:
-    """Query x tool cosine similarities; TF-IDF is refitted on tools+queries so both share one space."""
+def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray, queries: list[str], k: int) -> np.ndarray:
+    """For each query, the ``k`` most similar tools (indices, best first); TF-IDF is refitted on tools+queries so
+    both share one space."""
+    from petool_utils.construction.candidates import top_similar
+
     if not queries:
-        return np.zeros((0, len(tool_texts)), dtype=np.float32)
+        return np.zeros((0, k), dtype=np.int64)
     if embedder == "tfidf":
         m = get_embedder(embedder).embed(tool_texts + queries)
-        return m[len(tool_texts):] @ m[: len(tool_texts)].T
-    return get_embedder(embedder).embed(queries) @ tool_emb.T
+        return top_similar(m[len(tool_texts):], m[: len(tool_texts)], k)
+    return top_similar(get_embedder(embedder).embed(queries), tool_emb, k)
+
+
+def _parsed_once(records: list[dict | None], path: Path):
+    """Each record as the loader parses it; the record is let go once parsed (memory at paper scale)."""
+    for i in range(len(records)):
+        rec, records[i] = records[i], None
+        yield parse_entry(rec, path, i)
 
 
 def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin", embedder: str = "minilm",
-                   items_per_group: int = 4, queries_per_group: int = 1, n_candidates: int = 10, n_retrieved: int = 5,
-                   test_fraction: float = 0.5, max_history: int | None = 20, seed: int = 0, fault_rate: float = 0.0,
-                   max_retries: int = 2,
-                   trl: bool = True, progress: bool = True) -> dict[str, Any]:
+                   queries_per_user: int = 1, liked_share: float = 0.78, max_disliked: int = 5,
+                   n_candidates: int = 10, n_retrieved: int = 5, test_fraction: float = 0.5,
+                   max_history: int | None = 20, seed: int = 0, fault_rate: float = 0.0, max_retries: int = 2,
+                   concurrency: int = 16, request_timeout: float = 60.0, trl: bool = True,
+                   progress: bool = True) -> dict[str, Any]:
+    """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports."""
+    if not 0 < liked_share < 1:
+        raise ValueError(f"liked_share must be in (0, 1), got {liked_share}")
     run_dir = Path(run_dir)
     tools = read_understood(run_dir)
     by_name = {t.full_name: t for t in tools}
     names = [t.full_name for t in tools]
     groups = read_groups(run_dir)
     users = read_users(run_dir)
-    client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate)
-    data, log = create_all(users.users, by_name, client, items_per_group, queries_per_group, seed, progress, max_retries)
-    queries = [(u, q) for u in data for q in u.queries]
-    sims = _similarities(embedder, [t.functionality for t in tools], np.load(run_dir / "embeddings.npy"),
-                         [q.instruction for _, q in queries])
+    client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate,
+                      concurrency=concurrency, timeout=request_timeout)
+    data, log = create_all(users.users, by_name, client, queries_per_user, seed, max_history, liked_share,
+                           max_disliked, max_retries)
+    queries = [(u, qi, q) for u in data for qi, q in enumerate(u.queries)]
+    largest = max((len(v) for v in groups.values()), default=0)
+    ranked = _ranked(embedder, [t.functionality for t in tools], np.load(run_dir / "embeddings.npy"),
+                     [q.instruction for _, _, q in queries], n_retrieved + min(largest, n_candidates))
     train_ids, test_ids = split_users([u.user_id for u in data], test_fraction, seed)
     rng = np.random.default_rng(seed)
     splits: dict[str, list[dict]] = {"train": [], "test": []}
-    for i, (u, q) in enumerate(queries):
-        cands = candidate_names(q.tool_name, groups[q.group], names, sims[i], rng, n_candidates, n_retrieved)
-        rec = release_record(i, q, u, cands, groups[q.group], by_name, max_history)
+    for i, (u, qi, q) in enumerate(tqdm(queries, desc="05 entries", disable=not progress)):
+        cands = candidate_names(q.tool_name, groups[q.group], names, ranked[i], rng, n_candidates, n_retrieved)
+        rec = release_record(i, u, q, qi, cands, groups[q.group], by_name, max_history, seed)
         rec["generator"] = client.name
         splits["test" if u.user_id in test_ids else "train"].append(rec)
     paths = write_benchmark(run_dir, splits["train"], splits["test"])
-    loaded = {s: load_entries(p) for s, p in paths.items()}
-    sizes = write_exports(run_dir, loaded, SETTINGS, seed, trl)
-    manifest = {"generator": client.name, "embedder": embedder, "seed": seed, "users": {"train": len(train_ids), "test": len(test_ids)},
-                "entries": {s: len(v) for s, v in splits.items()}, "exports": sizes, "filters": log}
+    n_entries = {s: len(v) for s, v in splits.items()}
+    sizes: dict[str, int] = {}
+    for split, records in splits.items():  # parsed as the loader parses them, one entry at a time
+        sizes.update(write_split_exports(run_dir, split, _parsed_once(records, paths[split]), SETTINGS, seed, trl,
+                                         official=split == "train"))
+    del splits
+    write_registries(run_dir)
+    manifest = {"generator": client.name, "embedder": embedder, "seed": seed,
+                "users": {"train": len(train_ids), "test": len(test_ids)},
+                "entries": n_entries,
+                "history": {"max_history": max_history, "liked_share": liked_share, "max_disliked": max_disliked,
+                            "queries_per_user": queries_per_user},
+                "exports": sizes, "filters": log}
     atomic_write_json(run_dir / "benchmark" / "manifest.json", manifest)
     atomic_write_json(run_dir / "data_filter_log.json", log)
     rows = [{"what": k, **v["counts"], "generated": v["n_generated"], "kept": v["n_kept"], "json_retries": v["json_retries"]}
             for k, v in log.items() if isinstance(v, dict)]
     write_fragment(run_dir, "05_data_creation", f"Data creation (generator: {client.name})",
-                   f"<p>Generator <b>{html.escape(client.name)}</b>. Entries: train {len(splits['train'])}, test "
-                   f"{len(splits['test'])}; users train {len(train_ids)}, test {len(test_ids)}.</p>" + _table(pd.DataFrame(rows))
-                   + _table(pd.DataFrame([sizes])))
-    return {"paths": paths, "manifest": manifest, "entries": loaded}
+                   f"<p>Generator <b>{html.escape(client.name)}</b>. Entries: train {n_entries['train']}, test "
+                   f"{n_entries['test']}; users train {len(train_ids)}, test {len(test_ids)}.</p>"
+                   + _table(pd.DataFrame(rows)) + _table(pd.DataFrame([sizes])))
+    return {"paths": paths, "manifest": manifest}
 
 
 # -- 06 -------------------------------------------------------------------------------------------------
 
-def find_released(data: str | os.PathLike[str] | None = None) -> Path | None:
-    """The released benchmark to compare with: ``data``, else ``PETOOL_DATA_DIR``, else ../shared; None if absent."""
-    from petool_utils.paths import DEV_SLICE_NAME, find_benchmark_file, shared_petoolbench_dir
-
-    if data:
-        return find_benchmark_file(data)
-    shared = shared_petoolbench_dir()
-    if shared is not None:
-        return shared / DEV_SLICE_NAME
-    try:
-        return find_benchmark_file(None)
-    except FileNotFoundError:
-        return None
-
-
 def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = None) -> dict[str, Any]:
-    """Table 3 and Figure 4 data for the constructed benchmark and, if given, a released file."""
-    from petool_utils.construction.statistics import category_distribution, figure4, table3
+    """Table 3, Figure 4 and the fidelity table for the constructed benchmark and, if given, a released file."""
+    from petool_utils.construction.statistics import category_distribution, fidelity_table, figure4, table3
 
     run_dir = Path(run_dir)
     splits = {s: load_entries(run_dir / "benchmark" / f"{s}.json") for s in ("train", "test")}
-    out = {"constructed": {"table3": table3(splits), "categories": category_distribution(splits["train"] + splits["test"])}}
+    out: dict[str, Any] = {"constructed": {"table3": table3(splits),
+                                           "categories": category_distribution(splits["train"] + splits["test"])}}
+    compare = {"constructed (train+test)": splits["train"] + splits["test"]}
     if released:
         rel = load_entries(released)
         out["released"] = {"table3": table3({"test (released)": rel}), "categories": category_distribution(rel)}
-    payload = {k: {"table3": v["table3"].to_dict(orient="records"), "categories": v["categories"].to_dict(orient="records")}
-               for k, v in out.items()}
+        compare["released"] = rel
+    fid = fidelity_table(compare)
+    payload: dict[str, Any] = {k: {"table3": v["table3"].to_dict(orient="records"),
+                                   "categories": v["categories"].to_dict(orient="records")} for k, v in out.items()}
+    payload["fidelity"] = fid.to_dict(orient="records")
     atomic_write_json(run_dir / "benchmark_statistics.json", payload)
-    body = "".join(f"<h4>{k}: Table 3</h4>{_table(v['table3'])}<h4>{k}: categories (Figure 4)</h4>{_table(v['categories'])}"
-                   for k, v in out.items())
+    generator = (splits["test"] or splits["train"])[0].model_extra.get("generator", "") if splits["test"] or splits["train"] else ""
+    body = (f"<h4>Fidelity: how the histories are built (constructed by {html.escape(str(generator))}"
+            f"{' beside the released data' if released else ''})</h4>" + _table(fid.drop(columns=["key"])))
+    body += "".join(f"<h4>{k}: Table 3</h4>{_table(v['table3'])}<h4>{k}: categories (Figure 4)</h4>{_table(v['categories'])}"
+                    for k, v in out.items())
     figs = [figure4(v["categories"], f"Figure 4 ({k}): categories of the reference tools") for k, v in out.items()]
-    write_fragment(run_dir, "06_benchmark_statistics", "Benchmark statistics (Table 3, Figure 4)", body, figs)
+    write_fragment(run_dir, "06_benchmark_statistics", "Benchmark statistics (fidelity, Table 3, Figure 4)", body, figs)
+    out["fidelity"] = fid
     return out
+
+
+def stage06_baselines(run_dir: str | os.PathLike[str], released: str | None = None,
+                      models: Sequence[str] = ("offline:history",), limit: int | None = None) -> pd.DataFrame:
+    """The sanity check of the constructed benchmark: offline baselines on its test split beside the released
+    data (Tool Acc per setting, in %). A constructed split much easier than the release is a defect.
+
+    Writes ``baseline_check.json`` and adds the table to the 06 report fragment; predictions go to
+    ``run_dir/baseline_check/<benchmark>/``.
+    """
+    import json
+
+    from petool_utils.evaluation.engine import evaluate
+    from petool_utils.evaluation.scoring import score_files
+
+    run_dir = Path(run_dir)
+    models = [models] if isinstance(models, str) else list(models)
+    benches = {"constructed test split": load_entries(run_dir / "benchmark" / "test.json", limit=limit)}
+    if released:
+        benches["released"] = load_entries(released, limit=limit)
+    settings = [*SETTINGS, "none"]
+    rows = []
+    for bname, entries in benches.items():
+        if not entries:
+            continue
+        for spec in models:
+            paths = evaluate(spec, entries, settings, run_dir / "baseline_check" / bname.split()[0], progress=False)
+            scores = score_files(paths.values(), entries, n_boot=0)
+            rows.append({"benchmark": bname, "model": spec, "entries": len(entries),
+                         **{s: round(100 * scores[s].tool_acc, 1) for s in [*SETTINGS, "all", "none"] if s in scores}})
+    df = pd.DataFrame(rows)
+    atomic_write_json(run_dir / "baseline_check.json", df.to_dict(orient="records"))
+    frag_path = run_dir / "report" / "06_benchmark_statistics.json"
+    if frag_path.exists():
+        frag = json.loads(frag_path.read_text(encoding="utf-8"))
+        marker = "<h4>Sanity check"
+        frag["html"] = frag["html"].split(marker)[0] + (
+            f"{marker}: Tool Acc (%) of offline baselines on the constructed test split and the released data</h4>"
+            + _table(df))
+        atomic_write_json(frag_path, frag)
+    return df

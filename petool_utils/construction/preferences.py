@@ -1,10 +1,16 @@
 """Stage 04: simulated users and their tool preferences.
 
-A user's taste is a non-functional one (a provider's pricing, SDKs, licence...), so preferred tools
-are drawn together: a random tool of a random group, plus the ``top_k`` tools whose non-functional
-descriptions are closest to it. A draw whose groups collide with each other or with an earlier
-draw is rejected and resampled, so every group a user touches has exactly one preferred tool; the
-group's other tools are that user's non-preferred ones.
+A user's taste is a non-functional one (a provider's pricing, SDKs, licence...), so preferred tools come
+in draws: a random tool offering a random functionality group, plus the ``top_k`` tools whose
+non-functional descriptions are closest to it (the tool's description is the mean of its APIs'). A user
+prefers **tools**, as the release's users do: every API of a preferred tool is a preferred API, and in
+every group where a preferred tool has an API that API is the user's choice; the group's other APIs are
+the user's non-preferred ones. A draw's seed is a tool offering a random group the user does not touch
+yet; its neighbours may be any tools, grouped or not. Draws repeat until the user prefers
+``tools_per_user`` tools (a number drawn per user from a range, so users and their histories differ in
+size, as in the release: 2 to 37 tools, history length about 2.4 times the tools). Two preferred tools
+may not offer the same group: a seed tool that would collide is rejected and redrawn (counted), a
+neighbour that would collide is passed over for the next closest (counted).
 """
 
 from __future__ import annotations
@@ -18,15 +24,30 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from petool_utils.benchmark.data import split_api_name
 from petool_utils.io import atomic_write_json, read_json
+
+
+def tool_id(full_name: str) -> str:
+    """``<Category>.<Tool>.<API>`` -> ``<Category>.<Tool>``: the unit a user prefers."""
+    cat, tool, _ = split_api_name(full_name)
+    return f"<{cat}>.<{tool}>"
+
+
+def tool_parts(tool: str) -> tuple[str, str]:
+    """``<Category>.<Tool>`` -> (category, tool)."""
+    cat, _, name = tool[1:-1].partition(">.<")
+    return cat, name
 
 
 class UserPreference(BaseModel):
     user_id: str
     preferred: dict[str, str] = Field(description="group id -> the user's preferred full API name")
-    non_preferred: dict[str, list[str]] = Field(description="group id -> the group's other tools")
+    non_preferred: dict[str, list[str]] = Field(description="group id -> the group's other APIs")
+    tools: list[str] = Field(default_factory=list, description="preferred tools (<Category>.<Tool>), in draw order")
     draws: list[list[str]] = Field(default_factory=list, description="accepted draws: seed tool first, then its neighbours")
     rejected_draws: int = 0
+    skipped_neighbours: int = 0
 
 
 class UsersFile(BaseModel):
@@ -36,58 +57,127 @@ class UsersFile(BaseModel):
     embedder: str
     seed: int
     top_k: int
-    groups_per_user: int
+    tools_per_user: list[int] = Field(description="[min, max] tools a user prefers (drawn uniformly per user)")
     users: list[UserPreference]
-    stats: dict[str, int] = Field(default_factory=dict)
+    stats: dict[str, float] = Field(default_factory=dict)
+
+
+def size_range(value: int | Sequence[int], name: str = "tools_per_user") -> tuple[int, int]:
+    """``6`` -> (6, 6); ``[3, 10]`` -> (3, 10)."""
+    if isinstance(value, (int, np.integer)):
+        lo = hi = int(value)
+    else:
+        vals = [int(v) for v in value]
+        if len(vals) != 2:
+            raise ValueError(f"{name} must be a number or [min, max], got {value!r}")
+        lo, hi = vals
+    if not 1 <= lo <= hi:
+        raise ValueError(f"{name} must satisfy 1 <= min <= max, got {value!r}")
+    return lo, hi
+
+
+def nearest_tools(emb: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """For each row, the ``k`` other rows with the highest dot product, best first (ties: lower index)."""
+    n = len(emb)
+    k = max(0, min(k, n - 1))
+    out = np.zeros((n, k), dtype=np.int64)
+    if k == 0:
+        return out
+    for s in range(0, n, chunk):
+        sims = emb[s : s + chunk] @ emb.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, s + rows] = -np.inf
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else np.argsort(-sims, axis=1)[:, :k]
+        for r in rows:
+            cand = top[r]
+            # stable order: similarity, then index; a tie at the cut-off may be broken differently by
+            # argpartition, so recompute the candidates that tie with the k-th value
+            kth = sims[r, cand].min()
+            pool = np.flatnonzero(sims[r] >= kth)
+            pool = pool[np.lexsort((pool, -sims[r, pool]))][:k]
+            out[s + r] = pool
+    return out
 
 
 def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_emb: np.ndarray, n_users: int,
-                groups_per_user: int, top_k: int, seed: int, max_attempts: int = 200,
+                tools_per_user: int | Sequence[int], top_k: int, seed: int, max_attempts: int = 200,
                 generator: str = "", embedder: str = "") -> UsersFile:
     """Sample ``n_users`` users; ``names[i]`` is the API whose non-functional embedding is ``nf_emb[i]``."""
+    lo, hi = size_range(tools_per_user)
     rng = np.random.default_rng(seed)
     index = {n: i for i, n in enumerate(names)}
     group_of = {m: g for g, ms in groups.items() for m in ms if m in index}
     gids = sorted(g for g in groups if any(m in index for m in groups[g]))
-    pool = np.array(sorted(group_of, key=index.get))  # grouped tools, corpus order
-    pool_idx = np.array([index[m] for m in pool], dtype=int)
-    want = min(groups_per_user, len(gids))
-    users, rejected_total, short = [], 0, 0
+    tools = list(dict.fromkeys(tool_id(n) for n in names))  # corpus order
+    tindex = {t: i for i, t in enumerate(tools)}
+    apis_of: dict[str, list[str]] = {t: [] for t in tools}
+    for n in names:
+        apis_of[tool_id(n)].append(n)
+    # a tool's groups, and its API in each (the first in corpus order when it has two in one group)
+    tool_groups: list[dict[str, str]] = [{} for _ in tools]
+    for n in names:
+        if n in group_of:
+            tool_groups[tindex[tool_id(n)]].setdefault(group_of[n], n)
+    temb = np.zeros((len(tools), nf_emb.shape[1] if nf_emb.ndim == 2 else 0), dtype=np.float32)
+    for t, apis in apis_of.items():
+        temb[tindex[t]] = nf_emb[[index[a] for a in apis]].mean(axis=0)
+    norms = np.linalg.norm(temb, axis=1, keepdims=True)
+    temb /= np.where(norms == 0, 1.0, norms)
+    neighbours = nearest_tools(temb, min(len(tools) - 1, 4 * top_k + 32))
+    users, rejected_total, skipped_total, short = [], 0, 0, 0
     for u in range(n_users):
+        want = int(rng.integers(lo, hi + 1))
         chosen: dict[str, str] = {}
+        mine: list[int] = []
         draws: list[list[str]] = []
-        rejected = attempts = 0
-        while len(chosen) < want and attempts < max_attempts:
+        rejected = skipped = attempts = 0
+        while len(mine) < want and attempts < max_attempts:
             attempts += 1
             free = [g for g in gids if g not in chosen]
+            if not free:
+                break
             g = free[int(rng.integers(len(free)))]
             members = [m for m in groups[g] if m in index]
-            seed_tool = members[int(rng.integers(len(members)))]
-            sims = pool_idx.size and nf_emb[pool_idx] @ nf_emb[index[seed_tool]]
-            order = np.lexsort((np.arange(len(pool)), -np.asarray(sims)))  # stable: ties by corpus order
-            neigh = [str(pool[i]) for i in order if group_of[str(pool[i])] != g][: max(0, min(top_k, want - len(chosen) - 1))]
-            draw = [seed_tool] + neigh
-            draw_groups = [group_of[m] for m in draw]
-            if len(set(draw_groups)) != len(draw_groups) or any(x in chosen for x in draw_groups):
+            seed_tool = tindex[tool_id(members[int(rng.integers(len(members)))])]
+            if seed_tool in mine or any(x in chosen for x in tool_groups[seed_tool]):
                 rejected += 1
                 continue
-            for m, dg in zip(draw, draw_groups):
-                chosen[dg] = m
-            draws.append(draw)
-        short += len(chosen) < want
+            draw, taken = [seed_tool], set(tool_groups[seed_tool])
+            for t in neighbours[seed_tool]:
+                if len(draw) > min(top_k, want - len(mine) - 1):
+                    break
+                t = int(t)
+                if t in mine:
+                    continue
+                tg = set(tool_groups[t])
+                if tg & taken or any(x in chosen for x in tg):
+                    skipped += 1
+                    continue
+                draw.append(t)
+                taken |= tg
+            for t in draw:
+                mine.append(t)
+                chosen.update(tool_groups[t])
+            draws.append([tools[t] for t in draw])
+        short += len(mine) < want
         rejected_total += rejected
+        skipped_total += skipped
         pref = {g: chosen[g] for g in sorted(chosen)}
-        non = {g: [m for m in groups[g] if m != pref[g] and m in index] for g in pref}
-        users.append(UserPreference(user_id=f"u{u:04d}", preferred=pref, non_preferred=non, draws=draws,
-                                    rejected_draws=rejected))
-    stats = {"users": n_users, "groups_available": len(gids), "rejected_draws": rejected_total,
-             "users_with_fewer_groups": short}
-    return UsersFile(generator=generator, embedder=embedder, seed=seed, top_k=top_k, groups_per_user=groups_per_user,
+        mine_set = {tools[t] for t in mine}
+        non = {g: [m for m in groups[g] if m in index and tool_id(m) not in mine_set] for g in pref}
+        users.append(UserPreference(user_id=f"u{u:05d}", preferred=pref, non_preferred=non, tools=[tools[t] for t in mine],
+                                    draws=draws, rejected_draws=rejected, skipped_neighbours=skipped))
+    stats = {"users": n_users, "groups_available": len(gids), "tools": len(tools),
+             "tools_in_groups": sum(1 for tg in tool_groups if tg),
+             "mean_groups_per_user": round(float(np.mean([len(u.preferred) for u in users])), 2) if users else 0.0,
+             "mean_tools_per_user": round(float(np.mean([len(u.tools) for u in users])), 2) if users else 0.0,
+             "rejected_draws": rejected_total, "skipped_neighbours": skipped_total, "users_with_fewer_tools": short}
+    return UsersFile(generator=generator, embedder=embedder, seed=seed, top_k=top_k, tools_per_user=[lo, hi],
                      users=users, stats=stats)
 
 
 def write_users(run_dir: str | os.PathLike[str], users: UsersFile) -> Path:
-    return atomic_write_json(Path(run_dir) / "users.json", users.model_dump(mode="json"))
+    return atomic_write_json(Path(run_dir) / "users.json", users.model_dump(mode="json"), indent=None)
 
 
 def read_users(run_dir: str | os.PathLike[str]) -> UsersFile:
@@ -106,8 +196,6 @@ def preference_table(users: UsersFile) -> pd.DataFrame:
 
 def category_summary(users: UsersFile) -> pd.DataFrame:
     """Category -> group -> tool: how many users prefer each tool (the preference view's roll-up)."""
-    from petool_utils.benchmark.data import split_api_name
-
     counts = Counter((g, t) for u in users.users for g, t in u.preferred.items())
     rows = []
     for (g, t), n in sorted(counts.items()):

@@ -9,6 +9,13 @@ texts are templates over the API documentation, and every artifact it touches sa
 ``fault_rate`` makes a seeded share of its replies faulty in the ways real LLM output is (a reply that
 is not JSON, a made-up tool, a parameter outside the schema, the tool named in the instruction, a
 repeated item), so the JSON retry and every data filter are exercised and counted offline.
+
+Two seeds, so that the stand-in gives the same artifacts in-process and behind an HTTP server (which
+never sees ``sample_index``, a local option): the *content* of a reply is drawn from the task alone (the
+system and first user message, and the options that would be sent); whether the reply is cut off (not
+JSON) is drawn from the whole conversation, retries included. A retry therefore gets a fresh chance to
+be valid, and once valid it is the same reply however many bad replies (the stand-in's or a flaky
+server's) came before it.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import re
 from typing import Any, Sequence
 
 from petool_utils.construction.llm_prompts import read_task
-from petool_utils.models.base import ChatLLM, ChatRequest, ChatResult, ResultCallback, register_backend
+from petool_utils.models.base import LOCAL_OPTIONS, ChatLLM, ChatRequest, ChatResult, ResultCallback, register_backend
 
 STANDIN_NAME = "offline-standin"
 
@@ -176,18 +183,21 @@ class OfflineStandinLLM(ChatLLM):
                 on_result(i, res)
         return out
 
-    def _fault(self, key: int) -> str | None:
-        if self.fault_rate <= 0 or (key % 10_000) / 10_000 >= self.fault_rate:
-            return None
-        return _FAULTS[(key // 10_000) % len(_FAULTS)]
+    def _draw(self, key: int) -> float:
+        return (key % 10_000) / 10_000
 
     def answer(self, messages: list[dict[str, str]], **opts: Any) -> str:
-        """The reply to one construction prompt (``opts`` are part of the seed, as a model's sampling is)."""
+        """The reply to one construction prompt (see the module docstring for what seeds it)."""
         task, payload = read_task(messages)
-        key = _h(self.seed, messages, opts)
-        fault = self._fault(key)
-        if fault == "invalid_json":
-            return '{"instruction": "I want to'  # a reply cut off mid-way
+        sent = {k: v for k, v in opts.items() if k not in LOCAL_OPTIONS}
+        conversation = _h(self.seed, "conversation", messages, sent)
+        if self._draw(conversation) < self.fault_rate / len(_FAULTS):
+            # cut off mid-way; the cut text differs per conversation, so a retry is a new conversation
+            return '{"instruction": "I want to ' + format(conversation, "x")[:6]
+        key = _h(self.seed, messages[:2], sent)
+        fault = None
+        if self._draw(key) < self.fault_rate * (len(_FAULTS) - 1) / len(_FAULTS):
+            fault = _FAULTS[1 + (key // 10_000) % (len(_FAULTS) - 1)]
         answer = getattr(self, f"_{task}")(payload, key, fault)
         return json.dumps(answer, ensure_ascii=False)
 
@@ -209,26 +219,6 @@ class OfflineStandinLLM(ChatLLM):
         if doc.get("home_url"):
             bits.append(f"Documented at {doc['home_url']}.")
         return {"functionality": functionality, "non_functional": " ".join(bits)}
-
-    def _interaction_history(self, p: dict[str, Any], key: int, fault: str | None) -> list[dict[str, Any]]:
-        pref, others, n, kind = p["preferred"], p.get("others", []), int(p["n_items"]), p["history_type"]
-        items = []
-        for i in range(n):
-            if kind == "preferred" or not others:
-                doc, liked = pref, True
-            elif kind == "ratings":
-                liked = i % 2 == 0
-                doc = pref if liked else others[_h(key, i) % len(others)]
-            else:  # chronological: the first half with other tools, the rest with the preferred one
-                liked = i >= n // 2
-                doc = pref if liked else others[_h(key, i) % len(others)]
-            params = _call_params(doc, _h(key, "item", i), with_optional=False)
-            item: dict[str, Any] = {"instruction": _instruction(doc, params, _h(key, "text", i) % 64, [pref, *others]),
-                                    "tool_call": {"tool_name": doc["full_name"], "parameters": params}}
-            if kind == "ratings":
-                item["rating"] = 1 if liked else 0
-            items.append(item)
-        return self._inject(items, fault, pref)
 
     def _new_instructions(self, p: dict[str, Any], key: int, fault: str | None) -> list[dict[str, Any]]:
         doc, existing, group = p["tool"], set(p.get("existing", [])), p.get("group_tools", [])
