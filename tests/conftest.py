@@ -41,25 +41,23 @@ def dev_entries(dev_path: Path):
     return load_entries(dev_path)
 
 
-SMOKE_CONSTRUCTION = {
-    "stage02": {"fault_rate": 0.05, "progress": False},
-    "stage03": {"embedder": "tfidf", "eps": 0.5, "eps_values": [0.3, 0.5]},
-    "stage04": {"embedder": "tfidf", "n_users": 6, "groups_per_user": 3},
-    "stage05": {"embedder": "tfidf", "items_per_group": 2, "progress": False, "fault_rate": 0.05, "trl": False},
-}
-
-
 @pytest.fixture(scope="session")
 def constructed_run(tmp_path_factory) -> Path:
-    """A run folder with construction stages 01-05 done on the built-in corpus (the smoke profile's sizes)."""
+    """A run folder with construction stages 01-05 done on the built-in corpus, with the smoke profile's
+    parameters read through the one profile reader (as `petool build` reads them)."""
+    import inspect
+
+    from petool_utils.cli.build import STAGES, stage_kwargs
     from petool_utils.construction import pipeline as p
+    from petool_utils.report.profiles import load_profile
 
     run = tmp_path_factory.mktemp("constructed")
-    p.stage01_prepare(run, tools_dir="builtin")
-    p.stage02_understand(run, **SMOKE_CONSTRUCTION["stage02"])
-    p.stage03_cluster(run, **SMOKE_CONSTRUCTION["stage03"])
-    p.stage04_preferences(run, **SMOKE_CONSTRUCTION["stage04"])
-    p.stage05_create(run, **SMOKE_CONSTRUCTION["stage05"])
+    prof = load_profile("smoke")
+    for stage in ("01", "02", "03", "04", "05"):
+        notebook, fname = STAGES[stage][:2]
+        func = getattr(p, fname)
+        quiet = {k: False for k in ("progress", "trl") if k in inspect.signature(func).parameters}
+        func(**stage_kwargs(func, prof, notebook, str(run), "builtin"), **quiet)
     return run
 
 

@@ -44,7 +44,7 @@ def test_smoke_profile_runs_01_to_06_under_papermill(tmp_path, monkeypatch):
                             parameters={k: v for k, v in values.items() if k in declared}, cwd=str(ROOT),
                             kernel_name="python3", progress_bar=False)
     assert json.loads((run_dir / "benchmark" / "manifest.json").read_text())["generator"] == "offline-standin"
-    assert sorted(p.stem for p in (run_dir / "report").glob("*.json")) == NAMES
+    assert sorted(p.stem for p in (run_dir / "report").glob("*.json")) == [*NAMES, "06_benchmark_statistics.baselines"]
     out = nbformat.read(tmp_path / "03_tool_clustering.ipynb", as_version=4)
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for c in out.cells if c.cell_type == "code"
                for o in c.outputs)

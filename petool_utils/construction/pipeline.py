@@ -289,23 +289,23 @@ def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = N
 
 
 def stage06_baselines(run_dir: str | os.PathLike[str], released: str | None = None,
-                      models: Sequence[str] = ("offline:history",), limit: int | None = None) -> pd.DataFrame:
+                      baselines: Sequence[str] = ("offline:history", "offline:ranker"),
+                      baseline_limit: int | None = None) -> pd.DataFrame:
     """The sanity check of the constructed benchmark: offline baselines on its test split beside the released
     data (Tool Acc per setting, in %). A constructed split much easier than the release is a defect.
 
-    Writes ``baseline_check.json`` and adds the table to the 06 report fragment; predictions go to
+    Writes ``baseline_check.json`` and a section of the 06 report; predictions go to
     ``run_dir/baseline_check/<benchmark>/``.
     """
-    import json
-
     from petool_utils.evaluation.engine import evaluate
+    from petool_utils.report.fragments import table_block, write_fragment as write_section
     from petool_utils.evaluation.scoring import score_files
 
     run_dir = Path(run_dir)
-    models = [models] if isinstance(models, str) else list(models)
-    benches = {"constructed test split": load_entries(run_dir / "benchmark" / "test.json", limit=limit)}
+    models = [baselines] if isinstance(baselines, str) else list(baselines)
+    benches = {"constructed test split": load_entries(run_dir / "benchmark" / "test.json", limit=baseline_limit)}
     if released:
-        benches["released"] = load_entries(released, limit=limit)
+        benches["released"] = load_entries(released, limit=baseline_limit)
     settings = [*SETTINGS, "none"]
     rows = []
     for bname, entries in benches.items():
@@ -318,12 +318,8 @@ def stage06_baselines(run_dir: str | os.PathLike[str], released: str | None = No
                          **{s: round(100 * scores[s].tool_acc, 1) for s in [*SETTINGS, "all", "none"] if s in scores}})
     df = pd.DataFrame(rows)
     atomic_write_json(run_dir / "baseline_check.json", df.to_dict(orient="records"))
-    frag_path = run_dir / "report" / "06_benchmark_statistics.json"
-    if frag_path.exists():
-        frag = json.loads(frag_path.read_text(encoding="utf-8"))
-        marker = "<h4>Sanity check"
-        frag["html"] = frag["html"].split(marker)[0] + (
-            f"{marker}: Tool Acc (%) of offline baselines on the constructed test split and the released data</h4>"
-            + _table(df))
-        atomic_write_json(frag_path, frag)
+    write_section(run_dir, "06_benchmark_statistics", "Sanity check: offline baselines, constructed beside released",
+                  [table_block(df, caption="Tool Acc (%) of offline baselines on the constructed test split and on "
+                                           "the released data; a constructed split much easier than the release "
+                                           "would be a defect")], key="baselines", part=1)
     return df
