@@ -58,17 +58,22 @@ class EmbeddingTable:
             for t, v in zip(todo, mat):
                 self._rows[t] = v
 
-    def entry_vectors(self, query: str, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The query's vector and one row per candidate text."""
+    def entry_vectors(self, query: str, texts: Sequence[str], need_query: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+        """The query's vector (None when not ``need_query``) and one row per candidate text.
+
+        A per-entry embedder always sees the query (it shapes the fitted vocabulary, hence the rows);
+        a batch embedder's rows do not depend on it, so an unneeded query is never embedded (at 12,000
+        entries that is 12,000 texts of MiniLM time saved).
+        """
         if self._per_entry:
             key = (query, *texts)
             if key not in self._entries:
                 self._entries[key] = self.embedder.embed([query, *texts])
             m = self._entries[key]
             return m[0], m[1:]
-        self.ensure([query, *texts])
+        self.ensure([query, *texts] if need_query else texts)
         cv = np.stack([self._rows[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
-        return self._rows[query], cv
+        return (self._rows[query] if need_query else None), cv
 
     def __len__(self) -> int:
         return len(self._rows) + len(self._entries)

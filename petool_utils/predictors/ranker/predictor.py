@@ -185,7 +185,8 @@ class PersonalizedRanker(Predictor):
     def _prepare(self, entries: Sequence[Entry]) -> None:
         texts = set()
         for e in entries:
-            texts.add(e.query)
+            if "semantic" in self.components:  # the query's vector serves the semantic score only
+                texts.add(e.query)
             texts.update(candidate_text(c) for c in e.candidates)
         self.table.ensure(texts)
 
@@ -205,7 +206,7 @@ class PersonalizedRanker(Predictor):
         """Functionality score per candidate and the group label per candidate."""
         w, on = self.fweights, self.components
         cands: list[CandidateTool] = e.candidates
-        q, cv = self.table.entry_vectors(e.query, [candidate_text(c) for c in cands])
+        q, cv = self.table.entry_vectors(e.query, [candidate_text(c) for c in cands], need_query="semantic" in on)
         score = np.zeros(len(cands), dtype=np.float64)
         if "semantic" in on:
             score += w.semantic * (cv @ q)
