@@ -52,7 +52,10 @@ def jobs_for(n: int, data: Path) -> list:
 
 
 def run_petool(jobs: list, base_url: str, concurrency: int, work: Path) -> float:
+    import openai  # noqa: F401 - imported before the clock starts, as the sequential side does
+
     from petool_utils.evaluation.engine import evaluate
+    from petool_utils.models import openai_backend  # noqa: F401
 
     entries = [e for s, e in jobs if s == ALL_SETTINGS[0]]
     t0 = time.perf_counter()
