@@ -117,12 +117,35 @@ def run_child(code: str, args: list[str]) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024 / 1024, out
 
 
+def write_docs_table() -> None:
+    """The scale table of docs/construction.md, from every results file there is (one row per size)."""
+    from petool_utils.report.docblocks import write_block, written_by
+
+    runs = sorted((json.loads(f.read_text(encoding="utf-8"))
+                   for f in (REPO_ROOT / "benchmarks" / "results").glob("construction_scale_*.json")), key=lambda r: r["apis"])
+    stages = ["01", "02", "03", "04", "05", "06"]
+    lines = ["| APIs (tools / groups) | entries | " + " | ".join(f"{s} (s)" for s in stages)
+             + " | 01-06 (s) | peak RSS (GB) | `offline:ranker`, 3 settings (s) | load avg at end |",
+             "| --- | --- | " + " | ".join("---" for _ in stages) + " | --- | --- | --- | --- |"]
+    for r in runs:
+        wall = {row["stage"]: row["wall_s"] for row in r["stages"]}
+        ev = r.get("evaluation") or {}
+        lines.append(f"| {r['apis']:,} ({r['tools']:,} / {r['groups']:,}) | {sum(r['entries'].values()):,} | "
+                     + " | ".join(f"{wall.get(s, float('nan')):.1f}" for s in stages)
+                     + f" | {r['total_wall_s']:.0f} | {r['peak_rss_gb']:.2f} | {ev.get('wall_s', 'n/a')} | "
+                     f"{r['load_avg_at_end'][0]:.1f} |")
+    write_block(REPO_ROOT / "docs" / "construction.md", "construction_scale",
+                written_by("python benchmarks/construction_scale.py --apis N --write-docs") + "\n".join(lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--apis", type=int, required=True)
     ap.add_argument("--users", type=int, default=None, help="default: 0.75 per API")
     ap.add_argument("--keep", default=None, help="keep the run folder here (default: a temporary folder)")
     ap.add_argument("--no-eval", action="store_true", help="skip the offline:ranker evaluation")
+    ap.add_argument("--write-docs", action="store_true",
+                    help="after the run, write the table of every construction_scale_<N>.json into docs/construction.md")
     args = ap.parse_args()
     users = args.users if args.users is not None else round(0.75 * args.apis)
     shared = shared_petoolbench_dir()
@@ -165,6 +188,8 @@ def main() -> None:
               "total_wall_s": round(total, 1), "peak_rss_gb": peak, "evaluation": evaluation}
     atomic_write_json(REPO_ROOT / "benchmarks" / "results" / f"construction_scale_{args.apis}.json", result)
     ev = f"; eval 3x{sum(manifest['entries'].values())} {evaluation['wall_s']} s" if evaluation else ""
+    if args.write_docs:
+        write_docs_table()
     print(f"SUMMARY apis={args.apis} tools={n_tools} groups={groups} users={users} "
           f"entries={sum(manifest['entries'].values())} total01-06={total:.0f}s peakRSS={peak:.2f}GB "
           f"slowest=stage{slowest['stage']}({slowest['wall_s']}s)" + ev)
