@@ -6,6 +6,8 @@
 * A benchmark in the release layout that any checkout can build (``constructed_path``,
   ``constructed_entries``): construction stages 01-05 on the built-in tool corpus at smoke size (about
   2 s), so the reader, scorer, error types, loaders and CLI are covered without the dev slice.
+* ``bench_path``, ``bench_entries``: the dev slice when it is here, else the constructed split; for tests
+  that need some benchmark in the release layout but assert nothing about the released records.
 """
 
 from __future__ import annotations
@@ -74,3 +76,19 @@ def constructed_entries(constructed_path: Path):
     entries = load_entries(constructed_path)
     assert len(entries) >= 6
     return entries
+
+
+@pytest.fixture(scope="session")
+def bench_path(constructed_path: Path) -> Path:
+    """Entries in the release layout for tests that need *some* benchmark, not the released statistics:
+    the dev slice when it is here (CI, developers), else the split constructed from the built-in corpus,
+    so a fresh clone still runs them. A test asserting facts of the released records uses ``dev_path``."""
+    d = shared_petoolbench_dir()
+    return d / DEV_SLICE_NAME if d is not None else constructed_path
+
+
+@pytest.fixture(scope="session")
+def bench_entries(bench_path: Path):
+    from petool_utils.benchmark.data import load_entries
+
+    return load_entries(bench_path)

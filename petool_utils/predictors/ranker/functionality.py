@@ -60,12 +60,14 @@ class EmbeddingTable:
             for t, v in zip(todo, mat):
                 self._rows[t] = v
 
-    def entry_vectors(self, query: str, texts: Sequence[str], need_query: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+    def entry_vectors(self, query: str, texts: Sequence[str], need_query: bool = True,
+                      needed: Sequence[bool] | None = None) -> tuple[np.ndarray | None, np.ndarray]:
         """The query's vector (None when not ``need_query``) and one row per candidate text.
 
         A per-entry embedder always sees the query (it shapes the fitted vocabulary, hence the rows);
         a batch embedder's rows do not depend on it, so an unneeded query is never embedded (at 12,000
-        entries that is 12,000 texts of MiniLM time saved).
+        entries that is 12,000 texts of MiniLM time saved). ``needed`` (batch embedders only) marks the
+        rows the caller will read; the others are zeros and cost no MiniLM time.
         """
         if self._per_entry:
             key = (query, *texts)
@@ -73,8 +75,13 @@ class EmbeddingTable:
                 self._entries[key] = self.embedder.embed([query, *texts])
             m = self._entries[key]
             return m[0], m[1:]
-        self.ensure([query, *texts] if need_query else texts)
-        cv = np.stack([self._rows[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+        keep = [True] * len(texts) if needed is None else list(needed)
+        self.ensure(([query] if need_query else []) + [t for t, k in zip(texts, keep) if k])
+        if not texts:
+            return (self._rows[query] if need_query else None), np.zeros((0, 1), dtype=np.float32)
+        dim = next((self._rows[t].shape[0] for t, k in zip(texts, keep) if k), 1)
+        zero = np.zeros(dim, dtype=np.float32)
+        cv = np.stack([self._rows[t] if k else zero for t, k in zip(texts, keep)])
         return (self._rows[query] if need_query else None), cv
 
     def __len__(self) -> int:
@@ -130,10 +137,39 @@ class FunctionalityWeights:
     score first (else straight to provider coverage, then list order)."""
 
 
+def _group_keys(cands: Sequence[CandidateTool]) -> tuple[list[str], list[str], list[str]]:
+    return ([norm_api(api_part(c.tool_name)) for c in cands], [tool_part(c.tool_name) for c in cands],
+            [category_part(c.tool_name) for c in cands])
+
+
+def _similarity_pairs(cands: Sequence[CandidateTool]) -> Iterable[tuple[int, int, bool]]:
+    """(i, j, same API name) for every pair that may be one group: different providers of one category
+    (two APIs of one provider are different functions, never alternatives; the same API under another
+    category is another group)."""
+    apis, providers, cats = _group_keys(cands)
+    n = len(cands)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if providers[i] != providers[j] and cats[i] == cats[j]:
+                yield i, j, apis[i] == apis[j]
+
+
+def vectors_needed(cands: Sequence[CandidateTool]) -> list[bool]:
+    """Which candidates' vectors :func:`functional_groups` reads: those in a pair it cannot decide by
+    name. On the dev slice that is under half of the distinct candidate texts, so embedding only these
+    halves the ranker's MiniLM time and changes no answer."""
+    need = [False] * len(cands)
+    for i, j, same_api in _similarity_pairs(cands):
+        if not same_api:
+            need[i] = need[j] = True
+    return need
+
+
 def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min_cos: float) -> list[int]:
     """Group label per candidate: same API name after normalisation, or near-identical name+description
     embeddings, from different providers of the same category (the paper's groups are clusters of
-    near-identical APIs filtered to one category; the same API under another category is another group)."""
+    near-identical APIs filtered to one category; the same API under another category is another group).
+    Rows of ``cand_vecs`` outside :func:`vectors_needed` are never read."""
     n = len(cands)
     parent = list(range(n))
 
@@ -143,14 +179,8 @@ def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min
             i = parent[i]
         return i
 
-    apis = [norm_api(api_part(c.tool_name)) for c in cands]
-    providers = [tool_part(c.tool_name) for c in cands]
-    cats = [category_part(c.tool_name) for c in cands]
     sim = cand_vecs @ cand_vecs.T if n else np.zeros((0, 0))
-    for i in range(n):
-        for j in range(i + 1, n):
-            if providers[i] == providers[j] or cats[i] != cats[j]:
-                continue  # two APIs of one provider are different functions, never alternatives
-            if apis[i] == apis[j] or sim[i, j] >= min_cos:
-                parent[find(i)] = find(j)
+    for i, j, same_api in _similarity_pairs(cands):
+        if same_api or sim[i, j] >= min_cos:
+            parent[find(i)] = find(j)
     return [find(i) for i in range(n)]

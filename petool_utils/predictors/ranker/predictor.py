@@ -32,6 +32,7 @@ from petool_utils.predictors.ranker.functionality import (
     functional_groups,
     lexical_overlap,
     parameter_fit,
+    vectors_needed,
 )
 from petool_utils.predictors.ranker.parameters import DEFAULT_RULES, FillerRules, fill_parameters
 from petool_utils.predictors.ranker.preference import (
@@ -188,10 +189,12 @@ class PersonalizedRanker(Predictor):
 
     def _prepare(self, entries: Sequence[Entry]) -> None:
         texts = set()
+        semantic = "semantic" in self.components
         for e in entries:
-            if "semantic" in self.components:  # the query's vector serves the semantic score only
+            if semantic:  # the query's vector serves the semantic score only
                 texts.add(e.query)
-            texts.update(candidate_text(c) for c in e.candidates)
+            needed = [True] * len(e.candidates) if semantic else vectors_needed(e.candidates)
+            texts.update(candidate_text(c) for c, k in zip(e.candidates, needed) if k)
         self.table.ensure(texts)
 
     def _popularity(self, setting: str) -> dict[str, int]:
@@ -210,7 +213,9 @@ class PersonalizedRanker(Predictor):
         """Functionality score per candidate and the group label per candidate."""
         w, on = self.fweights, self.components
         cands: list[CandidateTool] = e.candidates
-        q, cv = self.table.entry_vectors(e.query, [candidate_text(c) for c in cands], need_query="semantic" in on)
+        semantic = "semantic" in on
+        q, cv = self.table.entry_vectors(e.query, [candidate_text(c) for c in cands], need_query=semantic,
+                                         needed=None if semantic else vectors_needed(cands))
         score = np.zeros(len(cands), dtype=np.float64)
         if "semantic" in on:
             score += w.semantic * (cv @ q)

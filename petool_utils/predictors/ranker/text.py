@@ -51,6 +51,7 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(w for w in words(text) if w not in STOPWORDS)
 
 
+@lru_cache(maxsize=200_000)
 def api_part(full_name: str) -> str:
     """The API part of ``<Cat>.<Tool>.<API>`` (the whole string if it is not in that form)."""
     try:
@@ -59,6 +60,7 @@ def api_part(full_name: str) -> str:
         return full_name
 
 
+@lru_cache(maxsize=200_000)
 def category_part(full_name: str) -> str:
     """The category part of ``<Cat>.<Tool>.<API>``."""
     try:
@@ -67,6 +69,7 @@ def category_part(full_name: str) -> str:
         return ""
 
 
+@lru_cache(maxsize=200_000)
 def tool_part(full_name: str) -> str:
     """The provider (tool) part of ``<Cat>.<Tool>.<API>``: the unit a user prefers or rejects."""
     try:
