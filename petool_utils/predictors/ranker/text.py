@@ -52,30 +52,28 @@ def content_words(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=200_000)
+def _name_part(full_name: str, index: int, otherwise: str) -> str:
+    """One part of ``<Cat>.<Tool>.<API>`` (``otherwise`` when the name is not in that form); cached,
+    since the ranker asks for the parts of the same few thousand names millions of times."""
+    try:
+        return split_api_name(full_name)[index]
+    except ValueError:
+        return otherwise
+
+
 def api_part(full_name: str) -> str:
     """The API part of ``<Cat>.<Tool>.<API>`` (the whole string if it is not in that form)."""
-    try:
-        return split_api_name(full_name)[2]
-    except ValueError:
-        return full_name
+    return _name_part(full_name, 2, full_name)
 
 
-@lru_cache(maxsize=200_000)
 def category_part(full_name: str) -> str:
     """The category part of ``<Cat>.<Tool>.<API>``."""
-    try:
-        return split_api_name(full_name)[0]
-    except ValueError:
-        return ""
+    return _name_part(full_name, 0, "")
 
 
-@lru_cache(maxsize=200_000)
 def tool_part(full_name: str) -> str:
     """The provider (tool) part of ``<Cat>.<Tool>.<API>``: the unit a user prefers or rejects."""
-    try:
-        return split_api_name(full_name)[1]
-    except ValueError:
-        return full_name
+    return _name_part(full_name, 1, full_name)
 
 
 @lru_cache(maxsize=200_000)
