@@ -33,3 +33,11 @@ def write_release(entries: Sequence[Entry], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([e.release_record() for e in entries], ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def file_with_at_least(bench_path: Path, entries: Sequence[Entry], n: int, folder: Path) -> Path:
+    """A benchmark file with at least ``n`` entries: ``bench_path`` itself when ``entries`` (read from it)
+    are enough, else the topped-up entries written into ``folder``."""
+    if len(entries) >= n:
+        return bench_path
+    return write_release(at_least(entries, n), folder / "user_entries_test.json")
