@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from _bench_copies import at_least, file_with_at_least
 from typer.testing import CliRunner
 
 from petool_utils.cli import app
@@ -18,15 +19,16 @@ from petool_utils.benchmark.prompts import entry_messages, render_prompt
 runner = CliRunner()
 
 
-def test_eval_offline_writes_and_resumes(dev_path, dev_entries, tmp_path):
-    args = ["eval", "--model", "offline:random", "--data", str(dev_path), "--settings", "preferred,none",
+def test_eval_offline_writes_and_resumes(bench_path, bench_entries, tmp_path):
+    data = file_with_at_least(bench_path, bench_entries, 10, tmp_path / "data")
+    args = ["eval", "--model", "offline:random", "--data", str(data), "--settings", "preferred,none",
             "--out", str(tmp_path), "--limit", "10", "--no-progress"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     run = tmp_path / "offline-random"
     for s in ("preferred", "none"):
         recs = [json.loads(x) for x in (run / f"{s}.jsonl").read_text().splitlines()]
-        assert [r["entry_id"] for r in recs] == [e.entry_id for e in dev_entries[:10]]
+        assert [r["entry_id"] for r in recs] == [e.entry_id for e in at_least(bench_entries, 10)]
         assert all(r["setting"] == s and r["error"] is None and r["response"].startswith('{"tool_name"') for r in recs)
     res = runner.invoke(app, args)  # a rerun finds everything done
     assert res.exit_code == 0
@@ -34,37 +36,37 @@ def test_eval_offline_writes_and_resumes(dev_path, dev_entries, tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["predictor"] == "offline-random" and manifest["standin"] is True
     assert [r["counts"]["none"]["pending_jobs_this_run"] for r in manifest["runs"]] == [10, 0]
-    assert manifest["data"]["path"] == str(dev_path)
+    assert manifest["data"]["path"] == str(data)
 
 
-def test_eval_rejects_bad_settings_and_specs(dev_path, tmp_path):
-    res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(dev_path), "--settings", "preferd",
+def test_eval_rejects_bad_settings_and_specs(bench_path, tmp_path):
+    res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(bench_path), "--settings", "preferd",
                               "--out", str(tmp_path)])
     assert res.exit_code != 0 and "preferd" in res.output
-    res = runner.invoke(app, ["eval", "--model", "gpt-4o", "--data", str(dev_path), "--out", str(tmp_path)])
+    res = runner.invoke(app, ["eval", "--model", "gpt-4o", "--data", str(bench_path), "--out", str(tmp_path)])
     assert res.exit_code != 0 and "openai:<model>" in res.output
     res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(tmp_path / "missing.json"),
                               "--out", str(tmp_path)])
     assert res.exit_code == 2 and "missing.json" in res.output
 
 
-def test_prompts_writes_batch_api_lines(dev_path, dev_entries, tmp_path):
+def test_prompts_writes_batch_api_lines(bench_path, bench_entries, tmp_path):
     out = tmp_path / "requests.jsonl"
-    res = runner.invoke(app, ["prompts", "--data", str(dev_path), "--settings", "ratings,none", "--out", str(out),
+    res = runner.invoke(app, ["prompts", "--data", str(bench_path), "--settings", "ratings,none", "--out", str(out),
                               "--limit", "4"])
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [r["custom_id"] for r in rows] == [f"{e.entry_id}:{s}" for s in ("ratings", "none") for e in dev_entries[:4]]
+    assert [r["custom_id"] for r in rows] == [f"{e.entry_id}:{s}" for s in ("ratings", "none") for e in bench_entries[:4]]
     for r in rows:
         eid, setting = r["custom_id"].rsplit(":", 1)
-        e = next(x for x in dev_entries if str(x.entry_id) == eid)
+        e = next(x for x in bench_entries if str(x.entry_id) == eid)
         assert r["method"] == "POST" and r["url"] == "/v1/chat/completions"
         assert r["body"] == {"model": "gpt-4o-mini", "messages": entry_messages(e, setting), "temperature": 0.1,
                              "max_tokens": 256}
     first = rows[0]["body"]["messages"]
-    assert first[0] == {"role": "system", "content": dev_entries[0].instruction_ratings}  # the released prompt
-    assert first[1] == {"role": "user", "content": dev_entries[0].query}
-    assert rows[4]["body"]["messages"][0]["content"] == render_prompt("none", [], dev_entries[0].candidates)
+    assert first[0] == {"role": "system", "content": bench_entries[0].instruction_ratings}  # the benchmark's own prompt
+    assert first[1] == {"role": "user", "content": bench_entries[0].query}
+    assert rows[4]["body"]["messages"][0]["content"] == render_prompt("none", [], bench_entries[0].candidates)
 
 
 def test_download_offline_fails_clearly(tmp_path):

@@ -11,8 +11,13 @@ from petool_utils.paths import resolve_data_dir
 
 
 @pytest.fixture(scope="module")
-def raw_dev(dev_path):
-    return json.load(gzip.open(dev_path, "rt", encoding="utf-8"))[:12]
+def raw_dev(bench_path):
+    """Up to 12 raw records of the benchmark (the dev slice's .json.gz, or the constructed split's .json)."""
+    opener = gzip.open if bench_path.suffix == ".gz" else open
+    with opener(bench_path, "rt", encoding="utf-8") as f:
+        rows = json.load(f)[:12]
+    assert len(rows) >= 6
+    return rows
 
 
 def test_plain_json_and_gz_load_the_same(raw_dev, tmp_path):

@@ -25,11 +25,8 @@ def usable(e) -> bool:
 
 
 @pytest.fixture(scope="module")
-def usable_entries(request):
-    from petool_utils.paths import shared_petoolbench_dir
-
-    source = "dev_entries" if shared_petoolbench_dir() is not None else "constructed_entries"
-    found = [e for e in request.getfixturevalue(source) if usable(e)]
+def usable_entries(bench_entries):
+    found = [e for e in bench_entries if usable(e)]
     assert len(found) >= 6
     return found
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from _bench_copies import at_least, write_release
 from openai_server import Faults, LoopbackServer
 from typer.testing import CliRunner
 
@@ -29,12 +30,12 @@ def test_a_second_run_into_the_same_folder_is_refused_with_the_holders_pid(tmp_p
     RunLock(folder).acquire().release()  # released: free again
 
 
-def test_two_concurrent_evals_of_one_model_lose_nothing(dev_entries, tmp_path, monkeypatch):
+def test_two_concurrent_evals_of_one_model_lose_nothing(bench_entries, tmp_path, monkeypatch):
     """The first run holds the folder for its whole length; the second is refused and writes nothing."""
     with LoopbackServer(Faults(latency=0.05)) as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-        entries = dev_entries[:40]
+        entries = at_least(bench_entries, 40)
         result: dict = {}
 
         def first() -> None:
@@ -57,20 +58,22 @@ def test_two_concurrent_evals_of_one_model_lose_nothing(dev_entries, tmp_path, m
 
 @pytest.mark.parametrize("flag,value", [("--limit", "0"), ("--limit", "-1"), ("--timeout", "0"),
                                         ("--timeout", "-1"), ("--concurrency", "0"), ("--max-retries", "-1")])
-def test_out_of_range_flags_are_refused(dev_path, tmp_path, flag, value):
-    res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(dev_path), "--out", str(tmp_path),
+def test_out_of_range_flags_are_refused(bench_path, tmp_path, flag, value):
+    res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(bench_path), "--out", str(tmp_path),
                               flag, value, "--no-progress"])
     assert res.exit_code == 2 and flag in res.output
     assert not any(tmp_path.rglob("*.jsonl"))
 
 
-def test_limit_is_applied_and_recorded_the_same_for_every_layout(dev_path, dev_entries, tmp_path):
+def test_limit_is_applied_and_recorded_the_same_for_every_layout(bench_entries, tmp_path):
+    entries = at_least(bench_entries, 30)
+    combined = write_release(entries, tmp_path / "combined" / "user_entries_test.json")
     per = tmp_path / "per_setting"
     per.mkdir()
     for s, c in (("preferred", "p"), ("ratings", "r"), ("chronological", "c")):
-        rows = [{**e.release_record(), "instruction": getattr(e, f"instruction_{s}")} for e in dev_entries[:30]]
+        rows = [{**e.release_record(), "instruction": getattr(e, f"instruction_{s}")} for e in entries]
         (per / f"user_entries_test_{c}.json").write_text(json.dumps(rows))
-    for name, data in (("combined", dev_path), ("per-setting", per)):
+    for name, data in (("combined", combined), ("per-setting", per)):
         out = tmp_path / name
         res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(data), "--out", str(out),
                                   "--limit", "20", "--settings", "preferred", "--no-progress"])
@@ -80,13 +83,13 @@ def test_limit_is_applied_and_recorded_the_same_for_every_layout(dev_path, dev_e
         assert json.loads((run / "manifest.json").read_text())["options"]["limit"] == 20
 
 
-def test_artifacts_follow_the_umask(dev_path, tmp_path):
+def test_artifacts_follow_the_umask(bench_path, tmp_path):
     old = os.umask(0o022)
     try:
-        res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(dev_path), "--out", str(tmp_path),
+        res = runner.invoke(app, ["eval", "--model", "offline:random", "--data", str(bench_path), "--out", str(tmp_path),
                                   "--limit", "3", "--settings", "none", "--no-progress"])
         assert res.exit_code == 0, res.output
-        res = runner.invoke(app, ["prompts", "--data", str(dev_path), "--out", str(tmp_path / "req.jsonl"),
+        res = runner.invoke(app, ["prompts", "--data", str(bench_path), "--out", str(tmp_path / "req.jsonl"),
                                   "--limit", "2"])
         assert res.exit_code == 0, res.output
     finally:

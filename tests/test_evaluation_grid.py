@@ -9,7 +9,7 @@ import pytest
 
 from petool_utils.evaluation.grid import (EvaluationParameters, _caused_by_import_error, _prediction_files, data_notes,
                                           find_benchmarks)
-from petool_utils.paths import NO_RELEASED_NOTE, REPO_ROOT
+from petool_utils.paths import DEV_SLICE_NAME, NO_RELEASED_NOTE, REPO_ROOT
 from petool_utils.report.notebook import ParameterError
 
 
@@ -29,16 +29,21 @@ def test_explicit_data_without_a_benchmark_is_an_error(tmp_path):
         find_benchmarks(tmp_path / "empty", tmp_path / "run")
 
 
-def test_released_and_constructed_benchmarks_with_the_generator_named(tmp_path, dev_path):
+@pytest.mark.parametrize("name,label", [(DEV_SLICE_NAME, "released PEToolBench dev slice"),
+                                        ("user_entries_test.json", "released PEToolBench")])
+def test_released_and_constructed_benchmarks_with_the_generator_named(tmp_path, name, label):
     run = tmp_path / "run"
     (run / "benchmark").mkdir(parents=True)
     (run / "benchmark" / "test.json").write_text("[]")
     (run / "benchmark" / "manifest.json").write_text(json.dumps({"generator": "offline-standin"}))
-    found = find_benchmarks(str(dev_path), run)
-    assert [(b.key, b.label) for b in found] == [
-        ("released", "released PEToolBench dev slice"),
-        ("constructed", "constructed test split (generator: offline-standin)")]
-    assert found[0].path == str(dev_path)
+    released = tmp_path / "data" / name  # only its name and existence matter here; the loaders have their own tests
+    released.parent.mkdir()
+    released.write_bytes(b"[]")
+    for data in (released, released.parent):  # the file, or the folder holding it
+        found = find_benchmarks(str(data), run)
+        assert [(b.key, b.label) for b in found] == [
+            ("released", label), ("constructed", "constructed test split (generator: offline-standin)")]
+        assert found[0].path == str(released)
 
 
 def test_prediction_files_keep_the_settings_asked_for(tmp_path):

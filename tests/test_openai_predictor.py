@@ -22,10 +22,17 @@ from petool_utils.models.openai_backend import (
 )
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.evaluation.runstore import load_predictions
+from _bench_copies import at_least, write_release
 from openai_server import Faults, LoopbackServer, expected_answer
 
 FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
 FAST_RETRY = RetryPolicy(max_retries=8, base_delay=0.01, max_delay=0.1)
+
+
+@pytest.fixture(scope="module")
+def many(bench_entries):
+    """250 entries: the benchmark's first 250, topped up with copies when it has fewer."""
+    return at_least(bench_entries, 250)
 
 
 @pytest.fixture
@@ -51,14 +58,15 @@ def _files_containing(root: Path, needle: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
 
 
-def test_1000_requests_with_20pct_faults_lose_nothing_and_duplicate_nothing(server, dev_entries, dev_path, tmp_path):
-    entries = dev_entries[:250]  # x 4 settings = 1,000 requests
+def test_1000_requests_with_20pct_faults_lose_nothing_and_duplicate_nothing(server, many, tmp_path):
+    entries = many  # x 4 settings = 1,000 requests
+    data_path = write_release(entries, tmp_path / "bench.json")
     # "timeout" replies come after 3 s, twice the client's 1.5 s timeout (a normal reply takes milliseconds).
     srv = server(rate_429=0.07, rate_500=0.07, rate_timeout=0.03, rate_malformed=0.03, slow_delay=3.0, seed=7)
     kw = {"timeout": 1.5, "retry": FAST_RETRY}
     cache = tmp_path / "cache.sqlite"
     paths = evaluate("openai:loopback-model", entries, ALL_SETTINGS, tmp_path / "run1", concurrency=64,
-                     cache_path=cache, progress=False, data_path=dev_path, predictor_kwargs=kw)
+                     cache_path=cache, progress=False, data_path=data_path, predictor_kwargs=kw)
 
     # Every (entry, setting) exactly once, with the answer meant for that very prompt.
     for setting, path in paths.items():
@@ -93,14 +101,14 @@ def test_1000_requests_with_20pct_faults_lose_nothing_and_duplicate_nothing(serv
 
     manifest = json.loads((tmp_path / "run1" / model_slug("openai:loopback-model") / "manifest.json").read_text())
     assert manifest["model_spec"] == "openai:loopback-model"
-    assert manifest["data"]["sha256"] and len(manifest["data"]["sha256"]) == 64
+    assert manifest["data"]["sha256"] and len(manifest["data"]["sha256"]) == 64 and manifest["data"]["path"] == str(data_path)
     assert manifest["runs"][-1]["counts"]["none"] == {"lines": 250, "errors": 0, "pending_jobs_this_run": 250}
     assert manifest["options"]["predictor"]["llm"]["base_url"] == srv.base_url
     assert _files_containing(tmp_path, FAKE_KEY) == []
 
 
-def test_failures_after_all_retries_are_recorded_then_retried_on_rerun(server, dev_entries, tmp_path):
-    entries = dev_entries[:3]
+def test_failures_after_all_retries_are_recorded_then_retried_on_rerun(server, many, tmp_path):
+    entries = many[:3]
     srv = server(rate_500=1.0)
     kw = {"retry": RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.01)}
     paths = evaluate("openai:m", entries, ["preferred"], tmp_path, progress=False, predictor_kwargs=kw)
@@ -118,19 +126,19 @@ def test_failures_after_all_retries_are_recorded_then_retried_on_rerun(server, d
     assert srv.stats.total == 3
 
 
-def test_client_errors_are_not_retried(server, dev_entries, tmp_path):
+def test_client_errors_are_not_retried(server, many, tmp_path):
     srv = server(rate_400=1.0)
-    paths = evaluate("openai:m", dev_entries[:2], ["none"], tmp_path, progress=False,
+    paths = evaluate("openai:m", many[:2], ["none"], tmp_path, progress=False,
                      predictor_kwargs={"retry": FAST_RETRY})
     recs = load_predictions(paths["none"])
     assert all(r["error"].startswith("BadRequestError") for r in recs.values())
     assert srv.stats.total == 2
 
 
-def test_concurrency_is_bounded(server, dev_entries, tmp_path):
+def test_concurrency_is_bounded(server, many, tmp_path):
     srv = server(latency=0.05)
-    evaluate("openai:m", dev_entries[:40], ["preferred"], tmp_path, concurrency=4, progress=False)
-    assert srv.stats.total == len({json.dumps(entry_messages(e, "preferred")) for e in dev_entries[:40]}) > 30
+    evaluate("openai:m", many[:40], ["preferred"], tmp_path, concurrency=4, progress=False)
+    assert srv.stats.total == len({json.dumps(entry_messages(e, "preferred")) for e in many[:40]}) > 30
     assert 2 <= srv.stats.max_inflight <= 4
 
 
@@ -146,10 +154,10 @@ def test_server_and_key_come_only_from_the_environment(monkeypatch):
     assert public_base_url(None) is None
 
 
-def test_chat_llm_adapter_uses_cache_and_sample_index(server, dev_entries, tmp_path):
+def test_chat_llm_adapter_uses_cache_and_sample_index(server, many, tmp_path):
     srv = server()
     llm = CachedLLM(OpenAIBackend("m", retry=FAST_RETRY), tmp_path / "c.sqlite")
-    msgs = entry_messages(dev_entries[0], "preferred")
+    msgs = entry_messages(many[0], "preferred")
     assert llm.chat(msgs) == expected_answer(msgs)
     assert llm.chat(msgs) == expected_answer(msgs)
     assert srv.stats.total == 1
@@ -160,11 +168,11 @@ def test_chat_llm_adapter_uses_cache_and_sample_index(server, dev_entries, tmp_p
         llm.chat(msgs, sample_index=2)
 
 
-def test_predict_protocol_returns_responses_in_order(server, dev_entries, tmp_path):
+def test_predict_protocol_returns_responses_in_order(server, many, tmp_path):
     server(latency=0.01)
     pred = make_predictor("openai:m", concurrency=8, cache_path=tmp_path / "c.sqlite", retry=FAST_RETRY)
-    out = pred.predict(dev_entries[:10], "ratings")
-    assert out == [expected_answer(entry_messages(e, "ratings")) for e in dev_entries[:10]]
+    out = pred.predict(many[:10], "ratings")
+    assert out == [expected_answer(entry_messages(e, "ratings")) for e in many[:10]]
 
 
 @hsettings(max_examples=200, deadline=None)
@@ -189,27 +197,27 @@ def test_model_slug_for_openai_specs():
 
 
 @pytest.mark.parametrize("status,variable", [(401, "OPENAI_API_KEY"), (404, "OPENAI_BASE_URL")])
-def test_wrong_key_or_model_stops_the_run_at_the_first_reply(server, dev_entries, tmp_path, status, variable):
+def test_wrong_key_or_model_stops_the_run_at_the_first_reply(server, many, tmp_path, status, variable):
     srv = server(**{f"rate_{status}": 1.0}, latency=0.02)
     with pytest.raises(FatalLLMError, match=rf"HTTP {status}.*{variable}"):
-        evaluate("openai:m", dev_entries[:200], ["preferred"], tmp_path, concurrency=4, progress=False,
+        evaluate("openai:m", many[:200], ["preferred"], tmp_path, concurrency=4, progress=False,
                  predictor_kwargs={"retry": FAST_RETRY})
     # nothing is retried and no new request starts after the first refusal: at most the ones in flight
     assert srv.stats.total <= 4
 
 
-def test_a_key_echoed_by_the_server_is_never_written(server, dev_entries, tmp_path):
+def test_a_key_echoed_by_the_server_is_never_written(server, many, tmp_path):
     server(echo_auth=True)
-    paths = evaluate("openai:m", dev_entries[:5], ["none"], tmp_path / "out", progress=False,
+    paths = evaluate("openai:m", many[:5], ["none"], tmp_path / "out", progress=False,
                      cache_path=tmp_path / "cache.sqlite", predictor_kwargs={"retry": FAST_RETRY})
     recs = load_predictions(paths["none"])
     assert all("you sent Bearer ***" in r["response"] for r in recs.values())
     assert _files_containing(tmp_path, FAKE_KEY) == []  # neither the JSONL nor the SQLite cache
 
 
-def test_every_generation_option_reaches_the_server(server, dev_entries, tmp_path):
+def test_every_generation_option_reaches_the_server(server, many, tmp_path):
     srv = server()
-    evaluate("openai:m", dev_entries[:2], ["none"], tmp_path, progress=False,
+    evaluate("openai:m", many[:2], ["none"], tmp_path, progress=False,
              gen_opts={"temperature": 0.7, "max_tokens": 64, "top_p": 0.9, "top_k": 20, "seed": 3})
     assert len(srv.stats.options) == 2
     for body in srv.stats.options:

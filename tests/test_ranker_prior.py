@@ -143,30 +143,33 @@ def _cli():
     return CliRunner(), app
 
 
-def test_petool_ranker_fit_writes_a_versioned_prior_with_source_hashes(dev_path, tmp_path):
+def test_petool_ranker_fit_writes_a_versioned_prior_with_source_hashes(bench_path, bench_entries, tmp_path):
     runner, app = _cli()
     out = tmp_path / "prior.json"
-    res = runner.invoke(app, ["ranker", "fit", "--data", str(dev_path), "--out", str(out)])
+    res = runner.invoke(app, ["ranker", "fit", "--data", str(bench_path), "--out", str(out)])
     assert res.exit_code == 0, res.output
     prior = read_prior(out)
     from petool_utils.evaluation.runstore import file_sha256
 
-    assert prior.sources[0].sha256 == file_sha256(dev_path) and prior.sources[0].n_entries == 514
-    assert prior.n_users["preferred"] == 514 and isinstance(prior, RankerPrior)
+    n = len(bench_entries)  # 514 on the dev slice; every entry is another user
+    assert prior.sources[0].sha256 == file_sha256(bench_path) and prior.sources[0].n_entries == n
+    assert prior.n_users["preferred"] == n and isinstance(prior, RankerPrior)
+    assert prior == fit_prior(bench_entries).model_copy(update={"sources": prior.sources})
 
 
-def test_petool_ranker_crossfit_writes_run_store_files_petool_score_reads(dev_path, tmp_path):
+def test_petool_ranker_crossfit_writes_run_store_files_petool_score_reads(bench_path, bench_entries, tmp_path):
     runner, app = _cli()
     out = tmp_path / "cf"
-    res = runner.invoke(app, ["ranker", "crossfit", "--data", str(dev_path), "--limit", "30", "--folds", "2",
+    n = min(30, len(bench_entries))
+    res = runner.invoke(app, ["ranker", "crossfit", "--data", str(bench_path), "--limit", str(n), "--folds", "2",
                               "--out", str(out), "--setting", "preferred", "--setting", "none", "--no-progress"])
     assert res.exit_code == 0, res.output
     folder = out / "offline-ranker-crossfit-2"
     lines = [json.loads(x) for x in (folder / "preferred.jsonl").read_text().splitlines()]
-    assert len(lines) == 30 and set(lines[0]) >= {"entry_id", "setting", "response", "latency_s", "error"}
+    assert len(lines) == n and set(lines[0]) >= {"entry_id", "setting", "response", "latency_s", "error"}
     assert (folder / "priors" / "fold-0.json").exists() and (out / "offline-popularity-crossfit-2" / "none.jsonl").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert "cross-fitted" in json.dumps(manifest)
-    res = runner.invoke(app, ["score", str(folder), "--data", str(dev_path)])
+    res = runner.invoke(app, ["score", str(folder), "--data", str(bench_path)])
     assert res.exit_code == 0, res.output
     assert "preferred" in res.output

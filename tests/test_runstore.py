@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from _bench_copies import at_least, file_with_at_least
 from hypothesis import given, settings, strategies as st
 from openai_server import Faults, LoopbackServer, expected_answer, request_key
 
@@ -82,8 +83,9 @@ def test_manifest_has_provenance_and_no_secret(tmp_path, monkeypatch):
     assert redact({"Authorization": "x", "max_tokens": 1}) == {"max_tokens": 1}
 
 
-def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries, dev_path, tmp_path, monkeypatch):
-    entries = dev_entries[:60]
+def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(bench_entries, bench_path, tmp_path, monkeypatch):
+    entries = at_least(bench_entries, 60)
+    data = file_with_at_least(bench_path, bench_entries, 60, tmp_path / "data")
     chosen = ["preferred", "none"]
     out = tmp_path / "preds"
     spec = "openai:loopback-model"
@@ -91,7 +93,7 @@ def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(dev_entries,
     with LoopbackServer(Faults(latency=0.05, rate_500=0.1, seed=3)) as srv:
         env = {**os.environ, "OPENAI_BASE_URL": srv.base_url, "OPENAI_API_KEY": FAKE_KEY,
                "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
-        cmd = [sys.executable, "-m", "petool_utils.cli", "eval", "--model", spec, "--data", str(dev_path),
+        cmd = [sys.executable, "-m", "petool_utils.cli", "eval", "--model", spec, "--data", str(data),
                "--settings", ",".join(chosen), "--out", str(out), "--limit", "60", "--concurrency", "4",
                "--no-progress"]
         proc = subprocess.Popen(cmd, env=env, cwd=str(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

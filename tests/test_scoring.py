@@ -1,4 +1,6 @@
-"""Scoring against hand-computed answers on real dev-slice entries, the run-store reader, the CLI, speed."""
+"""Scoring against hand-computed answers on benchmark entries (the dev slice when it is here, else the split
+constructed from the built-in corpus), the run-store reader, the CLI, speed; and the dev slice's released
+history lengths."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import time
 
 import pytest
 import typer
+from _bench_copies import at_least
 from typer.testing import CliRunner
 
 from petool_utils.benchmark.data import DataError
@@ -32,11 +35,22 @@ def other_candidate(e) -> str:
     return next(n for n in e.candidate_names if n != e.reference.tool_name)
 
 
+def with_int_parameter(entries, value: int | None = None):
+    """An entry whose reference has an integer parameter (equal to ``value`` if given): the first there is,
+    else the last entry with one added (the constructed split's references are all strings)."""
+    found = next((e for e in entries if any(type(v) is int and value in (None, v) for v in e.reference.parameters.values())), None)
+    if found is not None:
+        return found
+    e = entries[-1]
+    ref = e.reference.model_copy(update={"parameters": {**e.reference.parameters, "count": 3 if value is None else value}})
+    return e.model_copy(update={"api_call_ground_truth": ref})
+
+
 @pytest.fixture(scope="module")
-def four(dev_entries):
-    """Four dev entries: plain, one with an integer parameter, two more."""
-    with_int = next(e for e in dev_entries if any(type(v) is int for v in e.reference.parameters.values()))
-    rest = [e for e in dev_entries if e is not with_int][:3]
+def four(bench_entries):
+    """Four entries: plain, one with an integer parameter, two more; all with distinct ids."""
+    with_int = with_int_parameter(bench_entries)
+    rest = [e for e in bench_entries if e.entry_id != with_int.entry_id][:3]
     return [rest[0], with_int, rest[1], rest[2]]
 
 
@@ -66,8 +80,9 @@ def test_missing_response_scores_zero_and_ids_may_be_strings(four):
     assert sc.invalid_format == 0.5  # the missing entry did not parse either
 
 
-def test_true_equals_one_in_params_and_wrong_value_fails(dev_entries):
-    e = next(e for e in dev_entries if any(v == 1 and type(v) is int for v in e.reference.parameters.values()))
+def test_true_equals_one_in_params_and_wrong_value_fails(bench_entries):
+    e = with_int_parameter(bench_entries, value=1)
+    assert any(v == 1 and type(v) is int for v in e.reference.parameters.values())
     as_bool = {k: (True if (type(v) is int and v == 1) else v) for k, v in e.reference.parameters.items()}
     wrong = {k: (v + 1 if type(v) is int else v) for k, v in e.reference.parameters.items()}
     right = score_responses([e], {e.entry_id: call(e.reference.tool_name, as_bool)}, n_boot=0)
@@ -75,8 +90,8 @@ def test_true_equals_one_in_params_and_wrong_value_fails(dev_entries):
     assert score_responses([e], {e.entry_id: call(e.reference.tool_name, wrong)}, n_boot=0).param_acc == 0.0
 
 
-def test_entry_bootstrap_interval_matches_binomial_width_and_is_seeded(dev_entries):
-    entries = dev_entries[:400]
+def test_entry_bootstrap_interval_matches_binomial_width_and_is_seeded(bench_entries):
+    entries = at_least(bench_entries, 400)
     responses = {e.entry_id: (ref_call(e) if i % 2 == 0 else "no") for i, e in enumerate(entries)}
     sc = score_responses(entries, responses, n_boot=2000, seed=1, ci="entry")
     lo, hi = sc.tool_ci
@@ -89,14 +104,14 @@ def test_entry_bootstrap_interval_matches_binomial_width_and_is_seeded(dev_entri
     assert perfect.call_ci == (1.0, 1.0)
 
 
-def test_default_intervals_resample_whole_functionality_groups(dev_entries):
+def test_default_intervals_resample_whole_functionality_groups(bench_entries):
     """Right answers for whole groups, wrong for others: entries of a group move together, so the
     clustered interval is much wider than the per-entry one, and equals intervals.cluster_bootstrap_ci."""
     import numpy as np
 
     from petool_utils.evaluation.intervals import cluster_bootstrap_ci, cluster_ids
 
-    entries = dev_entries[:400]
+    entries = at_least(bench_entries, 400)
     groups = sorted({e.func for e in entries})
     good = set(groups[::2])
     responses = {e.entry_id: (ref_call(e) if e.func in good else "no") for e in entries}
@@ -168,7 +183,27 @@ def test_bad_prediction_lines_are_skipped_with_a_warning_and_mixed_models_refuse
         score_files([one, two], four)
 
 
+def test_accuracy_by_history_length_hand_set_lengths_and_histories(bench_entries):
+    """Six entries given known released lengths and prompt histories of known sizes: every bin by hand."""
+    lengths, items = [0, 9, 10, 19, 20, 35], [0, 1, 2, 2, 3, 3]
+    entries = [e.model_copy(update={"history_length": n, "histories": {**e.histories, "preferred": e.history("preferred")[:k]}})
+               for e, n, k in zip(at_least(bench_entries, 6), lengths, items)]
+    assert [len(e.history("preferred")) for e in entries] == items  # every entry had at least 3 items
+    right = {e.entry_id: ref_call(e) for e in entries[::2]}  # lengths 0, 10, 20; items 0, 2, 3
+    df = accuracy_by_history_length(entries, right, "preferred")
+    bins = df[df.kind == "history_length_bin"].set_index("bucket")
+    assert list(bins.index) == ["0-9", "10-19", "20-29", "30-39"] and bins["n"].tolist() == [2, 2, 1, 1]
+    assert bins["call_acc"].tolist() == [0.5, 0.5, 1.0, 0.0] and bins["tool_acc"].tolist() == [0.5, 0.5, 1.0, 0.0]
+    by_items = df[df.kind == "history_items"].set_index("lo")
+    assert by_items["n"].to_dict() == {0: 1, 1: 1, 2: 2, 3: 2}
+    assert by_items["tool_acc"].to_dict() == {0: 1.0, 1: 0.0, 2: 0.5, 3: 0.5}
+    none = accuracy_by_history_length(entries, right, "none")
+    assert none[none.kind == "history_items"]["bucket"].tolist() == ["0"]
+    assert none[none.kind == "history_items"]["n"].tolist() == [6]
+
+
 def test_accuracy_by_history_length_known_bins(dev_entries):
+    """The released history lengths of the dev slice."""
     responses = {e.entry_id: ref_call(e) for e in dev_entries if e.history_length < 20}
     df = accuracy_by_history_length(dev_entries, responses, "preferred")
     bins = df[df.kind == "history_length_bin"].set_index("bucket")
@@ -184,13 +219,13 @@ def test_accuracy_by_history_length_known_bins(dev_entries):
     assert none[none.kind == "history_items"]["bucket"].tolist() == ["0"]
 
 
-def test_score_cli_json(tmp_path, dev_entries, four):
+def test_score_cli_json(tmp_path, bench_entries, four):
     from petool_utils.cli.score import register
 
     app = typer.Typer()
     register(app)
     app.command("noop")(lambda: None)  # a second command keeps typer from collapsing the app into "score"
-    extra = [e for e in dev_entries if e not in four][:2]
+    extra = [e for e in bench_entries if e.entry_id not in {f.entry_id for f in four}][:2]
     bench = tmp_path / "bench.json"  # a six-entry benchmark in the release layout keeps the test fast
     bench.write_text(json.dumps([e.release_record() for e in [*four, *extra]]))
     resp = hand_made_responses(four)
@@ -218,8 +253,8 @@ def test_score_cli_json(tmp_path, dev_entries, four):
     assert wrong_data.exit_code == 2
 
 
-def test_scoring_3000_predictions_is_fast(tmp_path, dev_entries):
-    entries = [dev_entries[i % len(dev_entries)].model_copy(update={"entry_id": 10_000 + i}) for i in range(1000)]
+def test_scoring_3000_predictions_is_fast(tmp_path, bench_entries):
+    entries = [bench_entries[i % len(bench_entries)].model_copy(update={"entry_id": 10_000 + i}) for i in range(1000)]
     kinds = [ref_call, lambda e: call(other_candidate(e), {}), lambda e: "```json\n" + json.dumps(json.loads(ref_call(e)), indent=2) + "\n```", lambda e: "nope"]
     for s in ("preferred", "ratings", "chronological"):
         write_lines(tmp_path / f"{s}.jsonl", [{"entry_id": e.entry_id, "setting": s, "response": kinds[i % 4](e)} for i, e in enumerate(entries)])
@@ -232,10 +267,10 @@ def test_scoring_3000_predictions_is_fast(tmp_path, dev_entries):
     assert took < 3.0  # target < 1 s; margin for a loaded CI machine
 
 
-def test_robust_never_lower_than_reference_per_entry(dev_entries):
+def test_robust_never_lower_than_reference_per_entry(bench_entries):
     from petool_utils.evaluation.scoring import judge_responses
 
-    entries = dev_entries[:120]
+    entries = at_least(bench_entries, 120)
     dress = [
         ref_call,
         lambda e: "Here you go: " + ref_call(e) + " Hope it helps.",
