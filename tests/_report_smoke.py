@@ -43,7 +43,7 @@ class SmokeRun:
     tmp: Path
 
 
-_CACHE: dict[str, SmokeRun] = {}
+_CACHE: dict[Path, SmokeRun] = {}
 
 
 # The smoke profile's models minus the ranker (its start-up alone is tens of seconds on 2 cores; its own
@@ -58,19 +58,26 @@ def smoke_profile(tmp: Path, data: Path) -> Profile:
                                    "params": params})
 
 
-def smoke_run(tmp_path_factory, dev_path: Path) -> SmokeRun:
-    """Run 07 and 10 once per test session; a constructed split of a few entries sits in run_dir so
-    both benchmark kinds are evaluated."""
-    if "run" not in _CACHE:
+def released_label(data: str | Path) -> str:
+    """How the report names the benchmark passed as ``data`` (the dev slice in CI, else a constructed split
+    standing in for the release in a fresh clone): ``petool_utils.evaluation.grid.find_benchmarks``' rule."""
+    return "released PEToolBench dev slice" if "dev" in Path(data).name else "released PEToolBench"
+
+
+def smoke_run(tmp_path_factory, data: Path) -> SmokeRun:
+    """Run 07 and 10 once per test session and benchmark ``data`` (the ``bench_large_path`` fixture: the dev
+    slice, else a constructed split of >= 20 entries, so the smoke limit of 20 bites either way); a split of a
+    few entries sits in run_dir so both benchmark kinds are evaluated."""
+    if data not in _CACHE:
         tmp = tmp_path_factory.mktemp("smoke")
-        prof = smoke_profile(tmp, dev_path)
-        # A stand-in for notebook 05's output: dev entries in the release layout.
-        entries = load_entries(dev_path, limit=100)[-N_CONSTRUCTED:]
+        prof = smoke_profile(tmp, data)
+        # A stand-in for notebook 05's output: entries of `data` in the release layout.
+        entries = load_entries(data, limit=100)[-N_CONSTRUCTED:]
         atomic_write_json(prof.run_dir / "benchmark" / "test.json", [e.release_record() for e in entries])
         with fake_secret_env():
             result = run_profile(prof, only="07,10", progress=False)
-        _CACHE["run"] = SmokeRun(prof, result, tmp)
-    return _CACHE["run"]
+        _CACHE[data] = SmokeRun(prof, result, tmp)
+    return _CACHE[data]
 
 
 def chromium() -> str | None:
@@ -83,4 +90,4 @@ def chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-__all__ = ["FAKE_KEY", "TEST_MODELS", "SmokeRun", "chromium", "smoke_run", "fake_secret_env"]
+__all__ = ["FAKE_KEY", "TEST_MODELS", "SmokeRun", "chromium", "released_label", "smoke_run", "fake_secret_env"]

@@ -48,12 +48,13 @@ def check_official_export(folder: Path, entries) -> None:
                 assert parse_reference(target).tool_name == e.reference.tool_name
 
 
-def test_sft_records_are_the_training_records_with_the_generator(dev_entries):
-    entries = dev_entries[:20]
+def test_sft_records_are_the_training_records_with_the_generator(bench_entries):
+    entries = bench_entries[:20]
     recs = sft_records(entries, SETTINGS)
-    assert len(recs) == 60
+    assert len(recs) == 3 * len(entries) and [r["setting"] for r in recs[:3]] == list(SETTINGS)
     e, r = entries[0], recs[1]
-    assert {k: v for k, v in r.items() if k != "generator"} == sft_record(e, "ratings") and r["generator"] is None
+    # the generator of the entry rides along: None for the released records, the construction LLM's name else
+    assert {k: v for k, v in r.items() if k != "generator"} == sft_record(e, "ratings") and r["generator"] == (e.model_extra or {}).get("generator")
     assert r["prompt"] == entry_messages(e, "ratings") and r["prompt"][0]["content"] == e.instruction_ratings
     a = to_alpaca_sft([r])[0]
     assert (a["instruction"], a["input"], a["setting"], a["entry_id"]) == (e.instruction_ratings, e.query, "ratings",
@@ -76,10 +77,22 @@ def test_official_layout_of_the_release_loads_with_the_authors_registry(dev_entr
     check_official_export(tmp_path, entries)
 
 
-def test_dpo_rejects_a_non_preferred_tool_of_the_group(dev_entries):
-    recs = dpo_records_from_reference(dev_entries, ["preferred"], rng=0)
-    by_id = {str(e.entry_id): e for e in dev_entries}
-    with_alternatives = [e for e in dev_entries if len(set(e.same_func_names) - {e.reference.tool_name}) > 0]
+def test_official_layout_of_any_benchmark_loads_with_its_registry(bench_entries, tmp_path):
+    """The mechanics of the test above without the authors' file: the written registry is petool's copy of
+    it and the records it names load by its column mapping, one per entry and setting."""
+    entries = bench_entries[:30]
+    sizes = write_official(tmp_path, to_alpaca_sft(sft_records(entries)),
+                           to_alpaca_dpo(dpo_records_from_reference(entries, rng=0)))
+    assert sizes["official_sft_p"] == sizes["official_sft_r"] == sizes["official_sft_c"] == len(entries)
+    for kind in ("sft", "dpo"):
+        assert json.loads((tmp_path / f"dataset_{kind}" / "dataset_info.json").read_text()) == OFFICIAL_DATASET_INFO[kind]
+    check_official_export(tmp_path, entries)
+
+
+def test_dpo_rejects_a_non_preferred_tool_of_the_group(bench_entries):
+    recs = dpo_records_from_reference(bench_entries, ["preferred"], rng=0)
+    by_id = {str(e.entry_id): e for e in bench_entries}
+    with_alternatives = [e for e in bench_entries if len(set(e.same_func_names) - {e.reference.tool_name}) > 0]
     assert len(recs) == len(with_alternatives) > 0
     for r in to_alpaca_dpo(recs):
         e = by_id[r["entry_id"]]
@@ -87,7 +100,7 @@ def test_dpo_rejects_a_non_preferred_tool_of_the_group(dev_entries):
         assert rejected["tool_name"] in e.same_func_names and rejected["tool_name"] != e.reference.tool_name
         assert rejected["parameters"] == e.reference.parameters and json.loads(r["chosen"]) == json.loads(e.reference.to_json())
         assert r["instruction"] == e.instruction_preferred
-    assert recs == dpo_records_from_reference(dev_entries, ["preferred"], rng=0)
+    assert recs == dpo_records_from_reference(bench_entries, ["preferred"], rng=0)
 
 
 def test_conversions_keep_the_evaluation_message_layout():

@@ -20,8 +20,8 @@ GREEDY8 = {"temperature": 0.0, "max_tokens": 8}
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(dev_entries, tmp_path_factory):
-    texts = [e.instruction_ratings for e in dev_entries[:30]] + [e.query for e in dev_entries]
+def tiny_dir(bench_large_entries, tmp_path_factory):
+    texts = [e.instruction_ratings for e in bench_large_entries[:30]] + [e.query for e in bench_large_entries]
     return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny-llama", texts, vocab_size=2000, seed=0)
 
 
@@ -35,12 +35,13 @@ def _same_model(backend, **kw) -> HFBackend:
 
 
 @pytest.fixture(scope="module")
-def short_entries(backend, dev_entries):
-    """Entries whose no-history prompt is 500-1400 tokens (distinct lengths): quick to generate on CPU."""
+def short_entries(backend, bench_large_entries):
+    """Entries whose no-history prompt is at most 1400 tokens (distinct lengths: quick to generate on CPU)
+    and that have >= 10 past interactions to drop."""
     picked, lengths = [], set()
-    for e in dev_entries[:150]:
+    for e in bench_large_entries[:150]:
         n = backend.count_tokens(backend.render(entry_messages(e, "none")))
-        if 500 <= n <= 1400 and n not in lengths and len(e.history("chronological")) >= 10:
+        if n <= 1400 and n not in lengths and len(e.history("chronological")) >= 10:
             picked.append(e)
             lengths.add(n)
         if len(picked) == 5:
@@ -68,8 +69,8 @@ def test_left_padded_batch_equals_one_at_a_time(backend, short_entries):
     assert all(r.info["history_dropped"] == 0 for r in batched)
 
 
-def test_too_long_prompt_drops_the_oldest_history_items(backend, dev_entries):
-    e = next(x for x in dev_entries[::-1] if len(x.history("ratings")) >= 10)
+def test_too_long_prompt_drops_the_oldest_history_items(backend, bench_large_entries):
+    e = next(x for x in bench_large_entries[::-1] if len(x.history("ratings")) >= 10)
     hist = e.history("ratings")
     # A limit that the prompt without its 3 oldest items meets exactly.
     limit = backend.count_tokens(backend.render(entry_messages(e, "ratings", history=hist[3:])))

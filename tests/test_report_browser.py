@@ -28,8 +28,8 @@ def dump_dom(exe: str, url: str, profile_dir) -> str:
     return out.stdout
 
 
-def test_index_renders_tables_and_plotly_figures(browser, tmp_path_factory, dev_path, tmp_path):
-    run = smoke_run(tmp_path_factory, dev_path)
+def test_index_renders_tables_and_plotly_figures(browser, tmp_path_factory, bench_large_path, tmp_path):
+    run = smoke_run(tmp_path_factory, bench_large_path)
     dom = dump_dom(browser, (run.profile.report_dir / "index.html").as_uri(), tmp_path / "chrome")
     # Tables: Table 1 with the paper's rows, Table 2 with the error types.
     assert dom.count('<table class="petool-table"') >= 4
@@ -39,7 +39,7 @@ def test_index_renders_tables_and_plotly_figures(browser, tmp_path_factory, dev_
     assert 'class="bars"' in dom or 'class="trace bars"' in dom  # Figure 5's bars are there
 
 
-def test_notebook_page_renders_its_figures_offline(browser, tmp_path_factory, dev_path, tmp_path):
-    run = smoke_run(tmp_path_factory, dev_path)
+def test_notebook_page_renders_its_figures_offline(browser, tmp_path_factory, bench_large_path, tmp_path):
+    run = smoke_run(tmp_path_factory, bench_large_path)
     dom = dump_dom(browser, (run.profile.report_dir / "07_evaluation.html").as_uri(), tmp_path / "chrome")
     assert 'class="main-svg"' in dom

@@ -7,7 +7,7 @@ import json
 
 import nbformat
 import pytest
-from _report_smoke import N_CONSTRUCTED, TEST_MODELS, smoke_run
+from _report_smoke import N_CONSTRUCTED, TEST_MODELS, released_label, smoke_run
 
 from petool_utils.evaluation.grid import read_metrics
 from petool_utils.report.runner import run_profile
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, dev_path):
-    return smoke_run(tmp_path_factory, dev_path)
+def run(tmp_path_factory, bench_large_path):
+    return smoke_run(tmp_path_factory, bench_large_path)
 
 
 def test_both_notebooks_ran_ok(run):
@@ -64,7 +64,7 @@ def test_index_has_table1_figures_table2_and_links(run):
     assert "Table 1" in page and "PEToolLLaMA w/o DPO" in page and "77.8" in page  # paper rows
     assert "random baseline (offline, no LLM)" in page  # ours, labelled as offline
     assert "Not in the table: offline:nosuch" in page
-    assert "released PEToolBench dev slice, 20 entries" in page
+    assert f"{released_label(run.profile.data)}, 20 entries" in page
     assert f"constructed test split (this run), {N_CONSTRUCTED} entries" in page
     assert "Figure 5" in page and "Figure 6" in page and "Table 2" in page
     assert page.count("Plotly.newPlot") >= 3

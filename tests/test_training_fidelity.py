@@ -30,18 +30,18 @@ def _texts(*calls) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_model(dev_entries, tmp_path_factory):
+def tiny_model(bench_large_entries, tmp_path_factory):
     pytest.importorskip("transformers")
     from petool_utils.models.tiny import build_tiny_llama
     from petool_utils.training.records import shorten_entries, tokenizer_corpus
 
-    short = shorten_entries(dev_entries[:24], 1, 2, 0)
+    short = shorten_entries(bench_large_entries[:24], 1, 2, 0)
     return build_tiny_llama(tmp_path_factory.mktemp("fid") / "tiny", tokenizer_corpus(short, ["preferred"]), vocab_size=1024, seed=0)
 
 
 # -- (a) ---------------------------------------------------------------------------------------------
 
-def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny_model, dev_entries, tmp_path):
+def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny_model, bench_entries, tmp_path):
     """A 4-bit base, a continued adapter, DPO at the paper's 5e-6: every trainable tensor is fp32 when
     training starts (TRL's bf16 cast undone), >= 90% of LoRA entries change in 4 steps, and the
     step-0 margin is exactly 0 (policy and TRL's fp32 reference copy are equal)."""
@@ -69,7 +69,7 @@ def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny
     sft_dir = tmp_path / "train" / "sft"
     peft_model.save_pretrained(str(sft_dir / "adapter"))
     before = load_file(sft_dir / "adapter" / "adapter_model.safetensors")
-    entries = shorten_entries(dev_entries[:8], 1, 2, 0)
+    entries = shorten_entries(bench_entries[:8], 1, 2, 0)
     atomic_write_json(sft_dir / "train_entries.json", dump_entries(entries))
     atomic_write_json(sft_dir / "manifest.json", {"base_model": str(tiny_model), "training_data": {"source": "constructed"}})
     samples = [_texts((e.reference.tool_name, {"wrong": 1})) for e in entries]
@@ -101,11 +101,11 @@ def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny
 
 # -- (b) ---------------------------------------------------------------------------------------------
 
-def test_training_fidelity_b_long_records_lose_their_oldest_history_not_their_answer(dev_entries):
+def test_training_fidelity_b_long_records_lose_their_oldest_history_not_their_answer(bench_large_entries):
     """A record over ``max_length`` is kept, shortened by the one fitting rule (oldest history first,
     room kept for the answer), its answer intact; only a record too long with no history is dropped."""
     count = char_proxy_counter()  # tokens = ceil(characters / 4): what issue 14 measured with
-    entry = next(e for e in dev_entries if len(e.history("chronological")) >= 10)
+    entry = next(e for e in bench_large_entries if len(e.history("chronological")) >= 10)
     hist = entry.history("chronological")
     rec = sft_record(entry, "chronological")
     answer = rec["completion"]
@@ -135,20 +135,32 @@ def test_training_fidelity_b_long_records_lose_their_oldest_history_not_their_an
     assert kept[0]["history_dropped"] > 0 and count(kept[0]["prompt"] + kept[0]["rejected"]) <= full
 
 
-def test_training_fidelity_b_sft_run_keeps_and_counts_shortened_records(tiny_model, dev_entries, dev_path, tmp_path):
+def test_training_fidelity_b_sft_run_keeps_and_counts_shortened_records(tiny_model, bench_large_entries, tmp_path):
     """End to end: at a tight ``max_length`` every record is trained on, shortened and counted."""
     pytest.importorskip("trl")
     from petool_utils.benchmark.data import dump_entries
     from petool_utils.io import atomic_write_json, iter_jsonl
     from petool_utils.training.config import TINY_SFT, from_mapping
+    from petool_utils.training.modeling import load_tokenizer
+    from petool_utils.training.records import chat_token_counter, shorten_entry
     from petool_utils.training.sft import train_sft
 
-    # three entries whose prompts (3 past interactions, 2 candidates) are 311-447 tokens of the tiny
-    # tokenizer, and 108-151 with no history: at 300 tokens each must lose some history
-    picked = [dev_entries[i] for i in (0, 2, 3)]
-    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(picked))
     params = from_mapping("sft", {**TINY_SFT, "run_dir": str(tmp_path), "base_model": str(tiny_model), "limit": None,
                                   "max_history": 3, "max_records": None, "max_length": 300, "max_steps": 1})
+    # three entries whose records (3 past interactions, 2 candidates, the answer) are over 300 tokens of the
+    # tiny tokenizer and within 300 with no history: each must lose some history, none may be dropped
+    # (on the dev slice: entries 0, 2 and 3, 311-447 tokens, 108-151 with no history)
+    count = chat_token_counter(load_tokenizer(tiny_model))
+
+    def tokens(e, keep: int | None) -> int:
+        short = shorten_entry(e, 3, 2, params.seed)
+        hist = short.history("preferred")
+        return count(entry_messages(short, "preferred", history=hist[len(hist) - keep:] if keep else [])
+                     + sft_record(short, "preferred")["completion"])
+
+    picked = [e for e in bench_large_entries[:40] if len(e.history("preferred")) >= 3 and tokens(e, 0) <= 300 < tokens(e, 3)][:3]
+    assert len(picked) == 3
+    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(picked))
     result = train_sft(params, progress=False)
     records = list(iter_jsonl(result.output_dir / "sft_records.jsonl"))
     assert result.fit["records"] == 3 and result.fit["dropped_over_limit"] == 0 and result.n_records == 3
@@ -163,9 +175,9 @@ def test_training_fidelity_b_sft_run_keeps_and_counts_shortened_records(tiny_mod
 # -- (c) ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def group_entry(dev_entries):
+def group_entry(bench_entries):
     """An entry whose functionality group has at least two tools besides the reference."""
-    return next(e for e in dev_entries if len(set(e.same_func_names) - {e.reference.tool_name}) >= 2
+    return next(e for e in bench_entries if len(set(e.same_func_names) - {e.reference.tool_name}) >= 2
                 and e.reference.parameters and len(set(e.candidate_names) - set(e.same_func_names)) >= 1)
 
 
@@ -213,12 +225,12 @@ def test_training_fidelity_c_pairs_follow_the_papers_rule(group_entry):
 
 # -- (d) ---------------------------------------------------------------------------------------------
 
-def test_training_fidelity_d_no_train_split_refuses_with_the_options(tmp_path, dev_path):
+def test_training_fidelity_d_no_train_split_refuses_with_the_options(tmp_path, bench_path):
     from petool_utils.training.config import from_mapping
     from petool_utils.training.data import TrainingDataError, resolve_training_data
     from petool_utils.training.sft import train_sft
 
-    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(dev_path), "base_model": "tiny"})
+    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(bench_path), "base_model": "tiny"})
     with pytest.raises(TrainingDataError) as err:
         train_sft(params, progress=False)
     msg = str(err.value)
@@ -230,7 +242,7 @@ def test_training_fidelity_d_no_train_split_refuses_with_the_options(tmp_path, d
     with pytest.raises(TrainingDataError, match=r"user_entries_dpo_\{p,r,c\}\.json"):
         resolve_training_data(from_mapping("dpo", {"run_dir": str(tmp_path)}), tiny=True)
     # allow_test_data is for the tiny demo only
-    real = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(dev_path), "allow_test_data": True,
+    real = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(bench_path), "allow_test_data": True,
                                 "base_model": str(tmp_path / "llama")})
     with pytest.raises(TrainingDataError, match="tiny stand-in demo only"):
         resolve_training_data(real, tiny=False)
@@ -238,32 +250,33 @@ def test_training_fidelity_d_no_train_split_refuses_with_the_options(tmp_path, d
     assert demo.on_test_data and demo.describe()["label"].startswith("trained on the released TEST split")
 
 
-def test_training_fidelity_d_train_split_sources(tmp_path, dev_entries):
-    """The constructed split, or ``train_data``: a release-layout file or the released alpaca files."""
+def test_training_fidelity_d_train_split_sources(tmp_path, bench_large_entries):
+    """The constructed split, or ``train_data``: a release-layout file or the released alpaca files.
+    (Entries 10-13 as the train split: more than the smoke constructed split holds.)"""
     from petool_utils.benchmark.data import dump_entries
     from petool_utils.io import atomic_write_json
     from petool_utils.training.config import from_mapping
     from petool_utils.training.data import CONSTRUCTED, TRAIN_DATA, resolve_training_data
 
-    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(dev_entries[10:14]))
+    atomic_write_json(tmp_path / "benchmark" / "train.json", dump_entries(bench_large_entries[10:14]))
     got = resolve_training_data(from_mapping("sft", {"run_dir": str(tmp_path)}), tiny=False)
-    assert got.source == CONSTRUCTED and [e.entry_id for e in got.entries] == [e.entry_id for e in dev_entries[10:14]]
+    assert got.source == CONSTRUCTED and [e.entry_id for e in got.entries] == [e.entry_id for e in bench_large_entries[10:14]]
     # the released LLaMA-Factory files (alpaca: instruction = the setting's prompt, input = query)
     rel = tmp_path / "release"
     for setting, c in (("preferred", "p"), ("ratings", "r")):
-        rows = [{"instruction": e.prompt(setting), "input": e.query, "output": e.reference.to_json()} for e in dev_entries[:3]]
+        rows = [{"instruction": e.prompt(setting), "input": e.query, "output": e.reference.to_json()} for e in bench_large_entries[:3]]
         atomic_write_json(rel / f"user_entries_sft_{c}.json", rows)
         dpo = [{"instruction": e.prompt(setting), "input": e.query, "chosen": e.reference.to_json(),
-                "rejected": json.dumps({"tool_name": "<X>.<Y>.<z>", "parameters": {}})} for e in dev_entries[:3]]
+                "rejected": json.dumps({"tool_name": "<X>.<Y>.<z>", "parameters": {}})} for e in bench_large_entries[:3]]
         atomic_write_json(rel / f"user_entries_dpo_{c}.json", dpo)
     sft = resolve_training_data(from_mapping("sft", {"run_dir": str(tmp_path), "train_data": str(rel)}), tiny=False)
     assert sft.source == TRAIN_DATA and len(sft.entries) == 6 and sft.pairs is None
     e0 = sft.entries[0]
-    assert list(e0.histories) == ["preferred"] and entry_messages(e0, "preferred") == entry_messages(dev_entries[0], "preferred")
-    assert e0.reference == dev_entries[0].reference
+    assert list(e0.histories) == ["preferred"] and entry_messages(e0, "preferred") == entry_messages(bench_large_entries[0], "preferred")
+    assert e0.reference == bench_large_entries[0].reference
     dpo = resolve_training_data(from_mapping("dpo", {"run_dir": str(tmp_path), "train_data": str(rel)}), tiny=False)
     assert len(dpo.pairs) == 6 and dpo.pairs[3]["setting"] == "ratings"
-    assert dpo.pairs[0]["prompt"] == entry_messages(dev_entries[0], "preferred")
+    assert dpo.pairs[0]["prompt"] == entry_messages(bench_large_entries[0], "preferred")
     assert {p["chosen_source"] for p in dpo.pairs} == {"released"}
 
 

@@ -3,7 +3,9 @@
 (a) SFT on 16 records overfits: loss at least halves, greedy decoding (the hf backend) reproduces >= 80%
 of the calls; (b) DPO from that adapter raises the chosen-minus-rejected reward margin on its pairs,
 from exactly 0 at the first step; (c) the ablation scores the adapters with the evaluation engine's own
-predictor (issue 14 (e)). One SFT run is shared by the tests (module fixture); seeds are fixed.
+predictor (issue 14 (e)). One SFT run is shared by the tests (``tiny_sft_run`` in conftest, also served by
+test_transformers_serve.py); seeds are fixed. The data is the dev slice when it is here, else a split
+constructed from the built-in corpus (``bench_large_path``), so a fresh clone trains too.
 """
 
 from __future__ import annotations
@@ -18,13 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def sft_run(tmp_path_factory, dev_path):
-    from petool_utils.training.config import TINY_SFT, from_mapping
-    from petool_utils.training.sft import train_sft
-
-    run_dir = tmp_path_factory.mktemp("train")
-    params = from_mapping("sft", {**TINY_SFT, "run_dir": str(run_dir), "data": str(dev_path), "seed": 0})
-    return train_sft(params, progress=False)
+def sft_run(tiny_sft_run):
+    return tiny_sft_run
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +111,7 @@ def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo
         assert row.call_acc >= 0.8, (name, row)
 
 
-def test_qlora_4bit_on_cpu_learns(tmp_path, dev_path):
+def test_qlora_4bit_on_cpu_learns(tmp_path, bench_large_path):
     """The opt-in QLoRA path on CPU: a fresh 4-bit NF4 load trains (LoRA gets gradients, loss falls).
 
     Guards the bitsandbytes pitfall where a 4-bit model used for inference first stops learning."""
@@ -124,7 +121,7 @@ def test_qlora_4bit_on_cpu_learns(tmp_path, dev_path):
     from petool_utils.training.config import TINY_SFT, from_mapping
     from petool_utils.training.sft import train_sft
 
-    params = from_mapping("sft", {**TINY_SFT, "run_dir": str(tmp_path), "data": str(dev_path), "quantization": "4bit",
+    params = from_mapping("sft", {**TINY_SFT, "run_dir": str(tmp_path), "data": str(bench_large_path), "quantization": "4bit",
                                   "num_train_epochs": 5, "gradient_checkpointing": True, "logging_steps": 1})
     result = train_sft(params, progress=False)
     assert result.extra["quantized_4bit"] is True
@@ -136,13 +133,13 @@ def test_qlora_4bit_on_cpu_learns(tmp_path, dev_path):
     assert lora_b and all(float(v.abs().sum()) > 0 for v in lora_b)  # LoRA B starts at zero
 
 
-def test_interrupted_sft_resumes_from_its_checkpoint(tmp_path, dev_path):
+def test_interrupted_sft_resumes_from_its_checkpoint(tmp_path, bench_large_path):
     """With TRL's own ``save_strategy``/``save_steps`` a rerun continues from the newest checkpoint."""
     from petool_utils.training.config import TINY_SFT, from_mapping
     from petool_utils.training.sft import train_sft
     from petool_utils.training.trainer import latest_checkpoint
 
-    base = {**TINY_SFT, "run_dir": str(tmp_path), "data": str(dev_path), "save_strategy": "steps", "save_steps": 2,
+    base = {**TINY_SFT, "run_dir": str(tmp_path), "data": str(bench_large_path), "save_strategy": "steps", "save_steps": 2,
             "logging_steps": 1}
     first = train_sft(from_mapping("sft", {**base, "max_steps": 4}), progress=False)
     assert latest_checkpoint(first.output_dir / "checkpoints").endswith("checkpoint-4")

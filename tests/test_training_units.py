@@ -23,9 +23,10 @@ from petool_utils.training.sampling import (
 
 
 @pytest.fixture(scope="module")
-def entry(dev_entries):
-    # the first dev entry: reference <Advertising>.<MultipleTeamsCallingTest>.<logoutUser>, group of two
-    return dev_entries[0]
+def entry(bench_entries):
+    # the first entry whose group has a tool besides the reference (a rival to build a rejected call from);
+    # on the dev slice the first entry: <Advertising>.<MultipleTeamsCallingTest>.<logoutUser>, group of two
+    return next(e for e in bench_entries if set(e.same_func_names) - {e.reference.tool_name})
 
 
 def test_sft_record_is_the_evaluation_prompt_and_the_reference_call(entry):
@@ -159,35 +160,36 @@ def test_smoke_profile_uses_the_tested_tiny_settings():
         assert got == want
 
 
-def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, dev_entries, dev_path):
+def test_heldout_ablation_entries_follow_the_training_slice(tmp_path, bench_large_entries, bench_large_path):
+    # 3 entries trained on, the next 4 held out: more than the smoke split has
     from petool_utils.benchmark.data import dump_entries
     from petool_utils.io import atomic_write_json
     from petool_utils.training.ablation import ablation_entries
     from petool_utils.training.config import to_dict
 
-    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(dev_path), "limit": 3, "max_candidates": 2,
+    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(bench_large_path), "limit": 3, "max_candidates": 2,
                                   "base_model": "tiny", "allow_test_data": True})
-    atomic_write_json(tmp_path / "train_entries.json", dump_entries(dev_entries[:3]))
+    atomic_write_json(tmp_path / "train_entries.json", dump_entries(bench_large_entries[:3]))
     atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "released_test"}})
     held = ablation_entries(tmp_path, "heldout", limit=4)
-    assert [e.entry_id for e in held] == [e.entry_id for e in dev_entries[3:7]]
+    assert [e.entry_id for e in held] == [e.entry_id for e in bench_large_entries[3:7]]
     assert all(e.reference.tool_name in e.candidate_names for e in held)
     assert len(ablation_entries(tmp_path, "train")) == 3
 
 
-def test_heldout_after_a_whole_training_set_is_the_test_data(tmp_path, dev_entries, dev_path):
+def test_heldout_after_a_whole_training_set_is_the_test_data(tmp_path, bench_entries, bench_path):
     from petool_utils.benchmark.data import dump_entries
     from petool_utils.io import atomic_write_json
     from petool_utils.training.ablation import ablation_entries
     from petool_utils.training.config import to_dict
 
     # trained on all of `data`: nothing is held out, and saying so beats scoring the training set
-    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(dev_path)})
-    atomic_write_json(tmp_path / "train_entries.json", dump_entries(dev_entries))
+    params = from_mapping("sft", {"run_dir": str(tmp_path), "data": str(bench_path)})
+    atomic_write_json(tmp_path / "train_entries.json", dump_entries(bench_entries))
     atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "released_test"}})
     with pytest.raises(ValueError, match="no entry outside"):
         ablation_entries(tmp_path, "heldout")
     # trained on a constructed benchmark: the released test data is held out, ids notwithstanding
     atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "constructed"}})
     held = ablation_entries(tmp_path, "heldout", limit=3)
-    assert [e.entry_id for e in held] == [e.entry_id for e in dev_entries[:3]]
+    assert [e.entry_id for e in held] == [e.entry_id for e in bench_entries[:3]]

@@ -25,18 +25,14 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def merged_model(tmp_path_factory, dev_path):
-    """SFT of the tiny stand-in until it emits calls (the tiny training test's settings), merged into one folder."""
+def merged_model(tiny_sft_run):
+    """The tiny training test's SFT run (shared, not retrained: ``tiny_sft_run`` in conftest, on the dev
+    slice or else a constructed split), its adapter merged into one folder."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from petool_utils.training.config import TINY_SFT, from_mapping
-    from petool_utils.training.sft import train_sft
-
-    run_dir = tmp_path_factory.mktemp("serve-train")
-    # TINY_SFT allows the tiny demo's one permitted use of released test data (the outputs say so)
-    params = from_mapping("sft", {**TINY_SFT, "run_dir": str(run_dir), "data": str(dev_path), "seed": 0})
-    res = train_sft(params, progress=False)
+    res = tiny_sft_run
+    run_dir = res.output_dir.parent.parent
     merged = run_dir / "tiny-merged"
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(res.base_model)), str(res.adapter_dir))
     model.merge_and_unload().save_pretrained(str(merged))
