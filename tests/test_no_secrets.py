@@ -29,8 +29,8 @@ def _files_containing(roots, needle: str) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_smoke_run_leaves_the_key_nowhere(tmp_path_factory, bench_path):
-    run = smoke_run(tmp_path_factory, bench_path)
+def test_smoke_run_leaves_the_key_nowhere(tmp_path_factory, bench_large_path):
+    run = smoke_run(tmp_path_factory, bench_large_path)
     roots = [run.profile.run_dir, run.profile.report_dir]
     files = [p for r in roots for p in Path(r).rglob("*") if p.is_file()]
     assert any(p.suffix == ".ipynb" for p in files) and any(p.name == "index.html" for p in files)
