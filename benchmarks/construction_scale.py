@@ -134,6 +134,19 @@ def write_docs_table() -> None:
                      + " | ".join(f"{wall.get(s, float('nan')):.1f}" for s in stages)
                      + f" | {r['total_wall_s']:.0f} | {r['peak_rss_gb']:.2f} | {ev.get('wall_s', 'n/a')} | "
                      f"{r['load_avg_at_end'][0]:.1f} |")
+    if len(runs) >= 2:
+        a, b = runs[-2], runs[-1]
+        wa = {row["stage"]: row["wall_s"] for row in a["stages"]}
+        wb = {row["stage"]: row["wall_s"] for row in b["stages"]}
+        growth = {s: wb[s] / wa[s] for s in stages if wa.get(s) and wb.get(s)}
+        fastest = max(growth, key=growth.get)
+        slowest = max(wb, key=wb.get)
+        ea, eb = (a.get("evaluation") or {}).get("wall_s"), (b.get("evaluation") or {}).get("wall_s")
+        lines += ["", f"From {a['apis']:,} to {b['apis']:,} APIs ({b['apis'] / a['apis']:.0f}x): stages 01-06 "
+                  f"x{b['total_wall_s'] / a['total_wall_s']:.2f}; slowest stage {slowest} ({wb[slowest]:.0f} s); "
+                  f"fastest-growing stage {fastest} (x{growth[fastest]:.1f}; per stage "
+                  + ", ".join(f"{s} x{g:.1f}" for s, g in growth.items()) + ")"
+                  + (f"; the ranker's evaluation x{eb / ea:.1f}." if ea and eb else ".")]
     write_block(REPO_ROOT / "docs" / "construction.md", "construction_scale",
                 written_by("python benchmarks/construction_scale.py --apis N --write-docs") + "\n".join(lines))
 
