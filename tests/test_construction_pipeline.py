@@ -100,6 +100,8 @@ def test_fidelity_on_the_smoke_build(runs):
     f = fidelity(entries)
     assert f["ref_api_in_preferred_history"] == 0 and f["chronological_disliked_first"] == 1
     assert f["ratings_chronological_same_items"] == 1 and 0.5 < f["liked_share_ratings"] < 1
+    # new requests are called with their API's tool-use example parameters, as in the release (0.93 there)
+    assert f["reference_params_as_history"] >= 0.9
     stats = json.loads((runs[0] / "benchmark_statistics.json").read_text())
     assert {r["key"]: r["constructed (train+test)"] for r in stats["fidelity"]}["ref_api_in_preferred_history"] == 0
 
@@ -186,3 +188,11 @@ def test_fragments_follow_the_report_format(runs):
     fragments = pytest.importorskip("petool_utils.report.fragments")
     frags = [fragments.Fragment.model_validate(json.loads(p.read_text())) for p in (runs[0] / "report").glob("*.json")]
     assert len(frags) == 6 and sum(b.kind == "plotly" for f in frags for b in f.blocks) == 2  # eps sweep, Figure 4
+
+
+def test_release_reference_calls_name_the_history_calls_parameters(dev_entries):
+    """The parameter convention the stand-in copies: 477 of the 512 dev-slice references whose API is in
+    some history name exactly the parameters of that API's most frequent history call."""
+    from petool_utils.construction.statistics import fidelity
+
+    assert fidelity(dev_entries)["reference_params_as_history"] == 477 / 512

@@ -71,6 +71,8 @@ FIDELITY_ROWS = {
     "history_length_std": "history_length: standard deviation",
     "preferred_items_shown_mean": "items shown in the preferred-only prompt (mean)",
     "empty_reference_parameters": "reference call with empty parameters (share)",
+    "reference_params_as_history": "reference call names the parameters its API's history calls name most often "
+                                   "(share of entries whose API is in some history)",
 }
 """The statistics of issue 15's comparison table, by key, with what each measures."""
 
@@ -116,7 +118,28 @@ def fidelity(entries: Sequence[Entry]) -> dict[str, float]:
         "history_length_std": float(lengths.std()),
         "preferred_items_shown_mean": float(np.mean(shown)),
         "empty_reference_parameters": empty / n,
+        "reference_params_as_history": _params_as_history(entries),
     }
+
+
+def _params_as_history(entries: Sequence[Entry]) -> float:
+    """The parameter convention of the reference calls: the release writes a new request's call with the
+    parameters of the API's tool-use example (the history items), so the reference names the same
+    parameters as that API's most frequent history call; a benchmark whose references drop the optional
+    ones teaches a different convention."""
+    seen: dict[str, dict[frozenset[str], int]] = {}
+    for e in entries:
+        for it in e.history("ratings") or e.history("preferred"):
+            counts = seen.setdefault(it.tool_call.tool_name, {})
+            key = frozenset(it.tool_call.parameters)
+            counts[key] = counts.get(key, 0) + 1
+    hits = total = 0
+    for e in entries:
+        counts = seen.get(e.reference.tool_name)
+        if counts:
+            total += 1
+            hits += frozenset(e.reference.parameters) == max(counts, key=lambda k: (counts[k], sorted(k)))
+    return hits / total if total else float("nan")
 
 
 def fidelity_table(benchmarks: Mapping[str, Sequence[Entry]]) -> pd.DataFrame:
