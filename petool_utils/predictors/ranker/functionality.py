@@ -14,6 +14,7 @@ takes, so an API whose parameter names or documented example values appear in th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -137,21 +138,17 @@ class FunctionalityWeights:
     score first (else straight to provider coverage, then list order)."""
 
 
-def _group_keys(cands: Sequence[CandidateTool]) -> tuple[list[str], list[str], list[str]]:
-    return ([norm_api(api_part(c.tool_name)) for c in cands], [tool_part(c.tool_name) for c in cands],
-            [category_part(c.tool_name) for c in cands])
-
-
-def _similarity_pairs(cands: Sequence[CandidateTool]) -> Iterable[tuple[int, int, bool]]:
-    """(i, j, same API name) for every pair that may be one group: different providers of one category
-    (two APIs of one provider are different functions, never alternatives; the same API under another
-    category is another group)."""
-    apis, providers, cats = _group_keys(cands)
-    n = len(cands)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if providers[i] != providers[j] and cats[i] == cats[j]:
-                yield i, j, apis[i] == apis[j]
+@lru_cache(maxsize=65_536)
+def _similarity_pairs(names: tuple[str, ...]) -> tuple[tuple[int, int, bool], ...]:
+    """(i, j, same API name) for every pair of candidates (by full API name) that may be one group:
+    different providers of one category (two APIs of one provider are different functions, never
+    alternatives; the same API under another category is another group). Cached on the candidate list,
+    which the three settings of an entry share, so embedding and grouping ask for it once."""
+    apis = [norm_api(api_part(n)) for n in names]
+    providers = [tool_part(n) for n in names]
+    cats = [category_part(n) for n in names]
+    return tuple((i, j, apis[i] == apis[j]) for i in range(len(names)) for j in range(i + 1, len(names))
+                 if providers[i] != providers[j] and cats[i] == cats[j])
 
 
 def vectors_needed(cands: Sequence[CandidateTool]) -> list[bool]:
@@ -159,7 +156,7 @@ def vectors_needed(cands: Sequence[CandidateTool]) -> list[bool]:
     name. On the dev slice that is under half of the distinct candidate texts, so embedding only these
     halves the ranker's MiniLM time and changes no answer."""
     need = [False] * len(cands)
-    for i, j, same_api in _similarity_pairs(cands):
+    for i, j, same_api in _similarity_pairs(tuple(c.tool_name for c in cands)):
         if not same_api:
             need[i] = need[j] = True
     return need
@@ -180,7 +177,7 @@ def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min
         return i
 
     sim = cand_vecs @ cand_vecs.T if n else np.zeros((0, 0))
-    for i, j, same_api in _similarity_pairs(cands):
+    for i, j, same_api in _similarity_pairs(tuple(c.tool_name for c in cands)):
         if same_api or sim[i, j] >= min_cos:
             parent[find(i)] = find(j)
     return [find(i) for i in range(n)]
