@@ -19,7 +19,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 Messages = list[dict[str, str]]
 ResultCallback = Callable[[int, "ChatResult"], None]
@@ -96,6 +96,27 @@ class ChatLLM(ABC):
     @abstractmethod
     def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
         """Answer every request (see the class docstring)."""
+
+    def chat_stream(self, requests: Iterable[tuple[int, ChatRequest]], on_result: ResultCallback) -> None:
+        """Answer ``(index, request)`` pairs as ``requests`` yields them; ``on_result(index, result)`` for each,
+        with the caller's index, and nothing returned.
+
+        The iterable is consumed lazily by a backend that can start sending before it is exhausted (the
+        OpenAI backend pulls the next request when a slot frees up), so rendering prompts and looking them
+        up in the cache overlap with the first requests on the wire. This default drains it and calls
+        :meth:`chat_many`.
+        """
+        pairs = list(requests)
+        called: set[int] = set()
+
+        def relay(j: int, res: ChatResult) -> None:
+            called.add(j)
+            on_result(pairs[j][0], res)
+
+        got = self.chat_many([r for _, r in pairs], on_result=relay)
+        for j, res in enumerate(got):  # a backend that does not call back still delivers
+            if j not in called:
+                on_result(pairs[j][0], res)
 
     def identity(self) -> str:
         """What, besides the request, determines an answer: the cache key's backend part."""

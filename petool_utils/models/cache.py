@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from petool_utils.models.base import ChatLLM, ChatRequest, ChatResult, ResultCallback, request_key
 
@@ -94,55 +94,53 @@ class CachedLLM(ChatLLM):
         return {**self.backend.describe(), "cache": str(self.cache.path)}
 
     def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
+        """Hits are answered from the cache, the first of identical requests is sent and the others follow
+        its answer; the misses reach the backend as a stream (:meth:`ChatLLM.chat_stream`), so a backend
+        that sends while the stream is still being read has its first requests out before the last prompt
+        is even rendered (``requests`` may be a lazy sequence)."""
         ident = self.backend.identity()
-        keys = [request_key(ident, r.messages, r.options) for r in requests]
         results: list[ChatResult | None] = [None] * len(requests)
-        first_of: dict[str, int] = {}
+        keys: list[str | None] = [None] * len(requests)
+        sent_for: dict[str, int] = {}  # key -> the index whose request went to the backend
         followers: dict[int, list[int]] = {}
-        todo: list[int] = []
-        for i, key in enumerate(keys):
-            if key in first_of:
-                followers.setdefault(first_of[key], []).append(i)
-                continue
-            t0 = time.perf_counter()
-            hit = self.cache.get(key)
-            if hit is not None:
-                self.hits += 1
-                results[i] = ChatResult(hit, cached=True, attempts=0, latency_s=time.perf_counter() - t0)
-                if on_result:
-                    on_result(i, results[i])  # type: ignore[arg-type]
-                continue
-            first_of[key] = i
-            todo.append(i)
-        self.misses += len(todo)
 
-        def deliver(j: int, res: ChatResult) -> None:
-            i = todo[j]
-            if res.ok:
-                self.cache.put(keys[i], self.name, res.text)  # type: ignore[arg-type]
+        def emit(i: int, res: ChatResult) -> None:
             results[i] = res
             if on_result:
                 on_result(i, res)
-            for f in followers.get(i, []):
-                results[f] = res
-                if on_result:
-                    on_result(f, res)
+
+        def misses() -> Iterator[tuple[int, ChatRequest]]:
+            for i, req in enumerate(requests):
+                key = keys[i] = request_key(ident, req.messages, req.options)
+                first = sent_for.get(key)
+                if first is not None:  # identical to a request already sent: follow its answer
+                    if results[first] is not None:
+                        emit(i, results[first])  # type: ignore[arg-type]
+                    else:
+                        followers.setdefault(first, []).append(i)
+                    continue
+                t0 = time.perf_counter()
+                hit = self.cache.get(key)
+                if hit is not None:
+                    self.hits += 1
+                    emit(i, ChatResult(hit, cached=True, attempts=0, latency_s=time.perf_counter() - t0))
+                    continue
+                sent_for[key] = i
+                self.misses += 1
+                yield i, req
+
+        def deliver(i: int, res: ChatResult) -> None:
+            if res.ok:
+                self.cache.put(keys[i], self.name, res.text)  # type: ignore[arg-type]
+            emit(i, res)
+            for f in followers.pop(i, []):
+                emit(f, res)
 
         try:
-            if todo:
-                got = self.backend.chat_many([requests[i] for i in todo], on_result=deliver)
-                for j, res in enumerate(got):  # a backend that does not call back still delivers
-                    if results[todo[j]] is None:
-                        deliver(j, res)
+            self.backend.chat_stream(misses(), deliver)
         finally:
             self.cache.flush()
-        for i, key in enumerate(keys):  # followers of a cache hit
-            if results[i] is None:
-                results[i] = results[first_of.get(key, i)] or self._from_hit(key)
         return results  # type: ignore[return-value]
-
-    def _from_hit(self, key: str) -> ChatResult:
-        return ChatResult(self.cache.get(key), cached=True, attempts=0)
 
     def close(self) -> None:
         self.cache.flush()

@@ -15,12 +15,14 @@ is the model *name* and the server's public URL, so two servers serving one mode
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import random
+import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Mapping, Sequence
+from typing import Any, Awaitable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from petool_utils.models.base import (
@@ -131,11 +133,6 @@ def classify_exception(exc: BaseException) -> bool:
 
 
 
-# Parameters of ``chat.completions.create``; any other option goes to the server in the request body
-# (``extra_body``), so vLLM's ``top_k`` or ``repetition_penalty`` reach it too.
-CLIENT_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
-                           "frequency_penalty", "logprobs", "top_logprobs", "logit_bias", "max_completion_tokens",
-                           "response_format", "user"})
 FATAL_STATUS = {401: "the server refused the key: check OPENAI_API_KEY (or PETOOL_OPENAI_API_KEY)",
                 403: "the key may not use this model or server: check OPENAI_API_KEY (or PETOOL_OPENAI_API_KEY)",
                 404: "unknown model or wrong server: check the model name and OPENAI_BASE_URL (or PETOOL_OPENAI_BASE_URL)"}
@@ -191,57 +188,78 @@ class OpenAIBackend(ChatLLM):
         return [self._api_key, *secret_env_values().values()]
 
     def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
-        return run_sync(self._run(list(requests), on_result))
-
-    async def _run(self, requests: list[ChatRequest], on_result: ResultCallback | None) -> list[ChatResult]:
-        from openai import AsyncOpenAI
-
-        client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout)
-        sem = asyncio.Semaphore(self.concurrency)
-        stop: list[str] = []
-        secrets = self._secrets()
         results: list[ChatResult | None] = [None] * len(requests)
 
-        async def one(i: int, req: ChatRequest) -> None:
-            res = await self._complete(client, sem, req, stop, secrets)
-            if res is None:  # not sent: the run stopped at a fatal error
-                return
+        def keep(i: int, res: ChatResult) -> None:
             results[i] = res
             if on_result:
                 on_result(i, res)
 
+        self.chat_stream(enumerate(requests), keep)
+        return results  # type: ignore[return-value]
+
+    def chat_stream(self, requests: Iterable[tuple[int, ChatRequest]], on_result: ResultCallback) -> None:
+        run_sync(self._run(iter(requests), on_result))
+
+    async def _run(self, requests: Iterator[tuple[int, ChatRequest]], on_result: ResultCallback) -> None:
+        """Pull the next request only when one of the ``concurrency`` slots is free, and hand the slot to it:
+        the first answers are on their way while later prompts are still being rendered."""
+        from openai import AsyncOpenAI, DefaultAioHttpClient
+
+        # aiohttp as the transport (the SDK's documented option "for improved concurrency performance"):
+        # httpx's pool re-polls every idle connection for each request it assigns, which at 32 requests in
+        # flight cost more CPU than the requests themselves.
+        client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout,
+                             http_client=DefaultAioHttpClient(timeout=self.timeout, verify=_tls_context()))
+        sem = asyncio.Semaphore(self.concurrency)
+        stop: list[str] = []
+        secrets = self._secrets()
+        tasks: list[asyncio.Task] = []
+
+        async def one(i: int, req: ChatRequest) -> None:
+            res = await self._complete(client, sem, req, stop, secrets, slot_held=True)
+            if res is not None:  # None: not sent, the run stopped at a fatal error
+                on_result(i, res)
+
         try:
-            await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+            for item in requests:  # rendered while the slots are busy: sent the moment one frees
+                await sem.acquire()
+                if stop:  # a fatal reply stopped the run
+                    sem.release()
+                    break
+                tasks.append(asyncio.create_task(one(*item)))
+            await asyncio.gather(*tasks)
         finally:
             await client.close()
         if stop:
             raise FatalLLMError(stop[0])
-        return results  # type: ignore[return-value]
 
     async def _send(self, client: Any, messages: Messages, opts: Mapping[str, Any]) -> str:
-        direct = {k: v for k, v in opts.items() if k in CLIENT_PARAMS}
-        extra = {k: v for k, v in opts.items() if k not in CLIENT_PARAMS}
-        resp = await client.chat.completions.create(model=self.model, messages=messages, timeout=self.timeout,
-                                                    **direct, **({"extra_body": extra} if extra else {}))
-        if isinstance(resp, str) or not getattr(resp, "choices", None):
-            raise ValueError("malformed completion: no choices")
-        content = resp.choices[0].message.content
-        if content is None:
-            raise ValueError("malformed completion: no message content")
-        return content
+        # The client's own POST, not ``chat.completions.create``: the same URL, headers, timeout and
+        # typed errors (APIStatusError & co., which the retry logic classifies), without the SDK walking
+        # every message through its TypedDict transform and building a pydantic ChatCompletion. That walk
+        # was a third of the client's CPU per request (benchmarks/eval_throughput.py, docs/evaluation.md).
+        # Every option goes in the body, as ``extra_body`` would put the ones the SDK does not know.
+        body = {"model": self.model, "messages": messages, **opts}
+        resp = await client.post("/chat/completions", body=body, cast_to=object, options={"timeout": self.timeout})
+        return completion_text(resp)
 
     async def _complete(self, client: Any, sem: asyncio.Semaphore, req: ChatRequest, stop: list[str],
-                        secrets: list[str]) -> ChatResult | None:
-        """Up to ``1 + max_retries`` tries under the concurrency bound; never raises for a request's failure."""
+                        secrets: list[str], slot_held: bool = False) -> ChatResult | None:
+        """Up to ``1 + max_retries`` tries under the concurrency bound; never raises for a request's failure.
+        ``slot_held``: the caller already holds a slot of ``sem`` for the first try (and it is released here)."""
         opts = req.sent_options()
         attempt = 0
         t0 = time.perf_counter()
         while True:
-            if stop:
+            if stop and not slot_held:
                 return None
             attempt += 1
             # The bound is on requests in flight: a request waiting out its backoff frees its slot.
-            async with sem:
+            if not slot_held:
+                await sem.acquire()
+            slot_held = False
+            try:
                 if stop:
                     return None
                 self.requests_sent += 1
@@ -261,7 +279,34 @@ class OpenAIBackend(ChatLLM):
                 else:
                     # a server that echoes the key must not get it into a prediction file or the cache
                     return ChatResult(scrub(text, secrets), attempts=attempt, latency_s=time.perf_counter() - t0)
+            finally:
+                sem.release()
             await asyncio.sleep(wait)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The TLS context a client would build with ``verify=True`` (the same function, so ``SSL_CERT_FILE``
+    and ``SSL_CERT_DIR`` count), built once per process: reading the CA bundle takes 35-100 ms, and every
+    ``chat_many`` call makes a client (its event loop is its own)."""
+    import httpx2
+
+    return httpx2.create_ssl_context(verify=True, trust_env=True)
+
+
+def completion_text(resp: Any) -> str:
+    """The first choice's message content of a decoded chat completion; ValueError (retried) otherwise.
+
+    A server that answers 200 with a body that is not a completion (a proxy's HTML page, a JSON error
+    object) counts as a flaky reply, not as an answer.
+    """
+    try:
+        content = resp["choices"][0]["message"]["content"]
+    except (TypeError, KeyError, IndexError):
+        raise ValueError("malformed completion: no choices[0].message.content") from None
+    if not isinstance(content, str):
+        raise ValueError("malformed completion: no message content")
+    return content
 
 
 def run_sync(coro: Awaitable[Any]) -> Any:

@@ -33,6 +33,22 @@ def entry_request(entry: Entry, setting: str, options: Mapping[str, Any]) -> Cha
     )
 
 
+class _RenderedOnDemand(Sequence[ChatRequest]):
+    """The jobs' requests, each rendered when the backend reaches it: a streaming backend has its first
+    requests on the wire while the later prompts are still to be rendered (a few hundred microseconds
+    each, which for a thousand prompts was a tenth of a fast run)."""
+
+    def __init__(self, jobs: Sequence[tuple[Entry, str]], options: Mapping[str, Any]):
+        self.jobs, self.options = jobs, options
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __getitem__(self, i: int) -> ChatRequest:  # type: ignore[override]
+        entry, setting = self.jobs[i]
+        return entry_request(entry, setting, self.options)
+
+
 class LLMPredictor(Predictor):
     """Any chat backend as a predictor. ``gen_opts`` are merged over :data:`DEFAULT_GEN_OPTS` and sent
     with every request (they are part of each request's cache key)."""
@@ -50,7 +66,7 @@ class LLMPredictor(Predictor):
         its callback fires, so the caller can write it at once."""
         if not jobs:
             return
-        requests = [entry_request(e, s, self.gen_opts) for e, s in jobs]
+        requests = _RenderedOnDemand(jobs, self.gen_opts)
         q: queue.Queue = queue.Queue()
         done = object()
         failure: list[BaseException] = []
