@@ -7,6 +7,7 @@ ranker, trainer) works on typed records, and a malformed record fails loudly wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from functools import cached_property
@@ -173,6 +174,16 @@ class Entry(BaseModel):
         if value is None:
             raise DataError(None, self.entry_id, f"instruction_{setting}", "missing")
         return value
+
+    def input_fingerprint(self, setting: str) -> str:
+        """16 hex digits of sha256 over what a model is shown in ``setting``: the query and the field its
+        history and candidates are parsed from (the setting's prompt; ``apis_candidate`` for ``none``).
+
+        A run store keeps it on each line, so a run resumed after the benchmark changed under the same
+        output folder asks again for the entries whose inputs changed instead of keeping stale answers.
+        Raw fields, not a re-rendering: 10 us an entry, against 0.2 ms to render the prompt."""
+        source = self.apis_candidate if setting == "none" else getattr(self, f"instruction_{setting}", None) or ""
+        return hashlib.sha256(f"{setting}\0{self.query}\0{source}".encode("utf-8")).hexdigest()[:16]
 
     def history(self, setting: str) -> list[HistoryItem]:
         if setting == "none":

@@ -202,7 +202,10 @@ def evaluate(
             predictor.fit(list(fit_entries))
         paths = {s: out / f"{s}.jsonl" for s in settings}
         stores = {s: PredictionStore(p, secrets=secrets) for s, p in paths.items()}
-        jobs = [(e, s) for s in settings for e in entries if not stores[s].is_finished(e.entry_id)]
+        shas = {s: [e.input_fingerprint(s) for e in entries] for s in settings}
+        jobs = [(e, s) for s in settings for e, sha in zip(entries, shas[s]) if not stores[s].is_finished(e.entry_id, sha)]
+        stale = Counter(s for s in settings for e, sha in zip(entries, shas[s]) if stores[s].is_stale(e.entry_id, sha))
+        sha_of = {(id(e), s): sha for s in settings for e, sha in zip(entries, shas[s])}
         pending = Counter(s for _, s in jobs)
         try:
             with _loaded_objects_frozen(), _progress(len(jobs), predictor.name, progress) as bar:
@@ -210,7 +213,7 @@ def evaluate(
                     e, s = jobs[j]
                     info = dict(ans.info)
                     latency = info.pop("latency_s", 0.0)
-                    stores[s].append(e.entry_id, s, ans.text, latency, ans.error, **info)
+                    stores[s].append(e.entry_id, s, ans.text, latency, ans.error, input_sha=sha_of[id(e), s], **info)
                     bar.update(1)
         finally:
             for st in stores.values():
@@ -221,7 +224,8 @@ def evaluate(
         for s in settings:
             recs = stores[s].records()
             counts[s] = {"lines": len(recs), "errors": sum(1 for r in recs.values() if r.get("error") is not None),
-                         "pending_jobs_this_run": pending.get(s, 0)}
+                         "pending_jobs_this_run": pending.get(s, 0),
+                         "asked_again_inputs_changed": stale.get(s, 0)}
         options: dict[str, Any] = {"limit": limit, "n_entries": len(entries), "predictor": predictor.describe()}
         if fit_entries is not None:
             options["fitted_on_entries"] = len(fit_entries)

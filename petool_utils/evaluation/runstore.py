@@ -105,8 +105,18 @@ class RunLock:
 
 def _prefer(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """The line rule, one line at a time: a later line replaces an earlier one unless the earlier
-    succeeded and the later failed (:func:`resolve_lines` applies it to a whole file)."""
-    return old is None or new.get("error") is None or old.get("error") is not None
+    succeeded and the later failed, for the same input (:func:`resolve_lines` applies it to a whole file).
+    A later line asked of *other* inputs (its ``input_sha`` differs) always replaces: an answer to the
+    old prompt is not an answer to the new one, even when the new request failed."""
+    if old is None or new.get("error") is None or old.get("error") is not None:
+        return True
+    return _stale(old, new.get("input_sha"))
+
+
+def _stale(rec: Mapping[str, Any], input_sha: str | None) -> bool:
+    """The line answered other inputs than ``input_sha`` (lines written before fingerprints existed, or
+    without one, are taken as current: nothing says otherwise)."""
+    return input_sha is not None and rec.get("input_sha") is not None and rec["input_sha"] != input_sha
 
 
 class PredictionStore:
@@ -145,9 +155,16 @@ class PredictionStore:
         """Entries with a successful line (as text): a rerun skips exactly these."""
         return {k for k, r in self._records.items() if r.get("error") is None}
 
-    def is_finished(self, entry_id: Any) -> bool:
+    def is_finished(self, entry_id: Any, input_sha: str | None = None) -> bool:
+        """A successful line stands for this entry, and answered these inputs (``input_sha``, see
+        :meth:`~petool_utils.benchmark.data.Entry.input_fingerprint`) when it is given."""
         rec = self._records.get(_eid(entry_id))
-        return rec is not None and rec.get("error") is None
+        return rec is not None and rec.get("error") is None and not _stale(rec, input_sha)
+
+    def is_stale(self, entry_id: Any, input_sha: str) -> bool:
+        """A line stands for this entry but answered other inputs (the benchmark changed under the run)."""
+        rec = self._records.get(_eid(entry_id))
+        return rec is not None and _stale(rec, input_sha)
 
     def records(self) -> dict[str, dict[str, Any]]:
         return dict(self._records)
