@@ -228,6 +228,7 @@ class OpenAIBackend(ChatLLM):
                     sem.release()
                     break
                 tasks.append(asyncio.create_task(one(*item)))
+                await asyncio.sleep(0)  # let it go out before the next prompt is rendered
             await asyncio.gather(*tasks)
         finally:
             await client.close()
