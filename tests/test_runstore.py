@@ -158,3 +158,19 @@ def test_reopen_keeps_exactly_the_entries_whose_last_line_succeeded(tmp_path_fac
     assert sorted(reopened.retrying) == sorted(k for k, ok in ever_ok.items() if not ok)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(ever_ok) == len({json.loads(x)["entry_id"] for x in lines})
+
+
+def test_a_docs_block_measured_on_a_changed_tree_says_so(tmp_path, monkeypatch):
+    import subprocess
+
+    from petool_utils.report.docblocks import provenance
+
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    (tmp_path / "a.txt").write_text("1\n")
+    subprocess.run(["git", "add", "a.txt"], check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"], check=True)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert f"commit {head}, " in provenance("cmd")
+    (tmp_path / "a.txt").write_text("2\n")
+    assert f"commit {head} with uncommitted changes, " in provenance("cmd")

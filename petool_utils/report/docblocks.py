@@ -63,6 +63,11 @@ def provenance(command: str) -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 timeout=10).stdout.strip() or "unknown"
+        # a measurement of code that is not the commit's must not pass for it
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        if commit != "unknown" and dirty:
+            commit += " with uncommitted changes"
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
