@@ -202,10 +202,15 @@ def evaluate(
             predictor.fit(list(fit_entries))
         paths = {s: out / f"{s}.jsonl" for s in settings}
         stores = {s: PredictionStore(p, secrets=secrets) for s, p in paths.items()}
-        shas = {s: [e.input_fingerprint(s) for e in entries] for s in settings}
-        jobs = [(e, s) for s in settings for e, sha in zip(entries, shas[s]) if not stores[s].is_finished(e.entry_id, sha)]
-        stale = Counter(s for s in settings for e, sha in zip(entries, shas[s]) if stores[s].is_stale(e.entry_id, sha))
-        sha_of = {(id(e), s): sha for s in settings for e, sha in zip(entries, shas[s])}
+        sha_of = {(id(e), s): e.input_fingerprint(s) for s in settings for e in entries}
+        jobs: list[tuple[Entry, str]] = []
+        stale: Counter = Counter()
+        for s in settings:
+            for e in entries:
+                sha = sha_of[id(e), s]
+                stale[s] += stores[s].is_stale(e.entry_id, sha)
+                if not stores[s].is_finished(e.entry_id, sha):
+                    jobs.append((e, s))
         pending = Counter(s for _, s in jobs)
         try:
             with _loaded_objects_frozen(), _progress(len(jobs), predictor.name, progress) as bar:
