@@ -169,6 +169,10 @@ class PredictionStore:
     def records(self) -> dict[str, dict[str, Any]]:
         return dict(self._records)
 
+    def __contains__(self, entry_id: Any) -> bool:
+        """A line (of any outcome) stands for this entry."""
+        return _eid(entry_id) in self._records
+
     def __len__(self) -> int:
         return len(self._records)
 

@@ -265,7 +265,9 @@ class OpenAIBackend(ChatLLM):
                     return None
                 self.requests_sent += 1
                 try:
-                    text = await asyncio.wait_for(self._send(client, req.messages, opts), timeout=self.timeout + 5.0)
+                    # a deadline on this task, not wait_for's extra task per request (Python 3.11)
+                    async with asyncio.timeout(self.timeout + 5.0):
+                        text = await self._send(client, req.messages, opts)
                 except Exception as exc:  # noqa: BLE001 - every failure is classified, none is lost
                     last_err = scrub(f"{type(exc).__name__}: {exc}", secrets)[:500]
                     status = fatal_status(exc)
