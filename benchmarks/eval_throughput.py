@@ -106,6 +106,15 @@ def run_bare(jobs: list, base_url: str, concurrency: int) -> float:
     return asyncio.run(main())
 
 
+def record_and_rewrite(results: list, path: Path, setting: str, entry, response: str | None) -> None:
+    """The sequential loop's step after each response (the authors' pattern): add the record, then
+    rewrite the whole results file. :func:`time_results_dumps` times this same step without requests."""
+    results.append({"entry_id": entry.entry_id, "setting": setting, "query": entry.query,
+                    "ground_truth": entry.reference.model_dump(), "response": response})
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=4)
+
+
 def run_sequential(jobs: list, base_url: str, work: Path) -> float:
     from openai import OpenAI
 
@@ -116,10 +125,7 @@ def run_sequential(jobs: list, base_url: str, work: Path) -> float:
     for setting, entry in jobs:
         resp = client.chat.completions.create(model="bench-model", messages=entry_messages(entry, setting),
                                               temperature=0.1, max_tokens=256)
-        results.append({"entry_id": entry.entry_id, "setting": setting, "query": entry.query,
-                        "ground_truth": entry.reference.model_dump(), "response": resp.choices[0].message.content})
-        with open(out, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=4)
+        record_and_rewrite(results, out, setting, entry, resp.choices[0].message.content)
     client.close()
     return time.perf_counter() - t0
 
@@ -137,10 +143,7 @@ def time_results_dumps(jobs: list) -> tuple[float, float]:
             for setting, entry in jobs:
                 name = setting if per_setting else "all"
                 results = lists.setdefault(name, [])
-                results.append({"entry_id": entry.entry_id, "setting": setting, "query": entry.query,
-                                "ground_truth": entry.reference.model_dump(), "response": response})
-                with open(Path(tmp) / f"{name}.json", "w", encoding="utf-8") as f:
-                    json.dump(results, f, indent=4)
+                record_and_rewrite(results, Path(tmp) / f"{name}.json", setting, entry, response)
             took.append(time.perf_counter() - t0)
     print(f"json.dump of the growing results, no requests: {took[0]:.2f} s in one list (this loop), "
           f"{took[1]:.2f} s in one list per setting (the authors' files)")
