@@ -12,7 +12,7 @@ from _bench_copies import at_least, file_with_at_least
 from typer.testing import CliRunner
 
 from petool_utils.cli import app
-from petool_utils.evaluation.engine import model_slug, parse_spec
+from petool_utils.models.spec import ModelSpec, model_slug
 from petool_utils.paths import REPO_ROOT
 from petool_utils.benchmark.prompts import entry_messages, render_prompt
 
@@ -86,4 +86,4 @@ def test_model_slugs():
     assert model_slug("hf:/m/llama@/adapters/sft-1").startswith("hf-llama-sft-1-")
     assert all(c.isalnum() or c in "._-" for c in model_slug("openai:weird name/with:colons?"))
     with pytest.raises(ValueError, match="openai:<model>"):
-        parse_spec("vllm:llama")
+        ModelSpec.parse("vllm:llama")

@@ -8,18 +8,17 @@ import json
 import pytest
 
 from petool_utils.benchmark.data import CandidateTool, Entry, HistoryItem, ToolCall, ToolParameter
-from petool_utils.evaluation.engine import make_predictor, model_slug
+from petool_utils.models.spec import model_slug
 from petool_utils.benchmark.parsing import parse_reference
 from petool_utils.predictors.baselines import (
-    OFFLINE_PREDICTORS,
     HistoryPredictor,
     RandomPredictor,
     RetrievalPredictor,
     call_for,
     fill_parameters,
     history_votes,
-    make_offline_predictor,
 )
+from petool_utils.predictors.registry import PREDICTORS, make_offline_predictor, make_predictor
 
 A = "<Finance>.<Currency Hub>.<convert>"
 B = "<Finance>.<Money Exchange>.<convert currency>"
@@ -119,7 +118,7 @@ def test_dev_slice_tool_accuracy(dev_entries):
 
 
 def test_registry_names_and_lazy_ranker():
-    assert OFFLINE_PREDICTORS["ranker"] == "petool_utils.predictors.ranker:PersonalizedRanker"
+    assert PREDICTORS.entry("ranker") == "petool_utils.predictors.ranker:PersonalizedRanker"
     for name in ("random", "retrieval", "history"):
         pred = make_predictor(f"offline:{name}")
         assert pred.name.startswith("offline-")

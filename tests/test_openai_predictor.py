@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from petool_utils import ALL_SETTINGS
-from petool_utils.evaluation.engine import evaluate, make_predictor, model_slug
+from petool_utils.evaluation.engine import evaluate
+from petool_utils.models.spec import model_slug
+from petool_utils.predictors.registry import make_predictor
 from petool_utils.models.base import FatalLLMError, LLMError
 from petool_utils.models.cache import CachedLLM
 from petool_utils.models.openai_backend import (
@@ -194,7 +196,8 @@ def test_scrub_removes_the_key_from_error_text():
 
 def test_model_slug_for_openai_specs():
     assert model_slug("openai:gpt-4o-mini") == "openai-gpt-4o-mini"
-    assert model_slug("openai:meta-llama/Llama-3.1-8B-Instruct") == "openai-meta-llama-Llama-3.1-8B-Instruct"
+    slug = model_slug("openai:meta-llama/Llama-3.1-8B-Instruct")
+    assert slug.startswith("openai-meta-llama-Llama-3.1-8B-Instruct-") and len(slug.rsplit("-", 1)[1]) == 8
 
 
 @pytest.mark.parametrize("status,variable", [(401, "OPENAI_API_KEY"), (404, "OPENAI_BASE_URL")])

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from _ranker_entries import RAINY, SUNNY, TUNES, h, weather_entry
-from petool_utils.evaluation.engine import make_predictor, model_slug
-from petool_utils.predictors.baselines import make_offline_predictor
+from petool_utils.models.spec import model_slug
+from petool_utils.predictors.registry import make_offline_predictor, make_predictor
 from petool_utils.predictors.ranker import CrossFitted, PersonalizedRanker, PopularityPredictor, fold_of
 from petool_utils.predictors.ranker.crossfit import parse_crossfit, split_folds
 from petool_utils.predictors.ranker.prior import SCHEMA_VERSION, RankerPrior, fit_prior, read_prior, write_prior
@@ -92,7 +92,7 @@ def test_model_slugs_of_prior_specs_are_safe_and_distinct():
     a = model_slug("offline:ranker@runs/a/prior.json")
     b = model_slug("offline:ranker@runs/b/prior.json")
     assert a != b and a.startswith("offline-ranker-prior-prior-") and "/" not in a and "@" not in a
-    assert model_slug("offline:ranker@crossfit:2") == "offline-ranker-crossfit-2"
+    assert model_slug("offline:ranker@crossfit:2").startswith("offline-ranker-crossfit-2-")
     assert model_slug("offline:popularity") == "offline-popularity"
     assert model_slug("offline:ranker") == "offline-ranker"
 
@@ -164,10 +164,10 @@ def test_petool_ranker_crossfit_writes_run_store_files_petool_score_reads(bench_
     res = runner.invoke(app, ["ranker", "crossfit", "--data", str(bench_path), "--limit", str(n), "--folds", "2",
                               "--out", str(out), "--setting", "preferred", "--setting", "none", "--no-progress"])
     assert res.exit_code == 0, res.output
-    folder = out / "offline-ranker-crossfit-2"
+    folder = out / model_slug("offline:ranker@crossfit:2")
     lines = [json.loads(x) for x in (folder / "preferred.jsonl").read_text().splitlines()]
     assert len(lines) == n and set(lines[0]) >= {"entry_id", "setting", "response", "latency_s", "error"}
-    assert (folder / "priors" / "fold-0.json").exists() and (out / "offline-popularity-crossfit-2" / "none.jsonl").exists()
+    assert (folder / "priors" / "fold-0.json").exists() and (out / model_slug("offline:popularity@crossfit:2") / "none.jsonl").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert "cross-fitted" in json.dumps(manifest)
     res = runner.invoke(app, ["score", str(folder), "--data", str(bench_path)])

@@ -14,7 +14,8 @@ from _bench_copies import at_least, file_with_at_least
 from hypothesis import given, settings, strategies as st
 from openai_server import Faults, LoopbackServer, expected_answer, request_key
 
-from petool_utils.evaluation.engine import evaluate, model_slug
+from petool_utils.evaluation.engine import evaluate
+from petool_utils.models.spec import model_slug
 from petool_utils.paths import REPO_ROOT
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.evaluation.runstore import PredictionStore, load_predictions, redact, write_manifest

@@ -83,7 +83,8 @@ def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo
     """Notebook 09's ablation rows come from the evaluation engine's hf: predictor (same context fitting,
     256 new tokens, the shared scorer), so they equal ``petool eval --model hf:<base>@<adapter>``."""
     from petool_utils.benchmark.data import load_entries
-    from petool_utils.evaluation.engine import evaluate, model_slug
+    from petool_utils.evaluation.engine import evaluate
+    from petool_utils.models.spec import model_slug
     from petool_utils.evaluation.runstore import read_resolved
     from petool_utils.evaluation.scoring import score_prediction_dir
     from petool_utils.training import ablation

@@ -83,7 +83,7 @@ def served(monkeypatch):
 
 def test_transformers_serve_answers_as_the_hf_backend_does(merged_model, served, tmp_path):
     from petool_utils.cli import app
-    from petool_utils.evaluation.engine import model_slug
+    from petool_utils.models.spec import model_slug
 
     folder, entries_file = merged_model
     common = ["--data", str(entries_file), "--settings", "preferred", "--temperature", "0", "--max-tokens", "64",

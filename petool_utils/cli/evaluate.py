@@ -65,12 +65,13 @@ def eval_cmd(
 
     The server and key of openai specs come from OPENAI_BASE_URL / OPENAI_API_KEY, never from flags.
     """
-    from petool_utils.evaluation.engine import RunLockedError, evaluate, model_slug, summarize
+    from petool_utils.evaluation.engine import RunLockedError, evaluate, summarize
     from petool_utils.models.base import FatalLLMError
+    from petool_utils.models.spec import ModelSpec
 
     chosen = parse_settings(settings)
     try:
-        model_slug(model)
+        ModelSpec.parse(model)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
     entries, path = _load(data, None)

@@ -63,7 +63,8 @@ def build_app() -> typer.Typer:
     ) -> None:
         """Cross-fitted predictions: each fold of functionality groups answered with a prior from the other folds."""
         from petool_utils import ALL_SETTINGS
-        from petool_utils.evaluation.engine import evaluate, model_slug
+        from petool_utils.evaluation.engine import evaluate
+        from petool_utils.models.spec import model_slug
         from petool_utils.predictors.ranker.crossfit import CrossFitted, PopularityPredictor
         from petool_utils.predictors.ranker.predictor import PersonalizedRanker
         from petool_utils.predictors.ranker.prior import write_prior
@@ -83,7 +84,7 @@ def build_app() -> typer.Typer:
         _print_scores(out, [s for s, _ in jobs], entries)
 
     def _print_scores(out: Path, specs: list[str], entries) -> None:
-        from petool_utils.evaluation.engine import model_slug
+        from petool_utils.models.spec import model_slug
         from petool_utils.evaluation.runstore import read_predictions
         from petool_utils.predictors.ranker.ablation import accuracy_rows, judge_all
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import gc
-import hashlib
 import os
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -32,77 +30,16 @@ from petool_utils.evaluation.runstore import (
     PredictionStore,
     RunLock,
     RunLockedError,
+    check_run_folder,
     environment_secrets,
     read_resolved,
     write_manifest,
 )
+from petool_utils.models.spec import ModelSpec
 from petool_utils.predictors.base import Predictor
+from petool_utils.predictors.registry import make_predictor
 
-__all__ = ["RunLockedError", "check_limit", "check_settings", "evaluate", "make_predictor", "model_slug",
-           "parse_spec", "summarize"]
-
-SPEC_FORMS = ("openai:<model>, hf:<path>[@<adapter>] or offline:<random|retrieval|history|ranker|popularity>"
-              "[@<prior.json>|@crossfit:K]")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    """``"kind:rest"`` -> (kind, rest); raises ValueError naming the accepted forms."""
-    kind, sep, rest = spec.partition(":")
-    if not sep or kind not in ("openai", "hf", "offline") or not rest:
-        raise ValueError(f"bad model spec {spec!r}; expected {SPEC_FORMS}")
-    return kind, rest
-
-
-def model_slug(spec: str) -> str:
-    """A filesystem-safe, deterministic folder name for a spec.
-
-    ``offline:ranker`` -> ``offline-ranker``; ``openai:gpt-4o-mini`` -> ``openai-gpt-4o-mini``;
-    ``openai:meta-llama/Llama-3.1-8B-Instruct`` -> ``openai-meta-llama-Llama-3.1-8B-Instruct``.
-    ``hf:`` specs name local paths, so the slug keeps the last path parts readable and adds 8 hex
-    digits of the spec's sha256: two checkpoints called ``final`` in different folders stay apart.
-    The same goes for an offline predictor given a file (``offline:ranker@runs/x/prior.json`` ->
-    ``offline-ranker-prior-prior-<8 hex>``); ``offline:ranker@crossfit:2`` -> ``offline-ranker-crossfit-2``.
-    """
-    kind, rest = parse_spec(spec)
-    if kind == "hf":
-        path, _, adapter = rest.partition("@")
-        readable = Path(path.rstrip("/\\")).name + (f"-{Path(adapter.rstrip('/')).name}" if adapter else "")
-        digest = hashlib.sha256(spec.encode("utf-8")).hexdigest()[:8]
-        return _UNSAFE.sub("-", f"hf-{readable}-{digest}").strip("-")
-    name, at, arg = rest.partition("@")
-    if kind == "offline" and at and not arg.startswith("crossfit"):
-        # offline:ranker@<prior path>: the file's stem stays readable, the digest keeps two priors apart
-        digest = hashlib.sha256(spec.encode("utf-8")).hexdigest()[:8]
-        stem = Path(arg.rstrip("/\\")).name.removesuffix(".json")
-        return _UNSAFE.sub("-", f"offline-{name}-prior-{stem}-{digest}").strip("-.")
-    return _UNSAFE.sub("-", f"{kind}-{rest}").strip("-.")
-
-
-def make_predictor(spec: str, *, concurrency: int = 16, gen_opts: Mapping[str, Any] | None = None,
-                   cache_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Predictor:
-    """The predictor a spec names. LLM specs (``openai:``, ``hf:``) become an :class:`LLMPredictor` over
-    the backend behind the one response cache (``cache_path``); ``kwargs`` go to the backend (``timeout``,
-    ``retry`` for openai; ``max_context``, ``batch_size``, ``device``, ``quantization`` for hf) or to the
-    offline predictor's constructor. ``gen_opts`` reach every request of an LLM; an offline predictor
-    takes none (it has nothing to give them to)."""
-    kind, rest = parse_spec(spec)
-    if kind == "offline":
-        if gen_opts:
-            raise ValueError(f"{spec}: offline predictors take no generation options (got {sorted(gen_opts)})")
-        from petool_utils.predictors.baselines import make_offline_predictor
-
-        return make_offline_predictor(rest, **kwargs)
-    from petool_utils.models.base import make_llm
-    from petool_utils.models.cache import CachedLLM
-    from petool_utils.predictors.llm import LLMPredictor
-
-    if kind == "openai":
-        kwargs.setdefault("concurrency", concurrency)
-    if cache_path is None:
-        raise ValueError(f"{spec}: an LLM predictor needs a cache_path (the engine passes OUT/.cache/responses.sqlite)")
-    return LLMPredictor(CachedLLM(make_llm(spec, **kwargs), cache_path), gen_opts)
-
+__all__ = ["RunLockedError", "check_limit", "check_settings", "evaluate", "summarize"]
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -187,10 +124,12 @@ def evaluate(
         entries = load_benchmark(entries)
     benchmark = list(entries)
     entries = benchmark[:limit] if limit is not None else benchmark
-    out = Path(out_dir) / model_slug(model_spec)
+    spec = ModelSpec.parse(model_spec)
+    out = Path(out_dir) / spec.slug
     started = _now()
     secrets = environment_secrets()
     with RunLock(out):
+        check_run_folder(out, spec.text)
         own = predictor is None
         if predictor is None:
             predictor = make_predictor(model_spec, concurrency=concurrency, gen_opts=gen_opts,

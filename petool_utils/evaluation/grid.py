@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt
 
 from petool_utils import SETTINGS
 from petool_utils.io import atomic_write_json, read_json
+from petool_utils.models.spec import ModelSpec
 from petool_utils.paths import NO_RELEASED_NOTE
 from petool_utils.report.notebook import NotebookParameters, ProjectPath
 
@@ -189,7 +190,6 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
     recorded as skipped/failed with its reason and the others go on."""
     from petool_utils.benchmark.data import load_benchmark
     from petool_utils.evaluation.engine import evaluate
-    from petool_utils.report.tables import model_label
 
     run_dir = Path(run_dir)
     result = GridResult(parser=parser, seed=seed, settings=list(settings), notes=data_notes(sources))
@@ -200,7 +200,7 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
         brun = BenchmarkRun(source=src, n=len(entries), limit=limit)
         out_dir = run_dir / "predictions" / src.key
         for spec in models:
-            mr = ModelRun(spec=spec, label=model_label(spec), status="ok")
+            mr = ModelRun(spec=spec, label=ModelSpec.parse(spec).label, status="ok")
             try:
                 returned = evaluate(spec, benchmark, list(settings), out_dir, concurrency=concurrency, limit=limit,
                                     gen_opts=gen_opts, cache_path=run_dir / "cache" / "responses.sqlite",

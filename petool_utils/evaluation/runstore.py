@@ -564,3 +564,28 @@ def write_manifest(
     }
     manifest = redact(manifest, secrets)
     return atomic_write_json(path, manifest)
+
+
+class RunFolderMismatch(ValueError):
+    """A run folder already holds another model's answers (its manifest names another spec)."""
+
+
+def check_run_folder(directory: str | os.PathLike[str], model_spec: str) -> None:
+    """Refuse to add ``model_spec``'s answers to a folder whose manifest names another spec.
+
+    Folder names are unique per spec (:attr:`~petool_utils.models.spec.ModelSpec.slug`), so this only
+    fires on a folder renamed by hand or written by an older petool whose folder names could collide
+    (``openai:a:b`` and ``openai:a/b`` once shared one); resuming there would report the other model's
+    answers as this one's and rewrite its manifest.
+    """
+    path = Path(directory) / "manifest.json"
+    if not path.exists():
+        return
+    try:
+        named = read_json(path).get("model_spec")
+    except ValueError:
+        return
+    if named is not None and named != model_spec:
+        raise RunFolderMismatch(f"{directory}: this run folder holds the answers of {named!r} (its manifest.json "
+                                f"says so), not of {model_spec!r}; evaluate into another --out folder, or move "
+                                "this one away")

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from petool_utils.models.spec import ModelSpec, Registry, SpecError
 
 Messages = list[dict[str, str]]
 ResultCallback = Callable[[int, "ChatResult"], None]
@@ -136,43 +137,42 @@ class ChatLLM(ABC):
     def close(self) -> None:
         """Release clients and models."""
 
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, **kwargs: Any) -> "ChatLLM":
+        """The backend a parsed spec names (:func:`make_llm` calls this); each registered backend says how
+        its spec's name and argument map to its constructor."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from a spec ({spec.text})")
+
 
 # -- registry ----------------------------------------------------------------------------------------
 
-BackendFactory = Callable[..., ChatLLM]
-_BACKENDS: dict[str, BackendFactory] = {}
-SPEC = re.compile(r"^(?P<kind>[a-z][a-z0-9_-]*)(?::(?P<rest>.+))?$")
+BACKENDS: Registry[ChatLLM] = Registry("LLM backend", ChatLLM)
+"""Every LLM backend by spec kind; lazy entries keep openai and torch out of this module's import."""
+BACKENDS.register("openai", "petool_utils.models.openai_backend:OpenAIBackend")
+BACKENDS.register("hf", "petool_utils.models.hf_backend:HFBackend")
+BACKENDS.register("offline-standin", "petool_utils.models.standin:OfflineStandinLLM")
 
 
-def register_backend(kind: str) -> Callable[[BackendFactory], BackendFactory]:
-    """Register a factory ``(rest_of_spec, **kwargs) -> ChatLLM`` under ``kind`` (the part before ``:``)."""
-
-    def deco(factory: BackendFactory) -> BackendFactory:
-        _BACKENDS[kind] = factory
-        return factory
-
-    return deco
+def register_backend(kind: str) -> Callable[[type[ChatLLM]], type[ChatLLM]]:
+    """Class decorator: register a :class:`ChatLLM` subclass under ``kind`` (the part before ``:``); it is
+    built by its ``from_spec``. Anything that is not a ChatLLM subclass is refused (``TypeError``)."""
+    return BACKENDS.register(kind)
 
 
 def backend_kinds() -> list[str]:
-    _load_builtin_backends()
-    return sorted(_BACKENDS)
+    return BACKENDS.names()
 
 
-def _load_builtin_backends() -> None:
-    # The modules register themselves on import; importing them here keeps heavy dependencies
-    # (openai, torch) out of the import of this module.
-    from petool_utils.models import hf_backend, openai_backend, standin  # noqa: F401
-
-
-def make_llm(spec: str, **kwargs: Any) -> ChatLLM:
+def make_llm(spec: str | ModelSpec, **kwargs: Any) -> ChatLLM:
     """The backend a spec names: ``openai:<model>``, ``hf:<path>[@<adapter>]`` or ``offline-standin``.
 
-    ``kwargs`` go to the backend's factory; a factory rejects options it does not know.
+    The one factory of LLM backends: construction, evaluation and DPO sampling all come here. ``kwargs``
+    go to the backend's ``from_spec``; a backend rejects options it does not know.
     """
-    _load_builtin_backends()
-    m = SPEC.match(spec or "")
-    if not m or m.group("kind") not in _BACKENDS:
-        raise ValueError(f"unknown LLM spec {spec!r}; expected one of: "
-                         + ", ".join(f"{k}:..." if k != "offline-standin" else k for k in sorted(_BACKENDS)))
-    return _BACKENDS[m.group("kind")](m.group("rest") or "", **kwargs)
+    try:
+        parsed = ModelSpec.parse(spec, kinds=None)
+        cls = BACKENDS.get(parsed.kind)
+    except (SpecError, KeyError):
+        raise ValueError(f"unknown LLM spec {str(spec)!r}; expected one of: "
+                         + ", ".join(f"{k}:..." if k != "offline-standin" else k for k in BACKENDS.names())) from None
+    return cls.from_spec(parsed, **kwargs)

@@ -37,8 +37,8 @@ from petool_utils.models.base import (
     Messages,
     ResultCallback,
     derived_seed,
-    register_backend,
 )
+from petool_utils.models.spec import ModelSpec
 from petool_utils.models.context import Fitted, fit_history
 
 GREEDY_MAX_TEMPERATURE = 0.1
@@ -115,6 +115,11 @@ def _weights_fingerprint(folder: str | os.PathLike[str] | None) -> str:
 
 class HFBackend(ChatLLM):
     """A loaded model + tokenizer: chat-template rendering, context fitting, batched generation."""
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, **kwargs: Any) -> "HFBackend":
+        """``hf:<path>[@<adapter>]``."""
+        return cls(spec.name, spec.argument or None, **kwargs)
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, adapter: str | os.PathLike[str] | None = None,
                  *, max_context: int = 4000, batch_size: int = 8, sample_batch_size: int = 8,
@@ -255,8 +260,3 @@ def hf_name(model_path: str | None, adapter: str | None) -> str:
         name += f"({STANDIN_NAME})"
     return name
 
-
-@register_backend("hf")
-def _factory(rest: str, **kwargs: Any) -> HFBackend:
-    path, _, adapter = rest.partition("@")
-    return HFBackend(path, adapter or None, **kwargs)

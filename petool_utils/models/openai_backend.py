@@ -32,8 +32,8 @@ from petool_utils.models.base import (
     FatalLLMError,
     Messages,
     ResultCallback,
-    register_backend,
 )
+from petool_utils.models.spec import ModelSpec
 
 BASE_URL_VARS = ("PETOOL_OPENAI_BASE_URL", "OPENAI_BASE_URL")
 API_KEY_VARS = ("PETOOL_OPENAI_API_KEY", "OPENAI_API_KEY")
@@ -149,6 +149,11 @@ def fatal_status(exc: BaseException) -> int | None:
 
 class OpenAIBackend(ChatLLM):
     """``openai:<model>``: one chat request per :class:`ChatRequest`, ``concurrency`` in flight."""
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, **kwargs: Any) -> "OpenAIBackend":
+        """``openai:<model>``: the whole name is the server's model id (``qwen2.5:7b`` included)."""
+        return cls(spec.rest, **kwargs)
 
     def __init__(self, model: str, *, concurrency: int = 16, timeout: float = 60.0, retry: RetryPolicy | None = None,
                  seed: int = 0):
@@ -323,7 +328,3 @@ def run_sync(coro: Awaitable[Any]) -> Any:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
 
-
-@register_backend("openai")
-def _factory(model: str, **kwargs: Any) -> OpenAIBackend:
-    return OpenAIBackend(model, **kwargs)

@@ -26,7 +26,8 @@ import re
 from typing import Any, Sequence
 
 from petool_utils.construction.llm_prompts import read_task
-from petool_utils.models.base import LOCAL_OPTIONS, ChatLLM, ChatRequest, ChatResult, ResultCallback, register_backend
+from petool_utils.models.base import LOCAL_OPTIONS, ChatLLM, ChatRequest, ChatResult, ResultCallback
+from petool_utils.models.spec import ModelSpec
 
 STANDIN_NAME = "offline-standin"
 
@@ -163,6 +164,12 @@ class OfflineStandinLLM(ChatLLM):
 
     name = STANDIN_NAME
 
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, seed: int = 0, fault_rate: float = 0.0) -> "OfflineStandinLLM":
+        if spec.rest:
+            raise ValueError(f"{STANDIN_NAME} takes no argument, got {spec.text}")
+        return cls(seed=seed, fault_rate=fault_rate)
+
     def __init__(self, seed: int = 0, fault_rate: float = 0.0):
         self.seed = seed
         self.fault_rate = fault_rate
@@ -252,9 +259,3 @@ class OfflineStandinLLM(ChatLLM):
             return items + [items[-1]]
         return items[:-1] + [it]
 
-
-@register_backend(STANDIN_NAME)
-def _factory(rest: str, seed: int = 0, fault_rate: float = 0.0) -> OfflineStandinLLM:
-    if rest:
-        raise ValueError(f"{STANDIN_NAME} takes no argument, got {STANDIN_NAME}:{rest}")
-    return OfflineStandinLLM(seed=seed, fault_rate=fault_rate)

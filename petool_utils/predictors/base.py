@@ -46,6 +46,12 @@ class Predictor(ABC):
     """True for a predictor that cannot answer before :meth:`fit` has seen the benchmark (the cross-fitted
     ranker); the engine then fits it on the whole benchmark it was given."""
 
+    @classmethod
+    def from_spec(cls, arg: str, **kwargs: Any) -> "Predictor":
+        """``offline:<name>@<arg>``: a predictor that takes an argument (the ranker's prior file or
+        ``crossfit:K``) overrides this; the others refuse one."""
+        raise ValueError(f"offline predictor {cls.__name__} takes no '@' argument (got @{arg})")
+
     def describe(self) -> dict[str, Any]:
         """The settings that produced the answers, for the run manifest (never a secret)."""
         return {"name": self.name}

@@ -22,10 +22,9 @@ Their names start with ``offline-`` so no artifact can mistake them for a model.
 
 from __future__ import annotations
 
-import importlib
 import random
 import re
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -167,40 +166,3 @@ class HistoryPredictor(_SimilarityMixin, Predictor):
     def predict(self, entries: Sequence[Entry], setting: str) -> list[str]:
         sims = self.similarities(entries)
         return [call_for(e.candidates[self.choose(e, setting, s)]) for e, s in zip(entries, sims)]
-
-
-# name -> factory, or "module:Class" imported on first use (the ranker pulls in heavier dependencies).
-OFFLINE_PREDICTORS: dict[str, Callable[..., Any] | str] = {
-    "random": RandomPredictor,
-    "retrieval": RetrievalPredictor,
-    "history": HistoryPredictor,
-    # offline:ranker (no population), offline:ranker@<prior.json>, offline:ranker@crossfit[:K]
-    "ranker": "petool_utils.predictors.ranker:PersonalizedRanker",
-    # offline:popularity (cross-fitted, 2 folds), offline:popularity@crossfit:K, offline:popularity@<prior.json>
-    "popularity": "petool_utils.predictors.ranker:PopularityPredictor",
-}
-
-
-def make_offline_predictor(name: str, **kwargs: Any) -> Any:
-    """Instantiate an offline predictor by registry name (lazy entries are imported here).
-
-    ``name@arg`` hands ``arg`` to the factory's ``from_spec`` (the ranker's prior file or ``crossfit:K``);
-    a factory without one takes no argument.
-    """
-    base, at, arg = name.partition("@")
-    try:
-        factory = OFFLINE_PREDICTORS[base]
-    except KeyError:
-        raise ValueError(f"unknown offline predictor {base!r}; choose one of {sorted(OFFLINE_PREDICTORS)}") from None
-    if isinstance(factory, str):
-        mod_name, _, attr = factory.partition(":")
-        try:
-            factory = getattr(importlib.import_module(mod_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"offline predictor {base!r} needs {factory} which cannot be imported: {exc}") from exc
-    if at:
-        from_spec = getattr(factory, "from_spec", None)
-        if from_spec is None or not arg:
-            raise ValueError(f"offline predictor {base!r} takes no '@' argument (got {name!r})")
-        return from_spec(arg, **kwargs)
-    return factory(**kwargs)

@@ -33,7 +33,8 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
 
     import pandas as pd
 
-    from petool_utils.evaluation.engine import evaluate, model_slug
+    from petool_utils.evaluation.engine import evaluate
+    from petool_utils.models.spec import model_slug
     from petool_utils.evaluation.scoring import score_prediction_dir
 
     out_dir = Path(out_dir)

@@ -60,12 +60,14 @@ def dpo_data(params: DPOParams, base: Path) -> TrainingData:
 
 def sampler(params: DPOParams, base: Path, out: Path, progress: bool):
     """The SFT model behind the LLM seam: the hf backend (the one generation loop) in the one cache."""
+    from petool_utils.models.base import make_llm
     from petool_utils.models.cache import CachedLLM
-    from petool_utils.models.hf_backend import HFBackend
+    from petool_utils.models.spec import ModelSpec
 
     s = params.sampling
-    backend = HFBackend(base, params.resolved_sft_adapter(), quantization=params.quantization, max_context=s.max_context,
-                        sample_batch_size=s.sample_batch_size, seed=params.seed, progress=progress)
+    spec = ModelSpec("hf", str(base), str(params.resolved_sft_adapter()))
+    backend = make_llm(spec, quantization=params.quantization, max_context=s.max_context,
+                       sample_batch_size=s.sample_batch_size, seed=params.seed, progress=progress)
     return CachedLLM(backend, out / "cache" / "samples.sqlite")
 
 
