@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -20,8 +21,8 @@ from petool_utils.models.openai_backend import (
     OpenAIBackend,
     RetryPolicy,
     public_base_url,
-    scrub,
 )
+from petool_utils.secrets import SecretEchoWarning, redact_text
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.evaluation.runstore import load_predictions
 from _bench_copies import at_least, write_release
@@ -189,9 +190,11 @@ def test_backoff_is_exponential_jittered_and_capped(attempt, base, cap, seed, re
     assert low - 1e-9 <= d <= max(1.5 * nominal, low) + 1e-9
 
 
-def test_scrub_removes_the_key_from_error_text():
-    assert scrub(f"401: Incorrect API key provided: {FAKE_KEY}.", [FAKE_KEY]) == "401: Incorrect API key provided: ***."
-    assert scrub("nothing", [None, ""]) == "nothing"
+def test_the_one_rule_removes_the_key_from_error_text():
+    secrets = {"OPENAI_API_KEY": FAKE_KEY}
+    assert redact_text(f"401: Incorrect API key provided: {FAKE_KEY}.", secrets)[0] == \
+        "401: Incorrect API key provided: [redacted:$OPENAI_API_KEY]."
+    assert redact_text("nothing", {"A_KEY": "", "B_KEY": "a"}) == ("nothing", 0)
 
 
 def test_model_slug_for_openai_specs():
@@ -212,11 +215,54 @@ def test_wrong_key_or_model_stops_the_run_at_the_first_reply(server, many, tmp_p
 
 def test_a_key_echoed_by_the_server_is_never_written(server, many, tmp_path):
     server(echo_auth=True)
-    paths = evaluate("openai:m", many[:5], ["none"], tmp_path / "out", progress=False,
-                     cache_path=tmp_path / "cache.sqlite", predictor_kwargs={"retry": FAST_RETRY})
+    with pytest.warns(SecretEchoWarning, match="the server echoed your key"):
+        paths = evaluate("openai:m", many[:5], ["none"], tmp_path / "out", progress=False,
+                         cache_path=tmp_path / "cache.sqlite", predictor_kwargs={"retry": FAST_RETRY})
     recs = load_predictions(paths["none"])
-    assert all("you sent Bearer ***" in r["response"] for r in recs.values())
+    assert all("you sent Bearer [redacted:$OPENAI_API_KEY])" in r["response"] for r in recs.values())
     assert _files_containing(tmp_path, FAKE_KEY) == []  # neither the JSONL nor the SQLite cache
+
+
+def test_a_one_letter_key_leaves_answers_intact(server, many, tmp_path, monkeypatch, recwarn):
+    """With ``OPENAI_API_KEY=a`` the old scrubber turned every "a" of every answer into ``***`` (Tool Acc 0),
+    and the corrupted answers came back from the cache after the key was fixed."""
+    server()
+    monkeypatch.setenv("OPENAI_API_KEY", "a")
+    entries = many[:8]
+    cache = tmp_path / "cache.sqlite"
+    paths = evaluate("openai:m", entries, ["none"], tmp_path / "out", progress=False, cache_path=cache,
+                     predictor_kwargs={"retry": FAST_RETRY})
+    recs = load_predictions(paths["none"])
+    want = {str(e.entry_id): expected_answer(entry_messages(e, "none")) for e in entries}
+    assert {k: r["response"] for k, r in recs.items()} == want
+    assert all("a" in w for w in want.values()) and not any("***" in r["response"] for r in recs.values())
+    assert not [w for w in recwarn if issubclass(w.category, SecretEchoWarning)]
+    # the cache holds the same intact answers
+    import sqlite3
+
+    stored = [r[0] for r in sqlite3.connect(cache).execute("SELECT response FROM responses")]
+    assert stored and set(stored) == set(want.values())  # one line per distinct prompt
+
+
+def test_cache_entries_of_the_old_rule_are_not_trusted(server, many, tmp_path):
+    """An answer stored under the old rule (``***`` in place of a short key's letters) is a miss now."""
+    import sqlite3
+
+    from petool_utils.models.base import ChatRequest
+
+    srv = server()
+    cache = tmp_path / "cache.sqlite"
+    llm = CachedLLM(OpenAIBackend("m", retry=FAST_RETRY), cache)
+    msgs = entry_messages(many[0], "none")
+    old_key = hashlib.sha256(json.dumps({"model": llm.identity(), "messages": msgs, "opts": {}}, sort_keys=True,
+                                        ensure_ascii=False, default=str).encode()).hexdigest()
+    llm.cache.put(old_key, llm.name, "{\"tool_n***me\": \"<none>\"}")
+    llm.cache.flush()
+    before = srv.stats.total
+    assert llm.chat_many([ChatRequest(msgs)])[0].text == expected_answer(msgs)
+    assert srv.stats.total == before + 1 and llm.hits == 0
+    llm.close()
+    assert sqlite3.connect(cache).execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 2
 
 
 def test_every_generation_option_reaches_the_server(server, many, tmp_path):

@@ -93,9 +93,8 @@ def test_build_reads_profiles_through_the_one_reader_and_refuses_secrets(tmp_pat
 
 
 def test_one_secret_name_rule_for_environment_parameters_and_manifests():
-    from petool_utils.evaluation.runstore import redact
     from petool_utils.report.profiles import find_secret_params
-    from petool_utils.report.redaction import secret_env_values
+    from petool_utils.secrets import redact_obj as redact, secret_env_values
 
     names = ["OPENAI_API_KEY", "HF_TOKEN", "api_key", "apiKey", "access_token", "Authorization", "x-api-key",
              "db_password", "client_secret", "max_tokens", "max_new_tokens", "tokenizer", "TOKENIZERS_PARALLELISM",
@@ -103,7 +102,7 @@ def test_one_secret_name_rule_for_environment_parameters_and_manifests():
     secret = {"OPENAI_API_KEY", "HF_TOKEN", "api_key", "apiKey", "access_token", "Authorization", "x-api-key",
               "db_password", "client_secret"}
     assert set(find_secret_params({n: 1 for n in names})) == secret
-    assert set(redact({n: 1 for n in names})) == set(names) - secret
+    assert set(redact({n: 1 for n in names}, {})) == set(names) - secret
     assert set(secret_env_values({n: "long-enough-value" for n in names})) == secret
     # the rule is defined once: no other module of the package compiles its own
     import re
@@ -112,4 +111,4 @@ def test_one_secret_name_rule_for_environment_parameters_and_manifests():
 
     defs = [p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "petool_utils").rglob("*.py")
             if re.search(r"^SECRET\w* = re\.compile", p.read_text(encoding="utf-8"), re.M)]
-    assert defs == ["petool_utils/report/redaction.py"]
+    assert defs == ["petool_utils/secrets.py"]

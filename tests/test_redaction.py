@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from petool_utils.report.redaction import redact_text, redact_tree, secret_env_values
+from petool_utils.secrets import redact_obj, redact_text, redact_tree, secret_env_values, secrets_in
 
 KEY = 'sk-abc"123/xyz<>&long'
 
@@ -47,3 +47,13 @@ def test_tree_scrubs_text_artifacts_only_and_respects_newer_than(tmp_path):
     assert "tok-" not in new.read_text() and "tok-" in old.read_text()
     assert redact_tree([tmp_path], secrets) == {old: 1}
     assert binary.read_bytes() == b"tok-123456789"
+
+
+def test_only_whole_tokens_of_at_least_eight_characters_are_secrets():
+    secrets = {"OPENAI_API_KEY": "a", "HF_TOKEN": "hf_abcdefgh", "X_KEY": "password"}
+    text = "a banana; hf_abcdefgh; hf_abcdefghij; mypasswords; (password)"
+    out, n = redact_text(text, secrets)
+    assert out == "a banana; [redacted:$HF_TOKEN]; hf_abcdefghij; mypasswords; ([redacted:$X_KEY])" and n == 2
+    assert secrets_in(text, secrets) == ["HF_TOKEN", "X_KEY"]
+    assert redact_obj({"api_key": "x", "note": ["hf_abcdefgh"], "n": 1}, secrets) == \
+        {"note": ["[redacted:$HF_TOKEN]"], "n": 1}

@@ -18,7 +18,8 @@ from petool_utils.evaluation.engine import evaluate
 from petool_utils.models.spec import model_slug
 from petool_utils.paths import REPO_ROOT
 from petool_utils.benchmark.prompts import entry_messages
-from petool_utils.evaluation.runstore import PredictionStore, load_predictions, redact, write_manifest
+from petool_utils.evaluation.runstore import PredictionStore, load_predictions, write_manifest
+from petool_utils.secrets import redact_obj
 
 FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
 
@@ -77,11 +78,11 @@ def test_manifest_has_provenance_and_no_secret(tmp_path, monkeypatch):
     assert FAKE_KEY not in text and "hf_abcdefghijkl" not in text
     m = json.loads(text)
     assert m["options"]["gen_opts"] == {"max_tokens": 256, "temperature": 0.1}
-    assert m["options"]["note"] == "key ***" and "headers" in m["options"] and m["options"]["headers"] == {}
+    assert m["options"]["note"] == "key [redacted:$OPENAI_API_KEY]" and "headers" in m["options"] and m["options"]["headers"] == {}
     assert m["data"]["sha256"] == hashlib.sha256(b"[]").hexdigest()
     assert m["petool_version"] and "git_commit" in m and len(m["runs"]) == 2
     assert m["created_at"] == m["runs"][0]["started_at"]
-    assert redact({"Authorization": "x", "max_tokens": 1}) == {"max_tokens": 1}
+    assert redact_obj({"Authorization": "x", "max_tokens": 1}, {}) == {"max_tokens": 1}
 
 
 def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(bench_entries, bench_path, tmp_path, monkeypatch):

@@ -31,13 +31,13 @@ from petool_utils.evaluation.runstore import (
     RunLock,
     RunLockedError,
     check_run_folder,
-    environment_secrets,
     read_resolved,
     write_manifest,
 )
 from petool_utils.models.spec import ModelSpec
 from petool_utils.predictors.base import Predictor
 from petool_utils.predictors.registry import make_predictor
+from petool_utils.secrets import secret_env_values
 
 __all__ = ["RunLockedError", "check_limit", "check_settings", "evaluate", "summarize"]
 
@@ -127,7 +127,7 @@ def evaluate(
     spec = ModelSpec.parse(model_spec)
     out = Path(out_dir) / spec.slug
     started = _now()
-    secrets = environment_secrets()
+    secrets = secret_env_values()
     with RunLock(out):
         check_run_folder(out, spec.text)
         own = predictor is None

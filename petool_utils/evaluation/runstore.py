@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 from petool_utils import ALL_SETTINGS
 from petool_utils.benchmark.data import DataError, canonical_id
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json, repair_torn_tail
-from petool_utils.report.redaction import is_secret_name
+from petool_utils.secrets import Secrets, redact_obj, secret_env_values, secrets_in
 
 LINE_FIELDS = ("entry_id", "setting", "response", "latency_s", "error")
 
@@ -127,10 +127,10 @@ class PredictionStore:
     the ``fsync`` that guards against a power loss is grouped, every 64 lines or 100 ms.
     """
 
-    def __init__(self, path: str | os.PathLike[str], secrets: Iterable[str] = ()):
+    def __init__(self, path: str | os.PathLike[str], secrets: Secrets | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.secrets = [s for s in secrets if s]
+        self.secrets = dict(secrets or {})
         self.repaired_bytes = repair_torn_tail(self.path)
         self._records: dict[str, dict[str, Any]] = {}
         n_lines = 0
@@ -193,8 +193,8 @@ class PredictionStore:
                    "latency_s": round(float(r.get("latency_s") or 0.0), 6), "error": r.get("error")}
             rec.update({k: v for k, v in r.items() if k not in rec})
             line = json.dumps(rec, ensure_ascii=False)
-            if self.secrets and any(s in line for s in self.secrets):
-                rec = redact(rec, self.secrets)
+            if self.secrets and secrets_in(line, self.secrets):
+                rec = redact_obj(rec, self.secrets)
                 line = json.dumps(rec, ensure_ascii=False)
             recs.append(rec)
             lines.append(line + "\n")
@@ -488,27 +488,6 @@ def git_commit(repo: str | os.PathLike[str] | None = None) -> str | None:
         return None
 
 
-def redact(obj: Any, secrets: Iterable[str] = ()) -> Any:
-    """Drop keys that name a secret and blank any value that contains one; recursive."""
-    secrets = [s for s in secrets if s]
-    if isinstance(obj, Mapping):
-        return {k: redact(v, secrets) for k, v in obj.items() if not is_secret_name(k)}
-    if isinstance(obj, (list, tuple)):
-        return [redact(v, secrets) for v in obj]
-    if isinstance(obj, str):
-        for s in secrets:
-            obj = obj.replace(s, "***")
-        return obj
-    return obj
-
-
-def environment_secrets() -> list[str]:
-    """Values of environment variables whose names say they are secrets (to scrub from artifacts)."""
-    from petool_utils.report.redaction import secret_env_values
-
-    return list(secret_env_values().values())
-
-
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -527,8 +506,8 @@ def write_manifest(
 ) -> Path:
     """Write ``manifest.json``; a resumed run appends to ``runs`` and keeps the first ``created_at``.
 
-    Options pass through :func:`redact` (names like ``api_key`` dropped, secret values from the
-    environment blanked), so a manifest can be shared with a paper's artefacts as is.
+    Options pass through :func:`~petool_utils.secrets.redact_obj` (names like ``api_key`` dropped, secret
+    values from the environment redacted by the one rule), so a manifest can be shared as is.
     """
     from petool_utils import __version__
 
@@ -540,7 +519,7 @@ def write_manifest(
             previous = read_json(path)
         except ValueError:
             previous = {}
-    secrets = environment_secrets()
+    secrets = secret_env_values()
     data = None
     if data_path is not None:
         p = Path(data_path)
@@ -553,7 +532,7 @@ def write_manifest(
         # An offline method or a stand-in model says so in every artifact it touches.
         "standin": any(w in predictor_name for w in ("offline", "standin")),
         "settings": list(settings),
-        "options": redact(dict(options), secrets),
+        "options": redact_obj(dict(options), secrets),
         "data": data,
         "petool_version": __version__,
         "git_commit": git_commit(),
@@ -562,7 +541,7 @@ def write_manifest(
         "created_at": previous.get("created_at", run["started_at"]),
         "runs": list(previous.get("runs", [])) + [run],
     }
-    manifest = redact(manifest, secrets)
+    manifest = redact_obj(manifest, secrets)
     return atomic_write_json(path, manifest)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from petool_utils.models.spec import ModelSpec, Registry, SpecError
+from petool_utils.secrets import REDACTION_RULE
 
 Messages = list[dict[str, str]]
 ResultCallback = Callable[[int, "ChatResult"], None]
@@ -71,8 +72,11 @@ class FatalLLMError(RuntimeError):
 
 
 def request_key(identity: str, messages: Messages, options: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of (backend identity, messages, options): a request's cache key."""
-    payload = json.dumps({"model": identity, "messages": messages, "opts": dict(options)}, sort_keys=True,
+    """sha256 of the canonical JSON of (backend identity, messages, options, the redaction rule): a
+    request's cache key. The rule is in the key so that answers stored under an older rule (one that
+    replaced a one-letter key inside every answer) are asked again, never trusted."""
+    payload = json.dumps({"model": identity, "messages": messages, "opts": dict(options),
+                          "redaction": REDACTION_RULE}, sort_keys=True,
                          ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from petool_utils.models.base import ChatLLM, ChatRequest, ChatResult, ResultCallback, request_key
+from petool_utils.secrets import redact_text, secret_env_values
 
 COMMIT_EVERY = 64
 COMMIT_INTERVAL_S = 0.1
@@ -99,6 +100,7 @@ class CachedLLM(ChatLLM):
         that sends while the stream is still being read has its first requests out before the last prompt
         is even rendered (``requests`` may be a lazy sequence)."""
         ident = self.backend.identity()
+        secrets = secret_env_values()
         results: list[ChatResult | None] = [None] * len(requests)
         keys: list[str | None] = [None] * len(requests)
         sent_for: dict[str, int] = {}  # key -> the index whose request went to the backend
@@ -131,7 +133,8 @@ class CachedLLM(ChatLLM):
 
         def deliver(i: int, res: ChatResult) -> None:
             if res.ok:
-                self.cache.put(keys[i], self.name, res.text)  # type: ignore[arg-type]
+                # the stored copy by the one redaction rule; the caller gets the answer as it came
+                self.cache.put(keys[i], self.name, redact_text(res.text, secrets)[0])  # type: ignore[arg-type]
             emit(i, res)
             for f in followers.pop(i, []):
                 emit(f, res)

@@ -34,6 +34,7 @@ from petool_utils.models.base import (
     ResultCallback,
 )
 from petool_utils.models.spec import ModelSpec
+from petool_utils.secrets import redact_text, secret_env_values, warn_if_echoed
 
 BASE_URL_VARS = ("PETOOL_OPENAI_BASE_URL", "OPENAI_BASE_URL")
 API_KEY_VARS = ("PETOOL_OPENAI_API_KEY", "OPENAI_API_KEY")
@@ -78,14 +79,6 @@ def public_base_url(base_url: str | None) -> str | None:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def scrub(text: str, secrets: Sequence[str | None]) -> str:
-    """Replace every occurrence of a secret in ``text`` (error messages can echo the key)."""
-    for s in secrets:
-        if s and s != PLACEHOLDER_KEY:
-            text = text.replace(s, "***")
-    return text
 
 
 @dataclass(frozen=True)
@@ -187,10 +180,9 @@ class OpenAIBackend(ChatLLM):
                       "max_delay": self.retry.max_delay},
         }
 
-    def _secrets(self) -> list[str]:
-        from petool_utils.report.redaction import secret_env_values
-
-        return [self._api_key, *secret_env_values().values()]
+    def _secrets(self) -> dict[str, str]:
+        """The key in use (whichever variable held it) and every secret of the environment."""
+        return {"OPENAI_API_KEY": self._api_key, **secret_env_values()}
 
     def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
         results: list[ChatResult | None] = [None] * len(requests)
@@ -274,7 +266,7 @@ class OpenAIBackend(ChatLLM):
                     async with asyncio.timeout(self.timeout + 5.0):
                         text = await self._send(client, req.messages, opts)
                 except Exception as exc:  # noqa: BLE001 - every failure is classified, none is lost
-                    last_err = scrub(f"{type(exc).__name__}: {exc}", secrets)[:500]
+                    last_err = redact_text(f"{type(exc).__name__}: {exc}", secrets)[0][:500]
                     status = fatal_status(exc)
                     if status is not None:
                         if not stop:
@@ -285,8 +277,9 @@ class OpenAIBackend(ChatLLM):
                         return ChatResult(None, error=last_err, attempts=attempt, latency_s=time.perf_counter() - t0)
                     wait = self.retry.delay(attempt - 1, self._rng, _retry_after(exc))
                 else:
-                    # a server that echoes the key must not get it into a prediction file or the cache
-                    return ChatResult(scrub(text, secrets), attempts=attempt, latency_s=time.perf_counter() - t0)
+                    # the answer stays as sent; the cache and the run store redact their copies by the one rule
+                    warn_if_echoed(text, secrets, self.name)
+                    return ChatResult(text, attempts=attempt, latency_s=time.perf_counter() - t0)
             finally:
                 sem.release()
             await asyncio.sleep(wait)

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from petool_utils.paths import REPO_ROOT
-from petool_utils.report.redaction import is_secret_name
+from petool_utils.secrets import is_secret_name
 
 PARAMS_DIR = REPO_ROOT / "params"
 

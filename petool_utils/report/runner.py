@@ -4,7 +4,7 @@ The notebooks are the user-facing program; this module only executes them the wa
 (cwd = repository root, ``petool_utils`` importable, kernel ``python3``), gives each exactly the
 parameters its ``parameters`` cell declares, and publishes the executed copies as HTML next to an
 ``index.html`` assembled from the report fragments the notebooks wrote (see ``petool_utils.report.fragments``).
-Every file it writes is scrubbed of secret environment values first (``petool_utils.report.redaction``).
+Every file it writes is scrubbed of secret environment values first (``petool_utils.secrets``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from petool_utils.report.fragments import fragments_need_plotly, load_fragments,
 from petool_utils.io import atomic_write_json, atomic_write_text, read_json
 from petool_utils.paths import REPO_ROOT
 from petool_utils.report.profiles import Profile, load_profile
-from petool_utils.report.redaction import redact_text, redact_tree, secret_env_values
+from petool_utils.secrets import redact_text, redact_tree, secret_env_values
 
 log = logging.getLogger("petool.runner")
 
