@@ -27,7 +27,7 @@ from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.scoring import score_files
 from petool_utils.io import atomic_write_json, atomic_write_text
 from petool_utils.paths import DEV_SLICE_NAME, REPO_ROOT, shared_petoolbench_dir
-from petool_utils.report.profiles import load_profile
+from petool_utils.params import load_profile
 
 MODELS = ("offline:history", "offline:ranker")
 DOC = REPO_ROOT / "docs" / "construction.md"

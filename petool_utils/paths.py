@@ -1,4 +1,5 @@
-"""Where things live: the project root, and the one search order for benchmark data.
+"""Where things live: the project root (found from the caller's own checkout), and the one search order
+for benchmark data.
 
 Every caller (the CLI, notebooks 06, 07, 10 and 11, the tests) finds data through the functions here, so
 a notebook parameter, a CLI flag and the environment never disagree about which release is meant:
@@ -20,7 +21,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout that holds this code (its resources, its git commit); not necessarily the project in use."""
+
+ROOT_ENV = "PETOOL_ROOT"
+"""Set it to a project folder to name the root explicitly (a job script, a kernel started elsewhere)."""
+
+
+def is_project_root(folder: str | os.PathLike[str]) -> bool:
+    """A petool project: a folder holding ``pyproject.toml`` and ``params/``."""
+    p = Path(folder)
+    return (p / "pyproject.toml").is_file() and (p / "params").is_dir()
+
+
+def find_project_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The project the caller works in: ``$PETOOL_ROOT``, else the nearest folder at or above ``start``
+    (default: the working directory) holding ``pyproject.toml`` and ``params/``, else the checkout of this
+    code.
+
+    The root used to be the folder petool_utils was installed from, so a clone run with another
+    checkout's environment (or the user-wide kernel pointing at one ``.venv``) read and wrote that other
+    checkout's ``runs/``. A notebook's kernel starts in ``notebooks/`` and a command in the shell's folder,
+    so walking up from there finds the caller's own project.
+    """
+    env = os.environ.get(ROOT_ENV, "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(start if start is not None else os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if is_project_root(folder):
+            return folder
+    return PACKAGE_ROOT
+
+
+REPO_ROOT = find_project_root()
+"""The project root of this process (:func:`find_project_root` when petool_utils was first imported)."""
 DEV_SLICE_NAME = "user_entries_test_dev.json.gz"
 RELEASE_NAMES = ("user_entries_test.json", "user_entries_test.json.gz", DEV_SLICE_NAME, "test.json")
 """Benchmark files a data folder is searched for, in this order: the full release first."""

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from petool_utils.benchmark.data import load_entries
 from petool_utils.io import atomic_write_json
-from petool_utils.report.profiles import Profile, load_profile
+from petool_utils.params import Profile, load_profile
 from petool_utils.report.runner import RunResult, run_profile
 
 FAKE_KEY = "sk-test-PETOOL-0123456789abcdefFAKE"

@@ -56,7 +56,7 @@ def _construct(run: Path, overrides: dict[str, dict] | None = None) -> Path:
 
     from petool_utils.cli.build import STAGES, stage_kwargs
     from petool_utils.construction import pipeline as p
-    from petool_utils.report.profiles import load_profile
+    from petool_utils.params import load_profile
 
     prof = load_profile("smoke")
     for stage in ("01", "02", "03", "04", "05"):

@@ -10,7 +10,7 @@ import pytest
 from petool_utils.evaluation.grid import (EvaluationParameters, _caused_by_import_error, _prediction_files, data_notes,
                                           find_benchmarks)
 from petool_utils.paths import DEV_SLICE_NAME, NO_RELEASED_NOTE, REPO_ROOT
-from petool_utils.report.notebook import ParameterError
+from petool_utils.params import ParameterError
 
 
 def test_import_failure_anywhere_in_the_chain_means_skipped():

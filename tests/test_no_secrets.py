@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from _report_smoke import FAKE_KEY, fake_secret_env, smoke_run
 
-from petool_utils.report.profiles import ProfileError, load_profile
+from petool_utils.params import ProfileError, load_profile
 from petool_utils.report.runner import run_profile
 
 

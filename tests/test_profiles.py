@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from petool_utils.paths import REPO_ROOT
-from petool_utils.report.profiles import ProfileError, load_profile
+from petool_utils.params import ProfileError, load_profile
 from petool_utils.report.runner import notebook_parameters, select_notebooks
 
 
@@ -93,7 +93,7 @@ def test_build_reads_profiles_through_the_one_reader_and_refuses_secrets(tmp_pat
 
 
 def test_one_secret_name_rule_for_environment_parameters_and_manifests():
-    from petool_utils.report.profiles import find_secret_params
+    from petool_utils.params import find_secret_params
     from petool_utils.secrets import redact_obj as redact, secret_env_values
 
     names = ["OPENAI_API_KEY", "HF_TOKEN", "api_key", "apiKey", "access_token", "Authorization", "x-api-key",

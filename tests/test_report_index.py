@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from petool_utils.report.fragments import Fragment, figure_block, load_fragments, table_block, text_block, write_fragment
-from petool_utils.report.profiles import load_profile
+from petool_utils.params import load_profile
 from petool_utils.report.runner import build_index, run_profile
 
 

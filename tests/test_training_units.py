@@ -8,6 +8,7 @@ import pytest
 
 from petool_utils.benchmark.data import ToolCall
 from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.paths import REPO_ROOT
 from petool_utils.training.config import DPOParams, SFTParams, from_mapping, load_config
 from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, kv_cache_gib, layer_slope_gib, lora_params, nf4_bits_per_param
 from petool_utils.training.records import shorten_entry, sft_record, sft_records
@@ -69,19 +70,40 @@ def test_build_pairs_counts_every_source(entry):
 def test_config_from_profile_and_overrides(tmp_path):
     prof = tmp_path / "p.yaml"
     prof.write_text(
-        "profile: x\nrun_dir: runs/x\nseed: 3\ndata: null\n"
+        "profile: x\nrun_dir: runs/x\nreport_dir: reports/x\nseed: 3\ndata: null\n"
         "params:\n  08_sft_qlora:\n    sft: {learning_rate: 0.001, lora: {r: 8}}\n  09_dpo:\n    dpo: {beta: 0.2}\n"
     )
     sft = load_config("sft", prof, ["limit=16", "lora.lora_alpha=4", "settings=[preferred]"])
     assert isinstance(sft, SFTParams)
-    assert (sft.run_dir, sft.seed, sft.limit, sft.settings) == ("runs/x", 3, 16, ["preferred"])
+    # the one profile reader resolves run_dir against the project root, as for notebooks and the CLI
+    assert (sft.run_dir, sft.seed, sft.limit, sft.settings) == (str(REPO_ROOT / "runs" / "x"), 3, 16, ["preferred"])
     assert sft.trl == {"seed": 3, "learning_rate": 0.001}  # TRL's own fields, passed through as given
     assert sft.lora == {"r": 8, "lora_alpha": 4}
     dpo = load_config("dpo", prof)
     assert isinstance(dpo, DPOParams) and dpo.trl["beta"] == 0.2 and "loss_type" not in dpo.trl
-    assert dpo.resolved_sft_adapter().as_posix() == "runs/x/train/sft/adapter"
+    assert dpo.resolved_sft_adapter() == REPO_ROOT / "runs" / "x" / "train" / "sft" / "adapter"
     with pytest.raises(ValueError, match="unknown key 'learning_rat'.*did you mean learning_rate"):
         load_config("sft", None, ["learning_rat=1"])
+
+
+def test_one_profile_reader_refuses_a_secret_in_a_training_profile(tmp_path):
+    """`petool train --config` used to re-parse the YAML itself: no secret check, run_dir as given."""
+    from petool_utils.params import ProfileError
+
+    prof = tmp_path / "p.yaml"
+    prof.write_text("profile: x\nrun_dir: runs/x\nreport_dir: r\nparams:\n  08_sft_qlora:\n"
+                    "    sft: {learning_rate: 0.001, hub_token: hf_abcdefghijkl}\n")
+    with pytest.raises(ProfileError, match=r"p.yaml: key 'params.08_sft_qlora.sft.hub_token': looks like a credential"):
+        load_config("sft", prof)
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("run_dir: runs/y\nlearning_rate: 0.001\napi_key: sk-abcdefghijkl\n")
+    with pytest.raises(ProfileError, match="key 'api_key': looks like a credential"):
+        load_config("sft", flat)
+    flat.write_text("run_dir: runs/y\nlearning_rate: 0.001\n")
+    assert load_config("sft", flat).run_dir == str(REPO_ROOT / "runs" / "y")
+    prof.write_text("profile: x\nrun_dir: runs/x\nreport_dir: r\nsede: 1\nparams: {}\n")
+    with pytest.raises(ProfileError, match="key 'sede'"):
+        load_config("sft", prof)
 
 
 def test_config_keys_are_petool_keys_or_trl_fields():

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from petool_utils.report.profiles import Profile
+from petool_utils.params import Profile
 
 STAGES = {
     "01": ("01_tool_preparation", "stage01_prepare"),
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         """Build a PEToolBench-style benchmark from a tool corpus (stages 01-06 of the construction)."""
         from petool_utils.benchmark.data import DataError
         from petool_utils.construction import pipeline
-        from petool_utils.report.profiles import ProfileError, load_profile
+        from petool_utils.params import ProfileError, load_profile
 
         try:
             prof = load_profile(profile)  # the one profile reader: validated, secrets refused

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         notebooks_dir: Optional[Path] = typer.Option(None, "--notebooks-dir", help="Where the notebooks are (default: notebooks/)."),
     ) -> None:
         """Run the profile's notebooks headless; executed copies go to <run_dir>/notebooks/, HTML to <report_dir>/."""
-        from petool_utils.report.profiles import ProfileError, load_profile
+        from petool_utils.params import ProfileError, load_profile
         from petool_utils.report.runner import NOTEBOOKS_DIR, build_index, run_profile
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -7,9 +7,9 @@ non-functional descriptions), :mod:`.clustering` (functionality groups), :mod:`.
 (release layout, SFT/DPO), :mod:`.statistics` (Table 3, Figure 4).
 """
 
-from petool_utils.paths import REPO_ROOT
+from petool_utils.paths import PACKAGE_ROOT
 
-BUILTIN_TOOLS_DIR = REPO_ROOT / "petool_utils" / "resources" / "toolcorpus"
+BUILTIN_TOOLS_DIR = PACKAGE_ROOT / "petool_utils" / "resources" / "toolcorpus"
 """The corpus shipped with petool (fictional providers), used when a profile's ``tools_dir`` is null."""
-BUILTIN_LABELS = REPO_ROOT / "petool_utils" / "resources" / "toolcorpus_func_labels.json"
+BUILTIN_LABELS = PACKAGE_ROOT / "petool_utils" / "resources" / "toolcorpus_func_labels.json"
 """Functionality labels of the built-in corpus (known by construction), to score clustering on it."""

@@ -18,7 +18,7 @@ from pydantic import NonNegativeInt
 
 from petool_utils import SETTINGS
 from petool_utils.evaluation.grid import GridResult
-from petool_utils.report.notebook import NotebookParameters, ProjectPath
+from petool_utils.params import NotebookParameters, ProjectPath
 
 NOTEBOOK = "10_error_analysis"
 COLUMNS = ["benchmark", "model", "setting", "entry_id", "answer", "error_type", "query", "reference", "response"]

@@ -24,14 +24,14 @@ from petool_utils import SETTINGS
 from petool_utils.io import atomic_write_json, read_json
 from petool_utils.models.spec import ModelSpec
 from petool_utils.paths import NO_RELEASED_NOTE
-from petool_utils.report.notebook import NotebookParameters, ProjectPath
+from petool_utils.params import NotebookParameters, ProjectPath
 
 METRICS_FILE = "metrics.json"
 NOTEBOOK = "07_evaluation"
 
 
 class EvaluationParameters(NotebookParameters):
-    """Notebook 07's parameters cell, checked (see :class:`~petool_utils.report.notebook.NotebookParameters`)."""
+    """Notebook 07's parameters cell, checked (see :class:`~petool_utils.params.NotebookParameters`)."""
 
     NOTEBOOK = NOTEBOOK
     run_dir: ProjectPath

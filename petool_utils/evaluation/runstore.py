@@ -34,6 +34,7 @@ from typing import Any, Iterable, Mapping
 
 from petool_utils import ALL_SETTINGS
 from petool_utils.benchmark.data import DataError, canonical_id
+from petool_utils.paths import PACKAGE_ROOT
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json, repair_torn_tail
 from petool_utils.secrets import Secrets, redact_obj, secret_env_values, secrets_in
 
@@ -474,9 +475,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def git_commit(repo: str | os.PathLike[str] | None = None) -> str | None:
     """The checkout's commit (with ``-dirty`` when it has local changes), or None outside git."""
-    from petool_utils.paths import REPO_ROOT
-
-    cwd = str(repo or REPO_ROOT)
+    cwd = str(repo or PACKAGE_ROOT)
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:

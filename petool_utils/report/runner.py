@@ -26,7 +26,7 @@ from petool_utils import __version__
 from petool_utils.report.fragments import fragments_need_plotly, load_fragments, render_block
 from petool_utils.io import atomic_write_json, atomic_write_text, read_json
 from petool_utils.paths import REPO_ROOT
-from petool_utils.report.profiles import Profile, load_profile
+from petool_utils.params import Profile, load_profile
 from petool_utils.secrets import redact_text, redact_tree, secret_env_values
 
 log = logging.getLogger("petool.runner")

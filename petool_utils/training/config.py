@@ -28,6 +28,8 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from petool_utils import SETTINGS
+from petool_utils.params import is_profile, profile_from_mapping, read_params_file
+from petool_utils.paths import project_path
 
 TINY = "tiny"
 """``base_model: tiny`` builds the tiny-llama stand-in (not PEToolLLaMA) from the training text."""
@@ -256,26 +258,35 @@ def _common(run_dir: Any, seed: Any, data: Any) -> dict[str, Any]:
 def load_config(kind: str, path: str | Path | None = None, overrides: Sequence[str] = ()) -> SFTParams | DPOParams:
     """Read a ``sft``/``dpo`` config: a flat YAML section, or a profile (``params/*.yaml``) whose
     ``params.08_sft_qlora.sft`` / ``params.09_dpo.dpo`` section is used with the profile's ``run_dir``,
-    ``seed`` and ``data``. Overrides win."""
+    ``seed`` and ``data``. Overrides win.
+
+    Both go through the one reader (:func:`petool_utils.params.read_params_file`: a credential-looking
+    key is refused) and a profile through its validation (:func:`~petool_utils.params.profile_from_mapping`:
+    ``run_dir`` and ``data`` resolved against the project root); a flat section's relative ``run_dir`` is
+    taken from the project root too.
+    """
     values: dict[str, Any] = {}
     if path is not None:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: expected a YAML mapping")
-        if "params" in raw and "profile" in raw:
+        raw = read_params_file(path)
+        if is_profile(raw):
+            prof = profile_from_mapping(raw, Path(path))
             nb, key = PROFILE_SECTIONS[kind]
-            section = ((raw.get("params") or {}).get(nb) or {}).get(key)
+            section = (prof.params.get(nb) or {}).get(key)
             if section is None:
                 raise ValueError(f"{path}: profile has no params.{nb}.{key} section")
-            values = _merge(_common(raw.get("run_dir"), raw.get("seed"), raw.get("data")), section)
+            values = _merge(_common(prof.run_dir, prof.seed, prof.data), section)
         else:
-            values = raw
+            values = dict(raw)
+            if values.get("run_dir") is not None:
+                values["run_dir"] = str(project_path(values["run_dir"]))
     values = _merge(values, parse_overrides(overrides))
     return from_mapping(kind, values)
 
 
-def notebook_params(kind: str, run_dir: str, seed: int, data: str | None, section: Mapping[str, Any] | None) -> SFTParams | DPOParams:
-    """A notebook's parameters (the profile's common keys plus its ``sft``/``dpo`` mapping) as a config."""
+def notebook_params(kind: str, run_dir: str | Path, seed: int, data: str | Path | None,
+                    section: Mapping[str, Any] | None) -> SFTParams | DPOParams:
+    """A notebook's parameters (the profile's common keys plus its ``sft``/``dpo`` mapping) as a config;
+    notebooks pass what :func:`petool_utils.params.setup` resolved against the project root."""
     return from_mapping(kind, _merge(_common(run_dir, seed, data), dict(section or {})))
 
 
