@@ -43,7 +43,8 @@ from petool_utils.construction.toolbench import prepare_tools
 from petool_utils.construction.understanding import understand_tools
 from petool_utils.io import atomic_write_json, atomic_write_text
 from petool_utils.models.embeddings import get_embedder
-from petool_utils.paths import REPO_ROOT, shared_petoolbench_dir
+from petool_utils.paths import REPO_ROOT
+from petool_utils.benchmark.locate import shared_petoolbench_dir
 
 GRID = {"features": list(FEATURES), "schema_weight": [0.0, 0.1], "io_match": ["none", "required", "exact"],
         "fdr": [0.1, 0.05, 0.2]}

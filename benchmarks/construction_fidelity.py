@@ -26,7 +26,8 @@ from petool_utils.construction.statistics import FIDELITY_ROWS, fidelity
 from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.scoring import score_files
 from petool_utils.io import atomic_write_json, atomic_write_text
-from petool_utils.paths import DEV_SLICE_NAME, REPO_ROOT, shared_petoolbench_dir
+from petool_utils.paths import REPO_ROOT
+from petool_utils.benchmark.locate import DEV_SLICE_NAME, shared_petoolbench_dir
 from petool_utils.params import load_profile
 
 MODELS = ("offline:history", "offline:ranker")

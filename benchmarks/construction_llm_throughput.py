@@ -27,7 +27,8 @@ from petool_utils.construction import BUILTIN_TOOLS_DIR
 from petool_utils.construction.pipeline import stage02_understand
 from petool_utils.construction.toolbench import ToolRecord, prepare_tools, write_tools
 from petool_utils.io import atomic_write_json
-from petool_utils.paths import REPO_ROOT, shared_petoolbench_dir
+from petool_utils.paths import REPO_ROOT
+from petool_utils.benchmark.locate import shared_petoolbench_dir
 
 MODEL = "openai:standin-throughput"
 

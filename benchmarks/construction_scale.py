@@ -30,7 +30,8 @@ from pathlib import Path
 
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
 from petool_utils.io import atomic_write_json
-from petool_utils.paths import REPO_ROOT, shared_petoolbench_dir
+from petool_utils.paths import REPO_ROOT
+from petool_utils.benchmark.locate import shared_petoolbench_dir
 
 STAGES = {
     "01": ("stage01_prepare", {}),

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from petool_utils import ALL_SETTINGS  # noqa: E402
 from petool_utils.benchmark.data import load_entries  # noqa: E402
-from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir  # noqa: E402
+from petool_utils.benchmark.locate import DEV_SLICE_NAME, shared_petoolbench_dir  # noqa: E402
 from petool_utils.benchmark.prompts import entry_messages  # noqa: E402
 
 FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"

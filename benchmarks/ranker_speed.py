@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args()
-    from petool_utils.paths import shared_petoolbench_dir
+    from petool_utils.benchmark.locate import shared_petoolbench_dir
 
     dev = load_benchmark(args.data or shared_petoolbench_dir())
     entries = replicate(dev, args.n)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import load_entries
-from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir
+from petool_utils.benchmark.locate import DEV_SLICE_NAME, shared_petoolbench_dir
 from petool_utils.evaluation.scoring import parse_cached, score_prediction_dir
 
 N_ENTRIES = 1000

@@ -27,7 +27,7 @@ import time
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import load_entries
-from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir
+from petool_utils.benchmark.locate import DEV_SLICE_NAME, shared_petoolbench_dir
 from petool_utils.training.records import char_proxy_counter, fit_records, training_sft_records
 
 

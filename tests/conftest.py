@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir
+from petool_utils.benchmark.locate import DEV_SLICE_NAME, shared_petoolbench_dir
 
 NO_DEV_SLICE = (f"needs the released dev slice {DEV_SLICE_NAME}, which is not here: set PETOOL_DATA_DIR to a "
                 "folder holding it, or put ../shared/petoolbench beside the checkout (`petool download` fetches "

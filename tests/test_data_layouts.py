@@ -7,7 +7,7 @@ import pytest
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import SETTING_FILE_SUFFIX, load_benchmark
-from petool_utils.paths import resolve_data_dir
+from petool_utils.benchmark.locate import resolve_data_dir
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_missing_benchmark_says_where_it_looked(tmp_path):
         load_benchmark(tmp_path)
 
 
-# --- the one search order (paths.py) ----------------------------------------------------------------
+# --- the one search order (benchmark/locate.py) ----------------------------------------------------------------
 
 def _release(folder, name="user_entries_test.json"):
     folder.mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,7 @@ def _release(folder, name="user_entries_test.json"):
 
 
 def test_one_search_order_explicit_then_env_then_data_then_shared(tmp_path, monkeypatch):
-    from petool_utils import paths
+    from petool_utils.benchmark import locate as paths
 
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "clone" / "petool")
     shared = _release(tmp_path / "clone" / "shared" / "petoolbench", paths.DEV_SLICE_NAME)
@@ -92,7 +92,7 @@ def test_one_search_order_explicit_then_env_then_data_then_shared(tmp_path, monk
 
 
 def test_choose_benchmark_falls_back_to_the_constructed_split(tmp_path, monkeypatch):
-    from petool_utils import paths
+    from petool_utils.benchmark import locate as paths
 
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "clone")
     monkeypatch.setenv("PETOOL_NO_SHARED", "1")
@@ -107,7 +107,7 @@ def test_choose_benchmark_falls_back_to_the_constructed_split(tmp_path, monkeypa
 
 
 def test_per_setting_folder_counts_as_a_benchmark(tmp_path):
-    from petool_utils.paths import benchmark_in
+    from petool_utils.benchmark.locate import benchmark_in
 
     for c in SETTING_FILE_SUFFIX.values():
         (tmp_path / f"user_entries_test_{c}.json").write_text("[]")

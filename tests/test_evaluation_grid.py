@@ -9,7 +9,8 @@ import pytest
 
 from petool_utils.evaluation.grid import (EvaluationParameters, _caused_by_import_error, _prediction_files, data_notes,
                                           find_benchmarks)
-from petool_utils.paths import DEV_SLICE_NAME, NO_RELEASED_NOTE, REPO_ROOT
+from petool_utils.paths import REPO_ROOT
+from petool_utils.benchmark.locate import DEV_SLICE_NAME, NO_RELEASED_NOTE
 from petool_utils.params import ParameterError
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from petool_utils.paths import NO_RELEASED_NOTE, REPO_ROOT
+from petool_utils.paths import REPO_ROOT
+from petool_utils.benchmark.locate import NO_RELEASED_NOTE
 
 pytestmark = pytest.mark.slow
 

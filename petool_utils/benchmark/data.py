@@ -17,14 +17,12 @@ from typing import Any, Iterable, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from petool_utils import SETTINGS
+from petool_utils.benchmark.locate import SETTING_FILE_SUFFIX, find_benchmark_file, locate_benchmark, per_setting_files
 from petool_utils.io import read_json
 
 HISTORY_MARK = "Interaction history is:\n"
 CANDIDATES_MARK = "\n\nAvailable tools you can call with input parameters are listed here:\n"
 FORMAT_MARK = "\n\nGenerate your tool call"
-
-SETTING_FILE_SUFFIX = {"preferred": "p", "ratings": "r", "chronological": "c"}
-
 
 class DataError(ValueError):
     """Bad input data; the message names the file, the entry and the field."""
@@ -340,28 +338,17 @@ def load_per_setting(paths: dict[str, str | os.PathLike[str]]) -> list[Entry]:
 
 
 def load_benchmark(data: str | os.PathLike[str] | None = None, limit: int | None = None) -> list[Entry]:
-    """Load whatever benchmark ``data`` names: a file, or a folder with the combined or per-setting layout."""
-    from petool_utils.paths import find_benchmark_file, resolve_data_dir
-
+    """Load whatever benchmark ``data`` names: a file, or a folder with the combined or per-setting layout;
+    None: the one search order (:func:`~petool_utils.benchmark.locate.locate_benchmark`)."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be a whole number >= 0 or None, got {limit!r}")
-    p = resolve_data_dir(data)
+    p = Path(data).expanduser() if data else locate_benchmark(None)
     if p.is_dir():
         per = per_setting_files(p)
         if per is not None:
             entries = load_per_setting(per)
             return entries[:limit] if limit is not None else entries
     return load_entries(find_benchmark_file(p), limit=limit)
-
-
-def per_setting_files(folder: str | os.PathLike[str]) -> dict[str, Path] | None:
-    """The per-setting layout's three files in ``folder``, or None when the folder is not in that layout
-    (the combined ``user_entries_test.json`` wins when both are there)."""
-    folder = Path(folder)
-    per = {s: folder / f"user_entries_test_{c}.json" for s, c in SETTING_FILE_SUFFIX.items()}
-    if all(f.exists() for f in per.values()) and not (folder / "user_entries_test.json").exists():
-        return per
-    return None
 
 
 def dump_entries(entries: Iterable[Entry]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ STAGES = {
 
 def stage_kwargs(func, profile: Profile, notebook: str, run_dir: str, tools_dir: Optional[str]) -> dict:
     """The profile's common keys plus the notebook's section, kept to the names ``func`` accepts."""
-    from petool_utils.paths import find_released_benchmark
+    from petool_utils.benchmark.locate import find_released_benchmark
 
     values = profile.notebook_params(notebook)
     values["run_dir"] = run_dir

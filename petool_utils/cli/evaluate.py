@@ -25,19 +25,14 @@ def parse_settings(text: str) -> list[str]:
 def _load(data: Optional[str], limit: Optional[int]):
     """Entries and the path they came from (a file for the manifest's sha256 when there is one)."""
     from petool_utils.benchmark.data import DataError, load_benchmark
-    from petool_utils.paths import find_benchmark_file, resolve_data_dir
+    from petool_utils.benchmark.locate import locate_benchmark
 
     try:
-        entries = load_benchmark(data, limit=limit)
+        p = locate_benchmark(data)  # a file, or a folder in the per-setting layout
+        entries = load_benchmark(p, limit=limit)
     except (FileNotFoundError, DataError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    p = resolve_data_dir(data)
-    if not p.is_file():
-        try:
-            p = find_benchmark_file(p)
-        except FileNotFoundError:
-            pass  # the per-setting layout: a folder of three files
     return entries, p
 
 
@@ -130,7 +125,7 @@ def download_cmd(
     revision: Optional[str] = typer.Option(None, "--revision", help="a branch, tag or commit of the dataset repo"),
 ) -> None:
     """Fetch the PEToolBench release from the Hugging Face hub (dataset travisxu/PEToolBench)."""
-    from petool_utils.paths import resolve_data_dir
+    from petool_utils.benchmark.locate import resolve_data_dir
 
     target = Path(dest) if dest else resolve_data_dir(None)
     try:

@@ -19,11 +19,12 @@ SETTINGS_HELP = "Settings to predict (repeat the option); default: preferred, ra
 
 def _load(data: Optional[str], limit: Optional[int] = None):
     from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.paths import shared_petoolbench_dir
+    from petool_utils.benchmark.locate import locate_benchmark
 
-    src = data or shared_petoolbench_dir()
-    if src is None:
-        raise typer.BadParameter("no benchmark found: pass --data PATH or set PETOOL_DATA_DIR", param_hint="--data")
+    try:
+        src = locate_benchmark(data)  # the one search order: --data, PETOOL_DATA_DIR, data/, ../shared
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--data") from exc
     return str(src), load_benchmark(src, limit=limit)
 
 

@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
         """Score predictions: Tool / Param / Call accuracy per setting and "all" (mean of the personalized settings)."""
         from petool_utils.evaluation.errors import error_table
         from petool_utils.evaluation.scoring import score_prediction_set, scores_to_json
-        from petool_utils.paths import resolve_data_dir
+        from petool_utils.benchmark.locate import locate_benchmark
 
         if compare:
             _compare(predictions, data, parser.value, as_json, n_boot, seed)
@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
         unknown = answered - known
         if answered and not (answered & known):
             _fail(f"none of the {len(answered)} entry ids in the predictions is in the benchmark "
-                  f"{resolve_data_dir(data)}; wrong --data?")
+                  f"{locate_benchmark(data)}; wrong --data?")
         if unknown:
             typer.echo(f"warning: {len(unknown)} predicted entry ids are not in the benchmark and are ignored", err=True)
         if predicted_only:
@@ -180,7 +180,7 @@ def register(app: typer.Typer) -> None:
                 out[s]["error_types"] = {row.type: int(row.count) for row in t.itertuples()}
             typer.echo(json.dumps(out))
         else:
-            typer.echo(render_table(scores, parser.value, f"{resolve_data_dir(data)} ({len(entries)} entries)"))
+            typer.echo(render_table(scores, parser.value, f"{locate_benchmark(data)} ({len(entries)} entries)"))
             for s, t in tables.items():
                 typer.echo(f"\nerror types, {s} (share of wrong entries):")
                 typer.echo(t.to_string(index=False, formatters={"share": "{:.1%}".format, "share_of_all": "{:.1%}".format}))

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt
 from petool_utils import SETTINGS
 from petool_utils.io import atomic_write_json, read_json
 from petool_utils.models.spec import ModelSpec
-from petool_utils.paths import NO_RELEASED_NOTE
+from petool_utils.benchmark.locate import NO_RELEASED_NOTE
 from petool_utils.params import NotebookParameters, ProjectPath
 
 METRICS_FILE = "metrics.json"
@@ -117,7 +117,7 @@ def find_benchmarks(data: str | os.PathLike[str] | None, run_dir: str | os.PathL
     An explicit ``data`` that holds no benchmark is an error (the user asked for it); the fallbacks
     are only looked at.
     """
-    from petool_utils.paths import constructed_split, find_released_benchmark
+    from petool_utils.benchmark.locate import constructed_split, find_released_benchmark
 
     found: list[BenchmarkSource] = []
     released = find_released_benchmark(data)

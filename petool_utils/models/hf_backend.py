@@ -38,61 +38,14 @@ from petool_utils.models.base import (
     ResultCallback,
     derived_seed,
 )
-from petool_utils.models.spec import ModelSpec
 from petool_utils.models.context import Fitted, fit_history
+from petool_utils.models.loading import load_for_inference
+from petool_utils.models.spec import ModelSpec
 
 GREEDY_MAX_TEMPERATURE = 0.1
 SUPPORTED_OPTIONS = frozenset({"temperature", "max_tokens", "top_p", "top_k", "seed", "sample_index",
                                "repetition_penalty"})
 DEFAULT_OPTIONS: dict[str, Any] = {"temperature": 0.1, "max_tokens": 256}
-
-
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def load_model(model_path: str | os.PathLike[str], adapter: str | os.PathLike[str] | None = None, *,
-               quantization: str = "none", device: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
-    """(model in eval mode, tokenizer padding on the left) for inference. ``quantization``: ``none``,
-    ``4bit`` (NF4, as QLoRA trains) or ``auto`` (4-bit exactly when CUDA is present)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = Path(model_path)
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"hf model {str(model_path)!r}: no Hugging Face model folder there (config.json "
-                                "missing); give a local path, nothing is downloaded")
-    device = device or default_device()
-    four_bit = quantization == "4bit" or (quantization == "auto" and device == "cuda")
-    if quantization not in ("none", "4bit", "auto"):
-        raise ValueError(f"quantization must be none, 4bit or auto, not {quantization!r}")
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    kwargs: dict[str, Any] = {}
-    if four_bit:
-        from transformers import BitsAndBytesConfig
-
-        compute = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                                           bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute)
-        kwargs["dtype"] = compute
-        if device == "cuda":
-            kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
-    else:
-        kwargs["dtype"] = dtype if dtype is not None else (torch.float32 if device == "cpu" else "auto")
-    model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
-    if adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(adapter))
-    if not four_bit:
-        model.to(device)
-    model.eval()
-    return model, tokenizer
 
 
 def _weights_fingerprint(folder: str | os.PathLike[str] | None) -> str:
@@ -128,7 +81,7 @@ class HFBackend(ChatLLM):
         if model is None:
             if model_path is None:
                 raise ValueError("HFBackend needs model_path (or a loaded model and tokenizer)")
-            model, tokenizer = load_model(model_path, adapter, quantization=quantization, device=device, dtype=dtype)
+            model, tokenizer = load_for_inference(model_path, adapter, quantization=quantization, device=device, dtype=dtype)
         self.model, self.tokenizer = model, tokenizer
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:

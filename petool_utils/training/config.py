@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from petool_utils import SETTINGS
+from petool_utils.models.loading import QUANTIZATIONS
 from petool_utils.params import is_profile, profile_from_mapping, read_params_file
 from petool_utils.paths import project_path
 
@@ -37,7 +38,6 @@ TINY = "tiny"
 PAPER_BASE_MODEL = "models/Meta-Llama-3.1-8B-Instruct"
 """Where the paper profile expects the base weights (a local path; nothing is downloaded)."""
 
-QUANTIZATIONS = ("auto", "4bit", "none")
 TRL_DEFAULT_SEED = 42  # TrainingArguments.seed's default, used when neither profile nor section sets one
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from petool_utils.benchmark.data import DataError, Entry, SETTING_FILE_SUFFIX, load_benchmark, load_entries, parse_entry, split_prompt
+from petool_utils.benchmark.locate import locate_benchmark
 from petool_utils.benchmark.prompts import HISTORY_DESCRIPTIONS
 
 CONSTRUCTED = "constructed"
@@ -180,7 +181,6 @@ def read_train_data(path: str | os.PathLike[str], kind: str) -> tuple[list[Entry
 
 def resolve_training_data(params: Any, *, tiny: bool) -> TrainingData:
     """The training entries of a run (see the module docstring), before slicing and shortening."""
-    from petool_utils.paths import shared_petoolbench_dir
 
     constructed = Path(params.run_dir) / "benchmark" / "train.json"
     if params.train_data:
@@ -194,9 +194,7 @@ def resolve_training_data(params: Any, *, tiny: bool) -> TrainingData:
         raise TrainingDataError(
             f"{params.kind.upper()}: allow_test_data is for the tiny stand-in demo only (base_model: tiny); "
             f"a real model must train on a train split. {refusal(params.run_dir, params.kind)}")
-    data = params.data
-    if data is None and shared_petoolbench_dir() is not None:
-        data = shared_petoolbench_dir()
+    data = locate_benchmark(params.data)  # the one search order
     return TrainingData(load_benchmark(data), RELEASED_TEST, str(data))
 
 

@@ -21,6 +21,10 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from petool_utils.models.loading import compute_dtype, has_cuda, load_causal_lm, load_tokenizer, local_device, use_4bit
+
+__all__ = ["compute_dtype", "has_cuda", "load_base", "load_tokenizer", "local_device", "lora_config", "use_4bit"]
+
 STANDIN_FILE = "petool_model.json"
 
 
@@ -36,19 +40,6 @@ def quiet_known_noise() -> None:
     warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing(_enable|_disable)?` is deprecated", category=FutureWarning)
 
 
-def has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def use_4bit(quantization: str) -> bool:
-    """``auto``: QLoRA (4-bit) exactly when CUDA is present; ``4bit`` forces it, also on CPU; ``none`` never."""
-    if quantization not in ("auto", "4bit", "none"):
-        raise ValueError(f"quantization must be auto, 4bit or none, not {quantization!r}")
-    return quantization == "4bit" or (quantization == "auto" and has_cuda())
-
-
 def model_label(model_path: str | Path) -> str:
     """How a model is named in artifacts: the stand-in says it is one."""
     meta = Path(model_path) / STANDIN_FILE
@@ -57,53 +48,13 @@ def model_label(model_path: str | Path) -> str:
     return str(model_path)
 
 
-def compute_dtype():
-    """bf16 on a GPU that has it (the paper's setting), fp32 on CPU."""
-    import torch
-
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float32
-
-
-def load_tokenizer(model_path: str | Path):
-    """The tokenizer, padding on the right (training pads on the right; generation pads left in the
-    hf backend)."""
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(str(model_path))
-    tok.padding_side = "right"
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok
-
-
-def local_device() -> int:
-    """One process per GPU under ``accelerate launch``/``torchrun`` (``LOCAL_RANK``), else GPU 0."""
-    return int(os.environ.get("LOCAL_RANK", "0"))
-
-
 def load_base(model_path: str | Path, quantization: str = "auto"):
-    """The base causal LM for training, 4-bit NF4 double-quantised when :func:`use_4bit` says so, then
-    ``prepare_model_for_kbit_training`` (which upcasts the embeddings, norms and LM head to fp32)."""
-    from transformers import AutoModelForCausalLM
-
-    kwargs: dict[str, Any] = {"dtype": compute_dtype()}
-    quantized = use_4bit(quantization)
-    if quantized:
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=compute_dtype(),
-        )
-        if has_cuda():
-            kwargs["device_map"] = {"": local_device()}
-    model = AutoModelForCausalLM.from_pretrained(str(model_path), **kwargs)
-    if quantized:
-        from peft import prepare_model_for_kbit_training
+    """The base causal LM for training (the one loader, :func:`~petool_utils.models.loading.load_causal_lm`:
+    4-bit NF4 double-quantised when the one rule says so), then ``prepare_model_for_kbit_training``
+    (which upcasts the embeddings, norms and LM head to fp32)."""
+    model = load_causal_lm(model_path, quantization=quantization, training=True)
+    if use_4bit(quantization):
+        from peft import prepare_model_for_kbit_training  # heavy optional dependency
 
         # checkpointing is switched on by the trainer (``activation_checkpointing`` and its kwargs), and TRL
         # adds the input-grad hook it needs for a PEFT model; not twice here

@@ -164,16 +164,11 @@ def read_prior(path: str | os.PathLike[str]) -> RankerPrior:
 def benchmark_sources(data: str | os.PathLike[str]) -> list[Path]:
     """The files a ``--data`` argument stands for: the file itself, the benchmark file a folder holds,
     or the release's three per-setting files."""
-    from petool_utils.paths import find_benchmark_file, resolve_data_dir
+    from petool_utils.benchmark.locate import locate_benchmark, per_setting_files
 
-    p = resolve_data_dir(data)
-    try:
-        return [find_benchmark_file(p)]
-    except FileNotFoundError:
-        per_setting = sorted(p.glob("user_entries_test_[prc].json")) if p.is_dir() else []
-        if per_setting:
-            return per_setting
-        raise
+    p = locate_benchmark(data)
+    per = per_setting_files(p) if p.is_dir() else None
+    return sorted(per.values()) if per else [p]
 
 
 def fit_prior_files(data: Sequence[str | os.PathLike[str]], settings: Sequence[str] = SETTINGS) -> RankerPrior:
