@@ -59,7 +59,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.evaluation.runstore import file_sha256
+    from petool_utils.io import file_sha256
     from petool_utils.io import atomic_write_json, atomic_write_text
     from petool_utils.benchmark.locate import shared_petoolbench_dir
     from petool_utils.predictors.ranker.prior import benchmark_sources

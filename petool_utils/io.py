@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import tempfile
@@ -118,3 +119,12 @@ def repair_torn_tail(path: str | os.PathLike[str]) -> int:
     with open(path, "r+b") as f:
         f.truncate(cut)
     return len(data) - cut
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes, read in 1 MiB chunks (a manifest's data record, a prior's sources)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from petool_utils.cli import app
 from petool_utils.evaluation.engine import RunLockedError, evaluate
 from petool_utils.models.spec import model_slug
-from petool_utils.evaluation.runstore import RunLock
+from petool_utils.evaluation.store import RunLock
 from petool_utils.models.openai_backend import RetryPolicy
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ from _ranker_entries import RAINY, SUNNY, h, weather_entry
 from hypothesis import given, strategies as st
 
 from petool_utils.evaluation.engine import evaluate
-from petool_utils.evaluation.runstore import RunFolderMismatch
+from petool_utils.evaluation.manifest import RunFolderMismatch
 from petool_utils.models.base import BACKENDS, ChatLLM, make_llm, register_backend
 from petool_utils.models.spec import ModelSpec, Registry, SpecError, model_slug
 from petool_utils.models.standin import OfflineStandinLLM

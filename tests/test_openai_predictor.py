@@ -24,7 +24,7 @@ from petool_utils.models.openai_backend import (
 )
 from petool_utils.secrets import SecretEchoWarning, redact_text
 from petool_utils.benchmark.prompts import entry_messages
-from petool_utils.evaluation.runstore import load_predictions
+from petool_utils.evaluation.reader import load_predictions
 from _bench_copies import at_least, write_release
 from openai_server import Faults, LoopbackServer, expected_answer
 

@@ -1,4 +1,4 @@
-"""The one prediction reader and the one line rule (runstore), as Table 1, notebook 10 and `petool score` see it.
+"""The one prediction reader and the one line rule (evaluation.reader, evaluation.store), as Table 1, notebook 10 and `petool score` see it.
 
 Everything here runs on the benchmark constructed from the built-in corpus, so it needs no released data.
 """
@@ -13,8 +13,8 @@ from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 from petool_utils.benchmark.data import DataError
-from petool_utils.evaluation.runstore import (PredictionStore, load_predictions, read_prediction_lines,
-                                              read_predictions, resolve_lines)
+from petool_utils.evaluation.reader import load_predictions, read_prediction_lines, read_predictions
+from petool_utils.evaluation.store import PredictionStore, resolve_lines
 
 
 def call(tool: str, params: dict) -> str:

@@ -149,7 +149,7 @@ def test_petool_ranker_fit_writes_a_versioned_prior_with_source_hashes(bench_pat
     res = runner.invoke(app, ["ranker", "fit", "--data", str(bench_path), "--out", str(out)])
     assert res.exit_code == 0, res.output
     prior = read_prior(out)
-    from petool_utils.evaluation.runstore import file_sha256
+    from petool_utils.io import file_sha256
 
     n = len(bench_entries)  # 514 on the dev slice; every entry is another user
     assert prior.sources[0].sha256 == file_sha256(bench_path) and prior.sources[0].n_entries == n

@@ -8,7 +8,8 @@ import json
 from typing import Iterator
 
 from petool_utils.evaluation.engine import evaluate
-from petool_utils.evaluation.runstore import PredictionStore, load_predictions, resolve_lines
+from petool_utils.evaluation.reader import load_predictions
+from petool_utils.evaluation.store import PredictionStore, resolve_lines
 from petool_utils.predictors.base import Answer, Predictor
 
 

@@ -18,7 +18,9 @@ from petool_utils.evaluation.engine import evaluate
 from petool_utils.models.spec import model_slug
 from petool_utils.paths import REPO_ROOT
 from petool_utils.benchmark.prompts import entry_messages
-from petool_utils.evaluation.runstore import PredictionStore, load_predictions, write_manifest
+from petool_utils.evaluation.manifest import write_manifest
+from petool_utils.evaluation.reader import load_predictions
+from petool_utils.evaluation.store import PredictionStore
 from petool_utils.secrets import redact_obj
 
 FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"

@@ -85,7 +85,7 @@ def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo
     from petool_utils.benchmark.data import load_entries
     from petool_utils.evaluation.engine import evaluate
     from petool_utils.models.spec import model_slug
-    from petool_utils.evaluation.runstore import read_resolved
+    from petool_utils.evaluation.reader import read_resolved
     from petool_utils.evaluation.scoring import score_prediction_dir
     from petool_utils.training import ablation
     from petool_utils.training.ablation import evaluate_variants, variant_spec

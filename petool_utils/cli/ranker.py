@@ -86,7 +86,7 @@ def build_app() -> typer.Typer:
 
     def _print_scores(out: Path, specs: list[str], entries) -> None:
         from petool_utils.models.spec import model_slug
-        from petool_utils.evaluation.runstore import read_predictions
+        from petool_utils.evaluation.reader import read_predictions
         from petool_utils.predictors.ranker.ablation import accuracy_rows, judge_all
 
         typer.echo("\nTool / Param / Call Acc in %, with 95% intervals resampling functionality groups:")

@@ -80,7 +80,7 @@ def _fail(message: str) -> None:
 def _read(paths: list[Path], label: str):
     """The one reader, with every problem turned into a message (exit 2 for what makes scoring impossible)."""
     from petool_utils.benchmark.data import DataError
-    from petool_utils.evaluation.runstore import read_predictions, setting_files
+    from petool_utils.evaluation.reader import read_predictions, setting_files
 
     for p in paths:
         if p.is_dir() and not setting_files(p):

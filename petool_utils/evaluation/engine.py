@@ -3,7 +3,7 @@
 ``evaluate("openai:gpt-4o-mini", entries, ["preferred", "none"], "runs/x/predictions")`` writes
 ``runs/x/predictions/openai-gpt-4o-mini/{preferred,none}.jsonl`` and ``manifest.json`` beside them.
 Rerunning the same call skips every finished entry and retries the ones that failed; killing it loses
-only what was in flight (see :mod:`petool_utils.evaluation.runstore`). One loop for every predictor:
+only what was in flight (see :mod:`petool_utils.evaluation.store`). One loop for every predictor:
 the engine asks a predictor only for :meth:`~petool_utils.predictors.base.Predictor.answer_jobs`.
 
 Model specs:
@@ -26,14 +26,9 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from petool_utils import ALL_SETTINGS
 from petool_utils.benchmark.data import Entry, load_benchmark
-from petool_utils.evaluation.runstore import (
-    PredictionStore,
-    RunLock,
-    RunLockedError,
-    check_run_folder,
-    read_resolved,
-    write_manifest,
-)
+from petool_utils.evaluation.manifest import check_run_folder, write_manifest
+from petool_utils.evaluation.reader import read_resolved
+from petool_utils.evaluation.store import PredictionStore, RunLock, RunLockedError
 from petool_utils.models.spec import ModelSpec
 from petool_utils.predictors.base import Predictor
 from petool_utils.predictors.registry import make_predictor

@@ -2,7 +2,7 @@
 
 It reads only files: ``<run_dir>/metrics.json`` (which benchmarks and models 07 ran, where their
 predictions are) and the prediction files themselves, through the one reader
-(:func:`petool_utils.evaluation.runstore.read_predictions`), so it can be rerun alone (``--only 10``)
+(:func:`petool_utils.evaluation.reader.read_predictions`), so it can be rerun alone (``--only 10``)
 and counts failed and missing entries as Table 1 and ``petool score`` do. The labelling is
 ``petool_utils.evaluation.errors.classify_error``; this module gathers and reports.
 """
@@ -45,7 +45,7 @@ def collect_errors(result: GridResult, run_dir: str | os.PathLike[str],
     """
     from petool_utils.benchmark.data import load_benchmark
     from petool_utils.evaluation.errors import classify_error
-    from petool_utils.evaluation.runstore import read_predictions
+    from petool_utils.evaluation.reader import read_predictions
 
     rows = []
     for b in result.benchmarks:

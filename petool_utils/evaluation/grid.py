@@ -4,7 +4,7 @@ The grid is benchmarks (the released PEToolBench when the one search order of
 :mod:`petool_utils.paths` finds it, and the constructed test split of this run when 05 wrote one) x
 models (specs) x settings. Predictions go through the evaluation engine
 (``petool_utils.evaluation.engine``); they are read back by the one reader
-(:func:`petool_utils.evaluation.runstore.read_predictions`) and scored by the one scorer
+(:func:`petool_utils.evaluation.reader.read_predictions`) and scored by the one scorer
 (:func:`petool_utils.evaluation.scoring.score_prediction_set`), so Table 1 counts failed and missing
 entries exactly as ``petool score`` does. This module only orders the work, keeps going when one model
 cannot run (reported as skipped, with the reason), and writes ``<run_dir>/metrics.json`` and the
@@ -161,7 +161,7 @@ def score_model(entries: Sequence[Any], files: dict[str, Path], parser: str, see
 
     Through the one reader and the one scorer, so failed and missing entries count as in ``petool score``.
     """
-    from petool_utils.evaluation.runstore import read_predictions
+    from petool_utils.evaluation.reader import read_predictions
     from petool_utils.evaluation.scoring import score_prediction_set
 
     predictions = read_predictions(files.values())
@@ -237,7 +237,7 @@ def by_history_length(result: GridResult, run_dir: str | os.PathLike[str], bench
     if brun is None or not any(m.predictions for m in brun.models):
         return pd.DataFrame()
     from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.evaluation.runstore import read_predictions
+    from petool_utils.evaluation.reader import read_predictions
     from petool_utils.evaluation.scoring import accuracy_by_history_length
 
     entries = load_benchmark(brun.source.path, limit=brun.limit)

@@ -35,7 +35,7 @@ from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.benchmark.data import Entry, canonical_id
 from petool_utils.benchmark.parsing import ParsedCall, get_parser, parse_reference, parse_robust
 from petool_utils.evaluation.intervals import PairedComparison, cluster_bootstrap_ci, cluster_ids, paired_comparison
-from petool_utils.evaluation.runstore import PredictionSet, read_predictions, setting_files
+from petool_utils.evaluation.reader import PredictionSet, read_predictions, setting_files
 from petool_utils.io import atomic_write_json, read_json
 
 __all__ = [
@@ -295,7 +295,7 @@ def judge_prediction_set(entries: Sequence[Entry], predictions: PredictionSet,
 def score_prediction_set(entries: Sequence[Entry], predictions: PredictionSet, parser: str = "reference",
                          n_boot: int = 1000, seed: int = 0, overall_min_settings: int = 1,
                          ci: CIMethod = "group") -> dict[str, SettingScore]:
-    """Score what :func:`~petool_utils.evaluation.runstore.read_predictions` read: the one path from
+    """Score what :func:`~petool_utils.evaluation.reader.read_predictions` read: the one path from
     prediction files to scores, for Table 1, notebook 10 and ``petool score`` alike."""
     judged = judge_prediction_set(entries, predictions, parser)
     return _scores_from_judged(judged, n_boot, seed, parser, overall_min_settings, ci)
@@ -314,7 +314,7 @@ def score_files(paths: Iterable[str | os.PathLike[str]], entries: Sequence[Entry
                 ci: CIMethod = "group") -> dict[str, SettingScore]:
     """Score arbitrary predictions files (run-store lines); each line's setting comes from its ``setting``
     field, else from the file name (``preferred.jsonl``). Lines are resolved by
-    :func:`~petool_utils.evaluation.runstore.resolve_lines`; skipped lines raise a
+    :func:`~petool_utils.evaluation.store.resolve_lines`; skipped lines raise a
     :class:`PredictionLinesSkipped` warning that lists them."""
     predictions = read_predictions(paths)
     _warn_skipped(predictions)

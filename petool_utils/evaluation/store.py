@@ -1,5 +1,8 @@
 """The run store: one JSON line per finished prediction, written so that a killed run loses nothing done.
 
+This module writes (and locks); :mod:`.reader` is the one reader of the files, :mod:`.manifest` writes
+and checks ``manifest.json``.
+
 Layout (what ``petool eval --out DIR`` writes)::
 
     DIR/<model_slug>/<setting>.jsonl   {"entry_id", "setting", "response", "latency_s", "error", ...}
@@ -19,24 +22,16 @@ next run retries the failures. One :class:`RunLock` per model folder keeps two r
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
 import json
 import os
-import platform
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from petool_utils import ALL_SETTINGS
-from petool_utils.benchmark.data import DataError, canonical_id
-from petool_utils.paths import PACKAGE_ROOT
-from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json, repair_torn_tail
-from petool_utils.secrets import Secrets, redact_obj, secret_env_values, secrets_in
+from petool_utils.benchmark.data import canonical_id
+from petool_utils.io import atomic_write_jsonl, iter_jsonl, repair_torn_tail
+from petool_utils.secrets import Secrets, redact_obj, secrets_in
 
 LINE_FIELDS = ("entry_id", "setting", "response", "latency_s", "error")
 
@@ -243,10 +238,7 @@ class PredictionStore:
         self.close()
 
 
-# -- reading: the one reader of prediction files and the one rule for their lines -------------------
-#
-# Table 1 (evaluation.grid), notebook 10 (evaluation.error_report) and `petool score` all read through
-# here, so a failed request, a missing entry and a duplicate line count the same everywhere.
+# -- the one rule for several lines of one entry (the store appends by it, the reader reads by it) ----
 
 def is_failed(record: Mapping[str, Any]) -> bool:
     """A line records a failed request when its ``error`` is set (any value but null)."""
@@ -271,299 +263,3 @@ def resolve_lines(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
         if _prefer(out.get(key), rec):
             out[key] = dict(rec)
     return out
-
-
-@dataclass(frozen=True)
-class LineProblem:
-    """A line that was skipped, and why; ``torn_tail`` marks an unterminated last line (a killed writer)."""
-
-    file: str
-    line: int
-    problem: str
-    torn_tail: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.file}: line {self.line}: {self.problem}"
-
-
-@dataclass
-class PredictionLines:
-    """One file read: its usable lines (``(line number, record)``, ``setting`` filled in), the skipped ones."""
-
-    path: Path
-    records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    problems: list[LineProblem] = field(default_factory=list)
-    n_lines: int = 0
-
-
-def setting_files(pred_dir: str | os.PathLike[str]) -> list[Path]:
-    """The ``<setting>.jsonl`` files of one model's predictions folder, in the paper's setting order."""
-    pred_dir = Path(pred_dir)
-    return [pred_dir / f"{s}.jsonl" for s in ALL_SETTINGS if (pred_dir / f"{s}.jsonl").is_file()]
-
-
-def setting_from_name(path: str | os.PathLike[str]) -> str | None:
-    """``.../chronological.jsonl`` -> ``chronological``; None when the stem is not a setting."""
-    name = Path(path).name
-    stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else Path(name).stem
-    return stem if stem in ALL_SETTINGS else None
-
-
-def _check_line(rec: Any, fallback: str | None) -> tuple[dict[str, Any] | None, str | None]:
-    """A record ready to use, or the reason it cannot be."""
-    if not isinstance(rec, dict):
-        return None, f"expected a JSON object {{entry_id, setting, response, ...}}, got a JSON {type(rec).__name__}"
-    if "entry_id" not in rec:
-        return None, "field 'entry_id': missing"
-    try:
-        canonical_id(rec["entry_id"])
-    except ValueError as exc:
-        return None, f"field 'entry_id': {exc}"
-    setting = rec.get("setting") or fallback
-    if setting is None:
-        return None, ("field 'setting': missing, and the file name is not <setting>.jsonl "
-                      f"(expected one of {', '.join(ALL_SETTINGS)})")
-    if setting not in ALL_SETTINGS:
-        return None, f"field 'setting': unknown setting {setting!r} (expected one of {', '.join(ALL_SETTINGS)})"
-    if fallback is not None and rec.get("setting") not in (None, fallback):
-        return None, f"field 'setting': {rec['setting']!r} in a file named {fallback}.jsonl"
-    response = rec.get("response")
-    if response is not None and not isinstance(response, str):
-        return None, f"field 'response': expected text or null, got a JSON {type(response).__name__}"
-    return {**rec, "setting": setting}, None
-
-
-def read_prediction_lines(path: str | os.PathLike[str]) -> PredictionLines:
-    """Read one predictions file line by line; never raises on its content.
-
-    A line that is not JSON (torn by a killed writer, or corrupted), not UTF-8, or not a prediction
-    record (no ``entry_id``, a ``response`` that is not text, an unknown ``setting``) is skipped and
-    recorded with its line number. A file without a ``setting`` field takes it from its name
-    (``ratings.jsonl``). A missing file is ``FileNotFoundError``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: predictions file not found")
-    out = PredictionLines(path)
-    fallback = setting_from_name(path)
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    last = len(lines) - 1 if lines and lines[-1] else -1  # index of an unterminated last line
-    for i, raw in enumerate(lines):
-        if not raw.strip():
-            continue
-        out.n_lines += 1
-        lineno = i + 1
-        try:
-            rec = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            out.problems.append(LineProblem(str(path), lineno, f"not UTF-8 text (byte {exc.start} of the line)"))
-            continue
-        except (json.JSONDecodeError, RecursionError) as exc:
-            torn = i == last
-            why = "unterminated last line (a run killed while writing it)" if torn else "not valid JSON"
-            detail = f" ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            out.problems.append(LineProblem(str(path), lineno, why + detail, torn_tail=torn))
-            continue
-        rec, problem = _check_line(rec, fallback)
-        if rec is None:
-            out.problems.append(LineProblem(str(path), lineno, problem or "unusable"))
-            continue
-        out.records.append((lineno, rec))
-    return out
-
-
-@dataclass
-class SettingAnswers:
-    """One setting's lines after :func:`resolve_lines`: ``{entry id as text: record}``."""
-
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def responses(self) -> dict[str, str | None]:
-        """``{id: response text}`` for every entry with a line (None for a failed request)."""
-        return {k: (None if is_failed(r) else r.get("response")) for k, r in self.records.items()}
-
-    def failed(self) -> set[str]:
-        """Ids whose request failed on every try (no successful line)."""
-        return {k for k, r in self.records.items() if is_failed(r)}
-
-    def errors(self) -> dict[str, str]:
-        """``{id: error}`` of the failed entries."""
-        return {k: str(r.get("error")) for k, r in self.records.items() if is_failed(r)}
-
-
-@dataclass
-class PredictionSet:
-    """Prediction files read and resolved: per setting the standing line of each entry, plus every
-    skipped line and every file that held no usable line."""
-
-    settings: dict[str, SettingAnswers] = field(default_factory=dict)
-    problems: list[LineProblem] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    empty_files: list[Path] = field(default_factory=list)
-
-    def ids(self) -> set[str]:
-        return {k for a in self.settings.values() for k in a.records}
-
-    def responses(self) -> dict[str, dict[str, str | None]]:
-        """``{setting: {id: response text}}`` (None for a failed request)."""
-        return {s: a.responses() for s, a in self.settings.items()}
-
-    @property
-    def bad_lines(self) -> list[LineProblem]:
-        """Skipped lines other than an unterminated last line (which a killed run leaves by design)."""
-        return [p for p in self.problems if not p.torn_tail]
-
-
-def read_predictions(paths: Iterable[str | os.PathLike[str]]) -> PredictionSet:
-    """The one reader: several prediction files (or folders of ``<setting>.jsonl``), resolved by
-    :func:`resolve_lines` per setting and file, merged by setting.
-
-    The same entry and setting answered in two *different* files is a :class:`DataError`: it almost
-    always means two models' files were passed together. Bad lines are skipped and listed in
-    ``problems``; they are never a traceback.
-    """
-    files: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        files.extend(setting_files(p) if p.is_dir() else [p])
-    out = PredictionSet(files=files)
-    source: dict[tuple[str, str], Path] = {}
-    for path in files:
-        read = read_prediction_lines(path)
-        out.problems.extend(read.problems)
-        if not read.records:
-            out.empty_files.append(path)
-            continue
-        by_setting: dict[str, list[dict[str, Any]]] = {}
-        for _, rec in read.records:
-            by_setting.setdefault(rec["setting"], []).append(rec)
-        for setting, recs in by_setting.items():
-            bucket = out.settings.setdefault(setting, SettingAnswers())
-            for key, rec in resolve_lines(recs).items():
-                prev = source.get((setting, key))
-                if prev is not None and prev != path:
-                    raise DataError(path, rec["entry_id"], "entry_id",
-                                    f"setting {setting!r} already answered in {prev}; score one model's files at a time")
-                source[(setting, key)] = path
-                bucket.records[key] = rec
-    order = {s: i for i, s in enumerate(ALL_SETTINGS)}
-    out.settings = dict(sorted(out.settings.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return out
-
-
-def read_resolved(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """One file as ``{entry id as text: the standing record}`` by the line rule (:func:`resolve_lines`),
-    read without touching the file (no lock needed); bad lines skipped (see :func:`read_prediction_lines`),
-    a missing file is empty."""
-    return resolve_lines(rec for _, rec in read_prediction_lines(path).records) if Path(path).exists() else {}
-
-
-load_predictions = read_resolved
-"""The same reader under its older name."""
-
-
-# -- manifest -----------------------------------------------------------------------------------------
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def git_commit(repo: str | os.PathLike[str] | None = None) -> str | None:
-    """The checkout's commit (with ``-dirty`` when it has local changes), or None outside git."""
-    cwd = str(repo or PACKAGE_ROOT)
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def write_manifest(
-    directory: str | os.PathLike[str],
-    *,
-    model_spec: str,
-    predictor_name: str,
-    options: Mapping[str, Any],
-    settings: Iterable[str],
-    data_path: str | os.PathLike[str] | None = None,
-    counts: Mapping[str, Any] | None = None,
-    started_at: str | None = None,
-    finished_at: str | None = None,
-) -> Path:
-    """Write ``manifest.json``; a resumed run appends to ``runs`` and keeps the first ``created_at``.
-
-    Options pass through :func:`~petool_utils.secrets.redact_obj` (names like ``api_key`` dropped, secret
-    values from the environment redacted by the one rule), so a manifest can be shared as is.
-    """
-    from petool_utils import __version__
-
-    directory = Path(directory)
-    path = directory / "manifest.json"
-    previous: dict[str, Any] = {}
-    if path.exists():
-        try:
-            previous = read_json(path)
-        except ValueError:
-            previous = {}
-    secrets = secret_env_values()
-    data = None
-    if data_path is not None:
-        p = Path(data_path)
-        data = {"path": str(p), "sha256": file_sha256(p) if p.is_file() else None}
-    run = {"started_at": started_at or _now(), "finished_at": finished_at or _now(),
-           "counts": dict(counts or {})}
-    manifest = {
-        "model_spec": model_spec,
-        "predictor": predictor_name,
-        # An offline method or a stand-in model says so in every artifact it touches.
-        "standin": any(w in predictor_name for w in ("offline", "standin")),
-        "settings": list(settings),
-        "options": redact_obj(dict(options), secrets),
-        "data": data,
-        "petool_version": __version__,
-        "git_commit": git_commit(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "created_at": previous.get("created_at", run["started_at"]),
-        "runs": list(previous.get("runs", [])) + [run],
-    }
-    manifest = redact_obj(manifest, secrets)
-    return atomic_write_json(path, manifest)
-
-
-class RunFolderMismatch(ValueError):
-    """A run folder already holds another model's answers (its manifest names another spec)."""
-
-
-def check_run_folder(directory: str | os.PathLike[str], model_spec: str) -> None:
-    """Refuse to add ``model_spec``'s answers to a folder whose manifest names another spec.
-
-    Folder names are unique per spec (:attr:`~petool_utils.models.spec.ModelSpec.slug`), so this only
-    fires on a folder renamed by hand or written by an older petool whose folder names could collide
-    (``openai:a:b`` and ``openai:a/b`` once shared one); resuming there would report the other model's
-    answers as this one's and rewrite its manifest.
-    """
-    path = Path(directory) / "manifest.json"
-    if not path.exists():
-        return
-    try:
-        named = read_json(path).get("model_spec")
-    except ValueError:
-        return
-    if named is not None and named != model_spec:
-        raise RunFolderMismatch(f"{directory}: this run folder holds the answers of {named!r} (its manifest.json "
-                                f"says so), not of {model_spec!r}; evaluate into another --out folder, or move "
-                                "this one away")

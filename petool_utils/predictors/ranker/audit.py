@@ -123,7 +123,7 @@ def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
 
 def read_responses(files: Mapping[str, str | os.PathLike[str]]) -> dict[str, dict[str, str | None]]:
     """``{setting: {str(entry_id): response}}`` from one model's run-store files (the one reader)."""
-    from petool_utils.evaluation.runstore import read_predictions
+    from petool_utils.evaluation.reader import read_predictions
 
     return read_predictions(files.values()).responses()
 
@@ -173,7 +173,7 @@ def models_from_metrics(run_dir: str | os.PathLike[str], benchmark_key: str = "r
 
 def models_from_dir(pred_root: str | os.PathLike[str]) -> dict[str, dict[str, Path]]:
     """``{model folder: {setting: file}}`` of a run-store root (``DIR/<model folder>/<setting>.jsonl``)."""
-    from petool_utils.evaluation.runstore import setting_files, setting_from_name
+    from petool_utils.evaluation.reader import setting_files, setting_from_name
 
     out: dict[str, dict[str, Path]] = {}
     root = Path(pred_root)

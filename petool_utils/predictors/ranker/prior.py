@@ -175,7 +175,7 @@ def fit_prior_files(data: Sequence[str | os.PathLike[str]], settings: Sequence[s
     """``petool ranker fit``: load each training benchmark, fit one prior over all of them, record
     every source file with its sha256."""
     from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.evaluation.runstore import file_sha256
+    from petool_utils.io import file_sha256
 
     entries: list[Entry] = []
     sources: list[PriorSource] = []
