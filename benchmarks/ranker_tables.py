@@ -1,6 +1,6 @@
 """The tables of docs/ranker.md, written from one run so that they cannot go stale.
 
-Runs :func:`petool_utils.predictors.ranker.study.run_study` on the dev slice (group-disjoint 2-fold
+Runs :func:`petool_utils.evaluation.ranker_study.run_study` on the dev slice (group-disjoint 2-fold
 cross-fitting, 95% cluster-bootstrap intervals over functionality groups), replaces every block
 between ``<!-- ranker_tables.NAME:begin -->`` and ``<!-- ranker_tables.NAME:end -->`` in docs/ranker.md,
 and saves the raw rows to ``benchmarks/results/ranker_tables.json``.
@@ -25,7 +25,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "ranker_tables.json"
 
 def render(study, source: str) -> dict[str, str]:
     """Markdown for every named block of docs/ranker.md."""
-    from petool_utils.predictors.ranker import study as st
+    from petool_utils.evaluation import ranker_study as st
 
     md = st.to_markdown
     head = (f"_Written by `benchmarks/ranker_tables.py` from one run on {source}: {study.n_entries} entries, "
@@ -63,7 +63,7 @@ def main() -> int:
     from petool_utils.io import atomic_write_json, atomic_write_text
     from petool_utils.benchmark.locate import shared_petoolbench_dir
     from petool_utils.predictors.ranker.prior import benchmark_sources
-    from petool_utils.predictors.ranker.study import run_study
+    from petool_utils.evaluation.ranker_study import run_study
     from petool_utils.report.docblocks import replace_blocks
 
     data = args.data or shared_petoolbench_dir()

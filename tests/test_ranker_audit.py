@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from _ranker_entries import CLOUDY, RAINY, SUNNY, TUNES, h, weather_entry
-from petool_utils.predictors.ranker import audit, fit_prior
+from petool_utils.evaluation import ranker_audit as audit
+from petool_utils.predictors.ranker import fit_prior
 from petool_utils.predictors.ranker.crossfit import fold_of
 
 
@@ -99,7 +100,7 @@ def test_models_from_metrics_without_notebook_07_is_empty(tmp_path):
 def test_the_study_renders_every_table_and_a_valid_report_fragment(bench_entries, tmp_path):
     """The whole study on a few groups (TF-IDF, few resamples): every table of docs/ranker.md renders,
     the markers are filled, and notebook 11's fragment validates."""
-    from petool_utils.predictors.ranker import study as rs
+    from petool_utils.evaluation import ranker_study as rs
     from petool_utils.report.fragments import load_fragments, write_fragment
 
     first = bench_entries[0]

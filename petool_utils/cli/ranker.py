@@ -87,7 +87,7 @@ def build_app() -> typer.Typer:
     def _print_scores(out: Path, specs: list[str], entries) -> None:
         from petool_utils.models.spec import model_slug
         from petool_utils.evaluation.reader import read_predictions
-        from petool_utils.predictors.ranker.ablation import accuracy_rows, judge_all
+        from petool_utils.evaluation.ranker_ablation import accuracy_rows, judge_all
 
         typer.echo("\nTool / Param / Call Acc in %, with 95% intervals resampling functionality groups:")
         for spec in specs:
@@ -106,7 +106,7 @@ def build_app() -> typer.Typer:
         folds: int = typer.Option(2, "--folds", min=2, help="Folds of the cross-fitted variants."),
     ) -> None:
         """Ablations of offline:ranker (petool's own method, no LLM): Tool/Param/Call Acc per setting, in %."""
-        from petool_utils.predictors.ranker import ablation
+        from petool_utils.evaluation import ranker_ablation as ablation
 
         if metric not in ("tool_acc", "param_acc", "call_acc"):
             raise typer.BadParameter("--metric must be tool_acc, param_acc or call_acc")
@@ -132,7 +132,7 @@ def build_app() -> typer.Typer:
         out: Optional[Path] = typer.Option(None, "--out", help="Also write the subset accuracies as CSV."),
     ) -> None:
         """The popularity audit: the personalization-critical subset and every model's accuracy on it."""
-        from petool_utils.predictors.ranker import audit
+        from petool_utils.evaluation import ranker_audit as audit
 
         src, entries = _load(data)
         a = audit.audit_entries(entries, folds=folds)

@@ -139,7 +139,7 @@ def subset_accuracy(entries: Sequence[Entry], audit: pd.DataFrame,
     group-clustered intervals; per setting, and ``pooled (3 settings)`` over every (entry, setting)
     pair of the subset.
     """
-    from petool_utils.predictors.ranker.ablation import accuracy_rows
+    from petool_utils.evaluation.ranker_ablation import accuracy_rows
 
     masks = subset_masks(entries, audit, column)
     rows = []

@@ -20,7 +20,7 @@ import pandas as pd
 from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.benchmark.data import Entry
 from petool_utils.evaluation.errors import ERROR_TYPES
-from petool_utils.predictors.ranker import ablation, audit
+from petool_utils.evaluation import ranker_ablation as ablation, ranker_audit as audit
 from petool_utils.predictors.ranker.crossfit import fold_of
 from petool_utils.predictors.ranker.functionality import EmbeddingTable, FunctionalityWeights
 from petool_utils.predictors.ranker.predictor import COMPONENTS

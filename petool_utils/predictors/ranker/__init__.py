@@ -5,7 +5,7 @@
 * ``CrossFitted``: ``offline:ranker@crossfit:K``, group-disjoint cross-fitting on the evaluated
   benchmark (:mod:`.crossfit`);
 * ``PopularityPredictor``: ``offline:popularity``, the shortcut baseline of the popularity audit
-  (:mod:`.audit`).
+  (:mod:`petool_utils.evaluation.ranker_audit`).
 
 None of them is an LLM, and none is ever presented as one.
 """

@@ -6,7 +6,7 @@ inspect instead of whatever batch happened to be evaluated. It holds two things:
 
 * ``votes``: per setting and provider, how many users' histories like it and how many reject it
   (:data:`VOTE_RULE` says exactly how a history votes). This is the population prior that decides
-  when a user's own history is silent; the popularity audit (:mod:`.audit`) measures how much of the
+  when a user's own history is silent; the popularity audit (:mod:`petool_utils.evaluation.ranker_audit`) measures how much of the
   benchmark it alone solves.
 * ``calls``: the de-duplicated (instruction, call) pairs of those histories. The parameter filler
   learns value conventions from them (which optional parameters a call carries, how values are
