@@ -119,7 +119,7 @@ def _run_with_three_failures(out_dir, entries):
 def test_three_failed_requests_show_as_three_failed_in_table1_and_in_petool_score(tmp_path, constructed_path,
                                                                                    constructed_entries):
     from petool_utils.cli.score import register
-    from petool_utils.evaluation import grid
+    from petool_utils.evaluation import grid, grid_report
     from petool_utils.report import tables as rp
 
     entries = constructed_entries
@@ -143,7 +143,7 @@ def test_three_failed_requests_show_as_three_failed_in_table1_and_in_petool_scor
     t1 = rp.table1_display(rp.table1(back.scores()))
     ours = t1[t1["Evaluated on"].str.startswith("petool")].iloc[0]
     assert ours["Failed requests"] == 3 and ours["Missing entries"] == 0
-    (frag_path, *_) = grid.write_evaluation_fragments(back, tmp_path)
+    (frag_path, *_) = grid_report.write_evaluation_fragments(back, tmp_path)
     frag = json.loads(frag_path.read_text())
     table = next(b for b in frag["blocks"] if b["kind"] == "table")
     assert [r["Failed requests"] for r in table["records"] if r["Evaluated on"].startswith("petool")] == [3]

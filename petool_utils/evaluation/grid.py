@@ -8,7 +8,7 @@ models (specs) x settings. Predictions go through the evaluation engine
 (:func:`petool_utils.evaluation.scoring.score_prediction_set`), so Table 1 counts failed and missing
 entries exactly as ``petool score`` does. This module only orders the work, keeps going when one model
 cannot run (reported as skipped, with the reason), and writes ``<run_dir>/metrics.json`` and the
-report fragments of Table 1 and Figures 5 and 6.
+report fragments of Table 1 and Figures 5 and 6 (built from the result by :mod:`.grid_report`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import pandas as pd
-from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, PrivateAttr
 
 from petool_utils import SETTINGS
+from petool_utils.benchmark.data import load_benchmark
+from petool_utils.benchmark.locate import NO_RELEASED_NOTE, constructed_split, find_released_benchmark
+from petool_utils.evaluation.engine import evaluate
+from petool_utils.evaluation.reader import PredictionSet, read_predictions
+from petool_utils.evaluation.scoring import accuracy_by_history_length, score_prediction_set
 from petool_utils.io import atomic_write_json, read_json
 from petool_utils.models.spec import ModelSpec
-from petool_utils.benchmark.locate import NO_RELEASED_NOTE
 from petool_utils.params import NotebookParameters, ProjectPath
 
 METRICS_FILE = "metrics.json"
@@ -83,6 +87,9 @@ class GridResult(BaseModel):
     benchmarks: list[BenchmarkRun] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     """What the data was and why (e.g. no released PEToolBench found: the constructed split only)."""
+    _entries: dict[str, list[Any]] = PrivateAttr(default_factory=dict)
+    _predictions: dict[tuple[str, str], Any] = PrivateAttr(default_factory=dict)
+    """What :func:`run_grid` loaded and read, kept for Figure 6 so neither is done twice in one run."""
 
     def scores(self) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
         """``{benchmark label: {spec: {setting: score}}}`` of the models that ran (Table 1's input)."""
@@ -117,7 +124,6 @@ def find_benchmarks(data: str | os.PathLike[str] | None, run_dir: str | os.PathL
     An explicit ``data`` that holds no benchmark is an error (the user asked for it); the fallbacks
     are only looked at.
     """
-    from petool_utils.benchmark.locate import constructed_split, find_released_benchmark
 
     found: list[BenchmarkSource] = []
     released = find_released_benchmark(data)
@@ -155,16 +161,13 @@ def _prediction_files(returned: Any, settings: Sequence[str]) -> dict[str, Path]
     return {s: files[s] for s in settings if s in files}
 
 
-def score_model(entries: Sequence[Any], files: dict[str, Path], parser: str, seed: int,
+def score_model(entries: Sequence[Any], files: dict[str, Path] | PredictionSet, parser: str, seed: int,
                 n_boot: int = 1000) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Scores of one model's prediction files (every setting, and "all") and the lines skipped on the way.
 
     Through the one reader and the one scorer, so failed and missing entries count as in ``petool score``.
     """
-    from petool_utils.evaluation.reader import read_predictions
-    from petool_utils.evaluation.scoring import score_prediction_set
-
-    predictions = read_predictions(files.values())
+    predictions = files if isinstance(files, PredictionSet) else read_predictions(files.values())
     scores = score_prediction_set(entries, predictions, parser=parser, n_boot=n_boot, seed=seed)
     return {s: sc.model_dump(mode="json") for s, sc in scores.items()}, [str(p) for p in predictions.problems]
 
@@ -188,15 +191,13 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
              n_boot: int = 1000) -> GridResult:
     """Evaluate and score every model on every benchmark; a model that cannot be imported or fails is
     recorded as skipped/failed with its reason and the others go on."""
-    from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.evaluation.engine import evaluate
-
     run_dir = Path(run_dir)
     result = GridResult(parser=parser, seed=seed, settings=list(settings), notes=data_notes(sources))
     for src in sources:
         # the whole benchmark goes to the engine with the limit: a cross-fitted predictor is fitted on all of it
         benchmark = load_benchmark(src.path)
         entries = benchmark[:limit] if limit is not None else benchmark
+        result._entries[src.key] = entries
         brun = BenchmarkRun(source=src, n=len(entries), limit=limit)
         out_dir = run_dir / "predictions" / src.key
         for spec in models:
@@ -207,7 +208,8 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
                                     progress=True, data_path=src.path)
                 files = _prediction_files(returned, settings)
                 mr.predictions = {s: os.path.relpath(p, run_dir) for s, p in files.items()}
-                mr.scores, mr.problems = score_model(entries, files, parser, seed, n_boot=n_boot)
+                predictions = result._predictions[src.key, spec] = read_predictions(files.values())
+                mr.scores, mr.problems = score_model(entries, predictions, parser, seed, n_boot=n_boot)
             except Exception as exc:  # one model's failure must not sink the table of the others
                 if _caused_by_import_error(exc):
                     mr.status, mr.reason = "skipped", f"cannot import what {spec} needs ({exc})"
@@ -236,16 +238,14 @@ def by_history_length(result: GridResult, run_dir: str | os.PathLike[str], bench
     brun = next((b for b in result.benchmarks if b.source.key == benchmark_key), None)
     if brun is None or not any(m.predictions for m in brun.models):
         return pd.DataFrame()
-    from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.evaluation.reader import read_predictions
-    from petool_utils.evaluation.scoring import accuracy_by_history_length
-
-    entries = load_benchmark(brun.source.path, limit=brun.limit)
+    entries = result._entries.get(benchmark_key) or load_benchmark(brun.source.path, limit=brun.limit)
     parts = []
     for m in brun.models:
         if m.status != "ok":
             continue
-        for setting, answers in read_predictions(Path(run_dir) / rel for rel in m.predictions.values()).settings.items():
+        predictions = (result._predictions.get((benchmark_key, m.spec))
+                       or read_predictions(Path(run_dir) / rel for rel in m.predictions.values()))
+        for setting, answers in predictions.settings.items():
             if setting not in SETTINGS:
                 continue
             df = accuracy_by_history_length(entries, answers.responses(), setting, parser=result.parser)
@@ -253,86 +253,3 @@ def by_history_length(result: GridResult, run_dir: str | os.PathLike[str], bench
             df["model"], df["setting"] = m.spec, setting
             parts.append(df)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-# ----------------------------------------------------------------------------- figures and fragments
-
-def figures5(result: GridResult) -> list[Any]:
-    """Figure 5 for each benchmark that has scored models."""
-    from petool_utils.report import tables as rp
-
-    figs = []
-    for b in result.benchmarks:
-        sc = {m.spec: m.scores for m in b.models if m.status == "ok"}
-        if sc:
-            figs.append(rp.figure5(sc, title=f"With vs. without history: {b.source.label}"))
-    return figs
-
-
-def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str = "tool_acc",
-             kinds: Sequence[str] = ("history_length_bin", "history_items"), min_n: int = 5) -> list[Any]:
-    """Figure 6 for each benchmark with an accuracy-by-length table (``{benchmark key: frame}``):
-    by the released ``history_length`` (the paper's axis) and by the items the prompt really holds."""
-    from petool_utils.report import tables as rp
-
-    figs = []
-    what = "Tool" if metric == "tool_acc" else "Param"
-    for b in result.benchmarks:
-        df = by_length.get(b.source.key)
-        if df is None or df.empty:
-            continue
-        for kind in kinds if "kind" in df.columns else kinds[:1]:
-            if "kind" in df.columns and not (df["kind"] == kind).any():
-                continue
-            figs.append(rp.figure6(df, metric=metric, kind=kind, min_n=min_n,
-                                   title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label} "
-                                         f"(points with n ≥ {min_n})"))
-    return figs
-
-
-def write_evaluation_fragments(result: GridResult, run_dir: str | os.PathLike[str],
-                               by_length: dict[str, pd.DataFrame] | None = None) -> list[Path]:
-    """Table 1 (with its intervals, and the failed and missing entries), Figure 5 and Figure 6 as
-    report sections, placed by notebook 07's number."""
-    from petool_utils.report import tables as rp
-    from petool_utils.report.fragments import figure_block, table_block, text_block, write_fragment
-    from petool_utils.evaluation.scoring import CI_METHODS
-
-    written = []
-    scores = result.scores()
-    t1 = rp.table1(scores)
-    skipped = [f"{m.spec} on {b.source.label}: {m.status} ({m.reason})" for b in result.benchmarks
-               for m in b.models if m.status != "ok"]
-    n_note = "; ".join(f"{b.source.label}: {b.n} entries" + (f" (limit {b.limit})" if b.limit else "")
-                       for b in result.benchmarks)
-    blocks = [text_block("Data: " + "; ".join(result.notes)) if result.notes else None, text_block(
-        "Tool Acc and Param Acc in percent. Paper rows: the published Table 1 on the full 1,000-entry test split "
-        "(empty where the text does not give the number). petool rows: measured here with the "
-        f"'{result.parser}' parser on {n_note or 'no benchmark (none found)'}; each row's 'Evaluated on' names "
-        "its data, and rows on the released PEToolBench appear only when it is found. Offline baselines and "
-        "petool's ranker use no LLM. Failed requests (only error lines) and missing entries (no line at all) "
-        "score 0 and are counted over every setting scored."),
-        table_block(rp.table1_display(t1), caption="Table 1: personalized tool-calling accuracy",
-                    row_classes=t1["row_class"].tolist())]
-    intervals = rp.table1_intervals(scores)
-    if not intervals.empty:
-        blocks.append(table_block(intervals, caption="Our rows with 95% intervals (percent; Call Acc = tool and "
-                                  f"parameters both right). 'group': {CI_METHODS['group']}, so entries of one "
-                                  "group, which share candidates and answers, are never treated as independent."))
-    if skipped:
-        blocks.append(text_block("Not in the table: " + "; ".join(skipped)))
-    problems = [f"{m.spec}: {p}" for b in result.benchmarks for m in b.models for p in m.problems]
-    if problems:
-        blocks.append(text_block(f"Prediction lines skipped ({len(problems)}): " + "; ".join(problems[:20])
-                                 + (" ..." if len(problems) > 20 else "")))
-    written.append(write_fragment(run_dir, NOTEBOOK, "Table 1: accuracy per setting, ours beside the paper",
-                                  [b for b in blocks if b is not None], key="table1", part=0))
-    fig5 = figures5(result)
-    if fig5:
-        written.append(write_fragment(run_dir, NOTEBOOK, "Figure 5: with vs. without interaction history",
-                                      [figure_block(f) for f in fig5], key="figure5", part=1))
-    fig6 = figures6(result, by_length or {})
-    if fig6:
-        written.append(write_fragment(run_dir, NOTEBOOK, "Figure 6: accuracy by length of the history",
-                                      [figure_block(f) for f in fig6], key="figure6", part=2))
-    return written
