@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     standin = None
     if args.standin_seed is not None:
-        from petool_utils.models.standin import OfflineStandinLLM
+        from petool_utils.construction.standin import OfflineStandinLLM
 
         standin = OfflineStandinLLM(seed=args.standin_seed, fault_rate=args.standin_fault_rate)
     srv = LoopbackServer(Faults(latency=args.latency, seed=args.seed), standin=standin).start()

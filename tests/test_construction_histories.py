@@ -12,7 +12,7 @@ from petool_utils.construction.histories import (FILTER_REASONS, ItemFilter, Que
                                                  disliked_count, entry_histories, leaked, usable_examples)
 from petool_utils.construction.preferences import UserPreference
 from petool_utils.construction.understanding import ToolExample, UnderstoodTool
-from petool_utils.models.standin import OfflineStandinLLM
+from petool_utils.construction.standin import OfflineStandinLLM
 
 PREF, OTHER = "<Weather>.<SkyCast>.<Forecast>", "<Weather>.<MeteoPro>.<Forecast>"
 

@@ -15,7 +15,7 @@ import pytest
 
 from openai_server import EMBED_DIM, Faults, LoopbackServer, hashed_embedding
 from petool_utils.construction import pipeline
-from petool_utils.models.standin import OfflineStandinLLM
+from petool_utils.construction.standin import OfflineStandinLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "openai:standin-over-http"

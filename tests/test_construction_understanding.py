@@ -8,7 +8,7 @@ import pytest
 
 from petool_utils.construction.llm_calls import extract_json, make_llm, run_task, run_tasks
 from petool_utils.construction.llm_prompts import read_task, task_messages
-from petool_utils.models.standin import OfflineStandinLLM, as_predicate, humanize
+from petool_utils.construction.standin import OfflineStandinLLM, as_predicate, humanize
 from petool_utils.construction.toolbench import ToolRecord
 from petool_utils.construction.understanding import api_doc_payload, understand_tool, understand_tools
 from petool_utils.benchmark.data import ToolParameter

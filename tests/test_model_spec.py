@@ -13,7 +13,7 @@ from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.manifest import RunFolderMismatch
 from petool_utils.models.base import BACKENDS, ChatLLM, make_llm, register_backend
 from petool_utils.models.spec import ModelSpec, Registry, SpecError, model_slug
-from petool_utils.models.standin import OfflineStandinLLM
+from petool_utils.construction.standin import OfflineStandinLLM
 from petool_utils.predictors.base import Predictor
 from petool_utils.predictors.registry import PREDICTORS, make_predictor
 

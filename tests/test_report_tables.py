@@ -7,6 +7,8 @@ import math
 import pandas as pd
 import pytest
 
+from petool_utils.evaluation.errors import ERROR_TYPE_MEANINGS
+from petool_utils.models.spec import spec_labels
 from petool_utils.report import tables as rp
 
 
@@ -29,7 +31,7 @@ def test_paper_rows_are_the_published_numbers():
 
 
 def test_table1_our_rows_in_percent_with_all_as_mean_of_three_settings():
-    t = rp.table1(SCORES)
+    t = rp.table1(SCORES, labels=spec_labels([m for by in SCORES.values() for m in by]))
     assert list(t["row_class"]).count("paper") == 10
     ours = t[t["row_class"] != "paper"].set_index("method")
     r = ours.loc["petool ranker (ours, offline, no LLM; no population: one prompt at a time)"]
@@ -62,11 +64,16 @@ def test_table1_accepts_pydantic_scores():
     ("hf:/m/Llama-3.1-8B@/runs/a/dpo", "Llama-3.1-8B + adapter dpo (HF, local)"),
 ])
 def test_model_labels(spec, label):
-    assert rp.model_label(spec) == label
+    """Labels come from the spec (ModelSpec.label); the report shows what it is given."""
+    labels = spec_labels([spec])
+    assert labels[spec]["label"] == label
+    t = rp.table1({"b": {spec: {"preferred": {"tool_acc": 0.5, "param_acc": 0.5}}}}, include_paper=False, labels=labels)
+    assert t["method"].tolist() == [label]
+    assert rp.table1({"b": {spec: {}}}, include_paper=False)["method"].tolist() == [spec]  # nothing given: the spec
 
 
 def test_figure5_pairs_each_setting_with_the_no_history_score():
-    fig = rp.figure5(SCORES["dev slice, 4 entries"])
+    fig = rp.figure5(SCORES["dev slice, 4 entries"], labels=spec_labels(list(SCORES["dev slice, 4 entries"])))
     tool_with, tool_without = fig.data[0], fig.data[1]
     assert tool_with.name == "with history" and tool_without.name == "without history"
     assert list(tool_with.y) == [100.0, 75.0, 50.0, 50.0]
@@ -106,18 +113,19 @@ ERRORS = pd.DataFrame({
 
 
 def test_table2_counts_and_shares_of_wrong_answers():
-    t = rp.table2(ERRORS).set_index(["model", "error_type"])
+    t = rp.table2(ERRORS, ERROR_TYPE_MEANINGS).set_index(["model", "error_type"])
     assert t.loc[("offline:random", "TPM"), "count"] == 2
     assert t.loc[("offline:random", "TPM"), "share"] == pytest.approx(50.0)  # 2 of 4 wrong
     assert t.loc[("offline:random", "IF"), "wrong"] == 4 and t.loc[("offline:random", "IF"), "n"] == 6
     assert t.loc[("offline:ranker", "TH"), "share"] == pytest.approx(100.0)
-    wide = rp.table2_wide(rp.table2(ERRORS)).set_index("Method")
+    wide = rp.table2_wide(rp.table2(ERRORS, ERROR_TYPE_MEANINGS),
+                          labels=spec_labels(["offline:random", "offline:ranker"])).set_index("Method")
     assert wide.loc["random baseline (offline, no LLM)", "TPM"] == "2 (50.0%)"
     assert wide.loc["random baseline (offline, no LLM)", "wrong / n"] == "4 / 6"
 
 
 def test_error_examples_are_seeded_clipped_and_per_type():
-    ex = rp.error_examples(ERRORS, per_type=1, seed=0, width=50)
+    ex = rp.error_examples(ERRORS, ERROR_TYPE_MEANINGS, per_type=1, seed=0, width=50)
     assert list(ex["type"]) == ["IF", "TH", "TPM", "PVM"]
     assert ex["response"].str.len().max() == 50
-    assert ex.equals(rp.error_examples(ERRORS, per_type=1, seed=0, width=50))
+    assert ex.equals(rp.error_examples(ERRORS, ERROR_TYPE_MEANINGS, per_type=1, seed=0, width=50))

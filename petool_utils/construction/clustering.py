@@ -42,7 +42,7 @@ from pydantic import BaseModel, Field
 
 from petool_utils.construction.toolbench import ToolRecord, signature
 from petool_utils.io import atomic_write_json, read_json
-from petool_utils.models.standin import first_sentences, humanize
+from petool_utils.construction.standin import first_sentences, humanize
 
 IO_MATCH = ("exact", "required", "none")
 FEATURES = ("name_func", "name_func_inputs", "func")

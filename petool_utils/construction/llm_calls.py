@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from petool_utils.construction.llm_prompts import RETRY_MESSAGE, task_messages
 from petool_utils.models.base import ChatLLM, ChatRequest, make_llm as make_backend
 from petool_utils.models.cache import CachedLLM
-from petool_utils.models.standin import STANDIN_NAME
+from petool_utils.construction.standin import STANDIN_NAME
 
 
 def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float = 0.0,

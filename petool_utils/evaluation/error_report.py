@@ -9,6 +9,7 @@ and counts failed and missing entries as Table 1 and ``petool score`` do. The la
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -17,8 +18,15 @@ import pandas as pd
 from pydantic import NonNegativeInt
 
 from petool_utils import SETTINGS
+from petool_utils.benchmark.data import load_benchmark
+from petool_utils.evaluation.errors import ERROR_TYPE_MEANINGS, classify_error
 from petool_utils.evaluation.grid import GridResult
+from petool_utils.evaluation.reader import read_predictions
+from petool_utils.io import atomic_write_jsonl
+from petool_utils.models.spec import spec_labels
 from petool_utils.params import NotebookParameters, ProjectPath
+from petool_utils.report import tables as rp
+from petool_utils.report.fragments import table_block, text_block, write_fragment
 
 NOTEBOOK = "10_error_analysis"
 COLUMNS = ["benchmark", "model", "setting", "entry_id", "answer", "error_type", "query", "reference", "response"]
@@ -43,10 +51,6 @@ def collect_errors(result: GridResult, run_dir: str | os.PathLike[str],
     default: the paper's Table 2 analyses those, and the no-history ablation would count the same
     query a fourth time.
     """
-    from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.evaluation.errors import classify_error
-    from petool_utils.evaluation.reader import read_predictions
-
     rows = []
     for b in result.benchmarks:
         models = [m for m in b.models if m.status == "ok" and m.predictions]
@@ -71,12 +75,29 @@ def collect_errors(result: GridResult, run_dir: str | os.PathLike[str],
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _labels(errors: pd.DataFrame) -> dict[str, dict[str, str]]:
+    return spec_labels(list(dict.fromkeys(errors["model"]))) if "model" in errors.columns else {}
+
+
+def legend() -> pd.DataFrame:
+    """The six error types and what each means (the paper's order)."""
+    return rp.error_type_legend(ERROR_TYPE_MEANINGS)
+
+
+def table2(errors: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 in the paper's layout: one row per model (named by its spec's label), ``count (share%)``
+    per error type."""
+    return rp.table2_wide(rp.table2(errors, ERROR_TYPE_MEANINGS), labels=_labels(errors))
+
+
+def examples(errors: pd.DataFrame, per_type: int = 3, seed: int = 0) -> pd.DataFrame:
+    """A seeded few examples of each error type."""
+    return rp.error_examples(errors, ERROR_TYPE_MEANINGS, per_type=per_type, seed=seed, labels=_labels(errors))
+
+
 def write_error_fragment(errors: pd.DataFrame, run_dir: str | os.PathLike[str], per_type: int = 3,
                          seed: int = 0) -> Path | None:
     """Table 2 per benchmark, the legend of the types, and a few examples of each (notebook 10's section)."""
-    from petool_utils.report import tables as rp
-    from petool_utils.report.fragments import table_block, text_block, write_fragment
-
     if errors.empty:
         return write_fragment(run_dir, NOTEBOOK, "Table 2: error types",
                               [text_block("No predictions to analyse: run 07_evaluation first.")], key="table2")
@@ -85,10 +106,10 @@ def write_error_fragment(errors: pd.DataFrame, run_dir: str | os.PathLike[str], 
                          "answers over the three personalized settings. Failed requests "
                          f"({counts.get('failed', 0)}) and missing entries ({counts.get('missing', 0)}) have no "
                          "response and count as IF."),
-              table_block(rp.error_type_legend(), caption="The six error types")]
+              table_block(legend(), caption="The six error types")]
     for bench, part in errors.groupby("benchmark", sort=False):
-        blocks.append(table_block(rp.table2_wide(rp.table2(part)), caption=f"Table 2: error types on {bench}"))
-        ex = rp.error_examples(part, per_type=per_type, seed=seed).drop(columns=["benchmark"], errors="ignore")
+        blocks.append(table_block(table2(part), caption=f"Table 2: error types on {bench}"))
+        ex = examples(part, per_type=per_type, seed=seed).drop(columns=["benchmark"], errors="ignore")
         if not ex.empty:
             blocks.append(table_block(ex, caption=f"Examples ({per_type} per type, seed {seed}) on {bench}"))
     return write_fragment(run_dir, NOTEBOOK, "Table 2: error types, with examples", blocks, key="table2")
@@ -96,9 +117,5 @@ def write_error_fragment(errors: pd.DataFrame, run_dir: str | os.PathLike[str], 
 
 def save_errors(errors: pd.DataFrame, run_dir: str | os.PathLike[str]) -> Path:
     """Every label as ``<run_dir>/errors.jsonl``, for analyses beyond the report's table."""
-    import json
-
-    from petool_utils.io import atomic_write_jsonl
-
     records = json.loads(errors.to_json(orient="records", force_ascii=False)) if not errors.empty else []
     return atomic_write_jsonl(Path(run_dir) / "errors.jsonl", records)

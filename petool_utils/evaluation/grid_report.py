@@ -15,6 +15,7 @@ import pandas as pd
 
 from petool_utils.evaluation.grid import NOTEBOOK, GridResult
 from petool_utils.evaluation.scoring import CI_METHODS
+from petool_utils.models.spec import spec_labels
 from petool_utils.report import tables as rp
 from petool_utils.report.fragments import figure_block, table_block, text_block, write_fragment
 
@@ -29,11 +30,16 @@ class Table1:
     intervals: pd.DataFrame
 
 
+def labels_of(result: GridResult) -> dict[str, dict[str, str]]:
+    """How the report names every model of the grid (from :class:`~petool_utils.models.spec.ModelSpec`)."""
+    return spec_labels([m.spec for b in result.benchmarks for m in b.models])
+
+
 def table1_of(result: GridResult) -> Table1:
     """Table 1 of the result: the one place it is built (notebook 07 displays it, the fragment writes it)."""
-    scores = result.scores()
-    frame = rp.table1(scores)
-    return Table1(frame, rp.table1_display(frame), rp.table1_intervals(scores))
+    scores, labels = result.scores(), labels_of(result)
+    frame = rp.table1(scores, labels=labels)
+    return Table1(frame, rp.table1_display(frame), rp.table1_intervals(scores, labels=labels))
 
 
 def figures5(result: GridResult) -> list[Any]:
@@ -42,7 +48,7 @@ def figures5(result: GridResult) -> list[Any]:
     for b in result.benchmarks:
         sc = {m.spec: m.scores for m in b.models if m.status == "ok"}
         if sc:
-            figs.append(rp.figure5(sc, title=f"With vs. without history: {b.source.label}"))
+            figs.append(rp.figure5(sc, title=f"With vs. without history: {b.source.label}", labels=labels_of(result)))
     return figs
 
 
@@ -59,7 +65,7 @@ def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str
         for kind in kinds if "kind" in df.columns else kinds[:1]:
             if "kind" in df.columns and not (df["kind"] == kind).any():
                 continue
-            figs.append(rp.figure6(df, metric=metric, kind=kind, min_n=min_n,
+            figs.append(rp.figure6(df, metric=metric, kind=kind, min_n=min_n, labels=labels_of(result),
                                    title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label} "
                                          f"(points with n ≥ {min_n})"))
     return figs

@@ -154,7 +154,7 @@ BACKENDS: Registry[ChatLLM] = Registry("LLM backend", ChatLLM)
 """Every LLM backend by spec kind; lazy entries keep openai and torch out of this module's import."""
 BACKENDS.register("openai", "petool_utils.models.openai_backend:OpenAIBackend")
 BACKENDS.register("hf", "petool_utils.models.hf_backend:HFBackend")
-BACKENDS.register("offline-standin", "petool_utils.models.standin:OfflineStandinLLM")
+BACKENDS.register("offline-standin", "petool_utils.construction.standin:OfflineStandinLLM")
 
 
 def register_backend(kind: str) -> Callable[[type[ChatLLM]], type[ChatLLM]]:

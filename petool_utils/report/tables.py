@@ -20,7 +20,6 @@ from typing import Any, Mapping
 import pandas as pd
 
 from petool_utils import ALL_SETTINGS, SETTINGS
-from petool_utils.evaluation.errors import ERROR_TYPE_MEANINGS as ERROR_TYPES
 
 METRICS = ("tool", "param")
 SETTING_TITLES = {"preferred": "Preferred-only", "ratings": "Rating-integrated", "chronological": "Chronological",
@@ -31,64 +30,16 @@ PAPER_METHOD_NAMES = {"best_baseline": "best baseline (per column, of the six ab
 
 # ----------------------------------------------------------------------------- labels
 
-def model_label(spec: str) -> str:
-    """How a model spec is named in every table and figure; offline predictors say that they are."""
-    kind, _, name = spec.partition(":")
-    if kind == "offline":
-        base, _, prior = name.partition("@")
-        if base in ("ranker", "popularity"):
-            return f"{_OFFLINE_OURS[base]}; {_prior_words(base, prior)}"
-        return f"{name} baseline (offline, no LLM)"
-    if kind == "openai":
-        return f"{name} (OpenAI-compatible API)"
-    if kind == "hf":
-        path, _, adapter = name.partition("@")
-        base = Path(path).name or path
-        return f"{base} + adapter {Path(adapter).name} (HF, local)" if adapter else f"{base} (HF, local)"
-    return spec
+Labels = Mapping[str, Mapping[str, str]]
+"""``{model spec: {"label", "short_label", "row_class"}}``, as the caller gives them
+(:func:`petool_utils.models.spec.spec_labels`): the report formats names, it does not parse specs."""
 
 
-_OFFLINE_OURS = {"ranker": "petool ranker (ours, offline, no LLM",
-                 "popularity": "popularity baseline (offline, no LLM; ignores the user's history"}
-
-
-def _prior_words(base: str, arg: str) -> str:
-    """Which prior a ranker or popularity row used, in words (the end of its label)."""
-    if arg.startswith("crossfit"):
-        k = arg.partition(":")[2] or "2"
-        return f"cross-fitted prior, {k} folds by functionality group)"
-    if arg:
-        return f"prior fitted on training histories: {Path(arg).name})"
-    if base == "popularity":
-        return "cross-fitted prior, 2 folds by functionality group)"
-    return "no population: one prompt at a time)"
-
-
-def short_label(spec: str) -> str:
-    """A compact label for crowded figure axes, still marking offline and our own method."""
-    kind, _, name = spec.partition(":")
-    if kind == "offline":
-        base, _, arg = name.partition("@")
-        if base in ("ranker", "popularity"):
-            what = "ranker (ours, offline" if base == "ranker" else "popularity (offline"
-            prior = (f", cross-fit {arg.partition(':')[2] or 2}" if arg.startswith("crossfit")
-                     else f", prior {Path(arg).name}" if arg else (", cross-fit 2" if base == "popularity" else ", no population"))
-            return f"{what}{prior})"
-        return f"{name} (offline)"
-    if kind == "hf":
-        path, _, adapter = name.partition("@")
-        return f"{Path(path).name}+{Path(adapter).name}" if adapter else Path(path).name
-    return name or spec
-
-
-def row_class(spec: str) -> str:
-    """CSS class of a Table 1 row: ``ours`` for petool's own method, ``baseline`` for offline
-    baselines, ``measured`` for any other model we ran."""
-    if spec == "offline:ranker" or spec.startswith("offline:ranker@"):
-        return "ours"
-    if spec.startswith("offline:"):
-        return "baseline"
-    return "measured"
+def _label(labels: Labels | None, spec: str, key: str = "label") -> str:
+    """The given name of ``spec`` (``key``: label, short_label or row_class); the spec itself when none was
+    given, and ``measured`` as its row class."""
+    got = (labels or {}).get(spec, {}).get(key)
+    return got if got else ("measured" if key == "row_class" else spec)
 
 
 # ----------------------------------------------------------------------------- Table 1
@@ -127,7 +78,8 @@ TABLE1_COLUMNS = [f"{s}_{m}" for s in (*SETTINGS, "all") for m in METRICS]
 COUNT_COLUMNS = ["failed", "missing"]
 
 
-def table1(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], include_paper: bool = True) -> pd.DataFrame:
+def table1(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], include_paper: bool = True,
+           labels: Labels | None = None) -> pd.DataFrame:
     """Table 1 as a DataFrame: the paper's rows, then ours.
 
     ``scores`` is ``{benchmark label: {model spec: {setting: SettingScore or dict with tool_acc,
@@ -142,7 +94,8 @@ def table1(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], include_paper:
                          **{c: rec.get(c) for c in TABLE1_COLUMNS}})
     for bench, by_model in scores.items():
         for spec, per_setting in by_model.items():
-            rows.append({"method": model_label(spec), "source": f"petool: {bench}", "row_class": row_class(spec),
+            rows.append({"method": _label(labels, spec), "source": f"petool: {bench}",
+                         "row_class": _label(labels, spec, "row_class"),
                          **score_row(per_setting)})
     cols = [*TABLE1_COLUMNS, *COUNT_COLUMNS]
     df = pd.DataFrame(rows, columns=["method", "source", "row_class", *cols])
@@ -169,14 +122,14 @@ def _interval(d: Mapping[str, Any], metric: str) -> str:
     return f"{100 * float(acc):.1f} [{100 * float(ci[0]):.1f}, {100 * float(ci[1]):.1f}]" if ci else f"{100 * float(acc):.1f}"
 
 
-def table1_intervals(scores: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> pd.DataFrame:
+def table1_intervals(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], labels: Labels | None = None) -> pd.DataFrame:
     """Our rows of Table 1 with their 95% intervals, Call Acc included: ``acc [lo, hi]`` in percent per
     setting and "All" (the paper gives no intervals). Intervals are whatever the scores carry: the
     scorer's default resamples whole functionality groups (column ``Intervals`` says which)."""
     rows = []
     for bench, by_model in scores.items():
         for spec, per_setting in by_model.items():
-            row: dict[str, Any] = {"Method": model_label(spec), "Evaluated on": f"petool: {bench}"}
+            row: dict[str, Any] = {"Method": _label(labels, spec), "Evaluated on": f"petool: {bench}"}
             for s in (*SETTINGS, "all"):
                 if s in per_setting:
                     d = _as_dict(per_setting[s])
@@ -190,7 +143,8 @@ def table1_intervals(scores: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> p
 
 # ----------------------------------------------------------------------------- Figure 5
 
-def figure5(scores: Mapping[str, Mapping[str, Any]], title: str = "Figure 5: with vs. without interaction history"):
+def figure5(scores: Mapping[str, Mapping[str, Any]], title: str = "Figure 5: with vs. without interaction history",
+            labels: Labels | None = None):
     """Grouped bars per (model, setting): accuracy with the setting's history vs. the no-history prompt.
 
     ``scores`` is ``{model spec: {setting: score}}`` for one benchmark; the ``none`` setting is the
@@ -202,7 +156,7 @@ def figure5(scores: Mapping[str, Mapping[str, Any]], title: str = "Figure 5: wit
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("Tool Acc (%)", "Param Acc (%)"))
     models = [m for m in scores if any(s in scores[m] for s in SETTINGS)]
-    x = [[short_label(m) for m in models for s in SETTINGS if s in scores[m]],
+    x = [[_label(labels, m, "short_label") for m in models for s in SETTINGS if s in scores[m]],
          [SETTING_TITLES[s] for m in models for s in SETTINGS if s in scores[m]]]
     for row, metric in enumerate(("tool_acc", "param_acc"), start=1):
         with_h = [100 * float(_as_dict(scores[m][s])[metric]) for m in models for s in SETTINGS if s in scores[m]]
@@ -250,7 +204,8 @@ def tidy_by_length(df: pd.DataFrame, kind: str = "history_length_bin") -> tuple[
 
 
 def figure6(df: pd.DataFrame, metric: str = "tool_acc", kind: str = "history_length_bin",
-            title: str = "Figure 6: accuracy by length of the interaction history", min_n: int = 1):
+            title: str = "Figure 6: accuracy by length of the interaction history", min_n: int = 1,
+            labels: Labels | None = None):
     """Lines of accuracy against history length, one panel per setting, one line per model.
 
     ``df`` has columns ``model`` (spec), ``setting``, the scorer's length columns (see
@@ -275,7 +230,7 @@ def figure6(df: pd.DataFrame, metric: str = "tool_acc", kind: str = "history_len
             label = part["bucket"].astype(str).tolist() if "bucket" in part.columns else part[x].astype(str).tolist()
             n = part["n"].tolist() if "n" in part.columns else [""] * len(part)
             fig.add_trace(go.Scatter(x=part[x].tolist(), y=part[metric].tolist(), mode="lines+markers",
-                                     name=short_label(model), legendgroup=model, showlegend=col == 1,
+                                     name=_label(labels, model, "short_label"), legendgroup=model, showlegend=col == 1,
                                      line=dict(color=palette[k % len(palette)]),
                                      customdata=list(zip(label, n)),
                                      hovertemplate="%{customdata[0]}: %{y:.1f}% (n=%{customdata[1]})"),
@@ -288,8 +243,9 @@ def figure6(df: pd.DataFrame, metric: str = "tool_acc", kind: str = "history_len
 
 # ----------------------------------------------------------------------------- Table 2
 
-def table2(errors: pd.DataFrame) -> pd.DataFrame:
-    """Error-type counts and shares per model (and setting "all").
+def table2(errors: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
+    """Error-type counts and shares per model (and setting "all"); ``types``: the error types in the
+    paper's order, with their meanings (``petool_utils.evaluation.errors.ERROR_TYPE_MEANINGS``).
 
     ``errors`` has one row per evaluated response: ``model``, ``setting``, ``error_type`` (one of
     IF/TH/TFM/TPM/PNM/PVM, or None/NaN when the call is right). Share = count / wrong answers, as
@@ -300,18 +256,18 @@ def table2(errors: pd.DataFrame) -> pd.DataFrame:
     for model, part in errors.groupby("model", sort=False):
         n = len(part)
         wrong = int(part["error_type"].notna().sum())
-        for t in ERROR_TYPES:
+        for t in types:
             c = int((part["error_type"] == t).sum())
             rows.append({"model": model, "error_type": t, "count": c,
                          "share": 100.0 * c / wrong if wrong else 0.0, "wrong": wrong, "n": n})
     return pd.DataFrame(rows, columns=["model", "error_type", "count", "share", "wrong", "n"])
 
 
-def table2_wide(t2: pd.DataFrame) -> pd.DataFrame:
+def table2_wide(t2: pd.DataFrame, labels: Labels | None = None) -> pd.DataFrame:
     """One row per model, one ``count (share%)`` column per error type: the paper's layout."""
     out = []
     for model, part in t2.groupby("model", sort=False):
-        row: dict[str, Any] = {"Method": model_label(model)}
+        row: dict[str, Any] = {"Method": _label(labels, str(model))}
         for _, r in part.iterrows():
             row[r["error_type"]] = f"{int(r['count'])} ({r['share']:.1f}%)"
         row["wrong / n"] = f"{int(part['wrong'].iloc[0])} / {int(part['n'].iloc[0])}"
@@ -324,17 +280,18 @@ def _clip(s: Any, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def error_examples(errors: pd.DataFrame, per_type: int = 3, seed: int = 0, width: int = 240) -> pd.DataFrame:
+def error_examples(errors: pd.DataFrame, types: Mapping[str, str], per_type: int = 3, seed: int = 0,
+                   width: int = 240, labels: Labels | None = None) -> pd.DataFrame:
     """A few examples of each error type (seeded sample, so the report is stable across reruns)."""
     rng = random.Random(seed)
     picked = []
-    for t in ERROR_TYPES:
+    for t in types:
         part = errors[errors["error_type"] == t]
         idx = sorted(rng.sample(range(len(part)), min(per_type, len(part))))
         for i in idx:
             r = part.iloc[i]
             picked.append({"type": t, **({"benchmark": r["benchmark"]} if "benchmark" in r.index else {}),
-                           "model": short_label(str(r["model"])), "setting": r["setting"],
+                           "model": _label(labels, str(r["model"]), "short_label"), "setting": r["setting"],
                            "entry_id": r.get("entry_id"), "query": _clip(r.get("query"), width),
                            "reference": _clip(r.get("reference"), width), "response": _clip(r.get("response"), width)})
     cols = ["type", *(["benchmark"] if "benchmark" in errors.columns else []),
@@ -342,5 +299,5 @@ def error_examples(errors: pd.DataFrame, per_type: int = 3, seed: int = 0, width
     return pd.DataFrame(picked, columns=cols)
 
 
-def error_type_legend() -> pd.DataFrame:
-    return pd.DataFrame([{"type": k, "meaning": v} for k, v in ERROR_TYPES.items()])
+def error_type_legend(types: Mapping[str, str]) -> pd.DataFrame:
+    return pd.DataFrame([{"type": k, "meaning": v} for k, v in types.items()])
