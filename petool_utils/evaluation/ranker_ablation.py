@@ -29,6 +29,7 @@ from petool_utils.predictors.ranker.functionality import EmbeddingTable
 from petool_utils.predictors.ranker.parameters import FillerRules, fill_parameters
 from petool_utils.predictors.ranker.predictor import COMPONENTS, DEFAULT_COMPONENTS, PersonalizedRanker
 from petool_utils.predictors.ranker.prior import fit_prior
+from petool_utils.predictors.ranker.crossfit import fold_of
 
 FUNCTIONALITY = ("lexical", "parameter_fit", "group", "coverage")
 PRIOR_PARTS = ("population", "request_memory", "population_calls")
@@ -253,7 +254,6 @@ def fold_table(entries: Sequence[Entry], folds: int = 2, metric: str = "tool_acc
                variants: Sequence[str] = MAIN_VARIANTS, table: EmbeddingTable | None = None) -> pd.DataFrame:
     """Each held-out fold on its own: the main variants' scores (in %) per setting on the entries of one
     fold of functionality groups (their prior, if any, fitted on the other folds)."""
-    from petool_utils.predictors.ranker.crossfit import fold_of
 
     rows = []
     for name in variants:

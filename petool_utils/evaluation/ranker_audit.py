@@ -42,6 +42,11 @@ from petool_utils.predictors.ranker.crossfit import fold_of, split_folds
 from petool_utils.predictors.ranker.preference import PreferenceWeights, group_preference, provider_evidence
 from petool_utils.predictors.ranker.prior import RankerPrior, fit_prior
 from petool_utils.predictors.ranker.text import tool_part
+from petool_utils.evaluation.reader import read_predictions
+from petool_utils.evaluation.ranker_ablation import accuracy_rows
+from petool_utils.evaluation.grid import read_metrics
+from petool_utils.evaluation.reader import setting_files, setting_from_name
+from petool_utils.benchmark.data import load_benchmark
 
 SUBSETS = ("critical", "rest", "all")
 
@@ -123,7 +128,6 @@ def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
 
 def read_responses(files: Mapping[str, str | os.PathLike[str]]) -> dict[str, dict[str, str | None]]:
     """``{setting: {str(entry_id): response}}`` from one model's run-store files (the one reader)."""
-    from petool_utils.evaluation.reader import read_predictions
 
     return read_predictions(files.values()).responses()
 
@@ -139,7 +143,6 @@ def subset_accuracy(entries: Sequence[Entry], audit: pd.DataFrame,
     group-clustered intervals; per setting, and ``pooled (3 settings)`` over every (entry, setting)
     pair of the subset.
     """
-    from petool_utils.evaluation.ranker_ablation import accuracy_rows
 
     masks = subset_masks(entries, audit, column)
     rows = []
@@ -158,7 +161,6 @@ def subset_accuracy(entries: Sequence[Entry], audit: pd.DataFrame,
 def models_from_metrics(run_dir: str | os.PathLike[str], benchmark_key: str = "released") -> tuple[str | None, dict[str, dict[str, Path]]]:
     """Notebook 07's predictions: ``(benchmark path, {spec: {setting: file}})`` for one benchmark of
     ``<run_dir>/metrics.json`` (models that ran); ``(None, {})`` when 07 has not run or lacks it."""
-    from petool_utils.evaluation.grid import read_metrics
 
     try:
         result = read_metrics(run_dir)
@@ -173,7 +175,6 @@ def models_from_metrics(run_dir: str | os.PathLike[str], benchmark_key: str = "r
 
 def models_from_dir(pred_root: str | os.PathLike[str]) -> dict[str, dict[str, Path]]:
     """``{model folder: {setting: file}}`` of a run-store root (``DIR/<model folder>/<setting>.jsonl``)."""
-    from petool_utils.evaluation.reader import setting_files, setting_from_name
 
     out: dict[str, dict[str, Path]] = {}
     root = Path(pred_root)
@@ -188,8 +189,6 @@ def audit_grid(run_dir: str | os.PathLike[str], folds: int = 2, n_boot: int = 10
     """The audit of every model notebook 07 evaluated: ``{benchmark label: (audit summary, subset
     accuracies)}``, each benchmark reloaded as 07 read it (its path and limit) and its popularity
     cross-fitted on its own entries. Empty when 07 has not run."""
-    from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.evaluation.grid import read_metrics
 
     try:
         result = read_metrics(run_dir)

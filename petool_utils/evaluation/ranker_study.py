@@ -25,6 +25,9 @@ from petool_utils.predictors.ranker.crossfit import fold_of
 from petool_utils.predictors.ranker.functionality import EmbeddingTable, FunctionalityWeights
 from petool_utils.predictors.ranker.predictor import COMPONENTS
 from petool_utils.predictors.ranker.preference import PreferenceWeights
+from petool_utils.evaluation.intervals import cluster_ids
+from petool_utils.report.fragments import table_block, text_block
+from petool_utils.predictors.ranker.prior import benchmark_sources
 
 METRIC_NAMES = {"tool_acc": "Tool Acc", "param_acc": "Param Acc", "call_acc": "Call Acc"}
 
@@ -94,7 +97,6 @@ def run_study(entries: Sequence[Entry], folds: int = 2, embedder: str | object =
     reuse = audit.subset_accuracy(entries, a, main, n_boot=n_boot, seed=seed, column="request_seen")
     rules = ablation.select_filler_rules(entries, folds=folds, embedder=embedder, table=table)
     design = design_table(entries, folds=folds, embedder=embedder, table=table)
-    from petool_utils.evaluation.intervals import cluster_ids
 
     return Study(n_entries=len(entries), n_groups=int(len(set(cluster_ids(entries).tolist()))), folds=folds,
                  fold_sizes=[sum(fold_of(e, folds) == k for e in entries) for k in range(folds)],
@@ -247,7 +249,6 @@ REUSE_NAMES = {"critical": "request seen before", "rest": "new request"}
 def fragment_blocks(study: Study, source: str, grid: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> list[dict[str, Any]]:
     """The report section of notebook 11: the three rows, the audit, every 07 model on the critical
     subset, the ablation (blocks for :func:`petool_utils.report.fragments.write_fragment`)."""
-    from petool_utils.report.fragments import table_block, text_block
 
     blocks = [text_block(
         f"petool's ranker is our own method (offline, no LLM). Rows on {source}: {study.n_entries} entries, "
@@ -279,7 +280,6 @@ def fragment_blocks(study: Study, source: str, grid: Mapping[str, tuple[pd.DataF
 def benchmark_label(data: Any) -> str:
     """How a benchmark is named in the report (never a local path): the released dev slice, the
     released benchmark, or the file's name."""
-    from petool_utils.predictors.ranker.prior import benchmark_sources
 
     try:
         files = benchmark_sources(data)

@@ -15,6 +15,8 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from petool_utils.models.openai_backend import server_from_env
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -115,7 +117,6 @@ class OpenAIEmbedder:
     """
 
     def __init__(self, model: str, batch_size: int = 256, timeout: float = 60.0, max_retries: int = 6):
-        from petool_utils.models.openai_backend import server_from_env
 
         if not model:
             raise ValueError("openai embedder spec needs a model name: openai:<model>")

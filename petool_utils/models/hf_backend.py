@@ -41,6 +41,7 @@ from petool_utils.models.base import (
 from petool_utils.models.context import Fitted, fit_history
 from petool_utils.models.loading import load_for_inference
 from petool_utils.models.spec import ModelSpec
+from petool_utils.models.tiny import STANDIN_NAME, is_standin
 
 GREEDY_MAX_TEMPERATURE = 0.1
 SUPPORTED_OPTIONS = frozenset({"temperature", "max_tokens", "top_p", "top_k", "seed", "sample_index",
@@ -205,7 +206,6 @@ class HFBackend(ChatLLM):
 
 def hf_name(model_path: str | None, adapter: str | None) -> str:
     """``hf:<model folder>[@<adapter folder>]``, with the tiny stand-in's marker when it is one."""
-    from petool_utils.models.tiny import STANDIN_NAME, is_standin
 
     base = Path(str(model_path)).name if model_path else "in-memory"
     name = f"hf:{base}" + (f"@{Path(adapter).name}" if adapter else "")

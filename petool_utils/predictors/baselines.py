@@ -30,6 +30,7 @@ import numpy as np
 
 from petool_utils.benchmark.data import CandidateTool, Entry, HistoryItem, ToolCall, split_api_name
 from petool_utils.predictors.base import Predictor
+from petool_utils.models.embeddings import get_embedder
 
 
 def fill_parameters(cand: CandidateTool) -> dict[str, Any]:
@@ -76,7 +77,6 @@ class _SimilarityMixin:
     embedder: str = "tfidf"
 
     def similarities(self, entries: Sequence[Entry]) -> list[np.ndarray]:
-        from petool_utils.models.embeddings import get_embedder
 
         emb = get_embedder(self.embedder)
         if self.embedder == "tfidf":

@@ -22,6 +22,7 @@ from petool_utils.predictors.base import Predictor
 from petool_utils.predictors.ranker.functionality import EmbeddingTable
 from petool_utils.predictors.ranker.predictor import PersonalizedRanker, popularity_predictor
 from petool_utils.predictors.ranker.prior import RankerPrior, fit_prior
+from petool_utils.predictors.ranker.prior import read_prior
 
 METHODS = ("ranker", "popularity")
 
@@ -140,7 +141,6 @@ class PopularityPredictor(CrossFitted):
     def from_spec(cls, arg: str, **kwargs: Any) -> Predictor:
         from pathlib import Path
 
-        from petool_utils.predictors.ranker.prior import read_prior
 
         folds = parse_crossfit(arg, kwargs.pop("folds", None))
         if folds is not None:

@@ -43,6 +43,7 @@ from petool_utils.predictors.ranker.preference import (
 )
 from petool_utils.predictors.ranker.prior import RankerPrior, fit_prior, read_prior
 from petool_utils.predictors.ranker.text import category_part, tool_part
+from petool_utils.models.embeddings import get_embedder
 
 COMPONENTS = ("semantic", "lexical", "parameter_fit", "group", "preference", "coverage", "parameters",
               "population", "request_memory", "population_calls")
@@ -116,7 +117,6 @@ class PersonalizedRanker(Predictor):
         if unknown:
             raise ValueError(f"unknown ranker components {sorted(unknown)}; choose from {COMPONENTS}")
         if isinstance(self.embedder, str):
-            from petool_utils.models.embeddings import get_embedder
 
             self.embedder = get_embedder(self.embedder)
         if self.prior is None and self.prior_path is not None:

@@ -30,6 +30,9 @@ from petool_utils.benchmark.data import Entry
 from petool_utils.io import atomic_write_json
 from petool_utils.predictors.ranker.preference import provider_evidence
 from petool_utils.predictors.ranker.text import tool_part
+from petool_utils.benchmark.locate import locate_benchmark, per_setting_files
+from petool_utils.benchmark.data import load_benchmark
+from petool_utils.io import file_sha256
 
 SCHEMA_VERSION = 1
 PRIOR_KIND = "petool-ranker-prior"
@@ -164,7 +167,6 @@ def read_prior(path: str | os.PathLike[str]) -> RankerPrior:
 def benchmark_sources(data: str | os.PathLike[str]) -> list[Path]:
     """The files a ``--data`` argument stands for: the file itself, the benchmark file a folder holds,
     or the release's three per-setting files."""
-    from petool_utils.benchmark.locate import locate_benchmark, per_setting_files
 
     p = locate_benchmark(data)
     per = per_setting_files(p) if p.is_dir() else None
@@ -174,8 +176,6 @@ def benchmark_sources(data: str | os.PathLike[str]) -> list[Path]:
 def fit_prior_files(data: Sequence[str | os.PathLike[str]], settings: Sequence[str] = SETTINGS) -> RankerPrior:
     """``petool ranker fit``: load each training benchmark, fit one prior over all of them, record
     every source file with its sha256."""
-    from petool_utils.benchmark.data import load_benchmark
-    from petool_utils.io import file_sha256
 
     entries: list[Entry] = []
     sources: list[PriorSource] = []
