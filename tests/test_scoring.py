@@ -143,8 +143,27 @@ def test_all_is_mean_of_personalized_settings_only(four):
     assert scores["all"].settings == ["preferred", "ratings"] and scores["all"].n == 8
     lo, hi = scores["all"].tool_ci
     assert lo <= 0.75 <= hi
-    only_one = score_settings(four, {"preferred": right}, n_boot=0, overall_min_settings=2)
+    only_one = score_settings(four, {"preferred": right}, n_boot=0)  # one rule: "all" needs two settings
     assert "all" not in only_one
+
+
+def test_a_mask_restricts_each_setting_and_pools_all(four):
+    """The one scorer's mask option (the popularity audit's subsets; it replaced the study's own scorer):
+    preferred keeps entries 0, 1 (both right), ratings keeps 1, 2, 3 (only 1 right): per setting 2/2 and
+    1/3, and "all" pools the five (entry, setting) pairs: 3/5, not the mean of means 2/3."""
+    import numpy as np
+
+    from petool_utils.evaluation.scoring import judge_responses, score_judged
+
+    judged = {"preferred": judge_responses(four, {e.entry_id: ref_call(e) for e in four[:2]}),
+              "ratings": judge_responses(four, {four[1].entry_id: ref_call(four[1])})}
+    mask = {"preferred": np.array([1, 1, 0, 0], bool), "ratings": np.array([0, 1, 1, 1], bool)}
+    scores = score_judged(judged, n_boot=0, mask=mask)
+    assert (scores["preferred"].tool_acc, scores["preferred"].n) == (1.0, 2)
+    assert scores["ratings"].tool_acc == pytest.approx(1 / 3) and scores["ratings"].n == 3
+    assert scores["all"].tool_acc == pytest.approx(3 / 5) and scores["all"].n == 5
+    unmasked = score_judged(judged, n_boot=0)
+    assert unmasked["all"].tool_acc == pytest.approx((2 / 4 + 1 / 4) / 2)  # the mean of the two settings
 
 
 def write_lines(path, rows):

@@ -162,8 +162,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: {len(unknown)} predicted entry ids are not in the benchmark and are ignored", err=True)
         if predicted_only:
             entries = [e for e in entries if e.key in answered]
-        scores = score_prediction_set(entries, pset, parser.value, n_boot=n_boot, seed=seed, overall_min_settings=2,
-                                      ci=ci.value)
+        scores = score_prediction_set(entries, pset, parser.value, n_boot=n_boot, seed=seed, ci=ci.value)
         for name, sc in scores.items():
             if name == "all":
                 continue

@@ -21,8 +21,8 @@ import pandas as pd
 from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.benchmark.data import Entry
 from petool_utils.evaluation.errors import ERROR_TYPES, classify_error
-from petool_utils.evaluation.intervals import cluster_bootstrap_ci, cluster_ids
-from petool_utils.evaluation.scoring import Judged, judge_responses
+from petool_utils.evaluation.intervals import cluster_ids
+from petool_utils.evaluation.scoring import OVERALL, Judged, judge_responses, pooled, score_judged
 from petool_utils.predictors.base import Predictor
 from petool_utils.predictors.ranker.crossfit import CrossFitted, split_folds
 from petool_utils.predictors.ranker.functionality import EmbeddingTable
@@ -86,58 +86,33 @@ def error_counts(entries: Sequence[Entry], responses: Mapping[Any, str | None]) 
     return out
 
 
-def _ci(values: Sequence[np.ndarray], clusters: np.ndarray, n_boot: int, seed: int) -> tuple[float, float] | None:
-    return cluster_bootstrap_ci(values, clusters, n_boot=n_boot, seed=seed)
-
-
 def accuracy_rows(entries: Sequence[Entry], judged: Mapping[str, Judged], n_boot: int = 1000, seed: int = 0,
                   mask: Mapping[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
-    """Tool / Param / Call Acc (fractions) with 95% cluster-bootstrap intervals, per setting and for the
-    mean of the three personalized settings.
-
-    ``mask`` (per setting, aligned with ``entries``) restricts each setting to a subset; the subsets of
-    the settings then differ, so the summary row is ``pooled``: the share over all (entry, setting)
-    pairs of the subset, resampled by functionality group, instead of the mean of three means.
-    """
-    clusters = cluster_ids(entries)
+    """The one scorer's Tool / Param / Call Acc (fractions, 95% intervals resampling functionality groups)
+    as the study's rows: one per setting, then ``mean of 3`` (the scorer's "all"), or with ``mask`` (per
+    setting, aligned with ``entries``) ``pooled (3 settings)``: the share over every (entry, setting) pair
+    kept (:func:`~petool_utils.evaluation.scoring.score_judged`)."""
+    scores = score_judged(judged, n_boot=n_boot, seed=seed, mask=mask)
     rows: list[dict[str, Any]] = []
-    personal = [s for s in SETTINGS if s in judged]
     for s in [s for s in ALL_SETTINGS if s in judged]:
-        j = judged[s]
-        m = mask[s] if mask is not None else np.ones(len(entries), dtype=bool)
-        row: dict[str, Any] = {"setting": s, "n": int(m.sum()), "n_groups": int(len(set(clusters[m])))}
-        for metric, vals in (("tool", j.tool), ("param", j.param), ("call", j.call)):
-            v = np.asarray(vals, dtype=float)[m]
-            row[f"{metric}_acc"] = float(v.mean()) if len(v) else float("nan")
-            row[f"{metric}_ci"] = _ci([v], _dense(clusters[m]), n_boot, seed) if len(v) else None
-        rows.append(row)
-    if not personal:
-        return rows
-    if mask is None:
-        row = {"setting": "mean of 3", "n": len(entries), "n_groups": int(len(set(clusters)))}
-        for metric in ("tool", "param", "call"):
-            cols = [np.asarray(getattr(judged[s], metric), dtype=float) for s in personal]
-            row[f"{metric}_acc"] = float(np.mean([c.mean() for c in cols]))
-            row[f"{metric}_ci"] = _ci(cols, clusters, n_boot, seed)
-        rows.append(row)
-    else:
-        idx = [(s, i) for s in personal for i in np.flatnonzero(mask[s])]
-        cl = _dense(np.array([clusters[i] for _, i in idx], dtype=np.int64))
-        row = {"setting": "pooled (3 settings)", "n": len(idx), "n_groups": int(len(set(cl.tolist())))}
-        for metric in ("tool", "param", "call"):
-            v = np.array([float(getattr(judged[s], metric)[i]) for s, i in idx])
-            row[f"{metric}_acc"] = float(v.mean()) if len(v) else float("nan")
-            row[f"{metric}_ci"] = _ci([v], cl, n_boot, seed) if len(v) else None
-        rows.append(row)
+        sub = judged[s].subset(mask[s]) if mask is not None else judged[s]
+        rows.append(_row(s, scores[s], len(sub), len(set(sub.clusters.tolist()))))
+    if OVERALL in scores:
+        if mask is None:
+            rows.append(_row("mean of 3", scores[OVERALL], len(entries), len(set(cluster_ids(entries).tolist()))))
+        else:
+            personal = [s for s in SETTINGS if s in judged]
+            pool = pooled([judged[s] for s in personal], [mask[s] for s in personal])
+            rows.append(_row("pooled (3 settings)", scores[OVERALL], len(pool), len(set(pool.clusters.tolist()))))
     return rows
 
 
-def _dense(clusters: np.ndarray) -> np.ndarray:
-    """Renumber cluster ids 0..k-1 (a subset keeps only some groups)."""
-    if len(clusters) == 0:
-        return clusters
-    _, inv = np.unique(clusters, return_inverse=True)
-    return inv.astype(np.int64)
+def _row(setting: str, sc: Any, n: int, n_groups: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"setting": setting, "n": n, "n_groups": n_groups}
+    for metric in ("tool", "param", "call"):
+        row[f"{metric}_acc"] = getattr(sc, f"{metric}_acc") if n else float("nan")
+        row[f"{metric}_ci"] = getattr(sc, f"{metric}_ci") if n else None
+    return row
 
 
 def run_ablations(entries: Sequence[Entry], variants: Iterable[str] | None = None,

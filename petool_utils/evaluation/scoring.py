@@ -59,6 +59,10 @@ __all__ = [
 ]
 
 OVERALL = "all"
+OVERALL_MIN_SETTINGS = 2
+"""The one rule for "all" (the mean over the personalized settings scored): reported when at least two are
+there, for Table 1, notebook 10 and ``petool score`` alike (``petool score`` used 2, the grid 1: a one-setting
+"all" is that setting again, not a mean). Table 1's own "All" column still needs all three, as in the paper."""
 CI_LEVEL = 0.95
 CIMethod = Literal["group", "entry"]
 CI_METHODS: dict[str, str] = {
@@ -123,6 +127,29 @@ class Judged:
 
     def __len__(self) -> int:
         return len(self.entry_ids)
+
+    def subset(self, mask: np.ndarray) -> "Judged":
+        """The entries where ``mask`` is true, functionality groups renumbered 0..k-1 (the bootstrap draws
+        among the groups present)."""
+        m = np.asarray(mask, dtype=bool)
+        return Judged([i for i, keep in zip(self.entry_ids, m) if keep], self.tool[m], self.param[m], self.parsed[m],
+                      self.missing[m], self.failed[m], _dense(self.clusters[m]))
+
+
+def _dense(clusters: np.ndarray) -> np.ndarray:
+    if len(clusters) == 0:
+        return np.asarray(clusters, dtype=np.int64)
+    return np.unique(clusters, return_inverse=True)[1].astype(np.int64)
+
+
+def pooled(judged: Sequence[Judged], masks: Sequence[np.ndarray]) -> Judged:
+    """Every (entry, setting) pair the masks keep, as one list judged together: when the settings are
+    restricted to different subsets, "all" is the share over those pairs (one entry's pairs stay in one
+    functionality group for the bootstrap), not a mean of means over unequal subsets."""
+    ms = [np.asarray(m, dtype=bool) for m in masks]
+    cat = lambda attr: np.concatenate([getattr(j, attr)[m] for j, m in zip(judged, ms)])  # noqa: E731
+    ids = [i for j, m in zip(judged, ms) for i, keep in zip(j.entry_ids, m) if keep]
+    return Judged(ids, cat("tool"), cat("param"), cat("parsed"), cat("missing"), cat("failed"), _dense(cat("clusters")))
 
 
 def response_for(responses: Mapping[Any, str | None], entry_id: Any) -> str | None:
@@ -259,29 +286,45 @@ def _setting_order(names: Iterable[str]) -> list[str]:
 
 def score_settings(entries: Sequence[Entry], by_setting: Mapping[str, Mapping[Any, str | None]],
                    parser: str = "reference", n_boot: int = 1000, seed: int = 0,
-                   overall_min_settings: int = 1, failed: Mapping[str, Iterable[Any]] | None = None,
+                   failed: Mapping[str, Iterable[Any]] | None = None,
                    ci: CIMethod = "group") -> dict[str, SettingScore]:
-    """Score several settings' responses; add "all" when at least ``overall_min_settings`` personalized
+    """Score several settings' responses; add "all" when at least :data:`OVERALL_MIN_SETTINGS` personalized
     settings are present (the ``none`` ablation never enters "all"). ``failed`` gives, per setting,
     the entries whose request failed."""
     failed = failed or {}
     order = _setting_order(by_setting)
     judged = {s: judge_responses(entries, by_setting[s], parser, failed.get(s, ())) for s in order}
-    return _scores_from_judged(judged, n_boot, seed, parser, overall_min_settings, ci)
+    return _scores_from_judged(judged, n_boot, seed, parser, ci)
 
 
 def _scores_from_judged(judged: Mapping[str, Judged], n_boot: int, seed: int, parser: str,
-                        overall_min_settings: int, ci: CIMethod) -> dict[str, SettingScore]:
+                        ci: CIMethod) -> dict[str, SettingScore]:
     personal = [s for s in SETTINGS if s in judged]
     out: dict[str, SettingScore] = {}
     for s in personal:
         out[s] = summarize([judged[s]], n_boot=n_boot, seed=seed, parser=parser, ci=ci)
-    if personal and len(personal) >= overall_min_settings:
+    if len(personal) >= OVERALL_MIN_SETTINGS:
         out[OVERALL] = summarize([judged[s] for s in personal], n_boot=n_boot, seed=seed, parser=parser,
                                  settings=personal, ci=ci)
     for s in judged:
         if s not in out:
             out[s] = summarize([judged[s]], n_boot=n_boot, seed=seed, parser=parser, ci=ci)
+    return out
+
+
+def score_judged(judged: Mapping[str, Judged], n_boot: int = 1000, seed: int = 0, parser: str = "reference",
+                 mask: Mapping[str, np.ndarray] | None = None, ci: CIMethod = "group") -> dict[str, SettingScore]:
+    """Scores of judged settings, every setting and "all" by the one rule; ``mask`` (per setting, aligned
+    with its entries) restricts each setting to a subset (the ranker audit's popularity subsets), and "all"
+    is then :func:`pooled` over the pairs kept."""
+    if mask is None:
+        return _scores_from_judged(judged, n_boot, seed, parser, ci)
+    out = {s: summarize([judged[s].subset(mask[s])], n_boot=n_boot, seed=seed, parser=parser, ci=ci)
+           for s in _setting_order(judged)}
+    personal = [s for s in SETTINGS if s in judged]
+    if len(personal) >= OVERALL_MIN_SETTINGS:
+        out[OVERALL] = summarize([pooled([judged[s] for s in personal], [mask[s] for s in personal])],
+                                 n_boot=n_boot, seed=seed, parser=parser, settings=personal, ci=ci)
     return out
 
 
@@ -293,12 +336,11 @@ def judge_prediction_set(entries: Sequence[Entry], predictions: PredictionSet,
 
 
 def score_prediction_set(entries: Sequence[Entry], predictions: PredictionSet, parser: str = "reference",
-                         n_boot: int = 1000, seed: int = 0, overall_min_settings: int = 1,
-                         ci: CIMethod = "group") -> dict[str, SettingScore]:
+                         n_boot: int = 1000, seed: int = 0, ci: CIMethod = "group") -> dict[str, SettingScore]:
     """Score what :func:`~petool_utils.evaluation.reader.read_predictions` read: the one path from
     prediction files to scores, for Table 1, notebook 10 and ``petool score`` alike."""
     judged = judge_prediction_set(entries, predictions, parser)
-    return _scores_from_judged(judged, n_boot, seed, parser, overall_min_settings, ci)
+    return _scores_from_judged(judged, n_boot, seed, parser, ci)
 
 
 def _warn_skipped(predictions: PredictionSet) -> None:
@@ -310,7 +352,7 @@ def _warn_skipped(predictions: PredictionSet) -> None:
 
 
 def score_files(paths: Iterable[str | os.PathLike[str]], entries: Sequence[Entry], parser: str = "reference",
-                n_boot: int = 1000, seed: int = 0, overall_min_settings: int = 1,
+                n_boot: int = 1000, seed: int = 0,
                 ci: CIMethod = "group") -> dict[str, SettingScore]:
     """Score arbitrary predictions files (run-store lines); each line's setting comes from its ``setting``
     field, else from the file name (``preferred.jsonl``). Lines are resolved by
@@ -318,7 +360,7 @@ def score_files(paths: Iterable[str | os.PathLike[str]], entries: Sequence[Entry
     :class:`PredictionLinesSkipped` warning that lists them."""
     predictions = read_predictions(paths)
     _warn_skipped(predictions)
-    return score_prediction_set(entries, predictions, parser, n_boot, seed, overall_min_settings, ci)
+    return score_prediction_set(entries, predictions, parser, n_boot, seed, ci)
 
 
 def score_prediction_dir(pred_dir: str | os.PathLike[str], entries: Sequence[Entry], parser: str = "reference",
@@ -327,7 +369,7 @@ def score_prediction_dir(pred_dir: str | os.PathLike[str], entries: Sequence[Ent
     files = setting_files(pred_dir)
     if not files:
         raise FileNotFoundError(f"{pred_dir}: no <setting>.jsonl predictions files")
-    return score_files(files, entries, parser, n_boot, seed, overall_min_settings=1, ci=ci)
+    return score_files(files, entries, parser, n_boot, seed, ci=ci)
 
 
 METRIC_NAMES = {"tool_acc": "tool", "param_acc": "param", "call_acc": "call"}
