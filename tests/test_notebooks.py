@@ -94,6 +94,7 @@ def test_a_clone_run_with_another_checkouts_environment_uses_only_its_own_runs(t
     import time
 
     clone = tmp_path / "other-clone"
+    clone.mkdir()
     for rel in ("pyproject.toml", "params", "notebooks"):
         src = REPO_ROOT / rel
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, clone / rel)
