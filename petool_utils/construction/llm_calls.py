@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from petool_utils.construction.llm_prompts import RETRY_MESSAGE, task_messages
 from petool_utils.models.base import ChatLLM, ChatRequest, make_llm as make_backend
 from petool_utils.models.cache import CachedLLM
+from petool_utils.models.spec import ModelSpec, SpecError
 from petool_utils.construction.standin import STANDIN_NAME
 
 
@@ -25,13 +26,13 @@ def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float
     ``concurrency`` (requests in flight) and ``timeout`` (seconds per request) apply to ``openai:`` specs;
     ``fault_rate`` to the stand-in only.
     """
-    if spec == STANDIN_NAME:
-        backend = make_backend(spec, seed=seed, fault_rate=fault_rate)
-    elif spec.startswith("openai:"):
-        backend = make_backend(spec, concurrency=concurrency, timeout=timeout, seed=seed)
-    else:
-        raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}' or 'openai:<model>'")
-    return CachedLLM(backend, cache_path)
+    try:
+        parsed = ModelSpec.parse(spec, kinds=(STANDIN_NAME, "openai"))
+    except SpecError:
+        raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}' or 'openai:<model>'") from None
+    options = ({"seed": seed, "fault_rate": fault_rate} if parsed.kind == STANDIN_NAME
+               else {"concurrency": concurrency, "timeout": timeout, "seed": seed})
+    return CachedLLM(make_backend(parsed, **options), cache_path)
 
 
 def extract_json(text: str) -> Any:

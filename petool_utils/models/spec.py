@@ -75,7 +75,7 @@ class ModelSpec:
                 if not argument:
                     raise SpecError(f"bad model spec {spec!r}: nothing after '@'; expected {SPEC_FORMS}")
             parsed = cls(kind, name, argument)
-        if kinds is not None and (parsed.kind not in kinds or not parsed.name):
+        if kinds is not None and (parsed.kind not in kinds or (parsed.kind in EVAL_KINDS and not parsed.name)):
             raise SpecError(f"bad model spec {parsed.text!r}; expected {SPEC_FORMS}")
         return parsed
 
