@@ -79,6 +79,8 @@ class Faults:
     latency: float = 0.0
     slow_delay: float = 3.0
     slow_reply_delay: float = 0.5
+    retry_after: str = "0"
+    """The Retry-After header of a 429 (seconds)."""
     trickle_interval: float = 0.2
     huge_bytes: int = 1 << 20
     huge_streamed: bool = False
@@ -153,6 +155,12 @@ async def _stream(kind: str, data: bytes, faults: Faults):
 def build_app(faults: Faults, stats: Stats, standin: Any = None):
     app = FastAPI()
 
+    @app.get("/v1/_stats")
+    async def stats_view():
+        """The counters, for a client in another process (the load benchmark)."""
+        return JSONResponse({"per_key": dict(stats.per_key), "outcomes": dict(stats.outcomes),
+                             "max_inflight": stats.max_inflight})
+
     @app.post("/v1/embeddings")
     async def embeddings(request: Request):
         body = await request.json()
@@ -181,7 +189,7 @@ def build_app(faults: Faults, stats: Stats, standin: Any = None):
                 await asyncio.sleep(faults.latency)
             if kind == "429":
                 return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429,
-                                    headers={"retry-after": "0"})
+                                    headers={"retry-after": faults.retry_after})
             if kind == "500":
                 return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
             if kind == "400":
@@ -296,13 +304,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--standin-seed", type=int, default=None,
                     help="answer construction prompts with OfflineStandinLLM(seed=...)")
     ap.add_argument("--standin-fault-rate", type=float, default=0.0)
+    ap.add_argument("--faults", default="", help="Faults fields as JSON, e.g. '{\"rate_429\": 0.01, \"slow_delay\": 5}'")
     args = ap.parse_args(argv)
     standin = None
     if args.standin_seed is not None:
         from petool_utils.models.standin import OfflineStandinLLM
 
         standin = OfflineStandinLLM(seed=args.standin_seed, fault_rate=args.standin_fault_rate)
-    srv = LoopbackServer(Faults(latency=args.latency, seed=args.seed), standin=standin).start()
+    faults = Faults(latency=args.latency, seed=args.seed, **(json.loads(args.faults) if args.faults else {}))
+    srv = LoopbackServer(faults, standin=standin).start()
     print(srv.port, flush=True)
     try:
         while True:

@@ -40,8 +40,14 @@ class CacheCorruptWarning(UserWarning):
     """A damaged response cache was moved aside and a fresh one started."""
 
 
+def _primary_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code (``sqlite_errorcode`` is the extended one: SQLITE_IOERR_SHMSIZE is an IOERR)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 def _is_corrupt(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorcode", None) in CORRUPT_CODES
+    return isinstance(exc, sqlite3.DatabaseError) and _primary_code(exc) in CORRUPT_CODES
 
 
 class ResponseCache:
@@ -108,7 +114,7 @@ class ResponseCache:
 
     def _raise_write_error(self, exc: sqlite3.Error) -> None:
         """A refused write as a :class:`WriteError` naming the file; any other error as it is."""
-        if getattr(exc, "sqlite_errorcode", None) not in WRITE_CODES:
+        if _primary_code(exc) not in WRITE_CODES:
             raise exc
         self._broken = True
         raise WriteError(self.path, OSError(errno.ENOSPC if "full" in str(exc) else errno.EIO, str(exc)),
@@ -185,6 +191,7 @@ class CachedLLM(ChatLLM):
 
     def __init__(self, backend: ChatLLM, cache: ResponseCache | str | Path):
         self.backend = backend
+        self._owns_cache = not isinstance(cache, ResponseCache)
         self.cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
         self.name = backend.name
         self.hits = 0
@@ -249,5 +256,8 @@ class CachedLLM(ChatLLM):
         return results  # type: ignore[return-value]
 
     def close(self) -> None:
-        self.cache.flush()
-        self.backend.close()
+        """Commit the cache (and close it when this object opened it), then release the backend."""
+        try:
+            self.cache.close() if self._owns_cache else self.cache.flush()
+        finally:
+            self.backend.close()
