@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
         from petool_utils.models.standin import OfflineStandinLLM
 
         standin = OfflineStandinLLM(seed=args.standin_seed, fault_rate=args.standin_fault_rate)
-    faults = Faults(latency=args.latency, seed=args.seed, **(json.loads(args.faults) if args.faults else {}))
+    faults = Faults(**{"latency": args.latency, "seed": args.seed, **(json.loads(args.faults) if args.faults else {})})
     srv = LoopbackServer(faults, standin=standin).start()
     print(srv.port, flush=True)
     try:
