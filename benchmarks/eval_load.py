@@ -38,7 +38,7 @@ from petool_utils import ALL_SETTINGS  # noqa: E402
 from petool_utils.benchmark.data import load_entries  # noqa: E402
 from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir  # noqa: E402
 
-FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
+from openai_server import FAKE_KEY  # noqa: E402
 SEED = 25
 
 

@@ -32,6 +32,8 @@ from typing import Any
 from fastapi import FastAPI, Request  # module level: FastAPI resolves the handler's annotations here
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
+"""The key tests send (and look for in every artifact: it must be in none)."""
 CANDIDATES_MARK = "Available tools you can call with input parameters are listed here:\n"
 FORMAT_MARK = "\n\nGenerate your tool call"
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 from _bench_copies import at_least, file_with_at_least, write_release
-from openai_server import Faults, LoopbackServer, expected_answer
+from openai_server import FAKE_KEY, Faults, LoopbackServer, expected_answer
 from typer.testing import CliRunner
 
 from petool_utils.benchmark.prompts import entry_messages
@@ -25,7 +25,6 @@ from petool_utils.models.cache import CacheCorruptWarning, ResponseCache
 from petool_utils.models.openai_backend import RetryPolicy
 
 runner = CliRunner()
-FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
 
 
 def test_a_second_run_into_the_same_folder_is_refused_with_the_holders_pid(tmp_path):
@@ -111,23 +110,6 @@ def test_artifacts_follow_the_umask(bench_path, tmp_path):
 FAST = RetryPolicy(max_retries=6, base_delay=0.01, max_delay=0.05)
 
 
-@pytest.fixture
-def loopback(monkeypatch):
-    """``loopback(**faults)``: a started server, with OPENAI_BASE_URL / OPENAI_API_KEY pointing at it."""
-    started: list[LoopbackServer] = []
-
-    def start(**faults) -> LoopbackServer:
-        srv = LoopbackServer(Faults(**faults)).start()
-        started.append(srv)
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
-
-
 def _lines(path) -> list[dict]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
@@ -146,10 +128,10 @@ def _damage(path, how: str, rng: random.Random) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncated", "random_bytes", "header_overwritten", "garbage_mid_file"])
-def test_a_damaged_cache_is_moved_aside_and_the_run_completes(how, bench_entries, loopback, tmp_path):
+def test_a_damaged_cache_is_moved_aside_and_the_run_completes(how, bench_entries, server, tmp_path):
     """Before: a traceback at the cache's open (``file is not a database``) or from ``get`` half-way
     (``database disk image is malformed``, 68 of 100 lines written)."""
-    srv = loopback()
+    srv = server()
     entries = at_least(bench_entries, 40)
     cache = tmp_path / "cache" / "responses.sqlite"
     kw = {"retry": FAST}
@@ -207,10 +189,10 @@ def _fill(disk, leave: int):
 
 @pytest.mark.parametrize("where", ["predictions", "cache"])
 def test_a_full_disk_is_one_clean_error_naming_the_file_and_resume_completes(where, bench_path, bench_entries,
-                                                                          loopback, small_disk, tmp_path):
+                                                                          server, small_disk, tmp_path):
     """Before: ``error: [Errno 28] No space left on device`` naming no file (predictions), a traceback
     ``OperationalError: database or disk is full`` (cache)."""
-    srv = loopback()
+    srv = server()
     data = file_with_at_least(bench_path, bench_entries, 120, tmp_path / "data")
     out = small_disk / "out" if where == "predictions" else tmp_path / "out"
     cache = tmp_path / "cache.sqlite" if where == "predictions" else small_disk / "cache.sqlite"
@@ -274,12 +256,12 @@ def test_a_lone_surrogate_is_refused_before_anything_is_written(field, where, mo
     assert res.exit_code == 2 and "lone surrogate" in res.output and not (tmp_path / "req.jsonl").exists()
 
 
-def test_a_reply_past_the_size_cap_is_a_named_failure_and_nothing_huge_is_stored(bench_entries, loopback, tmp_path):
+def test_a_reply_past_the_size_cap_is_a_named_failure_and_nothing_huge_is_stored(bench_entries, server, tmp_path):
     """Before: a 50 MB reply was taken whole (max_tokens 256): 157 MB of predictions and cache for three."""
     entries = at_least(bench_entries, 6)
     cache = tmp_path / "cache.sqlite"
     for streamed in (False, True):  # declared by Content-Length, or only counted as it arrives (chunked)
-        srv = loopback(rate_huge=1.0, huge_bytes=5_000_000, huge_streamed=streamed)
+        srv = server(rate_huge=1.0, huge_bytes=5_000_000, huge_streamed=streamed)
         out = tmp_path / f"out-{streamed}"
         paths = evaluate("openai:m", entries, ["preferred", "none"], out, cache_path=cache, progress=False,
                          predictor_kwargs={"retry": FAST})  # max_reply_bytes left at its default, 256 KiB
@@ -296,10 +278,10 @@ def test_a_reply_past_the_size_cap_is_a_named_failure_and_nothing_huge_is_stored
     assert res.exit_code == 0, res.output  # the cap is configurable: raised past the reply, it is taken
 
 
-def test_timeout_is_a_deadline_for_the_whole_reply_and_says_which(bench_entries, loopback, tmp_path):
+def test_timeout_is_a_deadline_for_the_whole_reply_and_says_which(bench_entries, server, tmp_path):
     """A server trickling 16 bytes every 0.1 s (about 2 s for a reply) never idles long enough for a per-read
     timeout. Before: ``--timeout 3`` let each attempt run 8 s, and the error was ``TimeoutError: ``."""
-    srv = loopback(rate_trickle=1.0, trickle_interval=0.1)
+    srv = server(rate_trickle=1.0, trickle_interval=0.1)
     entries = at_least(bench_entries, 2)
     t0 = time.monotonic()
     paths = evaluate("openai:m", entries, ["none"], tmp_path, progress=False,
@@ -314,13 +296,13 @@ def test_timeout_is_a_deadline_for_the_whole_reply_and_says_which(bench_entries,
     assert set(srv.stats.per_key.values()) == {2}
 
 
-def test_a_timeout_is_retried_at_a_longer_deadline_and_the_manifest_has_answer_times(bench_entries, loopback,
+def test_a_timeout_is_retried_at_a_longer_deadline_and_the_manifest_has_answer_times(bench_entries, server,
                                                                                     tmp_path):
     """Before: 6 retries at the same 60 s deadline, each paying the whole prompt again (7 minutes per long
     prompt on a CPU server, then a failure). Now the attempt after a timeout gets twice the deadline, and a
     second timeout ends the request."""
     entries = at_least(bench_entries, 4)
-    srv = loopback(rate_slow=1.0, slow_reply_delay=0.8)  # needs 0.8 s; --timeout 0.5
+    srv = server(rate_slow=1.0, slow_reply_delay=0.8)  # needs 0.8 s; --timeout 0.5
     paths = evaluate("openai:m", entries, ["none"], tmp_path / "slow", progress=False,
                      predictor_kwargs={"timeout": 0.5, "retry": FAST})
     recs = _lines(paths["none"])
@@ -331,7 +313,7 @@ def test_a_timeout_is_retried_at_a_longer_deadline_and_the_manifest_has_answer_t
     assert times["n"] == len(recs)  # every line of the run: none came from the cache
     assert 1.3 <= times["median"] <= times["max"] < 2.5  # 0.5 s lost, then 0.8 s answered
 
-    srv = loopback(rate_timeout=1.0, slow_delay=30.0)  # a server that never answers in time
+    srv = server(rate_timeout=1.0, slow_delay=30.0)  # a server that never answers in time
     t0 = time.monotonic()
     paths = evaluate("openai:m", entries[:1], ["none"], tmp_path / "hung", progress=False,
                      predictor_kwargs={"timeout": 0.5, "retry": FAST})

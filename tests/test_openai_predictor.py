@@ -23,9 +23,8 @@ from petool_utils.models.openai_backend import (
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.evaluation.runstore import load_predictions
 from _bench_copies import at_least, write_release
-from openai_server import Faults, LoopbackServer, expected_answer
+from openai_server import FAKE_KEY, expected_answer
 
-FAKE_KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
 # max_timeouts=3: at 3% "timeout" faults drawn afresh per attempt, a few of 1,000 prompts meet two in a row
 FAST_RETRY = RetryPolicy(max_retries=8, base_delay=0.01, max_delay=0.1, max_timeouts=3)
 
@@ -34,25 +33,6 @@ FAST_RETRY = RetryPolicy(max_retries=8, base_delay=0.01, max_delay=0.1, max_time
 def many(bench_entries):
     """250 entries: the benchmark's first 250, topped up with copies when it has fewer."""
     return at_least(bench_entries, 250)
-
-
-@pytest.fixture
-def server(monkeypatch):
-    """Start a loopback server (faults set later through ``srv.faults``) with env pointing at it."""
-    started: list[LoopbackServer] = []
-
-    def start(**faults) -> LoopbackServer:
-        srv = LoopbackServer(Faults(**faults)).start()
-        started.append(srv)
-        for var in ("PETOOL_OPENAI_BASE_URL", "PETOOL_OPENAI_API_KEY"):
-            monkeypatch.delenv(var, raising=False)
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
 
 
 def _files_containing(root: Path, needle: str) -> list[Path]:
