@@ -36,9 +36,9 @@ from _eval_load import LOAD_FAULTS, TIMEOUT_S, run_load  # noqa: E402
 
 from petool_utils import ALL_SETTINGS  # noqa: E402
 from petool_utils.benchmark.data import load_entries  # noqa: E402
+from openai_server import FAKE_KEY  # noqa: E402
 from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir  # noqa: E402
 
-from openai_server import FAKE_KEY  # noqa: E402
 SEED = 25
 
 
@@ -80,15 +80,16 @@ def main() -> None:
         failed = ", ".join(f"{v} {k}" for k, v in fig["failed_by_kind"].items()) or "none"
         lines = [provenance(f"nice -n {fig['nice']} python benchmarks/eval_load.py --n {args.n} "
                             f"--concurrency {args.concurrency} --write-docs"), "",
-                 "| requests (distinct prompts) | wall time | requests/s | sent (retries) | answered | failed | "
-                 "peak RSS | RSS first 10% -> last 10% |",
+                 "| requests (distinct prompts) | wall time | requests/s | received by the server (retries) | "
+                 "answered | failed | peak RSS | RSS first 10% -> last 10% |",
                  "| --- | --- | --- | --- | --- | --- | --- | --- |",
                  f"| {fig['requests']:,} ({fig['distinct_prompts']:,}) | {fig['wall_s']:.1f} s | "
                  f"{fig['requests_per_s']:.0f} | {fig['sent']:,} ({fig['retries']:,}) | {fig['answered']:,} | "
                  f"{fig['failed']:,} | {fig['peak_rss_mb']:.0f} MB | {fig['rss_first_10pct_mb']:.0f} -> "
                  f"{fig['rss_last_10pct_mb']:.0f} MB ({fig['rss_growth_mb']:+.0f} MB) |", "",
                  f"The server's outcomes: {kinds}; at most {fig['max_inflight']} requests in flight at once. "
-                 f"Failed, by kind: {failed}. Deadline {TIMEOUT_S:g} s (a timed-out request retried once at "
+                 f"Failed, by kind: {failed}. Attempts abandoned at their deadline before the server read them: "
+                 f"{fig['attempts_not_reaching_the_server']}. Deadline {TIMEOUT_S:g} s (a timed-out request retried once at "
                  f"{2 * TIMEOUT_S:g} s); every line checked against the server's per-prompt counts."]
         write_block(ROOT / "docs" / "evaluation.md", "eval_load", "\n".join(lines))
 

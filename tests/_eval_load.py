@@ -7,8 +7,9 @@ than the deadline (a timeout). What is checked, from the prediction files and th
 
 * every (entry, setting) has exactly one line, answered with the reply meant for its prompt or recorded
   failed (an error set, no response);
-* no duplicate requests beyond retries: the server saw each distinct prompt exactly as many times as its
-  line's ``attempts`` says, and no more in total;
+* no duplicate requests beyond retries: the server saw no distinct prompt more often than its line's
+  ``attempts`` says, and none that no line answers (an attempt abandoned at its deadline before the server
+  read it is counted apart, as not reaching the server);
 * resident memory: sampled as answers arrive; the peak, and the growth from the first to the last 10%.
 """
 
@@ -114,9 +115,14 @@ def run_load(entries: Sequence[Entry], base_url: str, work: Path, concurrency: i
             key = request_key(messages)
             # identical prompts (one user's query with no history) are sent once and share one line's count
             assert attempts_by_key.setdefault(key, r["attempts"]) == r["attempts"]
-    # no duplicate requests beyond retries
-    assert stats["per_key"] == attempts_by_key, "the server's per-prompt counts differ from the lines' attempts"
-    sent = sum(stats["per_key"].values())
+    # no duplicate requests beyond retries: the server saw no prompt more often than its line's attempts say,
+    # and none that no line answers. (It may have seen one less often: an attempt abandoned at its deadline
+    # before the server had read it, which a server kept busy by 128 clients on 2 cores can do.)
+    seen = stats["per_key"]
+    extra = {k: (n, attempts_by_key.get(k)) for k, n in seen.items() if n > attempts_by_key.get(k, 0)}
+    assert not extra, f"requests beyond retries (server count, attempts): {dict(list(extra.items())[:5])}"
+    unseen = sum(n - seen.get(k, 0) for k, n in attempts_by_key.items())
+    sent = sum(seen.values())
     samples = metered.samples
     tenth = max(1, len(samples) // 10)
     first = sum(r for _, r in samples[:tenth]) / tenth
@@ -124,7 +130,8 @@ def run_load(entries: Sequence[Entry], base_url: str, work: Path, concurrency: i
     return {
         "requests": n_jobs, "distinct_prompts": len(attempts_by_key), "concurrency": concurrency,
         "wall_s": round(wall, 2), "requests_per_s": round(n_jobs / wall, 1),
-        "sent": sent, "retries": sent - len(attempts_by_key), "answered": answered, "failed": failed,
+        "sent": sent, "retries": sum(attempts_by_key.values()) - len(attempts_by_key),
+        "attempts_not_reaching_the_server": unseen, "answered": answered, "failed": failed,
         "failed_by_kind": dict(errors), "server_outcomes": stats["outcomes"], "max_inflight": stats["max_inflight"],
         "peak_rss_mb": round(max(r for _, r in samples) / 2**20, 1),
         "rss_first_10pct_mb": round(first / 2**20, 1), "rss_last_10pct_mb": round(last / 2**20, 1),

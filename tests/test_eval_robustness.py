@@ -323,10 +323,11 @@ def test_a_timeout_is_retried_at_a_longer_deadline_and_the_manifest_has_answer_t
 
 
 @pytest.mark.parametrize("model", ["offline:nonsense", "hf:/nonexistent/model", "offline:ranker@/no/such/prior.json"])
-def test_an_unknown_model_is_refused_before_any_folder_is_made(model, bench_path, tmp_path):
+def test_an_unknown_model_is_refused_before_any_folder_is_made(model, bench_entries, tmp_path):
     """Before: an empty model folder holding only ``.lock`` was left behind."""
     out = tmp_path / "out"
-    res = runner.invoke(app, ["eval", "--model", model, "--data", str(bench_path), "--out", str(out), "--no-progress"])
+    data = write_release(bench_entries[:2], tmp_path / "bench.json")
+    res = runner.invoke(app, ["eval", "--model", model, "--data", str(data), "--out", str(out), "--no-progress"])
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert not out.exists()
 

@@ -61,13 +61,13 @@ def load_model(model_path: str | os.PathLike[str], adapter: str | os.PathLike[st
                quantization: str = "none", device: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
     """(model in eval mode, tokenizer padding on the left) for inference. ``quantization``: ``none``,
     ``4bit`` (NF4, as QLoRA trains) or ``auto`` (4-bit exactly when CUDA is present)."""
+    path = Path(model_path)
+    if not (path / "config.json").exists():  # before importing torch: a wrong path is said in a moment
+        raise FileNotFoundError(f"hf model {str(model_path)!r}: no Hugging Face model folder there (config.json "
+                                "missing); give a local path, nothing is downloaded")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = Path(model_path)
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"hf model {str(model_path)!r}: no Hugging Face model folder there (config.json "
-                                "missing); give a local path, nothing is downloaded")
     device = device or default_device()
     four_bit = quantization == "4bit" or (quantization == "auto" and device == "cuda")
     if quantization not in ("none", "4bit", "auto"):
