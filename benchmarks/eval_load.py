@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from _bench_copies import at_least  # noqa: E402
 from _eval_load import LOAD_FAULTS, TIMEOUT_S, run_load  # noqa: E402
+from openai_server import FAKE_KEY  # noqa: E402
 
 from petool_utils import ALL_SETTINGS  # noqa: E402
 from petool_utils.benchmark.data import load_entries  # noqa: E402
-from openai_server import FAKE_KEY  # noqa: E402
 from petool_utils.paths import DEV_SLICE_NAME, shared_petoolbench_dir  # noqa: E402
 
 SEED = 25
