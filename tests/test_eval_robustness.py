@@ -222,6 +222,37 @@ def test_a_full_disk_is_one_clean_error_naming_the_file_and_resume_completes(whe
     assert srv.stats.total == srv.stats.outcomes["ok"]  # no request beyond one per prompt (no faults injected)
 
 
+def test_a_file_size_limit_is_one_clean_error_naming_the_file_without_root(bench_path, bench_entries, tmp_path):
+    """The same refused write where no tmpfs can be mounted: a file-size limit (``RLIMIT_FSIZE``, the kernel
+    answers EFBIG past it) on a real ``petool eval`` process."""
+    import resource
+    import signal
+    import sys
+
+    from petool_utils.paths import REPO_ROOT
+
+    data = file_with_at_least(bench_path, bench_entries, 200, tmp_path / "data")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "petool_utils.cli", "eval", "--model", "offline:random", "--data", str(data),
+           "--out", str(out), "--settings", "preferred", "--limit", "200", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), not the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, preexec_fn=limited)
+    pred = out / "offline-random" / "preferred.jsonl"
+    assert proc.returncode == 2, proc.stderr
+    assert f"error: could not write {pred}: File too large" in proc.stderr and "Traceback" not in proc.stderr
+    kept = read_prediction_lines(pred)
+    assert kept.problems == [] and 0 < len(kept.records) < 200 and pred.stat().st_size <= 16 * 1024
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    final = _lines(pred)
+    assert len(final) == 200 and final[: len(kept.records)] == [r for _, r in kept.records]
+
+
 def _with_text(entries, index: int, field: str, value: str):
     """The entries as a release file's records, one field of one entry replaced (a tool name: the first
     candidate's, in the candidate list and in the reference call)."""
