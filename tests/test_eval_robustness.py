@@ -388,3 +388,18 @@ def test_2000_requests_at_concurrency_128_with_5pct_faults_of_every_kind(bench_e
     assert fig["failed"] <= 0.005 * 2000  # only a prompt meeting two timeouts (about 1 in 10,000) may fail
     assert fig["rss_growth_mb"] < 100, fig
     print(json.dumps(fig))
+
+
+def test_a_reply_holding_a_lone_surrogate_is_written_escaped_and_reads_back_the_same(tmp_path):
+    """A server's JSON can carry ``"\\ud800"`` in a reply: the line is written with ``\\u`` escapes (UTF-8 cannot
+    hold it) instead of stopping the run, and the store's own compaction rewrites it the same way."""
+    from petool_utils.evaluation.runstore import PredictionStore, read_resolved
+
+    path = tmp_path / "preferred.jsonl"
+    with PredictionStore(path) as store:
+        store.append(1, "preferred", "odd \ud800 reply", 0.1)
+        store.append(2, "preferred", "plain reply", 0.1)
+        store.append(1, "preferred", "odd \ud800 reply again", 0.2)  # a second line for 1: compacted on close
+    assert "\\ud800" in path.read_text(encoding="utf-8") and len(path.read_text().splitlines()) == 2
+    assert {k: r["response"] for k, r in read_resolved(path).items()} == {"1": "odd \ud800 reply again",
+                                                                         "2": "plain reply"}
