@@ -23,6 +23,30 @@ def _umask() -> int:
 _UMASK_LOCK = threading.Lock()
 
 
+class WriteError(OSError):
+    """A file could not be written (a full disk, a quota, a file-size limit): the error names the file,
+    which ``[Errno 28] No space left on device`` alone does not. ``note`` says what was kept."""
+
+    def __init__(self, path: str | os.PathLike[str], cause: OSError, note: str = ""):
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.note = note
+
+    def __str__(self) -> str:
+        return f"could not write {self.filename}: {self.strerror}" + (f" ({self.note})" if self.note else "")
+
+
+def json_line(obj: Any) -> str:
+    """One JSON line, UTF-8 text as it is; a record holding a lone surrogate (a server's reply can) is
+    written with ``\\u`` escapes instead, which read back to the same text, rather than not at all."""
+    line = json.dumps(obj, ensure_ascii=False)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = json.dumps(obj)
+    return line
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write through a temporary file in the same folder, fsync, then rename over the target.
 
@@ -31,7 +55,10 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise WriteError(path, exc, "it is as it was") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -39,9 +66,11 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
             os.fchmod(f.fileno(), 0o666 & ~_umask())
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise WriteError(path, exc, "it is as it was") from exc
         raise
     return path
 
@@ -51,7 +80,7 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int | None
 
 
 def atomic_write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
-    return atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return atomic_write_text(path, "".join(json_line(r) + "\n" for r in rows))
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

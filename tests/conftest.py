@@ -12,6 +12,8 @@
   (about 50 test entries, most with >= 10 past interactions; about 5 s), for tests that need more entries
   than the smoke split's six: the tiny training runs, the papermill smoke run's limit of 20, the hf
   backend's long prompts.
+* ``server``: ``server(**faults)`` starts a loopback OpenAI-protocol server (tests/openai_server.py) with
+  those faults, the environment pointing at it with a fake key, stopped after the test.
 * ``tiny_sft_run``: one SFT run of the tiny stand-in at ``TINY_SFT`` on ``bench_large_path``, shared by the
   tiny training and ``transformers serve`` tests instead of training twice.
 """
@@ -142,3 +144,25 @@ def tiny_sft_run(tmp_path_factory, bench_large_path: Path):
     # TINY_SFT allows the tiny demo's one permitted use of released test data (the outputs say so)
     params = from_mapping("sft", {**TINY_SFT, "run_dir": str(run_dir), "data": str(bench_large_path), "seed": 0})
     return train_sft(params, progress=False)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """``server(**faults)``: a started loopback server (faults changeable later through ``srv.faults``), with
+    OPENAI_BASE_URL / OPENAI_API_KEY (a fake key, :data:`openai_server.FAKE_KEY`) pointing at it."""
+    from openai_server import FAKE_KEY, Faults, LoopbackServer
+
+    started: list = []
+
+    def start(**faults):
+        srv = LoopbackServer(Faults(**faults)).start()
+        started.append(srv)
+        for var in ("PETOOL_OPENAI_BASE_URL", "PETOOL_OPENAI_API_KEY"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -118,3 +119,31 @@ def test_sampling_is_seeded_per_prompt_and_sample_index(backend):
 def test_unknown_generation_options_are_refused(backend):
     with pytest.raises(ValueError, match="not supported by the hf backend"):
         backend.chat([{"role": "user", "content": "x"}], frequency_penalty=0.5)
+
+
+def test_context_budget_never_exceeds_the_models_positions(bench_large_entries, tmp_path):
+    """A model of 3,000 positions asked for the paper's 4,000-token budget: every prompt is fitted into the
+    positions its max_tokens leave (3,000 - 8), never past them; a prompt too long even with no history is
+    a ContextOverflowError, not generated; the manifest says the budget was lowered."""
+    texts = [e.instruction_ratings for e in bench_large_entries[:30]] + [e.query for e in bench_large_entries]
+    model_dir = build_tiny_llama(tmp_path / "tiny-3000", texts, vocab_size=2000, seed=0, max_positions=3000)
+    hf = HFBackend(model_dir, device="cpu", batch_size=2)  # max_context left at its default, 4000
+    assert (hf.max_context_requested, hf.max_context, hf.max_positions) == (4000, 3000, 3000)
+
+    def tokens(e, history=None):
+        return hf.count_tokens(hf.render(entry_messages(e, "ratings", history=history)))
+
+    fitting = list(itertools.islice((e for e in bench_large_entries if tokens(e) > 3000 and tokens(e, []) < 2900), 2))
+    too_long = next(e for e in bench_large_entries if tokens(e, []) > 2992)
+    assert len(fitting) == 2
+    paths = evaluate(f"hf:{model_dir}", [*fitting, too_long], ["ratings"], tmp_path / "out", progress=False,
+                     predictor=LLMPredictor(hf, {"max_tokens": 8}))
+    recs = {r["entry_id"]: r for r in map(json.loads, paths["ratings"].read_text().splitlines())}
+    for e in fitting:  # before: the whole prompt, past the 3,000 positions (transformers only warned)
+        assert recs[e.entry_id]["error"] is None and recs[e.entry_id]["history_dropped"] > 0
+        assert 2900 < recs[e.entry_id]["prompt_tokens"] <= 2992
+    bad = recs[too_long.entry_id]
+    assert bad["response"] is None and bad["error"].startswith("ContextOverflowError:") and "3000 positions" in bad["error"]
+    llm = json.loads((paths["ratings"].parent / "manifest.json").read_text())["options"]["predictor"]["llm"]
+    assert llm["max_context"] == 3000 and llm["max_context_requested"] == 4000
+    assert llm["max_position_embeddings"] == 3000 and "lowered to 3000" in llm["max_context_lowered"]

@@ -105,7 +105,9 @@ def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo
         manifest = json.loads((tmp_path / "ablation" / model_slug(spec) / "manifest.json").read_text())
         predictor = manifest["options"]["predictor"]
         assert predictor["gen_opts"] == {"temperature": 0.1, "max_tokens": 256}
-        assert predictor["llm"]["backend"] == "transformers" and predictor["llm"]["max_context"] == 4000
+        # the default 4,000-token budget, lowered to the tiny model's 2,048 positions (and said so)
+        assert predictor["llm"]["backend"] == "transformers" and predictor["llm"]["max_context"] == 2048
+        assert predictor["llm"]["max_context_requested"] == 4000
         row = table[table.variant == name].iloc[0]
         scored = score_prediction_dir(tmp_path / "eval" / model_slug(spec), entries, n_boot=0)["preferred"]
         assert (row.tool_acc, row.call_acc) == (scored.tool_acc, scored.call_acc)

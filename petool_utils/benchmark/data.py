@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -250,7 +251,54 @@ def parse_entry(raw: dict[str, Any], file: str | os.PathLike[str] | None = None,
             entry.histories[setting] = [HistoryItem.model_validate(x) for x in items]
         except (json.JSONDecodeError, ValidationError, TypeError, RecursionError) as exc:
             raise DataError(file, eid, field, f"interaction history is not a JSON list of calls ({_first_line(exc)})") from exc
+    _check_text(raw, entry, file, eid)
     return entry
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(obj: Any, path: str) -> str | None:
+    """The path (``query``, ``apis_candidate[2].tool_name``) of the first text holding a lone surrogate
+    (``"\\ud800"`` in the JSON), else None. Such text is valid JSON but cannot be written as UTF-8: it
+    would stop a run half-way, at the first line that holds it."""
+    if isinstance(obj, str):
+        if obj.isascii():
+            return None
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found = _lone_surrogate(k, f"{path}.<key>" if path else "<key>") or \
+                _lone_surrogate(v, f"{path}.{k}" if path else str(k))
+            if found:
+                return found
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found = _lone_surrogate(v, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _check_text(raw: dict[str, Any], entry: Entry, file: str | os.PathLike[str] | None, eid: Any) -> None:
+    """Every text of a record, and the tool lists and histories parsed out of its strings, is writable
+    UTF-8; otherwise a :class:`DataError` naming the field, before anything is written."""
+    nested: list[tuple[str, Any]] = [("", lambda: raw)]
+    # the JSON inside a string can hold a surrogate only as an escape (a pair is an emoji, walked all the same)
+    if _SURROGATE_ESCAPE.search(entry.apis_candidate):
+        nested.append(("apis_candidate", lambda: [c.model_dump() for c in entry.candidates]))
+    for s, items in entry.histories.items():
+        if _SURROGATE_ESCAPE.search(getattr(entry, f"instruction_{s}") or ""):
+            nested.append((f"instruction_{s}", lambda items=items: [h.model_dump() for h in items]))
+    for path, obj in nested:
+        found = _lone_surrogate(obj(), path)
+        if found:
+            raise DataError(file, eid, found, "holds a lone surrogate (a \\ud800-\\udfff escape without its pair): "
+                            "not encodable as UTF-8, so no answer to it could be written")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -343,12 +391,16 @@ def load_benchmark(data: str | os.PathLike[str] | None = None, limit: int | None
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be a whole number >= 0 or None, got {limit!r}")
     p = Path(data).expanduser() if data else locate_benchmark(None)
-    if p.is_dir():
-        per = per_setting_files(p)
-        if per is not None:
-            entries = load_per_setting(per)
-            return entries[:limit] if limit is not None else entries
-    return load_entries(find_benchmark_file(p), limit=limit)
+    per = per_setting_files(p) if p.is_dir() else None
+    if per is not None:
+        entries, where = load_per_setting(per), next(iter(per.values()))
+        entries = entries[:limit] if limit is not None else entries
+    else:
+        where = find_benchmark_file(p)
+        entries = load_entries(where, limit=limit)
+    if not entries and limit != 0:  # like an empty predictions file: a run over it would "succeed" doing nothing
+        raise DataError(where, "-", "<root>", "an empty list: the benchmark holds no entries")
+    return entries
 
 
 def dump_entries(entries: Iterable[Entry]) -> list[dict[str, Any]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from petool_utils import ALL_SETTINGS, SETTINGS
+from petool_utils.models.openai_backend import DEFAULT_MAX_REPLY_BYTES
 
 HF_DATASET_REPO = "travisxu/PEToolBench"
 DEFAULT_SETTINGS = ",".join(SETTINGS)
@@ -37,8 +39,9 @@ def _load(data: Optional[str], limit: Optional[int]):
 
 
 def _positive(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise typer.BadParameter(f"must be a positive number of seconds, got {value}")
+    """A positive, finite number of seconds (``inf`` would be no deadline at all, ``nan`` none either)."""
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise typer.BadParameter(f"must be a positive, finite number of seconds, got {value}")
     return value
 
 
@@ -51,7 +54,11 @@ def eval_cmd(
     concurrency: int = typer.Option(16, "--concurrency", min=1, help="requests in flight (openai specs)"),
     temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, help="default 0.1 (greedy on hf models)"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="default 256"),
-    timeout: float = typer.Option(60.0, "--timeout", callback=_positive, help="seconds per request (openai specs), > 0"),
+    timeout: float = typer.Option(60.0, "--timeout", callback=_positive,
+                                  help="deadline in seconds for a whole reply (openai specs), > 0 and finite; "
+                                       "a timed-out request is retried once at twice the deadline"),
+    max_reply_bytes: int = typer.Option(DEFAULT_MAX_REPLY_BYTES, "--max-reply-bytes", min=1,
+                                        help="a longer reply is a failed request (ReplyTooLargeError), not stored"),
     max_retries: int = typer.Option(6, "--max-retries", min=0, help="retries after the first try on 429/5xx/timeouts"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache (default OUT/.cache/responses.sqlite)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -75,7 +82,7 @@ def eval_cmd(
     if model.startswith("openai:"):
         from petool_utils.models.openai_backend import RetryPolicy
 
-        kw = {"timeout": timeout, "retry": RetryPolicy(max_retries=max_retries)}
+        kw = {"timeout": timeout, "retry": RetryPolicy(max_retries=max_retries), "max_reply_bytes": max_reply_bytes}
     try:
         paths = evaluate(model, entries, chosen, out, concurrency=concurrency, limit=limit, gen_opts=gen_opts,
                          cache_path=cache, progress=progress, data_path=path, predictor_kwargs=kw)

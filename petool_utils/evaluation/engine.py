@@ -22,7 +22,7 @@ import gc
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from petool_utils import ALL_SETTINGS
 from petool_utils.benchmark.data import Entry, load_benchmark
@@ -118,64 +118,104 @@ def evaluate(
         data_path = data_path or entries
         entries = load_benchmark(entries)
     benchmark = list(entries)
+    if not benchmark:
+        raise ValueError(f"{data_path or 'entries'}: no entries to evaluate (an empty benchmark)")
     entries = benchmark[:limit] if limit is not None else benchmark
     spec = ModelSpec.parse(model_spec)
     out = Path(out_dir) / spec.slug
     started = _now()
     secrets = secret_env_values()
-    with RunLock(out):
-        check_run_folder(out, spec.text)
-        own = predictor is None
-        if predictor is None:
-            predictor = make_predictor(model_spec, concurrency=concurrency, gen_opts=gen_opts,
-                                       cache_path=cache_path or Path(out_dir) / ".cache" / "responses.sqlite",
-                                       **dict(predictor_kwargs or {}))
-        if fit_entries is None and predictor.requires_fit:
-            fit_entries = benchmark
-        if fit_entries is not None:
-            predictor.fit(list(fit_entries))
-        paths = {s: out / f"{s}.jsonl" for s in settings}
-        stores = {s: PredictionStore(p, secrets=secrets) for s, p in paths.items()}
-        # An entry with no line yet is a job whatever its inputs: its fingerprint is taken when its answer
-        # is written, on the writing thread, not before the first request goes out (20 ms per 1,000).
-        jobs: list[tuple[Entry, str]] = []
-        stale: Counter = Counter()
-        for s in settings:
-            for e in entries:
-                if e.entry_id not in stores[s]:
-                    jobs.append((e, s))
-                    continue
-                sha = e.input_fingerprint(s)
-                stale[s] += stores[s].is_stale(e.entry_id, sha)
-                if not stores[s].is_finished(e.entry_id, sha):
-                    jobs.append((e, s))
-        pending = Counter(s for _, s in jobs)
-        try:
-            with _loaded_objects_frozen(), _progress(len(jobs), predictor.name, progress) as bar:
-                for j, ans in predictor.answer_jobs(jobs):
-                    e, s = jobs[j]
-                    info = dict(ans.info)
-                    latency = info.pop("latency_s", 0.0)
-                    stores[s].append(e.entry_id, s, ans.text, latency, ans.error, input_sha=e.input_fingerprint(s),
-                                    **info)
-                    bar.update(1)
-        finally:
-            for st in stores.values():
-                st.close()
-            if own:
-                predictor.close()
-        counts = {}
-        for s in settings:
-            recs = stores[s].records()
-            counts[s] = {"lines": len(recs), "errors": sum(1 for r in recs.values() if r.get("error") is not None),
-                         "pending_jobs_this_run": pending.get(s, 0),
-                         "asked_again_inputs_changed": stale.get(s, 0)}
-        options: dict[str, Any] = {"limit": limit, "n_entries": len(entries), "predictor": predictor.describe()}
-        if fit_entries is not None:
-            options["fitted_on_entries"] = len(fit_entries)
-        write_manifest(out, model_spec=model_spec, predictor_name=predictor.name, options=options, settings=settings,
-                       data_path=data_path, counts=counts, started_at=started, finished_at=_now())
+    own = predictor is None
+    if predictor is None:
+        # Before the run folder exists: an unknown predictor or a missing model folder leaves nothing behind.
+        predictor = make_predictor(model_spec, concurrency=concurrency, gen_opts=gen_opts,
+                                   cache_path=cache_path or Path(out_dir) / ".cache" / "responses.sqlite",
+                                   **dict(predictor_kwargs or {}))
+    try:
+        with RunLock(out):
+            check_run_folder(out, spec.text)
+            paths = _run(predictor, model_spec, entries, benchmark, settings, out, secrets, limit=limit,
+                         progress=progress, fit_entries=fit_entries, data_path=data_path, started=started)
+    finally:
+        if own:
+            predictor.close()
     return paths
+
+
+def _run(predictor: Predictor, model_spec: str, entries: Sequence[Entry], benchmark: Sequence[Entry],
+         settings: Sequence[str], out: Path, secrets: Sequence[str], *, limit: int | None, progress: bool,
+         fit_entries: Sequence[Entry] | None, data_path: Any, started: str) -> dict[str, Path]:
+    """The run itself, under the folder's lock: jobs, answers written as they come, the manifest."""
+    if fit_entries is None and predictor.requires_fit:
+        fit_entries = benchmark
+    if fit_entries is not None:
+        predictor.fit(list(fit_entries))
+    paths = {s: out / f"{s}.jsonl" for s in settings}
+    stores = {s: PredictionStore(p, secrets=secrets) for s, p in paths.items()}
+    # An entry with no line yet is a job whatever its inputs: its fingerprint is taken when its answer
+    # is written, on the writing thread, not before the first request goes out (20 ms per 1,000).
+    jobs: list[tuple[Entry, str]] = []
+    stale: Counter = Counter()
+    for s in settings:
+        for e in entries:
+            if e.entry_id not in stores[s]:
+                jobs.append((e, s))
+                continue
+            sha = e.input_fingerprint(s)
+            stale[s] += stores[s].is_stale(e.entry_id, sha)
+            if not stores[s].is_finished(e.entry_id, sha):
+                jobs.append((e, s))
+    pending = Counter(s for _, s in jobs)
+    answer_times: dict[str, list[float]] = {s: [] for s in settings}
+    try:
+        with _loaded_objects_frozen(), _progress(len(jobs), predictor.name, progress) as bar:
+            for j, ans in predictor.answer_jobs(jobs):
+                e, s = jobs[j]
+                info = dict(ans.info)
+                latency = info.pop("latency_s", 0.0)
+                stores[s].append(e.entry_id, s, ans.text, latency, ans.error, input_sha=e.input_fingerprint(s),
+                                 **info)
+                if not info.get("cached"):
+                    answer_times[s].append(float(latency))
+                bar.update(1)
+    finally:
+        _close_all(stores.values())
+    counts = {}
+    for s in settings:
+        recs = stores[s].records()
+        counts[s] = {"lines": len(recs), "errors": sum(1 for r in recs.values() if r.get("error") is not None),
+                     "pending_jobs_this_run": pending.get(s, 0),
+                     "asked_again_inputs_changed": stale.get(s, 0)}
+        if answer_times[s]:
+            counts[s]["answer_time_s"] = time_summary(answer_times[s])
+    options: dict[str, Any] = {"limit": limit, "n_entries": len(entries), "predictor": predictor.describe()}
+    if fit_entries is not None:
+        options["fitted_on_entries"] = len(fit_entries)
+    write_manifest(out, model_spec=model_spec, predictor_name=predictor.name, options=options, settings=settings,
+                   data_path=data_path, counts=counts, started_at=started, finished_at=_now())
+    return paths
+
+
+def time_summary(seconds: Sequence[float]) -> dict[str, float | int]:
+    """``{"n", "median", "max"}`` of the answer times of one run (requests sent, cache hits left out): what
+    a ``--timeout`` should be sized against."""
+    ordered = sorted(seconds)
+    n = len(ordered)
+    mid = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    return {"n": n, "median": round(mid, 4), "max": round(ordered[-1], 4)}
+
+
+def _close_all(stores: Iterable[PredictionStore]) -> None:
+    """Close every store even when one cannot (a full disk): each keeps what it had written; the first
+    failure is raised after all were tried (behind any error already on its way out)."""
+    failure: BaseException | None = None
+    for st in stores:
+        try:
+            st.close()
+        except OSError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 def summarize(paths: Mapping[str, Path]) -> dict[str, dict[str, int]]:

@@ -22,7 +22,6 @@ next run retries the failures. One :class:`RunLock` per model folder keeps two r
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from petool_utils.benchmark.data import canonical_id
-from petool_utils.io import atomic_write_jsonl, iter_jsonl, repair_torn_tail
+from petool_utils.io import WriteError, atomic_write_jsonl, iter_jsonl, json_line, repair_torn_tail
 from petool_utils.secrets import Secrets, redact_obj, secrets_in
 
 LINE_FIELDS = ("entry_id", "setting", "response", "latency_s", "error")
@@ -41,6 +40,7 @@ def _eid(value: Any) -> str:
     return canonical_id(value)
 
 
+_KEPT = "the lines written before it are kept: make room and run the same command again to resume"
 FSYNC_EVERY = 64
 FSYNC_INTERVAL_S = 0.1
 LOCK_NAME = ".lock"
@@ -188,19 +188,19 @@ class PredictionStore:
             rec = {"entry_id": r["entry_id"], "setting": r.get("setting"), "response": r.get("response"),
                    "latency_s": round(float(r.get("latency_s") or 0.0), 6), "error": r.get("error")}
             rec.update({k: v for k, v in r.items() if k not in rec})
-            line = json.dumps(rec, ensure_ascii=False)
+            line = json_line(rec)
             if self.secrets and secrets_in(line, self.secrets):
                 rec = redact_obj(rec, self.secrets)
-                line = json.dumps(rec, ensure_ascii=False)
+                line = json_line(rec)
             recs.append(rec)
             lines.append(line + "\n")
         if not lines:
             return
+        data = "".join(lines).encode("utf-8")
         with self._lock:
             if self._fh is None:
-                self._fh = open(self.path, "a", encoding="utf-8")
-            self._fh.write("".join(lines))
-            self._fh.flush()
+                self._fh = open(self.path, "ab", buffering=0)
+            self._write_locked(data)
             self._n_lines += len(lines)
             self._unsynced += len(lines)
             if self._unsynced >= FSYNC_EVERY or time.monotonic() - self._last_sync >= FSYNC_INTERVAL_S:
@@ -216,9 +216,28 @@ class PredictionStore:
             atomic_write_jsonl(self.path, self._records.values())
             self._n_lines = len(self._records)
 
+    def _write_locked(self, data: bytes) -> None:
+        """Append ``data`` whole, or not at all: a write cut short (a full disk) is cut back off the file,
+        so the store holds exactly the lines it held before, and the error names the file."""
+        fd = self._fh.fileno()
+        start = os.fstat(fd).st_size
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._fh.write(view):]
+        except OSError as exc:
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass  # the next open cuts a torn last line all the same
+            raise WriteError(self.path, exc, _KEPT) from exc
+
     def _sync_locked(self) -> None:
         if self._fh is not None and self._unsynced:
-            os.fsync(self._fh.fileno())
+            try:
+                os.fsync(self._fh.fileno())
+            except OSError as exc:
+                raise WriteError(self.path, exc, _KEPT) from exc
         self._unsynced = 0
         self._last_sync = time.monotonic()
 
@@ -226,9 +245,11 @@ class PredictionStore:
         """Sync, and leave one line per entry behind (a retried failure's old line goes)."""
         with self._lock:
             if self._fh is not None:
-                self._sync_locked()
-                self._fh.close()
-                self._fh = None
+                try:
+                    self._sync_locked()
+                finally:
+                    self._fh.close()
+                    self._fh = None
             self._compact()
 
     def __enter__(self) -> "PredictionStore":

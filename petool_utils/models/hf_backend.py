@@ -19,6 +19,10 @@ Decisions worth knowing:
   its OLDEST history items until it fits (:func:`~petool_utils.models.context.fit_history`); the query
   and the candidate list are never cut. Each result's ``info`` says how many items went
   (``history_dropped``), the prompt's tokens and ``over_limit`` when even an empty history is too long.
+  The budget never exceeds the model's own ``max_position_embeddings`` less the request's ``max_tokens``
+  (transformers only warns past it, and the answer is garbage): a ``max_context`` past the model is
+  lowered, and the manifest says so (``max_context_lowered``). A prompt past the positions even with
+  its whole history dropped is not generated: its result is a ``ContextOverflowError``.
 * **Options.** ``temperature``, ``max_tokens``, ``top_p``, ``top_k``, ``seed``, ``repetition_penalty``
   reach ``generate``; ``sample_index`` seeds; anything else is an error, never silently ignored.
 """
@@ -89,7 +93,10 @@ class HFBackend(ChatLLM):
             tokenizer.pad_token = tokenizer.eos_token
         self.model_path = str(model_path) if model_path else None
         self.adapter = str(adapter) if adapter else None
-        self.max_context, self.batch_size = int(max_context), max(1, int(batch_size))
+        self.max_context_requested, self.batch_size = int(max_context), max(1, int(batch_size))
+        self.max_positions = model_positions(model)
+        # The prompt budget never exceeds what the model can attend to: transformers only warns past it.
+        self.max_context = min(self.max_context_requested, self.max_positions or self.max_context_requested)
         self.sample_batch_size = max(1, int(sample_batch_size))
         self.quantization, self.seed, self.progress = quantization, seed, progress
         self.device = str(next(model.parameters()).device)
@@ -103,8 +110,15 @@ class HFBackend(ChatLLM):
         return f"{self.name}|{self._fingerprint}|ctx={self.max_context}|q={self.quantization}"
 
     def describe(self) -> dict[str, Any]:
+        limits: dict[str, Any] = {"max_position_embeddings": self.max_positions,
+                                  "prompt_budget": "min(max_context, max_position_embeddings - max_tokens)"}
+        if self.max_context < self.max_context_requested:
+            limits["max_context_requested"] = self.max_context_requested
+            limits["max_context_lowered"] = (
+                f"max_context {self.max_context_requested} is past the model's {self.max_positions} positions: "
+                f"lowered to {self.max_context}, and each prompt also leaves room for its max_tokens")
         return {"backend": "transformers", "model_path": self.model_path, "adapter": self.adapter,
-                "max_context": self.max_context, "batch_size": self.batch_size,
+                "max_context": self.max_context, **limits, "batch_size": self.batch_size,
                 "sample_batch_size": self.sample_batch_size, "quantization": self.quantization,
                 "device": self.device, "greedy_at_or_below_temperature": GREEDY_MAX_TEMPERATURE}
 
@@ -115,12 +129,20 @@ class HFBackend(ChatLLM):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def prompt_budget(self, max_new_tokens: int) -> int:
+        """The tokens a prompt may take: ``max_context``, and no more than the model's positions leave
+        beside the ``max_new_tokens`` it will generate."""
+        if self.max_positions is None:
+            return self.max_context
+        return max(1, min(self.max_context, self.max_positions - max_new_tokens))
+
     def fit(self, req: ChatRequest) -> Fitted[str]:
-        """The rendered prompt under ``max_context``, dropping the oldest history items if need be."""
+        """The rendered prompt under :meth:`prompt_budget`, dropping the oldest history items if need be."""
+        budget = self.prompt_budget(int({**DEFAULT_OPTIONS, **req.options}["max_tokens"]))
         if req.shrink is None:
-            return fit_history(lambda k: self.render(req.messages), self.count_tokens, 0, self.max_context)
+            return fit_history(lambda k: self.render(req.messages), self.count_tokens, 0, budget)
         return fit_history(lambda k: self.render(req.shrink(k) if k else req.messages), self.count_tokens,
-                           req.max_drop, self.max_context)
+                           req.max_drop, budget)
 
     # -- generation ---------------------------------------------------------------------------------
     def chat_many(self, requests: Sequence[ChatRequest], on_result: ResultCallback | None = None) -> list[ChatResult]:
@@ -145,8 +167,22 @@ class HFBackend(ChatLLM):
             if on_result:
                 on_result(i, results[i])  # type: ignore[arg-type]
 
-        greedy = [i for i, o in enumerate(opts) if float(o["temperature"]) <= GREEDY_MAX_TEMPERATURE]
-        sampled = [i for i, o in enumerate(opts) if float(o["temperature"]) > GREEDY_MAX_TEMPERATURE]
+        # A prompt the model cannot attend to even with no history left is a failed request of its own kind,
+        # not a generation past the positions (transformers would only warn, and the answer is noise).
+        fits = []
+        for i, (f, o) in enumerate(zip(fitted, opts)):
+            if self.max_positions is not None and f.tokens + int(o["max_tokens"]) > self.max_positions:
+                results[i] = ChatResult(None, error=(
+                    f"ContextOverflowError: the prompt takes {f.tokens} tokens with {f.dropped} history item(s) "
+                    f"dropped, and with max_tokens {int(o['max_tokens'])} it is past the model's {self.max_positions} "
+                    "positions (max_position_embeddings); the query and candidates are never cut"),
+                    attempts=0, info={"history_dropped": f.dropped, "prompt_tokens": f.tokens, "over_limit": True})
+                if on_result:
+                    on_result(i, results[i])  # type: ignore[arg-type]
+            else:
+                fits.append(i)
+        greedy = [i for i in fits if float(opts[i]["temperature"]) <= GREEDY_MAX_TEMPERATURE]
+        sampled = [i for i in fits if float(opts[i]["temperature"]) > GREEDY_MAX_TEMPERATURE]
         # greedy: batches of similar length and the same generation settings
         by_setting: dict[tuple, list[int]] = {}
         for i in sorted(greedy, key=lambda i: -fitted[i].tokens):
@@ -202,6 +238,17 @@ class HFBackend(ChatLLM):
 
     def close(self) -> None:
         self.model = None
+
+
+def model_positions(model: Any) -> int | None:
+    """The positions a loaded model can attend to (``max_position_embeddings`` or an older config's name
+    for it), None when its config does not say."""
+    config = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
 
 
 def hf_name(model_path: str | None, adapter: str | None) -> str:

@@ -75,12 +75,12 @@ def load_causal_lm(model_path: str | os.PathLike[str], *, quantization: str = "n
     ``training``: the compute dtype for every weight and no device move (the trainer places it);
     otherwise ``dtype`` (default fp32 on CPU, the checkpoint's on a GPU) and moved to ``device``.
     """
-    from transformers import AutoModelForCausalLM  # heavy optional dependency
-
     path = Path(model_path)
-    if not (path / "config.json").exists():
+    if not (path / "config.json").exists():  # before importing torch: a wrong path is said in a moment
         raise FileNotFoundError(f"hf model {str(model_path)!r}: no Hugging Face model folder there (config.json "
                                 "missing); give a local path, nothing is downloaded")
+    from transformers import AutoModelForCausalLM  # heavy optional dependency
+
     device = device or default_device()
     four_bit = use_4bit(quantization, device)
     kwargs: dict[str, Any] = {}

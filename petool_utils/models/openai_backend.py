@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 import os
 import random
 import ssl
@@ -81,17 +82,34 @@ def public_base_url(base_url: str | None) -> str | None:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+DEFAULT_MAX_REPLY_BYTES = 256 * 1024
+"""The largest reply body read (256 KiB): 256 new tokens of JSON are a few KB, so a reply past this is a
+runaway server, and it is refused before it is held in memory, cached or written."""
+
+
+class ReplyTooLargeError(RuntimeError):
+    """A reply body past ``max_reply_bytes``: a failed request of its own kind, not retried (a runaway
+    generation would run away again), and nothing of it kept."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter: wait ``min(cap, base * 2**attempt) * U(0.5, 1.5)``.
 
     ``max_retries`` is the number of retries after the first try (so at most ``max_retries + 1``
     requests per prompt). A ``Retry-After`` header from a 429/503 raises the wait, still capped.
+
+    A timeout is not retried at the same deadline: a prompt that takes a slow server 69 s times out at
+    60 s every time, and each retry pays the whole prompt again. The attempt after a timeout gets
+    ``timeout_growth`` times the deadline, and after ``max_timeouts`` timeouts the request stops (its error
+    names the deadlines and the flag to raise).
     """
 
     max_retries: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
+    timeout_growth: float = 2.0
+    max_timeouts: int = 2
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
         d = min(self.max_delay, self.base_delay * (2**attempt)) * rng.uniform(0.5, 1.5)
@@ -112,10 +130,17 @@ def _retry_after(exc: Exception) -> float | None:
 
 
 def classify_exception(exc: BaseException) -> bool:
-    """True when retrying may help: 408/409/429, 5xx, timeouts, dropped connections, garbled bodies."""
+    """True when retrying may help: 408/409/429, 5xx, timeouts, dropped connections (also mid-body), garbled
+    bodies; not a reply past the size cap."""
     import openai
 
+    if isinstance(exc, ReplyTooLargeError):
+        return False
     if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, asyncio.TimeoutError)):
+        return True
+    import httpx2
+
+    if isinstance(exc, httpx2.TransportError):  # a connection dropped while the body is read (outside the SDK)
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
@@ -123,6 +148,13 @@ def classify_exception(exc: BaseException) -> bool:
         return True  # a malformed body from a flaky server or proxy
     # Anything else (a TypeError from an unknown generation option, say) is a bug: retrying cannot help.
     return isinstance(exc, (ConnectionError, OSError))
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """The attempt ran past its deadline (ours, or the client's own read timeout)."""
+    import openai
+
+    return isinstance(exc, (openai.APITimeoutError, asyncio.TimeoutError))
 
 
 
@@ -149,17 +181,20 @@ class OpenAIBackend(ChatLLM):
         return cls(spec.rest, **kwargs)
 
     def __init__(self, model: str, *, concurrency: int = 16, timeout: float = 60.0, retry: RetryPolicy | None = None,
-                 seed: int = 0):
+                 seed: int = 0, max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES):
         if not model:
             raise ValueError("openai spec needs a model name: openai:<model>")
         if int(concurrency) < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        if not float(timeout) > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        if not (float(timeout) > 0 and math.isfinite(float(timeout))):
+            raise ValueError(f"timeout must be a positive, finite number of seconds, got {timeout}")
+        if isinstance(max_reply_bytes, bool) or int(max_reply_bytes) < 1:
+            raise ValueError(f"max_reply_bytes must be a whole number of bytes >= 1, got {max_reply_bytes!r}")
         self.model = model
         self.name = f"openai:{model}"
         self.concurrency = int(concurrency)
         self.timeout = float(timeout)
+        self.max_reply_bytes = int(max_reply_bytes)
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
         self.base_url, self._api_key = server_from_env()
@@ -176,8 +211,11 @@ class OpenAIBackend(ChatLLM):
             "base_url": public_base_url(self.base_url) or "https://api.openai.com/v1 (default)",
             "concurrency": self.concurrency,
             "timeout_s": self.timeout,
+            "timeout_is": "the deadline for a whole reply (sending to the last byte) of a first attempt",
+            "max_reply_bytes": self.max_reply_bytes,
             "retry": {"max_retries": self.retry.max_retries, "base_delay": self.retry.base_delay,
-                      "max_delay": self.retry.max_delay},
+                      "max_delay": self.retry.max_delay, "timeout_growth": self.retry.timeout_growth,
+                      "max_timeouts": self.retry.max_timeouts},
         }
 
     def _secrets(self) -> dict[str, str]:
@@ -232,22 +270,57 @@ class OpenAIBackend(ChatLLM):
         if stop:
             raise FatalLLMError(stop[0])
 
-    async def _send(self, client: Any, messages: Messages, opts: Mapping[str, Any]) -> str:
+    async def _send(self, client: Any, messages: Messages, opts: Mapping[str, Any], deadline: float) -> str:
         # The client's own POST, not ``chat.completions.create``: the same URL, headers, timeout and
         # typed errors (APIStatusError & co., which the retry logic classifies), without the SDK walking
         # every message through its TypedDict transform and building a pydantic ChatCompletion. That walk
         # was a third of the client's CPU per request (benchmarks/eval_throughput.py, docs/evaluation.md).
         # Every option goes in the body, as ``extra_body`` would put the ones the SDK does not know.
+        # The body is read here, as a stream (the SDK's raw-response header), so that a reply past
+        # ``max_reply_bytes`` is dropped at the cap instead of being held whole.
+        from openai._constants import RAW_RESPONSE_HEADER
+
         body = {"model": self.model, "messages": messages, **opts}
-        resp = await client.post("/chat/completions", body=body, cast_to=object, options={"timeout": self.timeout})
-        return completion_text(resp)
+        resp = await client.post("/chat/completions", body=body, cast_to=object,
+                                 options={"timeout": deadline, "headers": {RAW_RESPONSE_HEADER: "stream"}})
+        return completion_text(json.loads(await read_capped(resp, self.max_reply_bytes)))
+
+    def _after_failure(self, exc: Exception, attempt: int, deadlines: list[float], deadline: float,
+                       secrets: Mapping[str, str], stop: list[str]) -> str | float:
+        """A failed attempt's consequence: the request's final error (text), or the seconds to wait before
+        the next attempt. A timeout adds its deadline to ``deadlines`` (the next one is longer)."""
+        if is_timeout(exc):
+            deadlines.append(deadline)
+            if len(deadlines) >= self.retry.max_timeouts or attempt > self.retry.max_retries:
+                return self._timeout_error(deadlines)
+            return self.retry.delay(attempt - 1, self._rng, None)
+        error = redact_text(f"{type(exc).__name__}: {exc}", secrets)[0][:500]
+        status = fatal_status(exc)
+        if status is not None:
+            if not stop:
+                stop.append(f"{self.name}: HTTP {status} from {public_base_url(self.base_url) or 'api.openai.com'}: "
+                            f"{FATAL_STATUS[status]} (stopped at the first such reply; nothing else was sent)")
+            return error
+        if not classify_exception(exc) or attempt > self.retry.max_retries:
+            return error
+        return self.retry.delay(attempt - 1, self._rng, _retry_after(exc))
+
+    def _timeout_error(self, deadlines: list[float]) -> str:
+        tried = ", then ".join(f"{d:g} s" for d in deadlines)
+        # the kind named first, as an exception's name starts any other request error
+        return (f"ReplyDeadlineError: no complete reply within {tried} (--timeout {self.timeout:g} is the deadline "
+                "for a whole reply, from sending to its last byte; each timed-out attempt is retried with "
+                f"{self.retry.timeout_growth:g}x the deadline, {self.retry.max_timeouts} timeout(s) at most): "
+                "raise --timeout if the server needs longer")
 
     async def _complete(self, client: Any, sem: asyncio.Semaphore, req: ChatRequest, stop: list[str],
-                        secrets: list[str], slot_held: bool = False) -> ChatResult | None:
+                        secrets: Mapping[str, str], slot_held: bool = False) -> ChatResult | None:
         """Up to ``1 + max_retries`` tries under the concurrency bound; never raises for a request's failure.
         ``slot_held``: the caller already holds a slot of ``sem`` for the first try (and it is released here)."""
         opts = req.sent_options()
         attempt = 0
+        deadline = self.timeout
+        deadlines: list[float] = []  # the deadlines that passed
         t0 = time.perf_counter()
         while True:
             if stop and not slot_held:
@@ -262,20 +335,17 @@ class OpenAIBackend(ChatLLM):
                     return None
                 self.requests_sent += 1
                 try:
-                    # a deadline on this task, not wait_for's extra task per request (Python 3.11)
-                    async with asyncio.timeout(self.timeout + 5.0):
-                        text = await self._send(client, req.messages, opts)
+                    # One deadline for the whole reply: the client's timeouts are per read, so a server
+                    # trickling a byte a second would never trip them. A deadline on this task, not
+                    # wait_for's extra task per request (Python 3.11).
+                    async with asyncio.timeout(deadline):
+                        text = await self._send(client, req.messages, opts, deadline)
                 except Exception as exc:  # noqa: BLE001 - every failure is classified, none is lost
-                    last_err = redact_text(f"{type(exc).__name__}: {exc}", secrets)[0][:500]
-                    status = fatal_status(exc)
-                    if status is not None:
-                        if not stop:
-                            stop.append(f"{self.name}: HTTP {status} from {public_base_url(self.base_url) or 'api.openai.com'}: "
-                                        f"{FATAL_STATUS[status]} (stopped at the first such reply; nothing else was sent)")
-                        return ChatResult(None, error=last_err, attempts=attempt, latency_s=time.perf_counter() - t0)
-                    if not classify_exception(exc) or attempt > self.retry.max_retries:
-                        return ChatResult(None, error=last_err, attempts=attempt, latency_s=time.perf_counter() - t0)
-                    wait = self.retry.delay(attempt - 1, self._rng, _retry_after(exc))
+                    outcome = self._after_failure(exc, attempt, deadlines, deadline, secrets, stop)
+                    if isinstance(outcome, str):  # the request's final error
+                        return ChatResult(None, error=outcome, attempts=attempt, latency_s=time.perf_counter() - t0)
+                    wait = outcome
+                    deadline = self.timeout * self.retry.timeout_growth ** len(deadlines)
                 else:
                     # the answer stays as sent; the cache and the run store redact their copies by the one rule
                     warn_if_echoed(text, secrets, self.name)
@@ -293,6 +363,25 @@ def _tls_context() -> ssl.SSLContext:
     import httpx2
 
     return httpx2.create_ssl_context(verify=True, trust_env=True)
+
+
+async def read_capped(resp: Any, limit: int) -> bytes:
+    """The body of a streamed response, refusing one past ``limit`` bytes (its declared length or what
+    arrives) with :class:`ReplyTooLargeError`; the connection is closed either way."""
+    try:
+        declared = resp.http_response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ReplyTooLargeError(f"the reply declared {int(declared):,} bytes, past --max-reply-bytes {limit:,}; "
+                                     "nothing of it was read or stored")
+        buf = bytearray()
+        async for chunk in resp.http_response.aiter_bytes():
+            buf += chunk
+            if len(buf) > limit:
+                raise ReplyTooLargeError(f"the reply ran past --max-reply-bytes {limit:,} bytes; reading stopped "
+                                         "there and nothing of it was stored")
+        return bytes(buf)
+    finally:
+        await resp.close()
 
 
 def completion_text(resp: Any) -> str:

@@ -40,11 +40,14 @@ class _RenderedOnDemand(Sequence[ChatRequest]):
 
     def __init__(self, jobs: Sequence[tuple[Entry, str]], options: Mapping[str, Any]):
         self.jobs, self.options = jobs, options
+        self.cancelled = False
 
     def __len__(self) -> int:
         return len(self.jobs)
 
     def __getitem__(self, i: int) -> ChatRequest:  # type: ignore[override]
+        if self.cancelled:  # ends a streaming backend's iteration: nothing more is sent
+            raise IndexError(i)
         entry, setting = self.jobs[i]
         return entry_request(entry, setting, self.options)
 
@@ -81,12 +84,16 @@ class LLMPredictor(Predictor):
 
         worker = threading.Thread(target=work, name=f"{self.name}-requests", daemon=True)
         worker.start()
-        while True:
-            item = q.get()
-            if item is done:
-                break
-            i, res = item
-            yield i, _answer(res)
+        try:
+            while True:
+                item = q.get()
+                if item is done:
+                    break
+                i, res = item
+                yield i, _answer(res)
+        finally:
+            # the caller stopped early (a write the disk refused, an interrupt): send nothing more
+            requests.cancelled = True
         worker.join()
         if failure:
             raise failure[0]
