@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from petool_utils import SETTINGS
 from petool_utils.io import read_json
+from petool_utils.paths import missing_input_hint
 
 HISTORY_MARK = "Interaction history is:\n"
 CANDIDATES_MARK = "\n\nAvailable tools you can call with input parameters are listed here:\n"
@@ -266,6 +267,8 @@ def _read_list(path: str | os.PathLike[str]) -> list[Any]:
         raw = read_json(path)
     except ValueError as exc:  # read_json names the file: invalid JSON, bad gzip, bad UTF-8
         raise DataError(path, "-", "<file>", str(exc).split(": ", 1)[-1]) from exc
+    except FileNotFoundError as exc:
+        raise DataError(path, "-", "<file>", f"not found ({missing_input_hint(path)})") from exc
     except OSError as exc:
         raise DataError(path, "-", "<file>", f"cannot be read ({exc.strerror or exc})") from exc
     if not isinstance(raw, list):

@@ -284,9 +284,10 @@ def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str
         for kind in kinds if "kind" in df.columns else kinds[:1]:
             if "kind" in df.columns and not (df["kind"] == kind).any():
                 continue
-            figs.append(rp.figure6(df, metric=metric, kind=kind, min_n=min_n,
-                                   title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label} "
-                                         f"(points with n ≥ {min_n})"))
+            fig = rp.figure6(df, metric=metric, kind=kind, min_n=min_n, min_lengths=2,
+                             title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label} (points with n ≥ {min_n})")
+            if fig is not None:  # one length only (every prompt holds 20 items): no panel to draw
+                figs.append(fig)
     return figs
 
 

@@ -259,12 +259,9 @@ def explorer_payload(runs: Sequence[BenchmarkModels], samples: Sequence[dict[str
 def write_explorer(runs: Sequence[BenchmarkModels], samples_dir: str | os.PathLike[str],
                    page: str | os.PathLike[str], *, title: str, parser: str | None = None) -> tuple[Path, Path]:
     """What ``petool explore`` and notebook 10 do: ``<samples_dir>/samples.jsonl`` from the runs, then the
-    explorer page built from that file. Returns both paths."""
+    explorer page built from that file (with no runs, an empty page that says so). Returns both paths."""
     from petool_utils.report import explorer
 
-    if not runs:
-        raise FileNotFoundError(f"{samples_dir}: no model predictions to explore (notebook 07_evaluation or "
-                                "`petool eval --out DIR` writes them)")
     entries = {bm.label: bm.entries() for bm in runs}
     path = write_samples(build_samples(runs, entries, parser), samples_dir)
     payload = explorer_payload(runs, read_samples(path), title=title, entries=entries)

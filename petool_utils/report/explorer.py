@@ -34,8 +34,14 @@ _RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "explorer"
 
 
 def encode_payload(payload: Mapping[str, Any]) -> str:
-    """The payload as gzip + base64 text (what the page's script decodes); ``mtime=0`` keeps it reproducible."""
-    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The payload as gzip + base64 text (what the page's script decodes); ``mtime=0`` keeps it reproducible.
+
+    Compressed text is out of reach of the runner's scrub of finished pages, so the JSON is scrubbed
+    here, the same way: secret values from the environment and the machine's absolute paths."""
+    from petool_utils.report.redaction import redact_text, secret_env_values, strip_machine_paths
+
+    text, _ = redact_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), secret_env_values())
+    raw = strip_machine_paths(text).encode("utf-8")
     return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
 
 

@@ -46,13 +46,17 @@ def quiet_library_warnings() -> None:
 
 def setup() -> None:
     """Plotly figures that survive nbconvert (the mimetype renders in JupyterLab; the ``notebook``
-    renderer puts plotly.js into the HTML once per kernel, so the report works offline), wide pandas
-    columns, and no library warnings in the cells."""
+    renderer puts plotly.js into the HTML once per kernel, which the runner swaps for the report's one
+    shared copy), wide pandas columns, DataFrames shown by :func:`petool_utils.report.display.frame_html`,
+    and no library warnings in the cells."""
     import pandas as pd
     import plotly.io as pio
 
+    from petool_utils.report.display import register_frame_formatter
+
     pio.renderers.default = "plotly_mimetype+notebook"
     pd.set_option("display.max_colwidth", 200)
+    register_frame_formatter()  # blanks for NaN, whole numbers as integers, 4 significant digits
     quiet_library_warnings()
 
 
