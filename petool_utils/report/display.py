@@ -59,8 +59,8 @@ def frame_html(df: Any, max_rows: int | None = None) -> str:
     view = df if n <= max_rows else pd.concat([df.head(max_rows // 2), df.tail(max_rows // 2)])
     numeric = {c: pd.api.types.is_numeric_dtype(view[c].dtype) and not pd.api.types.is_bool_dtype(view[c].dtype)
                for c in view.columns}
-    names = [n_ for n_ in (view.index.names or []) if n_ is not None]
-    show_index = bool(names) or not isinstance(view.index, pd.RangeIndex)
+    names = [n_ for n_ in (df.index.names or []) if n_ is not None]
+    show_index = bool(names) or not isinstance(df.index, pd.RangeIndex)
 
     def cell(v: Any, c: Any) -> str:
         if numeric[c]:

@@ -403,6 +403,7 @@ table.petool-table tr.group th{background:#e3e8ef;text-align:left;font-weight:60
 .legend .paper{background:#fafbfc} .legend .ours{background:#eef7ee} .legend .baseline{background:#fffaf0}
 .legend .measured{background:#fff}
 p.explorer{background:#f1f4f8;padding:.5rem .8rem;border-radius:4px}
+.petool-block{overflow-x:auto;max-width:100%}
 """
 
 

@@ -91,6 +91,20 @@ def row_class(spec: str) -> str:
     return "measured"
 
 
+FRACTION_COLUMNS = {"tool_acc": "Tool Acc (%)", "param_acc": "Param Acc (%)", "call_acc": "Call Acc (%)",
+                    "invalid_format": "Invalid format (%)"}
+
+
+def in_percent(df: pd.DataFrame) -> pd.DataFrame:
+    """Scores kept as fractions (0..1, as the scorer gives them) shown in percent, as every table of the
+    report is, with the unit in the column name."""
+    out = df.copy()
+    for c, name in FRACTION_COLUMNS.items():
+        if c in out.columns:
+            out[c] = 100.0 * out[c].astype(float)
+    return out.rename(columns={c: n for c, n in FRACTION_COLUMNS.items() if c in out.columns})
+
+
 # ----------------------------------------------------------------------------- Table 1
 
 def load_paper_table1() -> pd.DataFrame:
