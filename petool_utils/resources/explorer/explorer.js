@@ -7,7 +7,8 @@
   let D;
   try {
     const b64 = document.getElementById("petool-data").textContent.trim();
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (let k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
     D = JSON.parse(await new Response(stream).text());
   } catch (err) {
@@ -194,5 +195,6 @@
     while (k >= shown && shown < matched.length) renderMore();
   } else apply();
   status.textContent = `${E.length} entries, ${D.models.length} models, ${D.settings.length} settings, ${D.samples.length} answers.`;
+  status.dataset.ms = String(Math.round(performance.now()));  // navigation start to first rows drawn
   status.dataset.ready = "1";
 })();
