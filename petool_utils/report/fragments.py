@@ -252,4 +252,6 @@ def render_block(block: Block, div_id: str) -> str:
 
 
 def fragments_need_plotly(frags: Sequence[Fragment]) -> bool:
-    return any(b.kind == "plotly" for f in frags for b in f.blocks)
+    """A plotly block, or trusted HTML that draws a plotly figure (``fig.to_html(include_plotlyjs=False)``)."""
+    return any(b.kind == "plotly" or (b.kind == "html" and "Plotly.newPlot" in (b.html or ""))
+               for f in frags for b in f.blocks)
