@@ -80,12 +80,8 @@ for its histories, candidates, raw answers and parsed calls. <a href="index.html
 
 
 def write_explorer(path: str | os.PathLike[str], payload: Mapping[str, Any]) -> Path:
-    """Write the explorer page (atomically; readable by others, like the report's pages)."""
-    out = atomic_write_text(Path(path), render_explorer(payload))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(out, 0o666 & ~mask)
-    return out
+    """Write the explorer page (atomically, with the mode a plain ``open`` gives: a page is shared)."""
+    return atomic_write_text(Path(path), render_explorer(payload))
 
 
 __all__ = ["EXPLORER_FILE", "decode_payload", "encode_payload", "page_payload", "render_explorer", "write_explorer"]
