@@ -7,6 +7,8 @@ import json
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from petool_utils.report.fragments import Fragment, figure_block, load_fragments, table_block, text_block, write_fragment
@@ -170,3 +172,22 @@ def test_no_input_hides_code_but_keeps_outputs():
     shown, hidden = notebook_to_html(nb), notebook_to_html(nb, no_input=True)
     assert "secret_sauce" in shown and "secret_sauce" not in hidden
     assert "answer-is-42" in hidden and "Title here" in hidden
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False).filter(lambda f: f == 0 or abs(f) >= 1e-4))
+def test_format_number_keeps_four_significant_digits(f):
+    from petool_utils.report.display import format_number
+
+    text = format_number(f)
+    assert "e" not in text and "nan" not in text
+    assert abs(float(text) - f) <= max(5e-4 * abs(f), 0.5 if abs(f) >= 1e4 else 0.0) + 1e-12
+
+
+@given(st.lists(st.sampled_from(["runs", "offline", "x.json", "..", "a b", "<p>", "'", "/"]), max_size=6))
+def test_no_root_path_survives_the_scrub(parts):
+    from petool_utils.report.redaction import strip_machine_paths
+
+    root = "/srv/me/petool"
+    text = " ".join(f"{root}/{p}" for p in parts) + f" {root}"
+    out = strip_machine_paths(text, root)
+    assert "/srv/me/petool" not in out and strip_machine_paths(out, root) == out
