@@ -21,21 +21,37 @@ TARGET_MB = {"offline": 8.0, "smoke": 3.0}
 PAGES = (REPO_ROOT / "README.md", REPO_ROOT / "docs" / "reports.md")
 
 
+def run_minutes(run_dir: Path) -> tuple[float | None, str | None]:
+    """Minutes the profile's notebooks took (the runner's status.json), and the slowest of them."""
+    p = run_dir / "notebooks" / "status.json"
+    if not p.exists():
+        return None, None
+    status = json.loads(p.read_text(encoding="utf-8"))
+    times = {k: v.get("duration_s") or 0.0 for k, v in status.items()}
+    slowest = max(times, key=times.get) if times else None
+    return sum(times.values()) / 60, (f"{slowest} {times[slowest] / 60:.1f} min" if slowest else None)
+
+
 def measure(profile: str) -> dict:
-    d = Path(load_profile(profile).report_dir)
+    prof = load_profile(profile)
+    d = Path(prof.report_dir)
+    minutes, slowest = run_minutes(Path(prof.run_dir))
     files = sorted((p for p in d.glob("*") if p.is_file()), key=lambda p: -p.stat().st_size)
     sizes = {p.name: p.stat().st_size for p in files}
     return {"profile": profile, "folder": str(d.relative_to(REPO_ROOT)) if d.is_relative_to(REPO_ROOT) else str(d),
-            "files": len(files), "total_bytes": sum(sizes.values()), "largest": list(sizes.items())[:4]}
+            "files": len(files), "total_bytes": sum(sizes.values()), "largest": list(sizes.items())[:4],
+            "run_minutes": minutes, "slowest": slowest}
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| profile | report | files | largest files | target |", "| --- | ---: | ---: | --- | ---: |"]
+    lines = ["| profile | report | target | files | largest files | notebooks' run time (slowest) |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
     for r in rows:
         big = ", ".join(f"{n} {b / 1e6:.2f} MB" for n, b in r["largest"])
         target = TARGET_MB.get(r["profile"])
-        lines.append(f"| {r['profile']} | {r['total_bytes'] / 1e6:.2f} MB | {r['files']} | {big} | "
-                     + (f"< {target:.0f} MB |" if target else "|"))
+        took = f"{r['run_minutes']:.1f} min ({r['slowest']})" if r["run_minutes"] is not None else ""
+        lines.append(f"| {r['profile']} | {r['total_bytes'] / 1e6:.2f} MB | {f'< {target:.0f} MB' if target else ''} | "
+                     f"{r['files']} | {big} | {took} |")
     return "\n".join(lines) + "\n\n" + provenance("python benchmarks/report_size.py --write-docs")
 
 
