@@ -128,6 +128,13 @@ def test_explorer_filters_by_error_type_and_opens_a_row(browser, tmp_path_factor
     shown = set(re.findall(r'<tr class="row[^"]*" data-key="([^"]+)"', dom))
     assert shown == expected
     assert f'<b id="n-matched">{len(expected)}</b>' in dom
+    # Personalization-critical: the entries where, in some setting with answers, popularity's pick is not the reference.
+    answered = {(s[0], payload["settings"][s[2]]) for s in payload["samples"]}
+    critical = {f"{e[0]}:{e[1]}" for i, e in enumerate(payload["entries"])
+                if any(pick is not None and pick != e[3] and (i, st) in answered for st, pick in e[8].items())}
+    assert 0 < len(critical) < len(payload["entries"])
+    dom = dump_dom(browser, page.as_uri() + "#critical=1", tmp_path / "chrome")
+    assert set(re.findall(r'<tr class="row[^"]*" data-key="([^"]+)"', dom)) == critical
     # Opening a row shows its histories (in prompt order, ratings marked), candidates and answers.
     key = sorted(expected)[0]
     entry = next(e for e in payload["entries"] if f"{e[0]}:{e[1]}" == key)

@@ -62,9 +62,12 @@
     if (state.bench !== "" && String(e.b) !== state.bench) return false;
     if (state.group && e.g !== state.group) return false;
     if (state.q && !state.q.toLowerCase().split(/\s+/).every((w) => e.ql.includes(w))) return false;
-    if (state.critical && !critical(e, state.setting ? [state.setting] : P)) return false;
+    // personalization-critical: only the (model, setting) cells of settings where popularity's pick is not
+    // the reference count, so "critical + right" means right where following popularity would be wrong
+    const cols = state.critical ? columns.filter(([, s]) => critical(e, [D.settings[s]])) : columns;
+    if (state.critical && !cols.length) return false;
     if (!state.type) return true;
-    return columns.some(([m, s]) => {
+    return cols.some(([m, s]) => {
       const t = typeOf(e.cells[m + "|" + s]);
       return state.type === "wrong" ? t !== "ok" && t !== "none" : t === state.type;
     });
