@@ -28,6 +28,7 @@ import yaml
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator,
                       model_validator)
 
+from petool_utils.display import register_frame_formatter
 from petool_utils.paths import REPO_ROOT, project_path
 from petool_utils.secrets import is_secret_name
 
@@ -55,8 +56,9 @@ def quiet_library_warnings() -> None:
 
 def configure_display() -> None:
     """Plotly figures that survive nbconvert (the mimetype renders in JupyterLab; the ``notebook``
-    renderer puts plotly.js into the HTML once per kernel, so the report works offline), wide pandas
-    columns, and no library warnings in the cells."""
+    renderer puts plotly.js into the HTML once per kernel, which the runner swaps for the report's one
+    shared copy), wide pandas columns, DataFrames shown by :func:`petool_utils.display.frame_html`, and no
+    library warnings in the cells."""
     # pandas and plotly are imported here, not at the top: the CLI reads profiles through this module
     # and should not pay for them
     import pandas as pd
@@ -64,6 +66,7 @@ def configure_display() -> None:
 
     pio.renderers.default = "plotly_mimetype+notebook"
     pd.set_option("display.max_colwidth", 200)
+    register_frame_formatter()  # blanks for NaN, whole numbers as integers, 4 significant digits
     quiet_library_warnings()
 
 

@@ -43,6 +43,8 @@ def find_project_root(start: str | os.PathLike[str] | None = None) -> Path:
 
 REPO_ROOT = find_project_root()
 """The project root of this process (:func:`find_project_root` when petool_utils was first imported)."""
+
+
 def project_path(path: str | os.PathLike[str]) -> Path:
     """``path`` as an absolute path, a relative one taken from the project root, never from the current
     directory: a notebook opened in JupyterLab runs in ``notebooks/``, papermill in the root, and both

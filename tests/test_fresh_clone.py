@@ -67,8 +67,11 @@ def test_smoke_profile_succeeds_on_the_constructed_split(fresh_run):
 def test_index_reads_in_stage_order(fresh_run):
     clone, _ = fresh_run
     page = (clone / "reports" / "smoke" / "index.html").read_text(encoding="utf-8")
-    sources = re.findall(r"\(from (\d\d)_[a-z_]+\)", page)
-    assert sources == sorted(sources) and sources[0] == "01" and sources[-1] == "11", sources
+    sources = re.findall(r'\(from <a href="\d\d_[a-z_]+\.html">(\d\d)_[a-z_]+</a>\)', page)
+    # Table 1 (07) comes first, right after the contents; every other section in stage order
+    assert sources[0] == "07" and "Table 1" in page[:page.index("(from <a")], sources
+    rest = sources[1:]
+    assert rest == sorted(rest) and rest[0] == "01" and rest[-1] == "11", sources
 
 
 def test_no_library_warnings_in_notebooks_that_use_the_setup_helper(fresh_run):

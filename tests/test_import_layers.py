@@ -16,7 +16,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "petool_utils"
 
 RANK = {"cli": 7, "construction": 6, "training": 6, "evaluation": 6, "predictors": 5, "models": 4,
-        "benchmark": 3, "report": 2.5, "paths": 2, "io": 2, "secrets": 2, "params": 2, "__init__": 2,
+        "benchmark": 3, "report": 2.5, "paths": 2, "io": 2, "secrets": 2, "params": 2, "display": 2, "__init__": 2,
         "resources": 2}
 """A module may import a module of its own rank or below, never above."""
 

@@ -76,9 +76,10 @@ def test_figure5_pairs_each_setting_with_the_no_history_score():
     fig = rp.figure5(SCORES["dev slice, 4 entries"], labels=spec_labels(list(SCORES["dev slice, 4 entries"])))
     tool_with, tool_without = fig.data[0], fig.data[1]
     assert tool_with.name == "with history" and tool_without.name == "without history"
-    assert list(tool_with.y) == [100.0, 75.0, 50.0, 50.0]
-    assert list(tool_without.y) == [25.0, 25.0, 25.0, None]  # gpt-4o ran no "none" setting
-    assert list(tool_with.x[0]) == ["ranker (ours, offline, no population)"] * 3 + ["gpt-4o"]
+    assert tool_with.orientation == "h"  # model names read on the left, not under the bars
+    assert list(tool_with.x) == [100.0, 75.0, 50.0, 50.0]
+    assert list(tool_without.x) == [25.0, 25.0, 25.0, None]  # gpt-4o ran no "none" setting
+    assert list(tool_with.y[0]) == ["ranker (ours, offline, no population)"] * 3 + ["gpt-4o"]
 
 
 def test_figure6_takes_one_kind_of_the_scorers_long_table():
@@ -93,6 +94,9 @@ def test_figure6_takes_one_kind_of_the_scorers_long_table():
     assert list(line.x) == [3, 5] and list(line.y) == [0.0, 50.0]
     (line,) = rp.figure6(df, kind="history_length_bin", min_n=2).data
     assert list(line.x) == [0]  # the 10-19 bin holds one entry
+    # one length left: a panel without a trend, so no figure at all when two lengths are asked for
+    assert rp.figure6(df, kind="history_length_bin", min_n=2, min_lengths=2) is None
+    assert rp.figure6(df, kind="history_items", min_lengths=2) is not None
 
 
 def test_figure6_plain_table_with_length_in_the_index():

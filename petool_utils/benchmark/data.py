@@ -18,7 +18,13 @@ from typing import Any, Iterable, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from petool_utils import SETTINGS
-from petool_utils.benchmark.locate import SETTING_FILE_SUFFIX, find_benchmark_file, locate_benchmark, per_setting_files
+from petool_utils.benchmark.locate import (
+    SETTING_FILE_SUFFIX,
+    find_benchmark_file,
+    locate_benchmark,
+    missing_input_hint,
+    per_setting_files,
+)
 from petool_utils.io import read_json
 
 HISTORY_MARK = "Interaction history is:\n"
@@ -312,6 +318,8 @@ def _read_list(path: str | os.PathLike[str]) -> list[Any]:
         raw = read_json(path)
     except ValueError as exc:  # read_json names the file: invalid JSON, bad gzip, bad UTF-8
         raise DataError(path, "-", "<file>", str(exc).split(": ", 1)[-1]) from exc
+    except FileNotFoundError as exc:
+        raise DataError(path, "-", "<file>", f"not found ({missing_input_hint(path)})") from exc
     except OSError as exc:
         raise DataError(path, "-", "<file>", f"cannot be read ({exc.strerror or exc})") from exc
     if not isinstance(raw, list):

@@ -38,6 +38,36 @@ HOW_TO_GET_DATA = ("pass --data PATH (a notebook's `data` parameter), set PETOOL
                    "`petool download`")
 
 
+PRODUCERS: tuple[tuple[str, str], ...] = (
+    ("tools_understood.jsonl", "02_tool_understanding"),
+    ("tools.jsonl", "01_tool_preparation"),
+    ("groups.json", "03_tool_clustering"),
+    ("embeddings", "03_tool_clustering"),
+    ("users.json", "04_preference_construction"),
+    ("benchmark/", "05_data_creation"),
+    ("sft/", "05_data_creation"),
+    ("dpo/", "05_data_creation"),
+    ("metrics.json", "07_evaluation"),
+    ("predictions/", "07_evaluation"),
+    ("errors.jsonl", "10_error_analysis"),
+    ("samples.jsonl", "10_error_analysis"),
+)
+"""Which notebook writes a run folder's artifact (matched on the path's end, first match wins)."""
+
+
+def missing_input_hint(path: str | os.PathLike[str]) -> str:
+    """What to say when an input is missing: the folder that was searched and what writes the file
+    there (the notebook, and the command that runs it), so the reader knows what to run next."""
+    p = Path(path)
+    text = p.as_posix()
+    writer = next((nb for end, nb in PRODUCERS if f"/{end}" in text or text.endswith(end.rstrip("/"))), None)
+    where = f"searched {p.parent}"
+    if writer is None:
+        return f"{where}; {HOW_TO_GET_DATA}" if p.suffix in (".json", ".gz") else where
+    return (f"{where}; notebook {writer} writes it "
+            f"(`petool run --profile <profile> --only {writer[:2]}`, after the notebooks before it)")
+
+
 SETTING_FILE_SUFFIX = {"preferred": "p", "ratings": "r", "chronological": "c"}
 """The release's per-setting files: ``user_entries_test_{p,r,c}.json``."""
 

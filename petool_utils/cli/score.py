@@ -84,7 +84,8 @@ def _read(paths: list[Path], label: str):
 
     for p in paths:
         if p.is_dir() and not setting_files(p):
-            _fail(f"{p}: no <setting>.jsonl files in this folder")
+            _fail(f"{p}: no <setting>.jsonl files in this folder, nor model folders holding them "
+                  "(`petool eval --out DIR` writes DIR/<model>/<setting>.jsonl)")
         if not p.exists():
             _fail(f"{p}: no such file or folder")
         if not p.is_dir() and not p.is_file():
@@ -123,7 +124,7 @@ def _load_entries(data: Optional[str]):
 def register(app: typer.Typer) -> None:
     @app.command("score")
     def score(
-        predictions: list[Path] = typer.Argument(..., help="Predictions .jsonl files (run-store lines), or a model's predictions folder."),
+        predictions: list[Path] = typer.Argument(..., help="Predictions .jsonl files (run-store lines), a model's predictions folder, or a folder of model folders (petool eval --out)."),
         data: Optional[str] = typer.Option(None, "--data", help="Benchmark file or folder (default: $PETOOL_DATA_DIR, then data/)."),
         parser: ParserName = typer.Option(ParserName.reference, "--parser", help="reference = the authors' scoring; robust = any reasonable answer."),
         as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object {setting: {n, tool_acc, ...}} (fractions 0..1)."),
@@ -139,54 +140,92 @@ def register(app: typer.Typer) -> None:
             help="Compare two prediction sets A B (files or folders) on the same entries: B minus A per setting and 'all', "
                  "with the group-clustered 95% interval and a paired p-value."),
     ) -> None:
-        """Score predictions: Tool / Param / Call accuracy per setting and "all" (mean of the personalized settings)."""
-        from petool_utils.evaluation.errors import error_table
-        from petool_utils.evaluation.scoring import score_prediction_set, scores_to_json
-        from petool_utils.benchmark.locate import locate_benchmark
+        """Score predictions: Tool / Param / Call accuracy per setting and "all" (mean of the personalized settings).
+
+        A folder of model folders (what ``petool eval --out X`` writes) scores every model under it: one table
+        per model (``--json``: one object ``{model spec: {setting: ...}}``)."""
+        from petool_utils.evaluation.reader import setting_files
+        from petool_utils.evaluation.samples import model_folders
 
         if compare:
             _compare(predictions, data, parser.value, as_json, n_boot, seed)
             return
-        pset = _read(predictions, "")
-        damaged = _report_problems(pset)
-        if not pset.settings:
-            _fail("nothing to score: no usable prediction line in " + ", ".join(str(p) for p in pset.files))
-        entries = _load_entries(data)
-        known = {e.key for e in entries}
-        answered = pset.ids()
-        unknown = answered - known
-        if answered and not (answered & known):
-            _fail(f"none of the {len(answered)} entry ids in the predictions is in the benchmark "
-                  f"{locate_benchmark(data)}; wrong --data?")
-        if unknown:
-            typer.echo(f"warning: {len(unknown)} predicted entry ids are not in the benchmark and are ignored", err=True)
-        if predicted_only:
-            entries = [e for e in entries if e.key in answered]
-        scores = score_prediction_set(entries, pset, parser.value, n_boot=n_boot, seed=seed, ci=ci.value)
-        for name, sc in scores.items():
-            if name == "all":
-                continue
-            if sc.n_failed:
-                typer.echo(f"warning: {name}: {sc.n_failed} of {sc.n} entries are failed requests (error lines only) "
-                           "and score 0; rerun `petool eval` to retry them", err=True)
-            if sc.n_missing:
-                typer.echo(f"warning: {name}: {sc.n_missing} of {sc.n} entries have no line and score 0"
-                           + ("" if predicted_only else " (use --predicted-only to score only answered entries)"), err=True)
-        tables = {s: error_table(entries, a.responses(), parser.value) for s, a in pset.settings.items()} if errors else {}
-        if as_json:
-            out: dict[str, Any] = scores_to_json(scores)
-            for s, t in tables.items():
-                out[s]["error_types"] = {row.type: int(row.count) for row in t.itertuples()}
-            typer.echo(json.dumps(out))
+        opts = dict(data=data, parser=parser.value, n_boot=n_boot, seed=seed, ci=ci.value,
+                    predicted_only=predicted_only, errors=errors, as_json=as_json)
+        root = predictions[0]
+        if len(predictions) == 1 and root.is_dir() and not setting_files(root) and model_folders(root):
+            damaged, out = False, {}
+            for d in model_folders(root):
+                spec = _spec_of(d)
+                if not as_json:
+                    typer.echo(f"\n== {spec} ({d}) ==")
+                result, bad = _score_set([d], label=f"{d.name}: ", **opts)
+                out[spec], damaged = result, damaged or bad
+            if as_json:
+                typer.echo(json.dumps(out))
         else:
-            typer.echo(render_table(scores, parser.value, f"{locate_benchmark(data)} ({len(entries)} entries)"))
-            for s, t in tables.items():
-                typer.echo(f"\nerror types, {s} (share of wrong entries):")
-                typer.echo(t.to_string(index=False, formatters={"share": "{:.1%}".format, "share_of_all": "{:.1%}".format}))
+            result, damaged = _score_set(predictions, **opts)
+            if as_json:
+                typer.echo(json.dumps(result))
         if damaged:
             typer.echo("error: the predictions had skipped lines or empty files (listed above); the scores cover the "
                        "rest, with those entries missing", err=True)
             raise typer.Exit(2)
+
+
+def _spec_of(folder: Path) -> str:
+    """A model folder's spec, from its manifest (the folder's name when it has none)."""
+    from petool_utils.io import read_json
+
+    try:
+        return str(read_json(folder / "manifest.json").get("model_spec") or folder.name)
+    except (OSError, ValueError, AttributeError):
+        return folder.name
+
+
+def _score_set(predictions: list[Path], *, data: Optional[str], parser: str, n_boot: int, seed: int, ci: str,
+               predicted_only: bool, errors: bool, as_json: bool, label: str = "") -> tuple[dict[str, Any], bool]:
+    """Score one model's prediction set; print its table (unless ``as_json``); return its JSON form and
+    whether its input was damaged."""
+    from petool_utils.evaluation.errors import error_table
+    from petool_utils.evaluation.scoring import score_prediction_set, scores_to_json
+    from petool_utils.benchmark.locate import locate_benchmark
+
+    pset = _read(predictions, label)
+    damaged = _report_problems(pset, label)
+    if not pset.settings:
+        _fail(f"{label}nothing to score: no usable prediction line in " + ", ".join(str(p) for p in pset.files))
+    entries = _load_entries(data)
+    known = {e.key for e in entries}
+    answered = pset.ids()
+    unknown = answered - known
+    if answered and not (answered & known):
+        _fail(f"{label}none of the {len(answered)} entry ids in the predictions is in the benchmark "
+              f"{locate_benchmark(data)}; wrong --data?")
+    if unknown:
+        typer.echo(f"warning: {label}{len(unknown)} predicted entry ids are not in the benchmark and are ignored", err=True)
+    if predicted_only:
+        entries = [e for e in entries if e.key in answered]
+    scores = score_prediction_set(entries, pset, parser, n_boot=n_boot, seed=seed, ci=ci)
+    for name, sc in scores.items():
+        if name == "all":
+            continue
+        if sc.n_failed:
+            typer.echo(f"warning: {label}{name}: {sc.n_failed} of {sc.n} entries are failed requests (error lines only) "
+                       "and score 0; rerun `petool eval` to retry them", err=True)
+        if sc.n_missing:
+            typer.echo(f"warning: {label}{name}: {sc.n_missing} of {sc.n} entries have no line and score 0"
+                       + ("" if predicted_only else " (use --predicted-only to score only answered entries)"), err=True)
+    tables = {s: error_table(entries, a.responses(), parser) for s, a in pset.settings.items()} if errors else {}
+    out: dict[str, Any] = scores_to_json(scores)
+    for s, t in tables.items():
+        out[s]["error_types"] = {row.type: int(row.count) for row in t.itertuples()}
+    if not as_json:
+        typer.echo(render_table(scores, parser, f"{locate_benchmark(data)} ({len(entries)} entries)"))
+        for s, t in tables.items():
+            typer.echo(f"\nerror types, {s} (share of wrong entries):")
+            typer.echo(t.to_string(index=False, formatters={"share": "{:.1%}".format, "share_of_all": "{:.1%}".format}))
+    return out, damaged
 
 
 def _compare(paths: list[Path], data: Optional[str], parser: str, as_json: bool, n_boot: int, seed: int) -> None:

@@ -80,6 +80,7 @@ def group_map_figure(xy: np.ndarray, names: Sequence[str], groups: Mapping[str, 
                        "group": [gid.get(n, "ungrouped") for n in names]})
     df["category"] = df["api"].str.extract(r"^<([^>]*)>", expand=False)
     fig = px.scatter(df, x="x", y="y", color="group", hover_name="api", hover_data={"category": True, "x": False, "y": False},
-                     title=title, color_discrete_map={"ungrouped": "lightgrey"})
+                     title=title, color_discrete_map={"ungrouped": "lightgrey"},
+                     render_mode="svg")  # not WebGL past 1,000 points: the report's cartesian plotly.js draws it
     fig.update_layout(showlegend=len(groups) <= 30)
     return fig

@@ -37,6 +37,7 @@ class ErrorAnalysisParameters(NotebookParameters):
 
     NOTEBOOK = NOTEBOOK
     run_dir: ProjectPath
+    report_dir: ProjectPath
     seed: int = 0
     parser: Literal["reference", "robust"] | None = None
     examples_per_type: NonNegativeInt = 3

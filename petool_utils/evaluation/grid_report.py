@@ -65,9 +65,10 @@ def figures6(result: GridResult, by_length: dict[str, pd.DataFrame], metric: str
         for kind in kinds if "kind" in df.columns else kinds[:1]:
             if "kind" in df.columns and not (df["kind"] == kind).any():
                 continue
-            figs.append(rp.figure6(df, metric=metric, kind=kind, min_n=min_n, labels=labels_of(result),
-                                   title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label} "
-                                         f"(points with n ≥ {min_n})"))
+            fig = rp.figure6(df, metric=metric, kind=kind, min_n=min_n, min_lengths=2, labels=labels_of(result),
+                             title=f"{what} Acc by {rp.LENGTH_KINDS[kind]}: {b.source.label} (points with n ≥ {min_n})")
+            if fig is not None:  # one length only (every prompt holds 20 items): no panel to draw
+                figs.append(fig)
     return figs
 
 
@@ -110,7 +111,10 @@ def write_evaluation_fragments(result: GridResult, run_dir: str | os.PathLike[st
         written.append(write_fragment(run_dir, NOTEBOOK, "Figure 5: with vs. without interaction history",
                                       [figure_block(f) for f in fig5], key="figure5", part=1))
     fig6 = figures6(result, by_length or {})
-    if fig6:
-        written.append(write_fragment(run_dir, NOTEBOOK, "Figure 6: accuracy by length of the history",
-                                      [figure_block(f) for f in fig6], key="figure6", part=2))
+    if fig6 or any(df is not None and not df.empty for df in (by_length or {}).values()):
+        blocks6 = [figure_block(f) for f in fig6] or [text_block(
+            "Not drawn: in every setting the entries with enough support (n ≥ 5 per point) share one history length, "
+            "so there is no trend to show (more entries, or a benchmark with varied histories, give one).")]
+        written.append(write_fragment(run_dir, NOTEBOOK, "Figure 6: accuracy by length of the history", blocks6,
+                                      key="figure6", part=2))
     return written

@@ -163,27 +163,74 @@ def load_fragments(run_dir: str | os.PathLike[str]) -> tuple[list[Fragment], lis
     return [f for f, _ in frags], problems
 
 
-def _cell(v: Any, decimals: int) -> str:
+GROUP_COLUMNS = ("Evaluated on",)
+"""A table column with one of these names is shown once per run of equal values, as a header row
+across the table, instead of in every row (Table 1's data: the same sentence on every line)."""
+ROW_CLASS_MEANINGS = {
+    "paper": "the paper's published numbers",
+    "ours": "petool's own method",
+    "baseline": "offline baselines (no LLM)",
+    "measured": "other models measured here",
+}
+"""The legend of the styled rows (``row_classes``)."""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _whole_columns(records: Sequence[dict[str, Any]], cols: Sequence[str]) -> set[str]:
+    """Columns whose every number is whole: shown as integers (a count is 120, not 120.0), while a
+    column of percentages keeps its decimals even where one of them happens to be round."""
+    out = set()
+    for c in cols:
+        nums = [r.get(c) for r in records if _is_number(r.get(c)) and not (isinstance(r.get(c), float) and math.isnan(r.get(c)))]
+        if nums and all(float(v).is_integer() for v in nums):
+            out.add(c)
+    return out
+
+
+def _cell(v: Any, decimals: int, whole: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float):
-        return f"{v:.{decimals}f}"
+        return f"{v:.0f}" if whole else f"{v:.{decimals}f}"
     if isinstance(v, (dict, list)):
         v = json.dumps(v, ensure_ascii=False)
     return _html.escape(str(v))
 
 
+def row_legend(classes: Sequence[str]) -> str:
+    """A line that says what each row colour of a table means (only the classes it uses)."""
+    used = [c for c in ROW_CLASS_MEANINGS if c in set(classes)]
+    if not used:
+        return ""
+    items = "".join(f'<span><span class="swatch {c}"></span>{_html.escape(ROW_CLASS_MEANINGS[c])}</span>' for c in used)
+    return f'<div class="legend"><span>Rows:</span>{items}</div>'
+
+
 def render_table(block: Block) -> str:
-    cols = block.columns or list(dict.fromkeys(k for r in block.records or [] for k in r))
-    head = "".join(f"<th>{_html.escape(c)}</th>" for c in cols)
-    rows = []
-    for i, r in enumerate(block.records or []):
+    """A table block as HTML, inside a box that scrolls sideways when the table is wider than the page."""
+    records = block.records or []
+    cols = block.columns or list(dict.fromkeys(k for r in records for k in r))
+    group = next((c for c in cols if c in GROUP_COLUMNS), None)
+    shown = [c for c in cols if c != group]
+    whole = _whole_columns(records, shown)
+    head = "".join(f"<th>{_html.escape(c)}</th>" for c in shown)
+    rows, last = [], object()
+    for i, r in enumerate(records):
+        if group is not None and r.get(group) != last:
+            last = r.get(group)
+            label = _cell(last, block.decimals) or "—"
+            rows.append(f'<tr class="group"><th colspan="{len(shown)}">{_html.escape(group)}: {label}</th></tr>')
         cls = block.row_classes[i] if block.row_classes and i < len(block.row_classes) else ""
-        cells = "".join(f'<td class="num">{_cell(r.get(c), block.decimals)}</td>' if isinstance(r.get(c), (int, float))
-                        and not isinstance(r.get(c), bool) else f"<td>{_cell(r.get(c), block.decimals)}</td>" for c in cols)
+        cells = "".join(f'<td class="num">{_cell(r.get(c), block.decimals, c in whole)}</td>' if _is_number(r.get(c))
+                        else f"<td>{_cell(r.get(c), block.decimals)}</td>" for c in shown)
         rows.append(f'<tr class="{_html.escape(cls)}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
     cap = f"<caption>{_html.escape(block.caption)}</caption>" if block.caption else ""
-    return f'<table class="petool-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    legend = row_legend(block.row_classes or [])
+    return (f'<div class="table-scroll"><table class="petool-table">{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>{legend}')
 
 
 def render_block(block: Block, div_id: str) -> str:
@@ -205,4 +252,6 @@ def render_block(block: Block, div_id: str) -> str:
 
 
 def fragments_need_plotly(frags: Sequence[Fragment]) -> bool:
-    return any(b.kind == "plotly" for f in frags for b in f.blocks)
+    """A plotly block, or trusted HTML that draws a plotly figure (``fig.to_html(include_plotlyjs=False)``)."""
+    return any(b.kind == "plotly" or (b.kind == "html" and "Plotly.newPlot" in (b.html or ""))
+               for f in frags for b in f.blocks)

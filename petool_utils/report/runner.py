@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import html as _html
+import json
 import logging
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -27,6 +29,8 @@ from petool_utils.report.fragments import fragments_need_plotly, load_fragments,
 from petool_utils.io import atomic_write_json, atomic_write_text, read_json
 from petool_utils.paths import REPO_ROOT
 from petool_utils.params import Profile, load_profile
+from petool_utils.report.explorer import EXPLORER_FILE
+from petool_utils.report.machine_paths import strip_machine_paths
 from petool_utils.secrets import redact_text, redact_tree, secret_env_values
 
 log = logging.getLogger("petool.runner")
@@ -34,6 +38,9 @@ log = logging.getLogger("petool.runner")
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 KERNEL = "python3"
 STATUS_FILE = "status.json"
+PLOTLY_FILE = "plotly.min.js"
+"""The one copy of plotly.js of a report, beside its pages (each page loads it with a relative
+``<script src>``, which works from ``file://``); 4.8 MB once instead of once per page."""
 
 
 class NotebookRun(BaseModel):
@@ -123,6 +130,119 @@ def _publish(path: Path) -> Path:
     return path
 
 
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def share_plotly(page: str) -> tuple[str, bool]:
+    """Replace the copy of plotly.js that plotly's ``notebook`` renderer inlined into a page by a
+    ``<script src>`` of the report's shared :data:`PLOTLY_FILE`; True when the page uses plotly."""
+    inline = f"<script>{_plotly_js()}</script>"
+    if inline in page:
+        return page.replace(inline, f'<script src="{PLOTLY_FILE}"></script>'), True
+    return page, f'src="{PLOTLY_FILE}"' in page
+
+
+CARTESIAN_BUNDLE = Path(__file__).resolve().parent.parent / "resources" / "vendor" / "plotly-cartesian-4.1.1.min.js"
+CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+                              "image", "pie", "scatter", "scatterternary", "violin"})
+"""The trace types of the vendored cartesian bundle (see petool_utils/resources/vendor/README.md)."""
+
+
+def trace_types(page: str) -> set[str]:
+    """The trace types a page's figures draw: the ``type`` of each trace in the data argument of every
+    ``Plotly.newPlot(id, data, layout)`` (the layout's template names every type; those are not drawn)."""
+    decoder = json.JSONDecoder()
+    out: set[str] = set()
+    for m in re.finditer(r"Plotly\.newPlot\(\s*", page):
+        try:
+            _, k = decoder.raw_decode(page, m.end())  # the div id
+            k = page.index(",", k) + 1
+            while page[k].isspace():
+                k += 1
+            data, _ = decoder.raw_decode(page, k)
+        except (ValueError, IndexError):
+            out.add("unknown")  # not plotly's own call: the full bundle, to be safe
+            continue
+        out.update(str(t.get("type", "scatter")) for t in data if isinstance(t, dict))
+    return out
+
+
+def plotly_bundle(pages: Sequence[str]) -> str:
+    """The plotly.js a report needs: the vendored cartesian bundle (1.5 MB) when every figure of its
+    pages is a cartesian trace, else the full bundle of the ``plotly`` package (4.8 MB). Both are the
+    same plotly.js version (checked by a test)."""
+    used = {t for page in pages for t in trace_types(page)}
+    if used - CARTESIAN_TRACES or not CARTESIAN_BUNDLE.exists():
+        return _plotly_js()
+    return CARTESIAN_BUNDLE.read_text(encoding="utf-8")
+
+
+def write_plotly(report_dir: Path) -> Path:
+    """The report's one ``plotly.min.js``, for the figures of every page now in ``report_dir`` (rewritten
+    only when that changes: pages of several runs share it)."""
+    report_dir = Path(report_dir)
+    pages = [p.read_text(encoding="utf-8") for p in sorted(report_dir.glob("*.html"))
+             if p.name != "entries.html" and f'src="{PLOTLY_FILE}"' in p.read_text(encoding="utf-8")]
+    js = plotly_bundle(pages)
+    path = report_dir / PLOTLY_FILE
+    if not path.exists() or path.read_text(encoding="utf-8") != js:
+        _publish(atomic_write_text(path, js))
+    return path
+
+
+_STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
+SHARED_STYLE_MIN = 10_000
+"""Inline style sheets longer than this (nbconvert's JupyterLab theme, 240 KB a page) go into one
+shared file per report."""
+
+
+def minify_css(css: str) -> str:
+    """Comments out, whitespace runs collapsed, no spaces around braces and semicolons (a fifth off
+    nbconvert's theme; the rules themselves are untouched)."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"\s+", " ", css)
+    return re.sub(r"\s*([{};])\s*", r"\1", css).strip()
+
+
+def share_styles(page: str, report_dir: Path) -> str:
+    """Move the page's big inline style sheets (the same on every notebook page) into
+    ``notebook-<sha8>.css`` beside it, linked from the page; the name changes with the content, so
+    pages of two nbconvert versions never share a wrong sheet."""
+    import hashlib
+
+    end = page.find("</head>")
+    if end < 0:
+        return page
+    head = page[:end]
+    big = [m for m in _STYLE.finditer(head) if len(m.group(1)) > SHARED_STYLE_MIN]
+    if not big:
+        return page
+    css = minify_css("\n".join(m.group(1) for m in big))
+    name = f"notebook-{hashlib.sha256(css.encode('utf-8')).hexdigest()[:8]}.css"
+    path = Path(report_dir) / name
+    if not path.exists():
+        _publish(atomic_write_text(path, css))
+    for m in reversed(big[1:]):
+        head = head[:m.start()] + head[m.end():]
+    first = big[0]
+    head = head[:first.start()] + f'<link rel="stylesheet" href="{name}">' + head[first.end():]
+    return head + page[end:]
+
+
+def publish_page(text: str, path: Path, secrets: dict[str, str]) -> tuple[Path, int]:
+    """The last step of every page of the report: secrets out, the machine's absolute paths made
+    relative to the project, plotly.js shared; written atomically, readable by others."""
+    text, n = redact_text(text, secrets)
+    text, uses_plotly = share_plotly(strip_machine_paths(text))
+    out = _publish(atomic_write_text(path, share_styles(text, path.parent)))
+    if uses_plotly:
+        write_plotly(path.parent)
+    return out, n
+
+
 def notebook_to_html(nb: Any, no_input: bool = False, title: str | None = None) -> str:
     """nbconvert's lab template; code stays visible unless ``no_input`` (a clean, prose-only report)."""
     from nbconvert import HTMLExporter
@@ -131,6 +251,9 @@ def notebook_to_html(nb: Any, no_input: bool = False, title: str | None = None) 
                             exclude_output_prompt=no_input)
     if title:
         nb.metadata["title"] = title
+    # ipywidgets' saved state (tqdm bars) is dead weight on a static page: its views need a widget manager
+    # from a CDN; without the state the bars show their text form. 170 KB on notebook 09 alone.
+    nb.metadata.pop("widgets", None)
     body, _ = exporter.from_notebook_node(nb)
     return body
 
@@ -168,9 +291,8 @@ def execute_notebook(nb_path: Path, executed_path: Path, html_path: Path, parame
         raw, n_red = redact_text(raw, secrets)
         _publish(atomic_write_text(executed_path, raw))
         nb = nbformat.reads(raw, as_version=4)
-        page, n2 = redact_text(notebook_to_html(nb, no_input=no_input, title=name), secrets)
+        _, n2 = publish_page(notebook_to_html(nb, no_input=no_input, title=name), html_path, secrets)
         n_red += n2
-        _publish(atomic_write_text(html_path, page))
     if error:
         error, _ = redact_text(error, secrets)
     if n_red:
@@ -264,6 +386,7 @@ table.petool-table{border-collapse:collapse;margin:1rem 0;font-size:.88rem}
 table.petool-table caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
 table.petool-table th,table.petool-table td{border:1px solid #d5dce5;padding:.3rem .55rem;text-align:left;vertical-align:top}
 table.petool-table th{background:#f1f4f8}
+table.petool-table td:first-child{min-width:11rem}
 table.petool-table td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.paper td{color:#4a5a6a;background:#fafbfc}
 tr.ours td{background:#eef7ee;font-weight:600}
@@ -273,6 +396,16 @@ tr.baseline td{background:#fffaf0}
 .caption{color:#5b6b7d;font-size:.88rem;margin-top:.2rem}
 .problem{color:#b3261e}
 code{background:#f1f4f8;padding:0 .2rem}
+nav.toc ol{columns:2;column-gap:2rem;padding-left:1.4rem} nav.toc li{margin:.15rem 0;break-inside:avoid}
+a.anchor{color:#b0bac6;text-decoration:none;font-size:.8em;margin-left:.3rem} a.anchor:hover{color:#3366cc}
+.table-scroll{overflow-x:auto;max-width:100%}
+table.petool-table tr.group th{background:#e3e8ef;text-align:left;font-weight:600}
+.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.85rem;color:#3d4b5a;margin:-.5rem 0 1rem}
+.legend span.swatch{display:inline-block;width:1.6em;height:1em;border:1px solid #d5dce5;vertical-align:middle;margin-right:.3rem}
+.legend .paper{background:#fafbfc} .legend .ours{background:#eef7ee} .legend .baseline{background:#fffaf0}
+.legend .measured{background:#fff}
+p.explorer{background:#f1f4f8;padding:.5rem .8rem;border-radius:4px}
+.petool-block{overflow-x:auto;max-width:100%}
 """
 
 
@@ -284,15 +417,33 @@ def _git_commit(root: Path = REPO_ROOT) -> str | None:
         return None
 
 
+def _slug(text: str, taken: set[str]) -> str:
+    """A heading's anchor: lower-case words joined by '-', unique on the page."""
+    import re
+
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "section"
+    slug, k = base, 2
+    while slug in taken:
+        slug, k = f"{base}-{k}", k + 1
+    taken.add(slug)
+    return slug
+
+
+def _first(frag: Any) -> bool:
+    """Table 1 is what a reader comes for: it goes right after the contents, whatever its stage."""
+    return frag.title.lower().startswith("table 1")
+
+
 def build_index(profile: Profile | str | os.PathLike[str]) -> Path:
-    """Write ``<report_dir>/index.html``: the notebook pages, then the sections the notebooks wrote.
+    """Write ``<report_dir>/index.html``: contents, Table 1, the other sections the notebooks wrote in
+    stage order, then the notebook pages' status.
 
     Built from files alone (status file, HTML pages, fragments), so ``--only 10`` still yields an index
-    that links the pages of earlier runs. plotly.js is inlined once in the head so it renders offline.
-    """
+    that links the pages of earlier runs. plotly.js comes from the report's one shared copy."""
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     status = read_status(prof)
     frags, problems = load_fragments(prof.run_dir)
+    frags = [f for f in frags if _first(f)] + [f for f in frags if not _first(f)]
     rows = []
     for name in prof.notebooks:
         st = status.get(name)
@@ -302,22 +453,34 @@ def build_index(profile: Profile | str | os.PathLike[str]) -> Path:
         when = _html.escape(st.started_utc or "") if st else ""
         dur = f"{st.duration_s:.1f} s" if st and st.duration_s is not None else ""
         err = f'<br><span class="problem">{_html.escape(st.error)}</span>' if st and st.error and state == "failed" else ""
-        rows.append(f"<tr><td>{link}{err}</td><td class=\"status-{state}\">{state}</td><td>{when}</td><td>{dur}</td></tr>")
-    sections = []
+        rows.append(f"<tr><td>{link}{err}</td><td class=\"status-{state}\">{state}</td><td>{when}</td><td class=\"num\">{dur}</td></tr>")
+    taken = {"contents", "notebooks"}
+    sections, toc = [], []
     for k, f in enumerate(frags):
+        anchor = _slug(f.title, taken)
         blocks = "".join(render_block(b, f"fig-{k}-{j}") for j, b in enumerate(f.blocks))
-        src = f' <span class="meta">(from {_html.escape(f.notebook)})</span>' if f.notebook else ""
-        sections.append(f"<section><h2>{_html.escape(f.title)}{src}</h2>{blocks}</section>")
+        src = ""
+        if f.notebook:
+            page = prof.report_dir / f"{f.notebook}.html"
+            name = _html.escape(f.notebook)
+            src = (f' <span class="meta">(from <a href="{_html.escape(page.name)}">{name}</a>)</span>' if page.exists()
+                   else f' <span class="meta">(from {name})</span>')
+        sections.append(f'<section id="{anchor}"><h2>{_html.escape(f.title)}{src} <a class="anchor" href="#{anchor}">#</a>'
+                        f"</h2>{blocks}</section>")
+        toc.append(f'<li><a href="#{anchor}">{_html.escape(f.title)}</a></li>')
     if problems:
         items = "".join(f"<li class=\"problem\">{_html.escape(p)}</li>" for p in problems)
-        sections.append(f"<section><h2>Fragments that could not be read</h2><ul>{items}</ul></section>")
+        sections.append(f'<section id="unreadable"><h2>Fragments that could not be read</h2><ul>{items}</ul></section>')
+        toc.append('<li><a href="#unreadable">Fragments that could not be read</a></li>')
     if not frags:
         sections.append("<p class=\"meta\">No report fragments yet: run the evaluation notebooks (07, 10).</p>")
-    plotly_js = ""
-    if fragments_need_plotly(frags):
-        from plotly.offline import get_plotlyjs
-
-        plotly_js = f'<script type="text/javascript">{get_plotlyjs()}</script>'
+    explorer = ""
+    if (prof.report_dir / EXPLORER_FILE).exists():
+        explorer = (f'<p class="explorer"><a href="{EXPLORER_FILE}"><b>Entry explorer</b></a>: every answer of every '
+                    "model, entry by entry, coloured by error type, with the user's histories and the candidates.</p>")
+        toc.append(f'<li><a href="{EXPLORER_FILE}">Entry explorer ({EXPLORER_FILE})</a></li>')
+    toc.append('<li><a href="#notebooks">Notebooks: pages, status and time</a></li>')
+    plotly_js = f'<script src="{PLOTLY_FILE}"></script>' if fragments_need_plotly(frags) else ""
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     commit = _git_commit()
     meta = (f"profile <code>{_html.escape(prof.profile)}</code> ({_html.escape(str(prof.source or ''))}) · "
@@ -330,13 +493,15 @@ def build_index(profile: Profile | str | os.PathLike[str]) -> Path:
 <p class="meta">{meta}</p>
 <p>Reproduction of <em>PEToolLLM: Towards Personalized Tool Learning in Large Language Models</em>.
 Rows and series marked as offline or stand-in are petool's own CPU baselines, not the models of the paper.</p>
-<h2>Notebooks</h2>
-<table class="petool-table"><thead><tr><th>notebook</th><th>status</th><th>started (UTC)</th><th>time</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
+{explorer}
+<nav id="contents" class="toc"><h2>Contents</h2><ol>{''.join(toc)}</ol></nav>
 {''.join(sections)}
+<section id="notebooks"><h2>Notebooks <a class="anchor" href="#notebooks">#</a></h2>
+<div class="table-scroll"><table class="petool-table"><thead><tr><th>notebook</th><th>status</th><th>started (UTC)</th><th>time</th></tr></thead>
+<tbody>{''.join(rows)}</tbody></table></div></section>
 </body></html>
 """
-    page, n = redact_text(page, secret_env_values())
+    index, n = publish_page(page, prof.report_dir / "index.html", secret_env_values())
     if n:
         log.warning("index.html: %d secret value(s) redacted", n)
-    return _publish(atomic_write_text(prof.report_dir / "index.html", page))
+    return index

@@ -42,6 +42,20 @@ def _label(labels: Labels | None, spec: str, key: str = "label") -> str:
     return got if got else ("measured" if key == "row_class" else spec)
 
 
+FRACTION_COLUMNS = {"tool_acc": "Tool Acc (%)", "param_acc": "Param Acc (%)", "call_acc": "Call Acc (%)",
+                    "invalid_format": "Invalid format (%)"}
+
+
+def in_percent(df: pd.DataFrame) -> pd.DataFrame:
+    """Scores kept as fractions (0..1, as the scorer gives them) shown in percent, as every table of the
+    report is, with the unit in the column name."""
+    out = df.copy()
+    for c, name in FRACTION_COLUMNS.items():
+        if c in out.columns:
+            out[c] = 100.0 * out[c].astype(float)
+    return out.rename(columns={c: n for c, n in FRACTION_COLUMNS.items() if c in out.columns})
+
+
 # ----------------------------------------------------------------------------- Table 1
 
 def load_paper_table1() -> pd.DataFrame:
@@ -145,31 +159,38 @@ def table1_intervals(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], labe
 
 def figure5(scores: Mapping[str, Mapping[str, Any]], title: str = "Figure 5: with vs. without interaction history",
             labels: Labels | None = None):
-    """Grouped bars per (model, setting): accuracy with the setting's history vs. the no-history prompt.
+    """Bars per (model, setting): accuracy with the setting's history vs. the no-history prompt.
 
     ``scores`` is ``{model spec: {setting: score}}`` for one benchmark; the ``none`` setting is the
-    no-history prompt (the same for every setting, so its bar repeats across the three).
+    no-history prompt (the same for every setting, so its bar repeats across the three). Horizontal
+    bars, one panel per metric: the model names (long, since they say what each row is) read on the
+    left instead of colliding under the bars.
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("Tool Acc (%)", "Param Acc (%)"))
     models = [m for m in scores if any(s in scores[m] for s in SETTINGS)]
-    x = [[_label(labels, m, "short_label") for m in models for s in SETTINGS if s in scores[m]],
-         [SETTING_TITLES[s] for m in models for s in SETTINGS if s in scores[m]]]
-    for row, metric in enumerate(("tool_acc", "param_acc"), start=1):
-        with_h = [100 * float(_as_dict(scores[m][s])[metric]) for m in models for s in SETTINGS if s in scores[m]]
-        without = [100 * float(_as_dict(scores[m]["none"])[metric]) if "none" in scores[m] else None
-                   for m in models for s in SETTINGS if s in scores[m]]
-        fig.add_trace(go.Bar(name="with history", x=x, y=with_h, marker_color="#3366cc", legendgroup="with",
-                             showlegend=row == 1, texttemplate="%{y:.0f}", textposition="outside"), row=row, col=1)
+    pairs = [(m, s) for m in models for s in SETTINGS if s in scores[m]]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=("Tool Acc (%)", "Param Acc (%)"))
+    y = [[_label(labels, m, "short_label") for m, _ in pairs], [SETTING_TITLES[s] for _, s in pairs]]
+    has_none = False
+    for col, metric in enumerate(("tool_acc", "param_acc"), start=1):
+        with_h = [100 * float(_as_dict(scores[m][s])[metric]) for m, s in pairs]
+        without = [100 * float(_as_dict(scores[m]["none"])[metric]) if "none" in scores[m] else None for m, s in pairs]
+        fig.add_trace(go.Bar(name="with history", y=y, x=with_h, orientation="h", marker_color="#3366cc",
+                             legendgroup="with", showlegend=col == 1, texttemplate="%{x:.0f}", textposition="outside"),
+                      row=1, col=col)
         if any(v is not None for v in without):
-            fig.add_trace(go.Bar(name="without history", x=x, y=without, marker_color="#ff9900", legendgroup="without",
-                                 showlegend=row == 1, texttemplate="%{y:.0f}", textposition="outside"), row=row, col=1)
-        fig.update_yaxes(range=[0, 110], row=row, col=1)
-    fig.update_layout(title=title, barmode="group", height=640, margin=dict(t=80, b=40), template="plotly_white",
-                      legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
+            has_none = True
+            fig.add_trace(go.Bar(name="without history", y=y, x=without, orientation="h", marker_color="#ff9900",
+                                 legendgroup="without", showlegend=col == 1, texttemplate="%{x:.0f}",
+                                 textposition="outside"), row=1, col=col)
+        fig.update_xaxes(range=[0, 112], row=1, col=col)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    bar_h = 16 * (2 if has_none else 1) + 6
+    fig.update_layout(title=title, barmode="group", height=max(320, 140 + bar_h * len(pairs)), template="plotly_white",
+                      margin=dict(t=90, b=40, l=10), legend=dict(orientation="h", y=1.06, x=1, xanchor="right"))
     return fig
 
 
@@ -205,12 +226,14 @@ def tidy_by_length(df: pd.DataFrame, kind: str = "history_length_bin") -> tuple[
 
 def figure6(df: pd.DataFrame, metric: str = "tool_acc", kind: str = "history_length_bin",
             title: str = "Figure 6: accuracy by length of the interaction history", min_n: int = 1,
-            labels: Labels | None = None):
+            labels: Labels | None = None, min_lengths: int = 1):
     """Lines of accuracy against history length, one panel per setting, one line per model.
 
     ``df`` has columns ``model`` (spec), ``setting``, the scorer's length columns (see
     :func:`tidy_by_length`) and ``tool_acc``/``param_acc`` (fractions or percent), optionally ``n``
-    and ``bucket`` (shown on hover). Points with fewer than ``min_n`` entries are left out.
+    and ``bucket`` (shown on hover). Points with fewer than ``min_n`` entries are left out. A panel
+    with fewer than ``min_lengths`` distinct lengths is left out (every entry with 20 items in the
+    prompt is one point, not a trend); None when no panel is left.
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -218,7 +241,9 @@ def figure6(df: pd.DataFrame, metric: str = "tool_acc", kind: str = "history_len
     d, x = tidy_by_length(df, kind)
     if min_n > 1 and "n" in d.columns:
         d = d[d["n"] >= min_n]  # a point from two entries is noise, not a trend
-    settings = [s for s in SETTINGS if s in set(d["setting"])]
+    settings = [s for s in SETTINGS if d.loc[d["setting"] == s, x].nunique() >= max(1, min_lengths)]
+    if not settings:
+        return None
     fig = make_subplots(rows=1, cols=max(1, len(settings)), shared_yaxes=True,
                         subplot_titles=[SETTING_TITLES[s] for s in settings])
     palette = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00"]

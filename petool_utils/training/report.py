@@ -17,7 +17,10 @@ def curve_figure(log_history: Sequence[dict[str, Any]], key: str, title: str, la
 
 
 def dict_table_html(rows: dict[str, Any], caption: str) -> str:
-    body = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows.items())
+    """Key/value rows; numbers as the report shows them (a loss to 4 significant digits, a count whole)."""
+    from petool_utils.display import format_number
+
+    body = "".join(f"<tr><td>{k}</td><td>{format_number(v)}</td></tr>" for k, v in rows.items())
     return f"<table><caption>{caption}</caption>{body}</table>"
 
 
@@ -34,8 +37,8 @@ def write_fragment(run_dir: str | Path, name: str, title: str, order: int, html:
 
 
 def figure_html(fig) -> str:
-    """For report fragments: plotly.js from the CDN (the index page may hold several fragments)."""
-    return fig.to_html(full_html=False, include_plotlyjs="cdn")
+    """For report fragments: no plotly.js (the index loads the report's one shared copy, offline)."""
+    return fig.to_html(full_html=False, include_plotlyjs=False)
 
 
 def show_figure(fig) -> None:
