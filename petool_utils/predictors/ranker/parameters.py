@@ -39,6 +39,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 from petool_utils.benchmark.data import CandidateTool, ToolParameter
+from petool_utils.predictors.ranker.binder import bind, code_in_template, date_like, dates_in, format_like
 from petool_utils.predictors.ranker.conventions import (
     COUNTRIES,
     LANGUAGES,
@@ -73,6 +74,17 @@ class FillerRules:
     learned_types: bool = True
     documented_codes: bool = True
     own_habits: bool = True
+    span_binding: bool = True
+    """Values go to parameters by the span binder (:mod:`.binder`: every (parameter, span) pair scored
+    by the name parts, abbreviations and description words around the span, bound best first); off:
+    each parameter in documented order takes the first value after a word of its name."""
+    span_min_score: float = 0.5
+    """``span_binding``: the least pair score that binds (:data:`~.binder.MIN_SCORE`)."""
+    span_description_weight: float = 0.5
+    """``span_binding``: what a description word next to a span counts (a name part counts 1)."""
+    example_formats: bool = True
+    """Values are written in the format of the documented example (:func:`~.binder.format_like`,
+    :func:`~.binder.code_in_template`)."""
     min_calls: int = 3
     """``learned_inclusion``: conventions need at least this many distinct past calls of the API."""
     inclusion_threshold: float = 0.5
@@ -208,17 +220,34 @@ def code_list_value(query: str, p: ToolParameter, conv: ParamConvention | None, 
     return best
 
 
-def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -> str | None:
-    """Rules 3b-3d for one parameter; ``used`` holds values already given to earlier parameters."""
+def find_literal(query: str, p: ToolParameter, formats: bool = True) -> str | None:
+    """Rules 3b-3c: the documented example when the request states it literally; else (with
+    ``formats``) a country or language the request names inside the example's template (``lang_en``
+    -> ``lang_fr``, :func:`~.binder.code_in_template`) or the one date it states in the example's
+    date format (:func:`~.binder.date_like`); else a country or language as the kind of code the
+    documentation uses."""
     q = query.lower()
     d = p.default
     if d is not None and not isinstance(d, bool) and str(d).strip():
         ds = str(d).strip()
         if len(ds) >= 2 and re.search(rf"(?<![\w]){re.escape(ds.lower())}(?![\w])", q):
             return ds
-    c = code_for(query, p)
-    if c is not None:
-        return c
+    if formats:
+        c = code_in_template(query, p)
+        if c is not None:
+            return c
+        if d is not None and not isinstance(d, bool):
+            found = dates_in(query)
+            if len(found) == 1:  # one date stated: written as the example writes dates
+                c = date_like(str(d), found[0], query)
+                if c is not None:
+                    return c
+    return code_for(query, p)
+
+
+def find_near(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -> str | None:
+    """Rule 3d without the span binder (``FillerRules(span_binding=False)``): the first value after
+    or right before a word of the parameter's name, or a quoted phrase after one."""
     v = value_after_name(query, p.name, used)
     if v is not None:
         return v
@@ -235,6 +264,12 @@ def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) 
         if before & nw:
             return qs
     return None
+
+
+def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -> str | None:
+    """Rules 3b-3d for one parameter, the span binder off; ``used`` holds values already given."""
+    v = find_literal(query, p)
+    return v if v is not None else find_near(query, p, quoted, used)
 
 
 def _documented(cand: CandidateTool) -> list[tuple[ToolParameter, bool]]:
@@ -314,16 +349,31 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use
     quoted = quoted_phrases(query)
     out: dict[str, Any] = {}
     used: set[str] = set()
-    for p, required in _documented(cand):
-        pc = conv.get(p.name)
-        tconv = pc if rules.learned_types else None
+    found: dict[str, Any] = {}
+    documented = _documented(cand)
+    for p, _ in documented:
         v: Any = None
         if rules.code_lists:
-            v = code_list_value(query, p, pc, used, rules.documented_codes)
+            v = code_list_value(query, p, conv.get(p.name), used, rules.documented_codes)
         if v is None:
-            v = find_value(query, p, quoted, used)
+            v = find_literal(query, p, rules.example_formats)
+        if v is None and not rules.span_binding:
+            v = find_near(query, p, quoted, used)
         if v is not None:
             used.add(str(v))
+            found[p.name] = v
+    if rules.span_binding:
+        for name, v in bind(query, [p for p, _ in documented if p.name not in found], used,
+                            rules.span_min_score, rules.span_description_weight).items():
+            used.add(v)
+            found[name] = v
+    for p, required in documented:
+        pc = conv.get(p.name)
+        tconv = pc if rules.learned_types else None
+        if p.name in found:
+            v = found[p.name]
+            if rules.example_formats and isinstance(v, str):
+                v = format_like(v, p.default)
             out[p.name] = typed(v, p, tconv)
             continue
         if rules.learned_inclusion and pc is not None and pc.n_calls >= rules.min_calls and not required:
