@@ -46,12 +46,13 @@ def _acc(entries, responses, metric):
 
 def test_no_population_meets_its_bars(dev_entries, bench_runs):
     """One prompt at a time (no other user's history): Tool Acc >= 0.80 on average and >= 0.65 per
-    setting (the preferred-only setting cannot beat chance when the history is silent); Param >= 0.78."""
+    setting (the preferred-only setting cannot beat chance when the history is silent); Param >= 0.86
+    (0.78 before the span binder of ranker v3, which reads 89.6% on the held-out folds)."""
     tool = _acc(dev_entries, bench_runs["plain"], "tool")
     param = _acc(dev_entries, bench_runs["plain"], "param")
     assert np.mean(list(tool.values())) >= 0.80, tool
     assert min(tool.values()) >= 0.65, tool
-    assert np.mean(list(param.values())) >= 0.78, param
+    assert np.mean(list(param.values())) >= 0.86, param
 
 
 def test_cross_fitted_prior_meets_its_bars(dev_entries, bench_runs):

@@ -74,8 +74,8 @@ def test_each_value_goes_to_the_parameter_its_words_name_best():
     # the older rule (first value after any word of the name) gives the price to maximumBedrooms
     old = fill_parameters(Q_ROOMS, _tool(optional=tuple(ROOMS)), [], rules=FillerRules(span_binding=False))
     assert old.get("maximumBedrooms") == 800000
-    assert fill_parameters(Q_ROOMS, _tool(optional=tuple(ROOMS)), []) == {
-        "minimumBedrooms": 2, "maximumBedrooms": "", "maximumPrice": 800000}
+    # maximumBedrooms is left out: "maximum" and "bedrooms" already named the parameters that took values
+    assert fill_parameters(Q_ROOMS, _tool(optional=tuple(ROOMS)), []) == {"minimumBedrooms": 2, "maximumPrice": 800000}
 
 
 def test_the_documented_description_announces_a_parameter_whose_name_the_request_does_not_use():
@@ -180,3 +180,13 @@ def test_the_provider_that_resembles_the_users_tools_scores_higher():
     # Deezer: no shared name word, another name style, same category, no description word used
     assert nonfunctional_score(_cand("<Music>.<Deezer>.<Search>", "Find songs"), hist) == pytest.approx(0.5)
     assert nonfunctional_score(_cand("<Music>.<Deezer>.<Search>"), []) == 0.0
+
+
+def test_a_word_that_named_a_parameter_with_a_value_names_no_other():
+    tool = _tool(p("locationExternalIDs", default="5002,6020"),
+                 optional=(p("agencyExternalIDs"), p("rentFrequency", default="monthly"), p("storageName")))
+    q = "Properties for rent in locations with external IDs 5002 and 6020, in any storage."
+    # "external", "IDs" named locationExternalIDs (which took 5002,6020); "rent" is free, "storage" is free
+    assert fill_parameters(q, tool, []) == {"locationExternalIDs": "5002,6020", "rentFrequency": "monthly", "storageName": ""}
+    assert fill_parameters(q, tool, [], rules=FillerRules(consumed_words=False)) == {
+        "locationExternalIDs": "5002,6020", "agencyExternalIDs": "", "rentFrequency": "monthly", "storageName": ""}

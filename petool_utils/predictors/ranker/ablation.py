@@ -196,7 +196,7 @@ def _cell(value: float, ci: Any) -> str:
 # ----------------------------------------------------------------------------- choosing filler rules
 
 RULE_SWITCHES = ("same_request", "paraphrase", "code_lists", "documented_codes", "learned_inclusion",
-                 "learned_types", "own_habits", "span_binding", "example_formats")
+                 "learned_types", "own_habits", "span_binding", "example_formats", "consumed_words")
 
 
 def select_filler_rules(entries: Sequence[Entry], folds: int = 2, embedder: str | object = "minilm",
@@ -334,7 +334,7 @@ def select_binder(entries: Sequence[Entry], folds: int = 2) -> pd.DataFrame:
 
     cases = binding_cases(entries, folds)
     shipped = FillerRules()
-    before = FillerRules(span_binding=False, example_formats=False)
+    before = FillerRules(span_binding=False, example_formats=False, consumed_words=False)
     grid = [dict(zip(BINDER_GRID, v)) for v in itertools.product(*BINDER_GRID.values())]
     rows = []
     for k in range(folds):

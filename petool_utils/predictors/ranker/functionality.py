@@ -133,6 +133,10 @@ class FunctionalityWeights:
     group_bonus: float = 0.3
     evidence_bonus: float = 0.3
     group_cosine: float = 0.92
+    group_schema: float = 0.0
+    """Least :func:`schema_similarity` of two candidates of one group (0: the IO schema is not read).
+    Off: the benchmark's groups join providers whose parameters differ (``properties/list`` of three
+    property sites), and at 0.5 both held-out folds lost (docs/ranker.md, design checks)."""
     member_bonus: float = 0.05
     """Per listed member beyond the second: the same API name under two categories is two groups, and
     the one the benchmark asks about lists its providers side by side (on the dev slice the request's
@@ -167,11 +171,22 @@ def vectors_needed(cands: Sequence[CandidateTool]) -> list[bool]:
     return need
 
 
-def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min_cos: float) -> list[int]:
+def schema_similarity(a: CandidateTool, b: CandidateTool) -> float:
+    """Jaccard of two APIs' parameter names (normalised, required and optional alike; 1.0 when neither
+    takes any): the IO schema, which two providers' versions of one function share and a same-named
+    API of another vendor's SDK rarely does (``q, type, offset, limit`` against ``term, locale, ...``)."""
+    na = {norm_api(n) for n in a.parameter_names}
+    nb = {norm_api(n) for n in b.parameter_names}
+    return len(na & nb) / len(na | nb) if na | nb else 1.0
+
+
+def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min_cos: float,
+                      min_schema: float = 0.0) -> list[int]:
     """Group label per candidate: same API name after normalisation, or near-identical name+description
     embeddings, from different providers of the same category (the paper's groups are clusters of
     near-identical APIs filtered to one category; the same API under another category is another group).
-    Rows of ``cand_vecs`` outside :func:`vectors_needed` are never read."""
+    Rows of ``cand_vecs`` outside :func:`vectors_needed` are never read. With ``min_schema``, two
+    candidates are one group only if their parameter names are that similar (:func:`schema_similarity`)."""
     n = len(cands)
     parent = list(range(n))
 
@@ -183,6 +198,6 @@ def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min
 
     sim = cand_vecs @ cand_vecs.T if n else np.zeros((0, 0))
     for i, j, same_api in _similarity_pairs(tuple(c.tool_name for c in cands)):
-        if same_api or sim[i, j] >= min_cos:
+        if (same_api or sim[i, j] >= min_cos) and (min_schema <= 0 or schema_similarity(cands[i], cands[j]) >= min_schema):
             parent[find(i)] = find(j)
     return [find(i) for i in range(n)]

@@ -82,6 +82,10 @@ class FillerRules:
     """``span_binding``: the least pair score that binds (:data:`~.binder.MIN_SCORE`)."""
     span_description_weight: float = 0.5
     """``span_binding``: what a description word next to a span counts (a name part counts 1)."""
+    consumed_words: bool = True
+    """An optional parameter without a value is sent when a word of its name is in the request and
+    not already taken by a parameter that got a value (its name's words or its value's); off: any
+    word of its name in the request."""
     example_formats: bool = True
     """Values are written in the format of the documented example (:func:`~.binder.format_like`,
     :func:`~.binder.code_in_template`)."""
@@ -367,6 +371,13 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use
                             rules.span_min_score, rules.span_description_weight).items():
             used.add(v)
             found[name] = v
+    free = qwords
+    if rules.consumed_words:
+        # a word of the request names one parameter: the name words of the parameters that took a
+        # value, and the words of their values, name no other one
+        byname = {p.name: p for p, _ in documented}
+        taken = {w for n, v in found.items() for w in (*_name_words(byname[n].name), *words(str(v)))}
+        free = qwords - taken
     for p, required in documented:
         pc = conv.get(p.name)
         tconv = pc if rules.learned_types else None
@@ -383,7 +394,7 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use
                 continue
             if pc.n_present == 0 and p.name not in habit:
                 continue  # the API's callers never send it: not even when the request names it
-        if required or p.name in habit or (_name_words(p.name) & qwords):
+        if required or p.name in habit or (_name_words(p.name) & free):
             # required; or optional but named in the request or habitually passed by this user
             out[p.name] = typed(p.default, p, tconv) if p.default is not None else ""
     # "from the first ...", "starting at the beginning": a paging offset at its documented zero

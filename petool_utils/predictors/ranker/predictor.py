@@ -259,7 +259,7 @@ class PersonalizedRanker(Predictor):
             score += w.lexical * np.array([lexical_overlap(e.query, c) for c in cands])
         if "parameter_fit" in on:
             score += w.parameters * np.array([parameter_fit(e.query, c) for c in cands])
-        return _SettingFree(score, functional_groups(cands, cv, w.group_cosine))
+        return _SettingFree(score, functional_groups(cands, cv, w.group_cosine, w.group_schema))
 
     def functionality(self, e: Entry, setting: str, base: "_SettingFree | None" = None,
                       book: CallBook | None = None) -> tuple[np.ndarray, list[int]]:

@@ -30,7 +30,7 @@ from petool_utils.predictors.ranker.preference import PreferenceWeights
 METRIC_NAMES = {"tool_acc": "Tool Acc", "param_acc": "Param Acc", "call_acc": "Call Acc"}
 
 DESIGN_CHOICES: dict[str, dict[str, Any]] = {
-    "MiniLM similarity in the functionality score": {"components": COMPONENTS},
+    "MiniLM similarity in the functionality score": {"components": (*DEFAULT_COMPONENTS, "semantic")},
     "the prior's votes pooled over the three settings": {"pooled_votes": True},
     "within the group, functionality decides before coverage and list order": {
         "fweights": FunctionalityWeights(within_group_functionality=True)},
@@ -38,6 +38,8 @@ DESIGN_CHOICES: dict[str, dict[str, Any]] = {
         "pweights": PreferenceWeights(group_relative=False)},
     "chronological, a lone provider: abandoned before 1/3 (not 1/2) of the history": {
         "pweights": PreferenceWeights(lone_abandoned_before=1 / 3)},
+    "groups split by IO schema (parameter names' Jaccard >= 0.5 within a group)": {
+        "fweights": FunctionalityWeights(group_schema=0.5)},
     "look-alike groups: no bonus per listed member beyond the second": {
         "fweights": FunctionalityWeights(member_bonus=0.0)},
     "inside the group, the non-functional score before provider coverage": {
