@@ -190,3 +190,15 @@ def test_a_word_that_named_a_parameter_with_a_value_names_no_other():
     assert fill_parameters(q, tool, []) == {"locationExternalIDs": "5002,6020", "rentFrequency": "monthly", "storageName": ""}
     assert fill_parameters(q, tool, [], rules=FillerRules(consumed_words=False)) == {
         "locationExternalIDs": "5002,6020", "agencyExternalIDs": "", "rentFrequency": "monthly", "storageName": ""}
+
+
+def test_a_learned_pair_model_binds_like_the_pairs_it_was_fitted_on():
+    from petool_utils.predictors.ranker.binder import PairModel
+
+    pages, sizes = p("page", "NUMBER"), p("pageSize", "NUMBER")
+    examples = [(f"Show page {a} with a page size of {b}.", prm, v)
+                for a, b in ((2, 30), (3, 50), (4, 10), (7, 20)) for prm, v in ((pages, a), (sizes, b))]
+    model = PairModel().fit(examples)
+    assert bind("Show page 9 with a page size of 40.", [pages, sizes], scorer=model) == {"page": "9", "pageSize": "40"}
+    with pytest.raises(ValueError, match="positive and negative"):
+        PairModel().fit([("Show page 2.", sizes, None)])

@@ -165,8 +165,76 @@ def pair_score(query: str, span: Span, p: ToolParameter, description_weight: flo
     return sum(hits.values())
 
 
+def pair_features(query: str, span: Span, p: ToolParameter) -> list[float]:
+    """What a learned pair model (:class:`PairModel`) sees of one (parameter, span) pair: the name and
+    description cue sums (as :func:`pair_score` counts them), the share of the name's parts found, the
+    nearest name cue's closeness, whether every name cue follows the span, and the types."""
+    ptype = (p.type or "").upper()
+    names, desc = cue_words(p.name, p.description)
+    toks = _tokens(query)
+    here = toks[span.start].clause
+    name_hit: dict[str, float] = {}
+    desc_hit: dict[str, float] = {}
+    after_only, crossed = True, 0.0
+    lo, hi = max(0, span.start - WINDOW_BEFORE), min(len(toks), span.end + 1 + WINDOW_AFTER)
+    for j in [*range(lo, span.start), *range(span.end + 1, hi)]:
+        d = span.start - j if j < span.start else j - span.end
+        near = 1.0 / (1.0 + DISTANCE_DECAY * (d - 1))
+        for u in toks[j].words:
+            if u in STOPWORDS:
+                continue
+            for w in names:
+                if abbreviates(w, u) and near > name_hit.get(w, 0.0):
+                    name_hit[w] = near
+                    after_only = after_only and j > span.end
+                    crossed = max(crossed, float(toks[j].clause != here))
+            if u in desc:
+                desc_hit[u] = max(desc_hit.get(u, 0.0), near)
+    return [sum(name_hit.values()), sum(desc_hit.values()), len(name_hit) / max(1, len(names)),
+            max(name_hit.values(), default=0.0), float(bool(name_hit) and after_only), crossed,
+            float(span.numeric), float(ptype == "NUMBER"), float(ptype == "BOOLEAN"),
+            float(ptype == "NUMBER" and not span.numeric)]
+
+
+class PairModel:
+    """A logistic regression over :func:`pair_features`, fitted on (request, call) pairs: a pair is
+    positive when the call gives the parameter the span's value. Used by :func:`bind` in place of
+    :func:`pair_score` (its probability against ``min_score``); the ranker ships the hand-set scores,
+    and the study checks this model against them on held-out folds (docs/ranker.md)."""
+
+    def __init__(self, seed: int = 0):
+        from sklearn.linear_model import LogisticRegression
+
+        self.model = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+
+    def fit(self, examples: Sequence[tuple[str, ToolParameter, object]]) -> "PairModel":
+        """``examples``: (request, parameter, the value the call gives it, or None when it gives none)."""
+        X, y = [], []
+        for query, p, value in examples:
+            for s in request_spans(query):
+                X.append(pair_features(query, s, p))
+                y.append(value is not None and _same_value(s.value, value))
+        if len(set(y)) < 2:
+            raise ValueError("a pair model needs positive and negative pairs")
+        self.model.fit(X, y)
+        return self
+
+    def __call__(self, query: str, span: Span, p: ToolParameter) -> float:
+        return float(self.model.predict_proba([pair_features(query, span, p)])[0, 1])
+
+
+def _same_value(span_value: str, value: object) -> bool:
+    if str(value).strip() == span_value:
+        return True
+    try:
+        return float(str(value)) == float(span_value)
+    except ValueError:
+        return False
+
+
 def bind(query: str, params: Sequence[ToolParameter], used: set[str] = frozenset(),
-         min_score: float = MIN_SCORE, description_weight: float = DESCRIPTION_WEIGHT) -> dict[str, str]:
+         min_score: float = MIN_SCORE, description_weight: float = DESCRIPTION_WEIGHT,
+         scorer: "PairModel | None" = None) -> dict[str, str]:
     """``{parameter name: value}`` for the parameters a span of the request is bound to: every pair
     scored, then bound best first (ties: the earlier parameter, then the earlier span), each span and
     each parameter at most once; a span whose value is in ``used``, or is one item of a used list
@@ -176,7 +244,7 @@ def bind(query: str, params: Sequence[ToolParameter], used: set[str] = frozenset
     pairs = []
     for i, p in enumerate(params):
         for s in spans:
-            sc = round(pair_score(query, s, p, description_weight), 6)
+            sc = round(scorer(query, s, p) if scorer is not None else pair_score(query, s, p, description_weight), 6)
             if sc >= min_score:
                 pairs.append((-sc, i, s.start, p, s))
     pairs.sort(key=lambda t: t[:3])
@@ -259,7 +327,7 @@ def date_like(example: str, date: tuple[int, int, int], query: str = "") -> str 
     return None
 
 
-def _code_tables(name: str, example: str) -> list[dict[str, str]]:
+def _code_tables(name: str) -> list[dict[str, str]]:
     n = name.lower()
     if "lang" in n or "locale" in n or n in {"hl", "lr"}:
         return [LANGUAGES]
@@ -277,7 +345,7 @@ def code_in_template(query: str, p: ToolParameter) -> str | None:
     case. None when the example carries no code, or two (a locale like ``de-DE``: which country goes
     with the language the request names is not the example's to say)."""
     example = str(p.default or "").strip()
-    tables = _code_tables(p.name, example)
+    tables = _code_tables(p.name)
     if not example or not tables:
         return None
     q = query.lower()

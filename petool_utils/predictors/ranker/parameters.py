@@ -11,19 +11,25 @@ reads values out of the text only when no pair answers:
 2. **Paraphrase** (``paraphrase``): a past call of this API whose every informative value the request
    states (:func:`~.conventions.supported`) and which accounts for every value-like token of the
    request (quoted phrases, numbers, IDs) is repeated; the one stating the most values wins.
-3. **Reading the text**, parameter by parameter, in the documented order:
+3. **Reading the text**:
    a. a value of the parameter's code list (the values past calls gave it, the documented example,
       and the values its description lists, ``documented_codes``) that the request states, in the
       form the calls write it (``code_lists``);
    b. the documented example value, if the request contains it literally;
-   c. a country or language name, as the kind of code the documented example uses;
-   d. a value next to a word of the parameter's name ("page 3", "ID 12345", "limit of 24",
-      "3 days", "first page" -> 1), or a quoted phrase right after such a word;
+   c. a country or language name, inside the example's template (``lang_en`` -> ``lang_fr``) or as
+      the kind of code the documented example uses; the one date the request states, in the
+      example's date format (``example_formats``, :mod:`.binder`);
+   d. the span binder (``span_binding``, :func:`~.binder.bind`): the request's remaining value spans
+      go to the remaining parameters, every (parameter, span) pair scored by the name parts (or their
+      abbreviations) and description words around the span, bound best first; off, the older rule:
+      the first value after a word of the name ("page 3", "ID 12345"), or before one ("3 days"), or a
+      quoted phrase after one;
    e. a required parameter still without a value takes its documented example, else ``""``.
-   An optional parameter without a value is sent when the request names it, when this user sent it
-   in a past call of the API (``own_habits``), or when most past calls of the API send it (``learned_inclusion``: then
-   with the value they agree on, else the documented one). A single quoted phrase left over goes to
-   the first required text parameter still on its default.
+   An optional parameter without a value is sent when a word of its name is in the request and not
+   already taken by a parameter that got a value (``consumed_words``), when this user sent it in a
+   past call of the API (``own_habits``), or when most past calls of the API send it
+   (``learned_inclusion``: then with the value they agree on, else the documented one). A single
+   quoted phrase left over goes to the first required text parameter still on its default.
 4. **Types**: a number goes as a JSON number or as a string the way past calls of the API send that
    parameter (``learned_types``), else by the documented type (``NUMBER`` -> integer, decimals
    truncated as the benchmark's own calls do).
@@ -270,12 +276,6 @@ def find_near(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -
     return None
 
 
-def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -> str | None:
-    """Rules 3b-3d for one parameter, the span binder off; ``used`` holds values already given."""
-    v = find_literal(query, p)
-    return v if v is not None else find_near(query, p, quoted, used)
-
-
 def _documented(cand: CandidateTool) -> list[tuple[ToolParameter, bool]]:
     return [(p, True) for p in cand.required_parameters] + [(p, False) for p in cand.optional_parameters]
 
@@ -322,11 +322,13 @@ def _complete(call: PastCall, cand: CandidateTool) -> dict[str, Any]:
 
 
 def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use_history: bool = True,
-                    population: CallBook | None = None, rules: FillerRules = DEFAULT_RULES) -> dict[str, Any]:
+                    population: CallBook | None = None, rules: FillerRules = DEFAULT_RULES,
+                    pair_model: Any = None) -> dict[str, Any]:
     """Arguments for ``cand`` (the module docstring gives the rules and their order).
 
     ``history``: the user's own interaction history in this setting (pairs in the prompt);
-    ``population``: other users' pairs from a fitted prior (None: no population).
+    ``population``: other users' pairs from a fitted prior (None: no population); ``pair_model``: a
+    :class:`~.binder.PairModel` scoring the binder's pairs instead of the hand-set scores (a design check).
     """
     books: list[CallBook] = []
     if use_history and history:
@@ -368,7 +370,7 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use
             found[p.name] = v
     if rules.span_binding:
         for name, v in bind(query, [p for p, _ in documented if p.name not in found], used,
-                            rules.span_min_score, rules.span_description_weight).items():
+                            rules.span_min_score, rules.span_description_weight, pair_model).items():
             used.add(v)
             found[name] = v
     free = qwords

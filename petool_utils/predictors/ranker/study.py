@@ -284,6 +284,7 @@ def binder_table(binder: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{"held-out fold": int(r["held_out_fold"]), "pairs (train / held out)": f"{int(r['n_train'])} / {int(r['n_held_out'])}",
                           "chosen on the other folds": r["chosen"], "training folds": f"{100 * r['train_acc']:.1f}",
                           "held-out, chosen": f"{100 * r['held_out_acc']:.1f}", "held-out, shipped": f"{100 * r['held_out_shipped']:.1f}",
+                          "held-out, learned pair model": f"{100 * r['held_out_learned']:.1f}",
                           "held-out, before the binder": f"{100 * r['held_out_before']:.1f}"} for _, r in binder.iterrows()])
 
 
