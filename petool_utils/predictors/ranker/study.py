@@ -350,6 +350,9 @@ def fragment_blocks(study: Study, source: str, grid: Mapping[str, tuple[pd.DataF
     blocks.append(table_block(subset_table(study.reuse, REUSE_NAMES),
                               caption="Tool / Param / Call Acc (%) by whether the request was seen before"))
     blocks.append(table_block(ablation_table(study.results), caption="What each part adds (mean of the three settings)"))
+    if len(study.classes):
+        blocks.append(table_block(classes_table(study.classes),
+                                  caption="Remaining errors by class (petool_utils.evaluation.error_classes), per setting"))
     return blocks
 
 
