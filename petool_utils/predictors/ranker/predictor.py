@@ -227,7 +227,7 @@ class PersonalizedRanker(Predictor):
         for e in entries:
             if semantic:  # the query's vector serves the semantic score only
                 texts.add(e.query)
-            needed = [True] * len(e.candidates) if semantic else vectors_needed(e.candidates)
+            needed = [True] * len(e.candidates) if semantic else vectors_needed(e.candidates, self.fweights.same_name_cosine)
             texts.update(candidate_text(c) for c, k in zip(e.candidates, needed) if k)
         self.table.ensure(texts)
 
@@ -251,7 +251,7 @@ class PersonalizedRanker(Predictor):
         cands: list[CandidateTool] = e.candidates
         semantic = "semantic" in on
         q, cv = self.table.entry_vectors(e.query, [candidate_text(c) for c in cands], need_query=semantic,
-                                         needed=None if semantic else vectors_needed(cands))
+                                         needed=None if semantic else vectors_needed(cands, w.same_name_cosine))
         score = np.zeros(len(cands), dtype=np.float64)
         if "semantic" in on:
             score += w.semantic * (cv @ q)
@@ -259,7 +259,7 @@ class PersonalizedRanker(Predictor):
             score += w.lexical * np.array([lexical_overlap(e.query, c) for c in cands])
         if "parameter_fit" in on:
             score += w.parameters * np.array([parameter_fit(e.query, c) for c in cands])
-        return _SettingFree(score, functional_groups(cands, cv, w.group_cosine, w.group_schema))
+        return _SettingFree(score, functional_groups(cands, cv, w.group_cosine, w.group_schema, w.same_name_cosine))
 
     def functionality(self, e: Entry, setting: str, base: "_SettingFree | None" = None,
                       book: CallBook | None = None) -> tuple[np.ndarray, list[int]]:

@@ -38,6 +38,10 @@ DESIGN_CHOICES: dict[str, dict[str, Any]] = {
         "pweights": PreferenceWeights(group_relative=False)},
     "chronological, a lone provider: abandoned before 1/3 (not 1/2) of the history": {
         "pweights": PreferenceWeights(lone_abandoned_before=1 / 3)},
+    "same-named APIs of a category always one group (their descriptions not compared)": {
+        "fweights": FunctionalityWeights(same_name_cosine=0.0)},
+    "same-named APIs one group from a cosine of 0.6 (not 0.75)": {
+        "fweights": FunctionalityWeights(same_name_cosine=0.6)},
     "groups split by IO schema (parameter names' Jaccard >= 0.5 within a group)": {
         "fweights": FunctionalityWeights(group_schema=0.5)},
     "look-alike groups: no bonus per listed member beyond the second": {
