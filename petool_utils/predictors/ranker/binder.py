@@ -18,8 +18,9 @@ of a code (``BLACK``, ``us``), a language or country code inside a template (``l
 and a date in the example's field order and separators.
 
 Nothing here is a list of cases from the benchmark: the cue rules are about words, the abbreviation
-rule is a subsequence test, the weights are round numbers chosen by group-disjoint cross-validation on
-the dev slice (docs/ranker.md).
+rule is a subsequence test, the weights are round numbers; the binding threshold and the description
+weight were chosen from a small grid by group-disjoint cross-validation on the dev slice, and a
+logistic pair model fitted the same way did not beat them on a held-out fold (docs/ranker.md).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ COMMA_FACTOR = 0.5
 WINDOW_BEFORE = 4
 WINDOW_AFTER = 3
 MIN_SCORE = 0.5
-"""A pair is bound only from this score on: one name part right next to the span, or two nearby
-description words."""
+"""A pair is bound only from this score on: one name part up to four tokens away, or one description
+word right next to the span (chosen by group-disjoint cross-validation, :func:`~.ablation.select_binder`)."""
 
 GENERIC_DESCRIPTION = frozenset(
     """value field return endpoint json object parameter filter one following separated comma multiple example
