@@ -46,6 +46,9 @@ def render(study, source: str) -> dict[str, str]:
         "critical": md(st.subset_table(study.critical, subsets)) + "\n",
         "reuse": md(st.subset_table(study.reuse, reuse)) + "\n",
         "errors": md(st.error_table(study.results)) + "\n",
+        "classes": md(st.classes_table(study.classes)) + "\n",
+        "silent": md(st.silent_table(study.silent)) + "\n",
+        "binder": md(st.binder_table(study.binder)) + "\n",
     }
 
 
@@ -98,6 +101,9 @@ def main() -> int:
         "request_seen": json.loads(study.reuse.to_json(orient="records")),
         "rules": json.loads(study.rules.to_json(orient="records")),
         "design": json.loads(study.design.to_json(orient="records")),
+        "error_classes": json.loads(study.classes.to_json(orient="records")),
+        "silent_history": json.loads(study.silent.to_json(orient="records")),
+        "binder": json.loads(study.binder.to_json(orient="records")),
     })
     print(f"wrote {len(blocks)} tables into {DOC} and the rows to {RESULTS} ({seconds:.0f} s)")
     return 0

@@ -46,20 +46,22 @@ def _acc(entries, responses, metric):
 
 def test_no_population_meets_its_bars(dev_entries, bench_runs):
     """One prompt at a time (no other user's history): Tool Acc >= 0.80 on average and >= 0.65 per
-    setting (the preferred-only setting cannot beat chance when the history is silent); Param >= 0.78."""
+    setting (the preferred-only setting cannot beat chance when the history is silent); Param >= 0.88
+    (0.78 before ranker v3's span binder; v3 reads 92.0% on the held-out folds, docs/ranker.md)."""
     tool = _acc(dev_entries, bench_runs["plain"], "tool")
     param = _acc(dev_entries, bench_runs["plain"], "param")
     assert np.mean(list(tool.values())) >= 0.80, tool
     assert min(tool.values()) >= 0.65, tool
-    assert np.mean(list(param.values())) >= 0.78, param
+    assert np.mean(list(param.values())) >= 0.88, param
 
 
 def test_cross_fitted_prior_meets_its_bars(dev_entries, bench_runs):
-    """Each fold of functionality groups answered with a prior from the other fold only."""
+    """Each fold of functionality groups answered with a prior from the other fold only (Tool >= 0.94
+    on average: 0.92 before ranker v3's description check of same-named APIs, 96.6% with it)."""
     tool = _acc(dev_entries, bench_runs["cross"], "tool")
     param = _acc(dev_entries, bench_runs["cross"], "param")
     call = _acc(dev_entries, bench_runs["cross"], "call")
-    assert np.mean(list(tool.values())) >= 0.92 and min(tool.values()) >= 0.88, tool
+    assert np.mean(list(tool.values())) >= 0.94 and min(tool.values()) >= 0.88, tool
     assert np.mean(list(param.values())) >= 0.95, param
     assert np.mean(list(call.values())) >= 0.90, call
 

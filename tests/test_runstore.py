@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from _bench_copies import at_least, file_with_at_least
 from hypothesis import given, settings, strategies as st
 from openai_server import Faults, LoopbackServer, expected_answer, request_key
@@ -85,6 +86,17 @@ def test_manifest_has_provenance_and_no_secret(tmp_path, monkeypatch):
     assert m["petool_version"] and "git_commit" in m and len(m["runs"]) == 2
     assert m["created_at"] == m["runs"][0]["started_at"]
     assert redact_obj({"Authorization": "x", "max_tokens": 1}, {}) == {"max_tokens": 1}
+
+
+@pytest.mark.parametrize(("name", "standin", "own"), [
+    ("offline-random", True, False), ("offline-popularity-crossfit-2", True, False), ("tiny-llama-standin", True, False),
+    ("offline-ranker", False, True), ("offline-ranker-crossfit-2", False, True), ("offline-ranker-prior-x-1a2b3c4d", False, True),
+    ("openai-gpt-4o-mini", False, False),
+])
+def test_the_manifest_labels_baselines_as_stand_ins_and_the_ranker_as_our_method(tmp_path, name, standin, own):
+    m = json.loads(write_manifest(tmp_path, model_spec=name, predictor_name=name, options={}, settings=["none"]).read_text())
+    assert m["standin"] is standin
+    assert m.get("method") == ("petool's own method (offline, no LLM)" if own else None)
 
 
 def test_sigkill_mid_run_resumes_without_duplicates_or_broken_lines(bench_entries, bench_path, tmp_path, monkeypatch):

@@ -35,6 +35,17 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def is_own_method(predictor_name: str) -> bool:
+    """petool's ranker (``offline-ranker``, with or without a prior): our method, not a stand-in."""
+    return predictor_name.startswith("offline-ranker")
+
+
+def is_standin(predictor_name: str) -> bool:
+    """An offline baseline (random, retrieval, history, popularity) or a stand-in model: labelled
+    ``standin: true`` in its manifest. The ranker is not one (:func:`is_own_method`)."""
+    return any(w in predictor_name for w in ("offline", "standin")) and not is_own_method(predictor_name)
+
+
 def write_manifest(
     directory: str | os.PathLike[str],
     *,
@@ -70,8 +81,10 @@ def write_manifest(
     manifest = {
         "model_spec": model_spec,
         "predictor": predictor_name,
-        # An offline method or a stand-in model says so in every artifact it touches.
-        "standin": any(w in predictor_name for w in ("offline", "standin")),
+        # An offline baseline or a stand-in model says so in every artifact it touches; petool's own
+        # ranker is neither (it is the method, not a stand-in for one) and says that instead.
+        "standin": is_standin(predictor_name),
+        **({"method": "petool's own method (offline, no LLM)"} if is_own_method(predictor_name) else {}),
         "settings": list(settings),
         "options": redact_obj(dict(options), secrets),
         "data": data,

@@ -12,7 +12,8 @@ saw the scored group.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -24,12 +25,13 @@ from petool_utils.evaluation.errors import ERROR_TYPES, classify_error
 from petool_utils.evaluation.intervals import cluster_ids
 from petool_utils.evaluation.scoring import OVERALL, Judged, judge_responses, pooled, score_judged
 from petool_utils.predictors.base import Predictor
-from petool_utils.predictors.ranker.crossfit import CrossFitted, split_folds
+from petool_utils.predictors.ranker.binder import PairModel
+from petool_utils.predictors.ranker.conventions import api_key
+from petool_utils.predictors.ranker.crossfit import CrossFitted, fold_of, split_folds
 from petool_utils.predictors.ranker.functionality import EmbeddingTable
 from petool_utils.predictors.ranker.parameters import FillerRules, fill_parameters
 from petool_utils.predictors.ranker.predictor import COMPONENTS, DEFAULT_COMPONENTS, PersonalizedRanker
 from petool_utils.predictors.ranker.prior import fit_prior
-from petool_utils.predictors.ranker.crossfit import fold_of
 
 FUNCTIONALITY = ("lexical", "parameter_fit", "group", "coverage")
 PRIOR_PARTS = ("population", "request_memory", "population_calls")
@@ -171,7 +173,7 @@ def _cell(value: float, ci: Any) -> str:
 # ----------------------------------------------------------------------------- choosing filler rules
 
 RULE_SWITCHES = ("same_request", "paraphrase", "code_lists", "documented_codes", "learned_inclusion",
-                 "learned_types", "own_habits")
+                 "learned_types", "own_habits", "span_binding", "example_formats", "consumed_words")
 
 
 def select_filler_rules(entries: Sequence[Entry], folds: int = 2, embedder: str | object = "minilm",
@@ -218,7 +220,7 @@ def select_filler_rules(entries: Sequence[Entry], folds: int = 2, embedder: str 
             acc = param_acc(trial, train)
             if acc > best:
                 rules, best = trial, acc
-        rows.append({"held_out_fold": k, "n_held_out": len(parts[k]),
+        rows.append({"population": "prior" if use_prior else "no population", "held_out_fold": k, "n_held_out": len(parts[k]),
                      "switches_off": ", ".join(s for s in RULE_SWITCHES if not getattr(rules, s)) or "none",
                      "train_param_acc": best, "held_out_param_acc": param_acc(rules, [k]),
                      "held_out_param_acc_all_on": param_acc(FillerRules(), [k])})
@@ -242,4 +244,96 @@ def fold_table(entries: Sequence[Entry], folds: int = 2, metric: str = "tool_acc
             for r in accuracy_rows(part, judged, n_boot=0):
                 row[r["setting"]] = round(100 * r[metric], 1)
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- choosing the binder's weights
+
+BINDER_GRID = {"span_min_score": (0.4, 0.5, 0.6, 0.8), "span_description_weight": (0.0, 0.25, 0.5)}
+"""The span binder's two numbers, searched on the training folds only (:func:`select_binder`)."""
+
+
+@dataclass(frozen=True)
+class BindingCase:
+    """One (request, call) pair with the called API's documentation: a text-only test of the filler."""
+
+    text: str
+    cand: Any
+    parameters: Mapping[str, Any]
+    fold: int
+
+
+def binding_cases(entries: Sequence[Entry], folds: int = 2) -> list[BindingCase]:
+    """The distinct (request, call) pairs of a benchmark whose API's documentation it lists: every
+    entry's request with its reference call, and every history pair whose API is a candidate of some
+    entry. A pair's fold is its functionality group's (:func:`~.crossfit.fold_of`): an entry's own, or
+    for a history pair the group of an entry whose reference is that API, else a hash of the API name."""
+    docs = {c.tool_name: c for e in entries for c in e.candidates}
+    fold_of_api = {e.reference.tool_name: fold_of(e, folds) for e in entries}
+    out: dict[tuple[str, str, str], BindingCase] = {}
+
+    class _Api:  # fold_of reads ``func`` and ``entry_id``
+        def __init__(self, name: str):
+            self.func, self.entry_id = f"api:{api_key(name)}", name
+
+    def add(text: str, tool: str, params: Mapping[str, Any], fold: int) -> None:
+        key = (text, tool, json.dumps(params, sort_keys=True, default=str))
+        if key not in out and tool in docs:
+            out[key] = BindingCase(text, docs[tool], dict(params), fold)
+
+    for e in entries:
+        add(e.query, e.reference.tool_name, e.reference.parameters, fold_of(e, folds))
+    for e in entries:
+        for s in SETTINGS:
+            for item in e.history(s):
+                tool = item.tool_call.tool_name
+                add(item.instruction, tool, item.tool_call.parameters, fold_of_api.get(tool, fold_of(_Api(tool), folds)))
+    return list(out.values())
+
+
+def binding_accuracy(cases: Sequence[BindingCase], rules: FillerRules, pair_model: Any = None) -> float:
+    """Share of the cases whose call the filler writes from the text alone (no past call read)."""
+    if not cases:
+        return float("nan")
+    return sum(fill_parameters(c.text, c.cand, [], rules=rules, pair_model=pair_model) == c.parameters
+               for c in cases) / len(cases)
+
+
+def fit_pair_model(cases: Sequence[BindingCase], seed: int = 0):
+    """A :class:`~.binder.PairModel` fitted on the (parameter, span) pairs of these cases."""
+    examples = [(c.text, p, c.parameters.get(p.name))
+                for c in cases for p in (*c.cand.required_parameters, *c.cand.optional_parameters)]
+    return PairModel(seed=seed).fit(examples)
+
+
+def select_binder(entries: Sequence[Entry], folds: int = 2) -> pd.DataFrame:
+    """The binder's numbers chosen by group-disjoint cross-validation on :func:`binding_cases`: for each
+    held-out fold, the grid point (:data:`BINDER_GRID`) with the best accuracy on the other folds (ties:
+    the shipped values, then the grid order), scored on the held-out fold beside the shipped rules,
+    the shipped rules with a logistic pair model fitted on the other folds in place of the hand-set
+    pair scores (:class:`~.binder.PairModel`), and the rules before the binder (``span_binding``,
+    ``example_formats`` and ``consumed_words`` off)."""
+    import itertools
+
+    cases = binding_cases(entries, folds)
+    shipped = FillerRules()
+    before = FillerRules(span_binding=False, example_formats=False, consumed_words=False)
+    grid = [dict(zip(BINDER_GRID, v)) for v in itertools.product(*BINDER_GRID.values())]
+    rows = []
+    for k in range(folds):
+        train = [c for c in cases if c.fold != k]
+        held = [c for c in cases if c.fold == k]
+
+        def key(g: dict[str, float]) -> tuple[float, bool]:
+            return (binding_accuracy(train, replace(shipped, **g)),
+                    all(getattr(shipped, n) == v for n, v in g.items()))
+
+        best = max(grid, key=key)
+        rows.append({"held_out_fold": k, "n_train": len(train), "n_held_out": len(held),
+                     "chosen": ", ".join(f"{n.removeprefix('span_')}={v}" for n, v in best.items()),
+                     "train_acc": binding_accuracy(train, replace(shipped, **best)),
+                     "held_out_acc": binding_accuracy(held, replace(shipped, **best)),
+                     "held_out_shipped": binding_accuracy(held, shipped),
+                     "held_out_learned": binding_accuracy(held, shipped, fit_pair_model(train)),
+                     "held_out_before": binding_accuracy(held, before)})
     return pd.DataFrame(rows)

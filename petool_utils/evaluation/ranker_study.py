@@ -19,20 +19,22 @@ import pandas as pd
 
 from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.benchmark.data import Entry
+from petool_utils.evaluation.error_classes import ERROR_CLASSES, error_class_counts
 from petool_utils.evaluation.errors import ERROR_TYPES
 from petool_utils.evaluation import ranker_ablation as ablation, ranker_audit as audit
 from petool_utils.predictors.ranker.crossfit import fold_of
 from petool_utils.predictors.ranker.functionality import EmbeddingTable, FunctionalityWeights
-from petool_utils.predictors.ranker.predictor import COMPONENTS
+from petool_utils.predictors.ranker.predictor import COMPONENTS, DEFAULT_COMPONENTS
 from petool_utils.predictors.ranker.preference import PreferenceWeights
 from petool_utils.evaluation.intervals import cluster_ids
 from petool_utils.report.fragments import table_block, text_block
 from petool_utils.predictors.ranker.prior import benchmark_sources
+from petool_utils.predictors.ranker.text import tool_part
 
 METRIC_NAMES = {"tool_acc": "Tool Acc", "param_acc": "Param Acc", "call_acc": "Call Acc"}
 
 DESIGN_CHOICES: dict[str, dict[str, Any]] = {
-    "MiniLM similarity in the functionality score": {"components": COMPONENTS},
+    "MiniLM similarity in the functionality score": {"components": (*DEFAULT_COMPONENTS, "semantic")},
     "the prior's votes pooled over the three settings": {"pooled_votes": True},
     "within the group, functionality decides before coverage and list order": {
         "fweights": FunctionalityWeights(within_group_functionality=True)},
@@ -40,6 +42,16 @@ DESIGN_CHOICES: dict[str, dict[str, Any]] = {
         "pweights": PreferenceWeights(group_relative=False)},
     "chronological, a lone provider: abandoned before 1/3 (not 1/2) of the history": {
         "pweights": PreferenceWeights(lone_abandoned_before=1 / 3)},
+    "same-named APIs of a category always one group (their descriptions not compared)": {
+        "fweights": FunctionalityWeights(same_name_cosine=0.0)},
+    "same-named APIs one group from a cosine of 0.6 (not 0.75)": {
+        "fweights": FunctionalityWeights(same_name_cosine=0.6)},
+    "groups split by IO schema (parameter names' Jaccard >= 0.5 within a group)": {
+        "fweights": FunctionalityWeights(group_schema=0.5)},
+    "look-alike groups: no bonus per listed member beyond the second": {
+        "fweights": FunctionalityWeights(member_bonus=0.0)},
+    "inside the group, the non-functional score before provider coverage": {
+        "components": (*DEFAULT_COMPONENTS, "nonfunctional")},
 }
 """Alternatives to the shipped design, each checked on every held-out fold (:func:`design_table`)."""
 
@@ -61,6 +73,12 @@ class Study:
     reuse: pd.DataFrame
     rules: pd.DataFrame
     design: pd.DataFrame
+    classes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """:func:`~petool_utils.evaluation.error_classes.error_class_counts` of the main variants."""
+    silent: pd.DataFrame = field(default_factory=pd.DataFrame)
+    binder: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """:func:`.ablation.select_binder`: the span binder's numbers, chosen on the training folds."""
+    """:func:`silent_history_table`: the non-functional score where the history is silent on the group."""
     responses: dict[str, dict[str, dict[Any, str]]] = field(default_factory=dict, repr=False)
 
 
@@ -95,13 +113,53 @@ def run_study(entries: Sequence[Entry], folds: int = 2, embedder: str | object =
     main = {n: responses[n] for n in ablation.MAIN_VARIANTS}
     critical = audit.subset_accuracy(entries, a, main, n_boot=n_boot, seed=seed)
     reuse = audit.subset_accuracy(entries, a, main, n_boot=n_boot, seed=seed, column="request_seen")
-    rules = ablation.select_filler_rules(entries, folds=folds, embedder=embedder, table=table)
+    rules = pd.concat([ablation.select_filler_rules(entries, folds=folds, embedder=embedder, table=table, use_prior=prior)
+                       for prior in (False, True)], ignore_index=True)
+    classes = pd.concat([error_class_counts(entries, {st: responses[n][st] for st in SETTINGS}).assign(variant=n)
+                         for n in ablation.MAIN_VARIANTS], ignore_index=True)
+    silent = silent_history_table(entries, folds, responses)
+    binder = ablation.select_binder(entries, folds=folds)
     design = design_table(entries, folds=folds, embedder=embedder, table=table)
 
     return Study(n_entries=len(entries), n_groups=int(len(set(cluster_ids(entries).tolist()))), folds=folds,
                  fold_sizes=[sum(fold_of(e, folds) == k for e in entries) for k in range(folds)],
                  results=results, per_fold=per_fold, audit=a, audit_summary=audit.audit_summary(a),
-                 critical=critical, reuse=reuse, rules=rules, design=design, responses=responses)
+                 critical=critical, reuse=reuse, rules=rules, design=design, responses=responses,
+                 classes=classes, silent=silent, binder=binder)
+
+
+SILENT_PAIRS = {"no population (offline:ranker)": "no population + nonfunctional",
+                "cross-fitted prior (full ranker)": "full + nonfunctional"}
+"""Each shipped variant and the same with the non-functional score on."""
+
+
+def history_silent(entry: Entry, setting: str) -> bool:
+    """Whether the setting's history names no provider of the reference's functionality group."""
+    group = {tool_part(n) for n in entry.same_func_names}
+    return not any(tool_part(h.tool_call.tool_name) in group for h in entry.history(setting))
+
+
+def silent_history_table(entries: Sequence[Entry], folds: int,
+                         responses: Mapping[str, Mapping[str, Mapping[Any, str]]]) -> pd.DataFrame:
+    """Tool Acc on the (entry, setting) pairs whose history is silent on the group, per held-out fold,
+    without and with the non-functional score (pairs of :data:`SILENT_PAIRS` present in ``responses``)."""
+    rows = []
+    for base, plus in SILENT_PAIRS.items():
+        if base not in responses or plus not in responses:
+            continue
+        for k in range(folds):
+            part = [e for e in entries if fold_of(e, folds) == k]
+            n = ok_base = ok_plus = 0
+            for st in SETTINGS:
+                pairs = [e for e in part if history_silent(e, st)]
+                jb = ablation.judge_all(pairs, {st: responses[base][st]})[st]
+                jp = ablation.judge_all(pairs, {st: responses[plus][st]})[st]
+                n += len(pairs)
+                ok_base += int(jb.tool.sum())
+                ok_plus += int(jp.tool.sum())
+            rows.append({"variant": base, "held_out_fold": k, "n": n,
+                         "shipped": ok_base / n if n else float("nan"), "nonfunctional": ok_plus / n if n else float("nan")})
+    return pd.DataFrame(rows)
 
 
 def _per_fold(entries: Sequence[Entry], folds: int, responses: Mapping[str, Mapping[str, Mapping[Any, str]]]) -> pd.DataFrame:
@@ -219,8 +277,30 @@ def error_table(results: pd.DataFrame, variants: Sequence[str] = ablation.MAIN_V
     return out
 
 
+def classes_table(classes: pd.DataFrame) -> pd.DataFrame:
+    """The finer error classes (counts per setting), one row per variant and setting; empty classes
+    are left out of the columns."""
+    cols = [c for c in ERROR_CLASSES if c in classes and classes[c].sum() > 0]
+    return pd.DataFrame([{"variant": r["variant"], "setting": r["setting"], **{c: int(r[c]) for c in cols}}
+                         for _, r in classes.iterrows()])
+
+
+def binder_table(binder: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{"held-out fold": int(r["held_out_fold"]), "pairs (train / held out)": f"{int(r['n_train'])} / {int(r['n_held_out'])}",
+                          "chosen on the other folds": r["chosen"], "training folds": f"{100 * r['train_acc']:.1f}",
+                          "held-out, chosen": f"{100 * r['held_out_acc']:.1f}", "held-out, shipped": f"{100 * r['held_out_shipped']:.1f}",
+                          "held-out, learned pair model": f"{100 * r['held_out_learned']:.1f}",
+                          "held-out, before the binder": f"{100 * r['held_out_before']:.1f}"} for _, r in binder.iterrows()])
+
+
+def silent_table(silent: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{"variant": r["variant"], "held-out fold": int(r["held_out_fold"]),
+                          "(entry, setting) pairs": int(r["n"]), "shipped Tool Acc": f"{100 * r['shipped']:.1f}",
+                          "with the non-functional score": f"{100 * r['nonfunctional']:.1f}"} for _, r in silent.iterrows()])
+
+
 def rules_table(rules: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame([{"held-out fold": int(r["held_out_fold"]), "entries": int(r["n_held_out"]),
+    return pd.DataFrame([{"population": r.get("population", "prior"), "held-out fold": int(r["held_out_fold"]), "entries": int(r["n_held_out"]),
                           "switches turned off (chosen on the other folds)": r["switches_off"],
                           "Param Acc, training folds": f"{100 * r['train_param_acc']:.1f}",
                           "Param Acc, held-out fold": f"{100 * r['held_out_param_acc']:.1f}",
@@ -274,6 +354,9 @@ def fragment_blocks(study: Study, source: str, grid: Mapping[str, tuple[pd.DataF
     blocks.append(table_block(subset_table(study.reuse, REUSE_NAMES),
                               caption="Tool / Param / Call Acc (%) by whether the request was seen before"))
     blocks.append(table_block(ablation_table(study.results), caption="What each part adds (mean of the three settings)"))
+    if len(study.classes):
+        blocks.append(table_block(classes_table(study.classes),
+                                  caption="Remaining errors by class (petool_utils.evaluation.error_classes), per setting"))
     return blocks
 
 

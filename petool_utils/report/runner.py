@@ -492,7 +492,7 @@ def build_index(profile: Profile | str | os.PathLike[str]) -> Path:
 <h1>petool report: {_html.escape(prof.profile)}</h1>
 <p class="meta">{meta}</p>
 <p>Reproduction of <em>PEToolLLM: Towards Personalized Tool Learning in Large Language Models</em>.
-Rows and series marked as offline or stand-in are petool's own CPU baselines, not the models of the paper.</p>
+Rows and series marked as offline baselines or stand-ins are CPU baselines, not the models of the paper; rows marked "petool ranker (ours)" are petool's own method (offline, no LLM), not a stand-in.</p>
 {explorer}
 <nav id="contents" class="toc"><h2>Contents</h2><ol>{''.join(toc)}</ol></nav>
 {''.join(sections)}

@@ -134,8 +134,8 @@ def supported(value: Any, query: str) -> bool:
     if len(parts) > 1:
         return all(supported(p, query) for p in parts)
     vw = words(s)
-    if vw and set(vw) <= set(words(query)) and len(s) > 2:
-        return True
+    if vw and len(s) > 2 and not Counter(vw) - Counter(words(query)):
+        return True  # word by word, each word as often as the value has it ("id-ID" needs two "id")
     low = s.lower()
     for table in (COUNTRIES, LANGUAGES):
         for name, code in table.items():

@@ -133,6 +133,20 @@ class FunctionalityWeights:
     group_bonus: float = 0.3
     evidence_bonus: float = 0.3
     group_cosine: float = 0.92
+    same_name_cosine: float = 0.75
+    """Two same-named APIs of one category are one group only from this MiniLM cosine of their name and
+    description on (0: always). At 0.75, and at 0.6, both held-out folds gained Tool Acc with and
+    without a prior over 0 (docs/ranker.md, design checks); it costs the vectors of the same-named
+    candidates, which grouping by name alone did not need."""
+    group_schema: float = 0.0
+    """Least :func:`schema_similarity` of two candidates of one group (0: the IO schema is not read).
+    Off: the benchmark's groups join providers whose parameters differ (``properties/list`` of three
+    property sites), and at 0.5 both held-out folds lost (docs/ranker.md, design checks)."""
+    member_bonus: float = 0.05
+    """Per listed member beyond the second: the same API name under two categories is two groups, and
+    the one the benchmark asks about lists its providers side by side (on the dev slice the request's
+    group lists strictly more members than a same-named look-alike group in 88 of 116 entries that have
+    one, fewer in 14)."""
     within_group_functionality: bool = False
     """Inside the chosen group, when neither the user nor the prior decides: the better functionality
     score first (else straight to provider coverage, then list order)."""
@@ -151,22 +165,36 @@ def _similarity_pairs(names: tuple[str, ...]) -> tuple[tuple[int, int, bool], ..
                  if providers[i] != providers[j] and cats[i] == cats[j])
 
 
-def vectors_needed(cands: Sequence[CandidateTool]) -> list[bool]:
+def vectors_needed(cands: Sequence[CandidateTool], same_name_cosine: float = 0.0) -> list[bool]:
     """Which candidates' vectors :func:`functional_groups` reads: those in a pair it cannot decide by
     name. On the dev slice that is under half of the distinct candidate texts, so embedding only these
     halves the ranker's MiniLM time and changes no answer."""
     need = [False] * len(cands)
     for i, j, same_api in _similarity_pairs(tuple(c.tool_name for c in cands)):
-        if not same_api:
+        if not same_api or same_name_cosine > 0:
             need[i] = need[j] = True
     return need
 
 
-def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min_cos: float) -> list[int]:
+def schema_similarity(a: CandidateTool, b: CandidateTool) -> float:
+    """Jaccard of two APIs' parameter names (normalised, required and optional alike; 1.0 when neither
+    takes any): the IO schema, which two providers' versions of one function share and a same-named
+    API of another vendor's SDK rarely does (``q, type, offset, limit`` against ``term, locale, ...``)."""
+    na = {norm_api(n) for n in a.parameter_names}
+    nb = {norm_api(n) for n in b.parameter_names}
+    return len(na & nb) / len(na | nb) if na | nb else 1.0
+
+
+def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min_cos: float,
+                      min_schema: float = 0.0, same_name_cosine: float = 0.0) -> list[int]:
     """Group label per candidate: same API name after normalisation, or near-identical name+description
     embeddings, from different providers of the same category (the paper's groups are clusters of
     near-identical APIs filtered to one category; the same API under another category is another group).
-    Rows of ``cand_vecs`` outside :func:`vectors_needed` are never read."""
+    Rows of ``cand_vecs`` outside :func:`vectors_needed` are never read. With ``min_schema``, two
+    candidates are one group only if their parameter names are that similar (:func:`schema_similarity`).
+    With ``same_name_cosine``, two APIs of the same name are one group only if their name+description
+    embeddings are that similar: a same-named API of another vendor, described otherwise ("Retrieves
+    an order" beside "For valid response try integer IDs..."), is its own group."""
     n = len(cands)
     parent = list(range(n))
 
@@ -178,6 +206,6 @@ def functional_groups(cands: Sequence[CandidateTool], cand_vecs: np.ndarray, min
 
     sim = cand_vecs @ cand_vecs.T if n else np.zeros((0, 0))
     for i, j, same_api in _similarity_pairs(tuple(c.tool_name for c in cands)):
-        if same_api or sim[i, j] >= min_cos:
+        if ((same_api and (same_name_cosine <= 0 or sim[i, j] >= same_name_cosine)) or sim[i, j] >= min_cos) and (min_schema <= 0 or schema_similarity(cands[i], cands[j]) >= min_schema):
             parent[find(i)] = find(j)
     return [find(i) for i in range(n)]

@@ -11,19 +11,25 @@ reads values out of the text only when no pair answers:
 2. **Paraphrase** (``paraphrase``): a past call of this API whose every informative value the request
    states (:func:`~.conventions.supported`) and which accounts for every value-like token of the
    request (quoted phrases, numbers, IDs) is repeated; the one stating the most values wins.
-3. **Reading the text**, parameter by parameter, in the documented order:
+3. **Reading the text**:
    a. a value of the parameter's code list (the values past calls gave it, the documented example,
       and the values its description lists, ``documented_codes``) that the request states, in the
       form the calls write it (``code_lists``);
    b. the documented example value, if the request contains it literally;
-   c. a country or language name, as the kind of code the documented example uses;
-   d. a value next to a word of the parameter's name ("page 3", "ID 12345", "limit of 24",
-      "3 days", "first page" -> 1), or a quoted phrase right after such a word;
+   c. a country or language name, inside the example's template (``lang_en`` -> ``lang_fr``) or as
+      the kind of code the documented example uses; the one date the request states, in the
+      example's date format (``example_formats``, :mod:`.binder`);
+   d. the span binder (``span_binding``, :func:`~.binder.bind`): the request's remaining value spans
+      go to the remaining parameters, every (parameter, span) pair scored by the name parts (or their
+      abbreviations) and description words around the span, bound best first; off, the older rule:
+      the first value after a word of the name ("page 3", "ID 12345"), or before one ("3 days"), or a
+      quoted phrase after one;
    e. a required parameter still without a value takes its documented example, else ``""``.
-   An optional parameter without a value is sent when the request names it, when this user sent it
-   in a past call of the API (``own_habits``), or when most past calls of the API send it (``learned_inclusion``: then
-   with the value they agree on, else the documented one). A single quoted phrase left over goes to
-   the first required text parameter still on its default.
+   An optional parameter without a value is sent when a word of its name is in the request and not
+   already taken by a parameter that got a value (``consumed_words``), when this user sent it in a
+   past call of the API (``own_habits``), or when most past calls of the API send it
+   (``learned_inclusion``: then with the value they agree on, else the documented one). A single
+   quoted phrase left over goes to the first required text parameter still on its default.
 4. **Types**: a number goes as a JSON number or as a string the way past calls of the API send that
    parameter (``learned_types``), else by the documented type (``NUMBER`` -> integer, decimals
    truncated as the benchmark's own calls do).
@@ -39,6 +45,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 from petool_utils.benchmark.data import CandidateTool, ToolParameter
+from petool_utils.predictors.ranker.binder import bind, code_in_template, date_like, dates_in, format_like
 from petool_utils.predictors.ranker.conventions import (
     COUNTRIES,
     LANGUAGES,
@@ -73,6 +80,21 @@ class FillerRules:
     learned_types: bool = True
     documented_codes: bool = True
     own_habits: bool = True
+    span_binding: bool = True
+    """Values go to parameters by the span binder (:mod:`.binder`: every (parameter, span) pair scored
+    by the name parts, abbreviations and description words around the span, bound best first); off:
+    each parameter in documented order takes the first value after a word of its name."""
+    span_min_score: float = 0.5
+    """``span_binding``: the least pair score that binds (:data:`~.binder.MIN_SCORE`)."""
+    span_description_weight: float = 0.5
+    """``span_binding``: what a description word next to a span counts (a name part counts 1)."""
+    consumed_words: bool = True
+    """An optional parameter without a value is sent when a word of its name is in the request and
+    not already taken by a parameter that got a value (its name's words or its value's); off: any
+    word of its name in the request."""
+    example_formats: bool = True
+    """Values are written in the format of the documented example (:func:`~.binder.format_like`,
+    :func:`~.binder.code_in_template`)."""
     min_calls: int = 3
     """``learned_inclusion``: conventions need at least this many distinct past calls of the API."""
     inclusion_threshold: float = 0.5
@@ -208,17 +230,34 @@ def code_list_value(query: str, p: ToolParameter, conv: ParamConvention | None, 
     return best
 
 
-def find_value(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -> str | None:
-    """Rules 3b-3d for one parameter; ``used`` holds values already given to earlier parameters."""
+def find_literal(query: str, p: ToolParameter, formats: bool = True) -> str | None:
+    """Rules 3b-3c: the documented example when the request states it literally; else (with
+    ``formats``) a country or language the request names inside the example's template (``lang_en``
+    -> ``lang_fr``, :func:`~.binder.code_in_template`) or the one date it states in the example's
+    date format (:func:`~.binder.date_like`); else a country or language as the kind of code the
+    documentation uses."""
     q = query.lower()
     d = p.default
     if d is not None and not isinstance(d, bool) and str(d).strip():
         ds = str(d).strip()
         if len(ds) >= 2 and re.search(rf"(?<![\w]){re.escape(ds.lower())}(?![\w])", q):
             return ds
-    c = code_for(query, p)
-    if c is not None:
-        return c
+    if formats:
+        c = code_in_template(query, p)
+        if c is not None:
+            return c
+        if d is not None and not isinstance(d, bool):
+            found = dates_in(query)
+            if len(found) == 1:  # one date stated: written as the example writes dates
+                c = date_like(str(d), found[0], query)
+                if c is not None:
+                    return c
+    return code_for(query, p)
+
+
+def find_near(query: str, p: ToolParameter, quoted: list[str], used: set[str]) -> str | None:
+    """Rule 3d without the span binder (``FillerRules(span_binding=False)``): the first value after
+    or right before a word of the parameter's name, or a quoted phrase after one."""
     v = value_after_name(query, p.name, used)
     if v is not None:
         return v
@@ -283,11 +322,13 @@ def _complete(call: PastCall, cand: CandidateTool) -> dict[str, Any]:
 
 
 def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use_history: bool = True,
-                    population: CallBook | None = None, rules: FillerRules = DEFAULT_RULES) -> dict[str, Any]:
+                    population: CallBook | None = None, rules: FillerRules = DEFAULT_RULES,
+                    pair_model: Any = None) -> dict[str, Any]:
     """Arguments for ``cand`` (the module docstring gives the rules and their order).
 
     ``history``: the user's own interaction history in this setting (pairs in the prompt);
-    ``population``: other users' pairs from a fitted prior (None: no population).
+    ``population``: other users' pairs from a fitted prior (None: no population); ``pair_model``: a
+    :class:`~.binder.PairModel` scoring the binder's pairs instead of the hand-set scores (a design check).
     """
     books: list[CallBook] = []
     if use_history and history:
@@ -314,16 +355,38 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use
     quoted = quoted_phrases(query)
     out: dict[str, Any] = {}
     used: set[str] = set()
-    for p, required in _documented(cand):
-        pc = conv.get(p.name)
-        tconv = pc if rules.learned_types else None
+    found: dict[str, Any] = {}
+    documented = _documented(cand)
+    for p, _ in documented:
         v: Any = None
         if rules.code_lists:
-            v = code_list_value(query, p, pc, used, rules.documented_codes)
+            v = code_list_value(query, p, conv.get(p.name), used, rules.documented_codes)
         if v is None:
-            v = find_value(query, p, quoted, used)
+            v = find_literal(query, p, rules.example_formats)
+        if v is None and not rules.span_binding:
+            v = find_near(query, p, quoted, used)
         if v is not None:
             used.add(str(v))
+            found[p.name] = v
+    if rules.span_binding:
+        for name, v in bind(query, [p for p, _ in documented if p.name not in found], used,
+                            rules.span_min_score, rules.span_description_weight, pair_model).items():
+            used.add(v)
+            found[name] = v
+    free = qwords
+    if rules.consumed_words:
+        # a word of the request names one parameter: the name words of the parameters that took a
+        # value, and the words of their values, name no other one
+        byname = {p.name: p for p, _ in documented}
+        taken = {w for n, v in found.items() for w in (*_name_words(byname[n].name), *words(str(v)))}
+        free = qwords - taken
+    for p, required in documented:
+        pc = conv.get(p.name)
+        tconv = pc if rules.learned_types else None
+        if p.name in found:
+            v = found[p.name]
+            if rules.example_formats and isinstance(v, str):
+                v = format_like(v, p.default)
             out[p.name] = typed(v, p, tconv)
             continue
         if rules.learned_inclusion and pc is not None and pc.n_calls >= rules.min_calls and not required:
@@ -333,7 +396,7 @@ def fill_parameters(query: str, cand: CandidateTool, history: Sequence = (), use
                 continue
             if pc.n_present == 0 and p.name not in habit:
                 continue  # the API's callers never send it: not even when the request names it
-        if required or p.name in habit or (_name_words(p.name) & qwords):
+        if required or p.name in habit or (_name_words(p.name) & free):
             # required; or optional but named in the request or habitually passed by this user
             out[p.name] = typed(p.default, p, tconv) if p.default is not None else ""
     # "from the first ...", "starting at the beginning": a paging offset at its documented zero

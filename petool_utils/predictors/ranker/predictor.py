@@ -34,6 +34,7 @@ from petool_utils.predictors.ranker.functionality import (
     parameter_fit,
     vectors_needed,
 )
+from petool_utils.predictors.ranker.nonfunctional import nonfunctional_score
 from petool_utils.predictors.ranker.parameters import DEFAULT_RULES, FillerRules, fill_parameters
 from petool_utils.predictors.ranker.preference import (
     PreferenceWeights,
@@ -46,16 +47,18 @@ from petool_utils.predictors.ranker.text import category_part, tool_part
 from petool_utils.models.embeddings import get_embedder
 
 COMPONENTS = ("semantic", "lexical", "parameter_fit", "group", "preference", "coverage", "parameters",
-              "population", "request_memory", "population_calls")
+              "nonfunctional", "population", "request_memory", "population_calls")
 """Switchable parts, for ablations. The last three need a prior: ``population`` (provider votes),
 ``request_memory`` (a training user's call for the same request names the API), ``population_calls``
 (training users' (instruction, call) pairs for the parameter filler)."""
 
-DEFAULT_COMPONENTS = tuple(c for c in COMPONENTS if c != "semantic")
+DEFAULT_COMPONENTS = tuple(c for c in COMPONENTS if c not in ("semantic", "nonfunctional"))
 """On by default. ``semantic`` (MiniLM cosine between the request and the API's name and description in
 the functionality score) is off: under group-disjoint 2-fold cross-validation on the dev slice neither
 held-out fold gained from it, with or without a prior (docs/ranker.md, design checks). The embeddings
-still decide which candidates are one functionality group (near-identical name and description)."""
+still decide which candidates are one functionality group (near-identical name and description).
+``nonfunctional`` (:mod:`.nonfunctional`: inside the group, when the user's evidence is silent, the
+member whose provider resembles the history's) is off for the same reason: no held-out fold gained."""
 
 ROUND = 4
 """Scores are compared at 4 decimals: embeddings of one text can differ in the last bits with the batch
@@ -224,7 +227,7 @@ class PersonalizedRanker(Predictor):
         for e in entries:
             if semantic:  # the query's vector serves the semantic score only
                 texts.add(e.query)
-            needed = [True] * len(e.candidates) if semantic else vectors_needed(e.candidates)
+            needed = [True] * len(e.candidates) if semantic else vectors_needed(e.candidates, self.fweights.same_name_cosine)
             texts.update(candidate_text(c) for c, k in zip(e.candidates, needed) if k)
         self.table.ensure(texts)
 
@@ -248,7 +251,7 @@ class PersonalizedRanker(Predictor):
         cands: list[CandidateTool] = e.candidates
         semantic = "semantic" in on
         q, cv = self.table.entry_vectors(e.query, [candidate_text(c) for c in cands], need_query=semantic,
-                                         needed=None if semantic else vectors_needed(cands))
+                                         needed=None if semantic else vectors_needed(cands, w.same_name_cosine))
         score = np.zeros(len(cands), dtype=np.float64)
         if "semantic" in on:
             score += w.semantic * (cv @ q)
@@ -256,7 +259,7 @@ class PersonalizedRanker(Predictor):
             score += w.lexical * np.array([lexical_overlap(e.query, c) for c in cands])
         if "parameter_fit" in on:
             score += w.parameters * np.array([parameter_fit(e.query, c) for c in cands])
-        return _SettingFree(score, functional_groups(cands, cv, w.group_cosine))
+        return _SettingFree(score, functional_groups(cands, cv, w.group_cosine, w.group_schema, w.same_name_cosine))
 
     def functionality(self, e: Entry, setting: str, base: "_SettingFree | None" = None,
                       book: CallBook | None = None) -> tuple[np.ndarray, list[int]]:
@@ -287,7 +290,7 @@ class PersonalizedRanker(Predictor):
 
         def group_score(g: int) -> float:
             m = members_of[g]
-            s = max(fscore[i] for i in m) + (bonus if len(m) > 1 else 0.0)
+            s = max(fscore[i] for i in m) + (bonus + w.member_bonus * (len(m) - 2) if len(m) > 1 else 0.0)
             # a group where the user has already liked or rejected a provider is a group this user
             # has an opinion on: the history says which of several look-alike groups is theirs
             if len(m) > 1 and any(seen[i] for i in m):
@@ -309,7 +312,10 @@ class PersonalizedRanker(Predictor):
         popular = [popularity.get(providers[i], 0) for i in members]
         cover = [providers.count(providers[i]) if "coverage" in on else 0 for i in members]
         tie = [-fscore[i] if self.fweights.within_group_functionality else 0.0 for i in members]
-        order = sorted(range(len(members)), key=lambda k: (-pref[k], -popular[k], tie[k], -cover[k], members[k]))
+        nonfunc = ([nonfunctional_score(e.candidates[i], hist) for i in members] if "nonfunctional" in on
+                   else [0.0] * len(members))
+        order = sorted(range(len(members)),
+                       key=lambda k: (-pref[k], -popular[k], tie[k], -nonfunc[k], -cover[k], members[k]))
         return Decision(index=members[order[0]], group=members, functionality=[float(x) for x in fscore], preference=pref)
 
 
