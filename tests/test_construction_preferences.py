@@ -136,7 +136,8 @@ def test_popularity_uniform_spreads_preferences_and_shared_order_concentrates_th
                 per.setdefault(g, Counter())[api] += 1
         return sum(c.most_common(1)[0][1] for c in per.values()) / sum(sum(c.values()) for c in per.values())
 
-    shared = build_users(GROUPS, NAMES, _nf(), n_users=60, tools_per_user=[1, 5], top_k=2, seed=0)
+    shared = build_users(GROUPS, NAMES, _nf(), n_users=60, tools_per_user=[1, 5], top_k=2, seed=0,
+                         sampling_order="shared")
     uniform = build_users(GROUPS, NAMES, _nf(), n_users=60, tools_per_user=[1, 5], top_k=2, seed=0,
                           popularity="uniform", sampling_order="per_user")
     assert top_share(shared) == 1.0

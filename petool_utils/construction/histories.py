@@ -205,9 +205,10 @@ def query_provenance(rng: np.random.Generator, has_history_item: bool,
 
 
 def _disliked_pool(g: str, user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str],
-                   rng: np.random.Generator, min_disliked: int) -> list[str]:
-    """The non-preferred APIs an entry may show: ONE competing tool of the query's group (one with at least
-    ``min_disliked`` usable APIs when the group has one), its API of the group first, then its others in a
+                   rng: np.random.Generator, min_disliked: int, want: int) -> list[str]:
+    """The non-preferred APIs an entry may show: ONE competing tool of the query's group (one with ``want``
+    usable APIs when the group has one, else one with ``min_disliked``: in the release the one disliked tool
+    shows 5 items in 3 entries of 4, 2 to 4 in the others), its API of the group first, then its others in a
     seeded order. When it has fewer than ``min_disliked`` (the release never shows fewer than 2), the pool is
     topped up from the group's other competitors, then from a tool of the same category the user does not
     prefer."""
@@ -215,7 +216,8 @@ def _disliked_pool(g: str, user: UserPreference, apis_of_tool: Mapping[str, Sequ
     if not rivals:
         return []
     count = {r: sum(a in usable for a in apis_of_tool.get(r, [])) for r in rivals}
-    able = [r for r in rivals if count[r] >= min_disliked] or rivals
+    able = ([r for r in rivals if count[r] >= want] or [r for r in rivals if count[r] >= min_disliked]
+            or rivals)
     order = [able[int(rng.integers(len(able)))]] + [r for r in rivals if r not in able]
     if count[order[0]] < min_disliked:
         cat = tool_parts(order[0])[0]
@@ -262,7 +264,8 @@ def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], u
     history = [history[i] for i in rng.permutation(len(history))]
     planned: list[tuple[str, str, list[str]]] = []
     for g in qgroups if history else []:
-        pool = _disliked_pool(g, user, apis_of_tool, usable, rng, min_disliked)
+        want = disliked_count(len(history), max_disliked, max_history, liked_share, max_disliked, min_disliked)
+        pool = _disliked_pool(g, user, apis_of_tool, usable, rng, min_disliked, want)
         k = disliked_count(len(history), len(pool), max_history, liked_share, max_disliked, min_disliked)
         planned.append((g, user.preferred[g], pool[:k]))
     return history, planned

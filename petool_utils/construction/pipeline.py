@@ -112,7 +112,7 @@ def stage02_understand(run_dir: str | os.PathLike[str], llm: str = "offline-stan
 # -- 03 -------------------------------------------------------------------------------------------------
 
 def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", eps: float | str = "auto",
-                    min_samples: int = 2, io_match: str = "none", features: str = "name_func",
+                    min_samples: int = 2, io_match: str = "exact", features: str = "name_func",
                     schema_weight: float = 0.0, one_api_per_tool: bool = True, eps_fdr: float = 0.1,
                     eps_values: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
                     labels_path: str | None = "auto") -> dict[str, Any]:
@@ -166,7 +166,7 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
 
 def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm", n_users: int = 40,
                         tools_per_user: int | Sequence[int] = (2, 36), top_k: int = 2, seed: int = 0,
-                        popularity: str = "retrieval", sampling_order: str | float = "shared",
+                        popularity: str = "retrieval", sampling_order: str | float = 0.5,
                         max_attempts: int = 200) -> dict[str, Any]:
     """Users who prefer tools (``tools_per_user``: a number or [min, max], drawn per user). ``popularity:
     uniform`` is the debiased switch (no similarity retrieval, each user's own order): see
@@ -213,13 +213,13 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                    max_history: int | None = 20, seed: int = 0, fault_rate: float = 0.0, max_retries: int = 2,
                    concurrency: int = 16, request_timeout: float = 60.0, trl: bool = True,
                    progress: bool = True, min_disliked: int = 2, query_source: str = "release",
-                   params_source: str = "release", retriever: str = "minilm") -> dict[str, Any]:
+                   params_source: str = "release", retriever: str | None = None) -> dict[str, Any]:
     """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports.
 
     ``query_source`` / ``params_source``: ``release`` (the release's provenance: reused tool-use scenarios and
     disliked history instructions, the example's parameters) or ``fresh`` (the LLM's new ones: the debiased
     switches). ``retriever``: the dense retriever of the candidates over the API documents (``minilm``, the
-    stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile)."""
+    stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile); None: ``embedder``."""
     if not 0 < liked_share < 1:
         raise ValueError(f"liked_share must be in (0, 1), got {liked_share}")
     run_dir = Path(run_dir)
@@ -234,6 +234,7 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                            max_disliked, max_retries, min_disliked, query_source, params_source)
     queries = [(u, qi, q) for u in data for qi, q in enumerate(u.queries)]
     largest = max((len(v) for v in groups.values()), default=0)
+    retriever = retriever or embedder
     docs = [api_document(t) for t in tools]
     ranked = _ranked(retriever, docs, None if retriever == "tfidf" else get_embedder(retriever).embed(docs),
                      [q.instruction for _, _, q in queries], n_retrieved + min(largest, n_candidates))

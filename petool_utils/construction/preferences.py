@@ -58,7 +58,7 @@ class UsersFile(BaseModel):
     top_k: int
     tools_per_user: list[int] = Field(description="[min, max] tools a user prefers (drawn uniformly per user)")
     popularity: str = "retrieval"
-    sampling_order: str | float = "shared"
+    sampling_order: str | float = 0.5
     users: list[UserPreference]
     stats: dict[str, float] = Field(default_factory=dict)
 
@@ -138,7 +138,7 @@ def _overlaps(draw: Sequence[int], chosen: Mapping[str, str], tool_groups: Seque
 def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_emb: np.ndarray, n_users: int,
                 tools_per_user: int | Sequence[int], top_k: int, seed: int, max_attempts: int = 200,
                 generator: str = "", embedder: str = "", popularity: str = "retrieval",
-                sampling_order: str | float = "shared") -> UsersFile:
+                sampling_order: str | float = 0.5) -> UsersFile:
     """Sample ``n_users`` users; ``names[i]`` is the API whose non-functional embedding is ``nf_emb[i]``.
 
     A draw (the paper, Section 3.2): a tool offering a group the user does not touch yet, plus the ``top_k``
