@@ -28,7 +28,7 @@ from petool_utils.construction.statistics import (FIDELITY_ROWS, fidelity, relea
                                                   within_tolerance)
 from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.scoring import score_files
-from petool_utils.io import atomic_write_json
+from petool_utils.io import atomic_write_json, read_json
 from petool_utils.paths import DEV_SLICE_NAME, REPO_ROOT, shared_petoolbench_dir
 from petool_utils.report.docblocks import provenance, write_block
 from petool_utils.report.profiles import load_profile
@@ -38,6 +38,7 @@ MODES = {"faithful": {}, "debiased": {"04_preference_construction": {"popularity
                                       "05_data_creation": {"query_source": "fresh", "params_source": "fresh"}}}
 DOC = REPO_ROOT / "docs" / "construction.md"
 COMMAND = "python benchmarks/construction_fidelity.py"
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "construction_fidelity.json"
 
 
 def half_corpus(tools_dir: Path, out: Path, half: int) -> Path:
@@ -127,7 +128,13 @@ def main() -> None:
     ap.add_argument("--corpora", default="builtin,shared,halves")
     ap.add_argument("--work", default=str(REPO_ROOT / "runs" / "construction_fidelity"))
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--from-json", action="store_true",
+                    help="write the docs block from the last run's results file (no build)")
     args = ap.parse_args()
+    if args.from_json:
+        write_block(DOC, "fidelity", markdown(read_json(RESULTS)))
+        print(f"-> {DOC}")
+        return
     work = Path(args.work)
     shared = shared_petoolbench_dir()
     corpora: dict[str, str] = {}
@@ -166,7 +173,7 @@ def main() -> None:
 
         result["accuracy"][rel_name] = RELEASE_BASELINES
     result["provenance"] = provenance(COMMAND)
-    atomic_write_json(REPO_ROOT / "benchmarks" / "results" / "construction_fidelity.json", result)
+    atomic_write_json(RESULTS, result)
     table = markdown(result)
     print(table)
     if not args.no_docs:
