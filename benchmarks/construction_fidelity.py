@@ -62,13 +62,14 @@ def build_base(rd: Path, tools_dir: str) -> float:
     return round(time.perf_counter() - t0, 1)
 
 
-def build_mode(base: Path, rd: Path, mode: str) -> float:
-    """Stages 04-05 of one mode on a copy of the corpus's 01-03 artifacts."""
+def build_mode(base: Path, rd: Path, mode: str, extra: dict | None = None) -> float:
+    """Stages 04-05 of one mode on a copy of the corpus's 01-03 artifacts (``extra``: more stage-04 values)."""
     params = load_profile("offline").params
     if rd.exists():
         shutil.rmtree(rd)
     shutil.copytree(base, rd)
-    over = MODES[mode]
+    over = {**MODES[mode], "04_preference_construction": {**MODES[mode].get("04_preference_construction", {}),
+                                                          **(extra or {})}}
     t0 = time.perf_counter()
     pipeline.stage04_preferences(rd, **{**params["04_preference_construction"],
                                         **over.get("04_preference_construction", {})})
@@ -123,11 +124,49 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+CURVE = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
+    """Concentration and the popularity baseline against ``sampling_order`` (faithful otherwise), shared corpus:
+    the curve the default was read from."""
+    if shared is None:
+        raise SystemExit("the curve needs the shared corpus (../shared/petoolbench)")
+    base = work / "shared" / "base"
+    build_base(base, str(shared / "toolenv" / "tools"))
+    rel = load_entries(shared / DEV_SLICE_NAME)
+    rows = []
+    for share in CURVE:
+        rd = work / "shared" / f"curve_{share}"
+        build_mode(base, rd, "faithful", {"sampling_order": share})
+        entries = [e for s in ("train", "test") for e in load_entries(rd / "benchmark" / f"{s}.json")]
+        f = fidelity(entries)
+        paths = evaluate("offline:popularity", entries, list(SETTINGS), rd / "eval", progress=False)
+        acc = score_files(paths.values(), entries, n_boot=0)["all"]
+        rows.append((share, f["popularity_concentration"], f["tool_comb_modal_agreement"], 100 * acc.tool_acc))
+        print(rows[-1], flush=True)
+    f = fidelity(rel)
+    paths = evaluate("offline:popularity", rel, list(SETTINGS), work / "eval_released_curve", progress=False)
+    acc = score_files(paths.values(), rel, n_boot=0)["all"]
+    lines = ["| `sampling_order` | concentration | tool_comb modal agreement | `offline:popularity` Tool Acc (train + test) |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {s:g} | {c:.3f} | {a:.3f} | {p:.1f} |" for s, c, a, p in rows]
+    lines += [f"| released dev slice ({len(rel)} entries) | {f['popularity_concentration']:.3f} | "
+              f"{f['tool_comb_modal_agreement']:.3f} | {100 * acc.tool_acc:.1f} |", "", provenance(COMMAND + " --curve")]
+    table = "\n".join(lines)
+    print(table)
+    atomic_write_json(RESULTS.with_name("construction_fidelity_curve.json"), {"rows": rows, "table": table})
+    if not no_docs:
+        write_block(DOC, "fidelity_curve", table)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpora", default="builtin,shared,halves")
     ap.add_argument("--work", default=str(REPO_ROOT / "runs" / "construction_fidelity"))
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--curve", action="store_true",
+                    help="only the sampling-order curve on the shared corpus (block fidelity_curve)")
     ap.add_argument("--from-json", action="store_true",
                     help="write the docs block from the last run's results file (no build)")
     args = ap.parse_args()
@@ -137,6 +176,8 @@ def main() -> None:
         return
     work = Path(args.work)
     shared = shared_petoolbench_dir()
+    if args.curve:
+        return curve(work, shared, args.no_docs)
     corpora: dict[str, str] = {}
     for c in args.corpora.split(","):
         if c == "builtin":

@@ -10,13 +10,15 @@ history are distinct; the same API has the same wording in every user's history,
 **Queries are held out.** For ``queries_per_user`` of the user's preferred tools that offer a group (drawn
 uniformly among those tools), one grouped API of the tool is held out: neither it nor any other API of its group enters the history (in the release the reference
 API, and its whole group, never appear in the preferred history). The LLM writes a new instruction for
-it; that instruction is the entry's query.
+it; the entry's query is that instruction, or, in the release's proportions (``query_source="release"``), the
+API's own tool-use scenario or a disliked history item's instruction, with the example's parameters
+(``params_source="release"``).
 
 **Ratings and chronological are derived, per entry,** from that one history plus the entry's
 non-preferred items: APIs of ONE competing tool of the query's group (a tool offering the same
 functionality that the user does not prefer), each as its tool-use example, as in the release (there all
-disliked items of an entry come from one tool, which always has an API in the reference's group). How
-many: enough for a liked share of ``liked_share`` among the items shown, at least 1, at most
+disliked items of an entry come from one tool, which always offers the reference's group). How many:
+enough for a liked share of ``liked_share`` among the items shown, at least ``min_disliked``, at most
 ``max_disliked`` and at most what the competing tool has. A prompt shows the last ``max_history`` items:
 the preferred-only prompt shows the last ``max_history`` preferred items; the rating-integrated and
 chronological prompts show the same items, every non-preferred item plus the most recent preferred ones

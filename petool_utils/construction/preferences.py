@@ -1,16 +1,16 @@
-"""Stage 04: simulated users and their tool preferences.
+"""Stage 04: simulated users and their tool preferences, drawn as the paper draws them (Section 3.2).
 
 A user's taste is a non-functional one (a provider's pricing, SDKs, licence...), so preferred tools come
-in draws: a random tool offering a random functionality group, plus the ``top_k`` tools whose
-non-functional descriptions are closest to it (the tool's description is the mean of its APIs'). A user
-prefers **tools**, as the release's users do: every API of a preferred tool is a preferred API, and in
-every group where a preferred tool has an API that API is the user's choice; the group's other APIs are
-the user's non-preferred ones. A draw's seed is a tool offering a random group the user does not touch
-yet; its neighbours may be any tools, grouped or not. Draws repeat until the user prefers
-``tools_per_user`` tools (a number drawn per user from a range, so users and their histories differ in
-size, as in the release: 2 to 37 tools, history length about 2.4 times the tools). Two preferred tools
-may not offer the same group: a seed tool that would collide is rejected and redrawn (counted), a
-neighbour that would collide is passed over for the next closest (counted).
+in draws: a tool offering a functionality group the user does not touch yet, plus the ``top_k`` tools whose
+non-functional descriptions are closest to it (the tool's description is the mean of its APIs'). A draw
+whose tools overlap in functionality, with each other or with the user's preferred tools, is discarded and
+sampling restarts (the paper's rule; never patched). A user prefers **tools**, as the release's users do:
+every API of a preferred tool is a preferred API, and in every group where a preferred tool has an API that
+API is the user's choice; the group's other APIs are the user's non-preferred ones. Draws repeat until the
+user prefers ``tools_per_user`` tools (a number drawn per user from a range, as in the release: 2 to 37).
+
+Whose random sequence the draws follow (``sampling_order``) is what makes one tool per group the popular one,
+as in the release, whose users share one order of tools; ``popularity="uniform"`` is the debiased switch.
 """
 
 from __future__ import annotations
