@@ -5,6 +5,8 @@ built-in corpus, the shared dev-slice corpus, and the two halves of the shared c
 the rows generalise to corpora the defaults were not chosen on). Not part of `make test`.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py [--corpora builtin,shared,halves]
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py --curve   # the sampling-order curve
+    python benchmarks/construction_fidelity.py --from-json   # the docs blocks from the results files (no build)
 
 Modes: ``faithful`` is the offline profile as it is; ``debiased`` turns the three shortcut switches on
 (``popularity: uniform``, ``query_source: fresh``, ``params_source: fresh``). Stages 01-03 run once per corpus
@@ -30,7 +32,7 @@ from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.scoring import score_files
 from petool_utils.io import atomic_write_json, read_json
 from petool_utils.paths import DEV_SLICE_NAME, REPO_ROOT, shared_petoolbench_dir
-from petool_utils.report.docblocks import provenance, write_block
+from petool_utils.report.docblocks import provenance, write_block, write_blocks
 from petool_utils.report.profiles import load_profile
 
 MODELS = ("offline:popularity", "offline:history", "offline:ranker")
@@ -39,6 +41,7 @@ MODES = {"faithful": {}, "debiased": {"04_preference_construction": {"popularity
 DOC = REPO_ROOT / "docs" / "construction.md"
 COMMAND = "python benchmarks/construction_fidelity.py"
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "construction_fidelity.json"
+CURVE_RESULTS = RESULTS.with_name("construction_fidelity_curve.json")
 
 
 def half_corpus(tools_dir: Path, out: Path, half: int) -> Path:
@@ -155,7 +158,7 @@ def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
               f"{f['tool_comb_modal_agreement']:.3f} | {100 * acc.tool_acc:.1f} |", "", provenance(COMMAND + " --curve")]
     table = "\n".join(lines)
     print(table)
-    atomic_write_json(RESULTS.with_name("construction_fidelity_curve.json"), {"rows": rows, "table": table})
+    atomic_write_json(CURVE_RESULTS, {"rows": rows, "table": table})
     if not no_docs:
         write_block(DOC, "fidelity_curve", table)
 
@@ -170,9 +173,12 @@ def main() -> None:
     ap.add_argument("--from-json", action="store_true",
                     help="write the docs block from the last run's results file (no build)")
     args = ap.parse_args()
-    if args.from_json:
-        write_block(DOC, "fidelity", markdown(read_json(RESULTS)))
-        print(f"-> {DOC}")
+    if args.from_json:  # the blocks from the last runs' results files (what --no-docs left unwritten)
+        blocks = {"fidelity": markdown(read_json(RESULTS))} if RESULTS.exists() else {}
+        if CURVE_RESULTS.exists():
+            blocks["fidelity_curve"] = read_json(CURVE_RESULTS)["table"]
+        write_blocks(DOC, blocks)
+        print(f"-> {DOC}: {', '.join(blocks)}")
         return
     work = Path(args.work)
     shared = shared_petoolbench_dir()
