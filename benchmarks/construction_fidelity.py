@@ -1,119 +1,232 @@
-"""How close the constructed benchmark is to the release: the fidelity table (issue 15's statistics) and the
-sanity check (offline baselines on the constructed test split beside the released data), for the built-in
-corpus and the shared corpus, with the offline profile's construction parameters. Not part of `make test`.
+"""How close the constructed benchmark is to the release, in both modes: the fidelity table (every structure
+statistic of issues 15 and 24 beside the release's value, with the tolerance a faithful build must meet) and the
+offline baselines' Tool and Param Acc (popularity with a cross-fitted prior, history, the ranker), for the
+built-in corpus, the shared dev-slice corpus, and the two halves of the shared corpus built apart (a check that
+the rows generalise to corpora the defaults were not chosen on). Not part of `make test`.
 
-    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py [--corpora builtin,shared]
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py [--corpora builtin,shared,halves]
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py --curve   # the sampling-order curve
+    python benchmarks/construction_fidelity.py --from-json   # the docs blocks from the results files (no build)
 
-Writes benchmarks/results/construction_fidelity.json and rewrites the block between the
-``<!-- fidelity:begin -->`` / ``<!-- fidelity:end -->`` markers of docs/construction.md (numbers in the docs
-come from this run, never by hand).
+Modes: ``faithful`` is the offline profile as it is; ``debiased`` turns the three shortcut switches on
+(``popularity: uniform``, ``query_source: fresh``, ``params_source: fresh``). Stages 01-03 run once per corpus
+(kept under ``--work``, so a rerun resumes), 04-05 once per mode.
+
+Writes benchmarks/results/construction_fidelity.json and the ``fidelity`` block of docs/construction.md
+(numbers in the docs come from this run, never by hand).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import tempfile
+import shutil
 import time
 from pathlib import Path
-
-import pandas as pd
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import load_entries
 from petool_utils.construction import pipeline
-from petool_utils.construction.statistics import FIDELITY_ROWS, fidelity
+from petool_utils.construction.statistics import (FIDELITY_ROWS, fidelity, release_figures, tolerance_text,
+                                                  within_tolerance)
 from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.scoring import score_files
-from petool_utils.io import atomic_write_json, atomic_write_text
+from petool_utils.io import atomic_write_json, read_json
 from petool_utils.paths import REPO_ROOT
 from petool_utils.benchmark.locate import DEV_SLICE_NAME, shared_petoolbench_dir
 from petool_utils.params import load_profile
+from petool_utils.report.docblocks import provenance, write_block, write_blocks
 
-MODELS = ("offline:history", "offline:ranker")
+MODELS = ("offline:popularity", "offline:history", "offline:ranker")
+MODES = {"faithful": {}, "debiased": {"04_preference_construction": {"popularity": "uniform"},
+                                      "05_data_creation": {"query_source": "fresh", "params_source": "fresh"}}}
 DOC = REPO_ROOT / "docs" / "construction.md"
+COMMAND = "python benchmarks/construction_fidelity.py"
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "construction_fidelity.json"
+CURVE_RESULTS = RESULTS.with_name("construction_fidelity_curve.json")
 
 
-def build(rd: Path, tools_dir: str) -> dict[str, float]:
-    """Stages 01-05 with the offline profile's parameters on ``tools_dir``; seconds per stage."""
+def half_corpus(tools_dir: Path, out: Path, half: int) -> Path:
+    """Every other category of a ``toolenv/tools`` folder (sorted names; ``half`` 0 or 1), linked, not copied."""
+    out.mkdir(parents=True, exist_ok=True)
+    for i, cat in enumerate(sorted(p for p in tools_dir.iterdir() if p.is_dir())):
+        if i % 2 == half and not (out / cat.name).exists():
+            (out / cat.name).symlink_to(cat.resolve(), target_is_directory=True)
+    return out
+
+
+def build_base(rd: Path, tools_dir: str) -> float:
+    """Stages 01-03 with the offline profile's parameters (skipped when ``groups.json`` is there already)."""
+    if (rd / "groups.json").exists():
+        return 0.0
     params = load_profile("offline").params
-    times = {}
-    calls = [("01", pipeline.stage01_prepare, {"tools_dir": tools_dir, **params["01_tool_preparation"]}),
-             ("02", pipeline.stage02_understand, {**params["02_tool_understanding"], "progress": False}),
-             ("03", pipeline.stage03_cluster, {k: v for k, v in params["03_tool_clustering"].items() if k != "projection"}),
-             ("04", pipeline.stage04_preferences, params["04_preference_construction"]),
-             ("05", pipeline.stage05_create, {**params["05_data_creation"], "progress": False})]
-    for num, func, kw in calls:
-        t0 = time.perf_counter()
-        func(rd, **kw)
-        times[num] = round(time.perf_counter() - t0, 1)
-    return times
+    t0 = time.perf_counter()
+    pipeline.stage01_prepare(rd, tools_dir=tools_dir, **params["01_tool_preparation"])
+    pipeline.stage02_understand(rd, **{**params["02_tool_understanding"], "progress": False})
+    pipeline.stage03_cluster(rd, **{k: v for k, v in params["03_tool_clustering"].items() if k != "projection"})
+    return round(time.perf_counter() - t0, 1)
+
+
+def build_mode(base: Path, rd: Path, mode: str, extra: dict | None = None) -> float:
+    """Stages 04-05 of one mode on a copy of the corpus's 01-03 artifacts (``extra``: more stage-04 values)."""
+    params = load_profile("offline").params
+    if rd.exists():
+        shutil.rmtree(rd)
+    shutil.copytree(base, rd)
+    over = {**MODES[mode], "04_preference_construction": {**MODES[mode].get("04_preference_construction", {}),
+                                                          **(extra or {})}}
+    t0 = time.perf_counter()
+    pipeline.stage04_preferences(rd, **{**params["04_preference_construction"],
+                                        **over.get("04_preference_construction", {})})
+    pipeline.stage05_create(rd, **{**params["05_data_creation"], "progress": False, "trl": False,
+                                   **over.get("05_data_creation", {})})
+    return round(time.perf_counter() - t0, 1)
 
 
 def accuracy(entries, out: Path) -> dict[str, dict[str, float]]:
+    """Tool and Param Acc (%) over the three personalized settings ("all") per offline baseline."""
     res = {}
     for spec in MODELS:
-        paths = evaluate(spec, entries, [*SETTINGS, "none"], out, progress=False)
-        s = score_files(paths.values(), entries, n_boot=0)
-        res[spec] = {k: round(100 * s[k].tool_acc, 1) for k in [*SETTINGS, "all", "none"]}
+        paths = evaluate(spec, entries, list(SETTINGS), out, progress=False)
+        s = score_files(paths.values(), entries, n_boot=0)["all"]
+        res[spec] = {"tool": round(100 * s.tool_acc, 1), "param": round(100 * s.param_acc, 1)}
     return res
 
 
+def _fmt(v) -> str:
+    if v != v:
+        return "–"
+    return f"{v:.3g}" if isinstance(v, float) and not float(v).is_integer() else f"{v:g}"
+
+
 def markdown(result: dict) -> str:
+    rel_name = result["release"]["name"]
     cols = list(result["fidelity"])
-    lines = ["| statistic | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
+    lines = [f"| statistic | {rel_name} | tolerance | " + " | ".join(cols) + " |",
+             "| --- | --- | --- |" + " --- |" * len(cols)]
     for key, label in FIDELITY_ROWS.items():
-        vals = [result["fidelity"][c][key] for c in cols]
-        lines.append(f"| {label} | " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in vals) + " |")
-    lines += ["", "Tool Acc (%) of the offline baselines, per setting (\"all\": the three personalized settings):", "",
-              "| benchmark | model | entries | preferred | ratings | chronological | all | none |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for bench, models in result["accuracy"].items():
-        for spec, acc in models.items():
-            lines.append(f"| {bench} | {spec} | {result['entries'][bench]} | "
-                         + " | ".join(str(acc[s]) for s in [*SETTINGS, "all", "none"]) + " |")
-    lines += ["", f"Measured by `python benchmarks/construction_fidelity.py` ({result['date']}); constructed columns: "
-              "train and test entries of one build with the offline profile's parameters (stand-in generator); "
-              "baselines on the constructed test split."]
+        rel = result["release"]["fidelity"][key]
+        cells = []
+        for c in cols:
+            v = result["fidelity"][c][key]
+            ok = within_tolerance(key, v, rel) if c.endswith("faithful") else None
+            cells.append(_fmt(v) + (" ✗" if ok is False else ""))
+        lines.append(f"| {label} | {_fmt(rel)} | {tolerance_text(key)} | " + " | ".join(cells) + " |")
+    acc_cols = [rel_name, *result["accuracy_cols"]]
+    lines += ["", "Offline baselines, mean of the three personalized settings, Tool Acc / Param Acc (%), on each "
+              "build's test split and on the released entries (tolerance for a faithful build: ± 10 points of "
+              "Tool Acc):", "",
+              "| baseline | " + " | ".join(acc_cols) + " |", "| --- |" + " --- |" * len(acc_cols)]
+    for spec in MODELS:
+        cells = []
+        for c in acc_cols:
+            a = result["accuracy"][c][spec]
+            ok = (abs(a["tool"] - result["accuracy"][rel_name][spec]["tool"]) <= 10) if c.endswith("faithful") else None
+            cells.append(f"{a['tool']} / {a['param']}" + (" ✗" if ok is False else ""))
+        lines.append(f"| `{spec}` | " + " | ".join(cells) + " |")
+    lines += ["", "Entries (train + test; test): " + ", ".join(f"{c}: {n[0]}; {n[1]}" for c, n in result["entries"].items())
+              + ".", "", "✗: a faithful value outside its tolerance. " + result["provenance"]]
     return "\n".join(lines)
+
+
+CURVE = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
+    """Concentration and the popularity baseline against ``sampling_order`` (faithful otherwise), shared corpus:
+    the curve the default was read from."""
+    if shared is None:
+        raise SystemExit("the curve needs the shared corpus (../shared/petoolbench)")
+    base = work / "shared" / "base"
+    build_base(base, str(shared / "toolenv" / "tools"))
+    rel = load_entries(shared / DEV_SLICE_NAME)
+    rows = []
+    for share in CURVE:
+        rd = work / "shared" / f"curve_{share}"
+        build_mode(base, rd, "faithful", {"sampling_order": share})
+        entries = [e for s in ("train", "test") for e in load_entries(rd / "benchmark" / f"{s}.json")]
+        f = fidelity(entries)
+        paths = evaluate("offline:popularity", entries, list(SETTINGS), rd / "eval", progress=False)
+        acc = score_files(paths.values(), entries, n_boot=0)["all"]
+        rows.append((share, f["popularity_concentration"], f["tool_comb_modal_agreement"], 100 * acc.tool_acc))
+        print(rows[-1], flush=True)
+    f = fidelity(rel)
+    paths = evaluate("offline:popularity", rel, list(SETTINGS), work / "eval_released_curve", progress=False)
+    acc = score_files(paths.values(), rel, n_boot=0)["all"]
+    lines = ["| `sampling_order` | concentration | tool_comb modal agreement | `offline:popularity` Tool Acc (train + test) |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {s:g} | {c:.3f} | {a:.3f} | {p:.1f} |" for s, c, a, p in rows]
+    lines += [f"| released dev slice ({len(rel)} entries) | {f['popularity_concentration']:.3f} | "
+              f"{f['tool_comb_modal_agreement']:.3f} | {100 * acc.tool_acc:.1f} |", "", provenance(COMMAND + " --curve")]
+    table = "\n".join(lines)
+    print(table)
+    atomic_write_json(CURVE_RESULTS, {"rows": rows, "table": table})
+    if not no_docs:
+        write_block(DOC, "fidelity_curve", table)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpora", default="builtin,shared")
+    ap.add_argument("--corpora", default="builtin,shared,halves")
+    ap.add_argument("--work", default=str(REPO_ROOT / "runs" / "construction_fidelity"))
+    ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--curve", action="store_true",
+                    help="only the sampling-order curve on the shared corpus (block fidelity_curve)")
+    ap.add_argument("--from-json", action="store_true",
+                    help="write the docs block from the last run's results file (no build)")
     args = ap.parse_args()
+    if args.from_json:  # the blocks from the last runs' results files (what --no-docs left unwritten)
+        blocks = {"fidelity": markdown(read_json(RESULTS))} if RESULTS.exists() else {}
+        if CURVE_RESULTS.exists():
+            blocks["fidelity_curve"] = read_json(CURVE_RESULTS)["table"]
+        write_blocks(DOC, blocks)
+        print(f"-> {DOC}: {', '.join(blocks)}")
+        return
+    work = Path(args.work)
     shared = shared_petoolbench_dir()
-    result: dict = {"date": time.strftime("%Y-%m-%d"), "fidelity": {}, "accuracy": {}, "entries": {}, "stage_s": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        for corpus in args.corpora.split(","):
-            if corpus == "shared" and shared is None:
-                print("shared corpus absent: skipped")
-                continue
-            tools_dir = "builtin" if corpus == "builtin" else str(shared / "toolenv" / "tools")
-            rd = Path(tmp) / corpus
-            result["stage_s"][corpus] = build(rd, tools_dir)
-            entries = load_entries(rd / "benchmark" / "train.json") + load_entries(rd / "benchmark" / "test.json")
-            test = load_entries(rd / "benchmark" / "test.json")
-            name = f"constructed, {corpus} corpus"
-            result["fidelity"][name] = fidelity(entries)
-            result["accuracy"][name + " (test)"] = accuracy(test, rd / "eval")
-            result["entries"][name + " (test)"] = len(test)
-            print(name, result["stage_s"][corpus], result["accuracy"][name + " (test)"], flush=True)
-        if shared is not None:
-            rel = load_entries(shared / DEV_SLICE_NAME)
-            result["fidelity"]["released dev slice"] = fidelity(rel)
-            result["accuracy"]["released dev slice"] = accuracy(rel, Path(tmp) / "released")
-            result["entries"]["released dev slice"] = len(rel)
-    atomic_write_json(REPO_ROOT / "benchmarks" / "results" / "construction_fidelity.json", result)
+    if args.curve:
+        return curve(work, shared, args.no_docs)
+    corpora: dict[str, str] = {}
+    for c in args.corpora.split(","):
+        if c == "builtin":
+            corpora["built-in"] = "builtin"
+        elif shared is None:
+            print(f"{c}: the shared corpus is absent, skipped")
+        elif c == "shared":
+            corpora["shared"] = str(shared / "toolenv" / "tools")
+        elif c == "halves":
+            for h in (0, 1):
+                corpora[f"shared half {'AB'[h]}"] = str(half_corpus(shared / "toolenv" / "tools", work / f"corpus_half{h}", h))
+    released = load_entries(shared / DEV_SLICE_NAME) if shared is not None else None
+    rel_name, rel_fid = release_figures(released)
+    result: dict = {"release": {"name": rel_name, "fidelity": rel_fid}, "fidelity": {}, "accuracy": {},
+                    "accuracy_cols": [], "entries": {}, "stage_s": {}}
+    if released is not None:
+        result["accuracy"][rel_name] = accuracy(released, work / "eval_released")
+    for corpus, tools_dir in corpora.items():
+        slug = corpus.replace(" ", "_").replace("-", "")
+        base = work / slug / "base"
+        result["stage_s"][corpus] = {"01-03": build_base(base, tools_dir)}
+        for mode in MODES if not corpus.startswith("shared half") else ("faithful",):
+            rd = work / slug / mode
+            result["stage_s"][corpus][mode] = build_mode(base, rd, mode)
+            train, test = (load_entries(rd / "benchmark" / f"{s}.json") for s in ("train", "test"))
+            name = f"{corpus}, {mode}"
+            result["fidelity"][name] = fidelity(train + test)
+            result["accuracy"][name] = accuracy(test, rd / "eval")
+            result["accuracy_cols"].append(name)
+            result["entries"][name] = [len(train) + len(test), len(test)]
+            print(name, result["stage_s"][corpus], result["accuracy"][name], flush=True)
+    if released is None:
+        from petool_utils.construction.statistics import RELEASE_BASELINES
+
+        result["accuracy"][rel_name] = RELEASE_BASELINES
+    result["provenance"] = provenance(COMMAND)
+    atomic_write_json(RESULTS, result)
     table = markdown(result)
     print(table)
-    doc = DOC.read_text(encoding="utf-8")
-    block = f"<!-- fidelity:begin -->\n{table}\n<!-- fidelity:end -->"
-    new = re.sub(r"<!-- fidelity:begin -->.*?<!-- fidelity:end -->", lambda _: block, doc, flags=re.S)
-    if new != doc:
-        atomic_write_text(DOC, new)
+    if not args.no_docs:
+        write_block(DOC, "fidelity", table)
         print(f"-> {DOC}")
-    print(pd.DataFrame(result["accuracy"]).to_string())
 
 
 if __name__ == "__main__":

@@ -120,6 +120,23 @@ def test_required_io_match_ignores_optional_extras():
     assert refine_groups([a, b], [0, 0], io_match="required")[0] == {"g000": ["a", "b"]}
 
 
+def test_the_paper_io_filter_on_hand_made_apis():
+    """Same inputs modulo spelling stay together (``pageSize``/``page_size``, ``NUMBER``/``integer``); an extra
+    optional input or another type splits the group under ``exact``; the APIs the filter takes out of a
+    functionality cluster are counted (not those a category split leaves alone)."""
+    a = _t("a", req=("pageSize",), typ="NUMBER", opt=("lang",))
+    b = _t("b", req=("page_size",), typ="integer", opt=("Lang",))
+    c = _t("c", req=("page_size",), typ="integer", opt=("lang", "units"))  # an extra optional input
+    d = _t("d", req=("page_size",), typ="STRING", opt=("lang",))  # another kind of input
+    e = _t("e", cat="Other", req=("pageSize",), typ="NUMBER", opt=("lang",))  # alone in its category
+    groups, stats = refine_groups([a, b, c, d, e], [0, 0, 0, 0, 0], io_match="exact")
+    assert groups == {"g000": ["a", "b"]} and stats["apis_removed_by_io_filter"] == 2
+    req, _ = refine_groups([a, b, c, d, e], [0, 0, 0, 0, 0], io_match="required")
+    assert req == {"g000": ["a", "b", "c"]}
+    none, none_stats = refine_groups([a, b, c, d, e], [0, 0, 0, 0, 0], io_match="none")
+    assert none == {"g000": ["a", "b", "c", "d"]} and none_stats["apis_removed_by_io_filter"] == 0
+
+
 def _unit(v):
     v = np.asarray(v, dtype=float)
     return v / np.linalg.norm(v)

@@ -165,3 +165,57 @@ def test_top_similar_is_best_first_with_ties_by_index():
     items = np.array([[1, 0], [0, 1], [1, 0], [0.6, 0.8]], dtype=np.float32)
     q = np.array([[1, 0], [0, 1]], dtype=np.float32)
     assert top_similar(q, items, 3, chunk=1).tolist() == [[0, 2, 3], [1, 3, 0]]
+
+
+def _many(n=300, **kw):
+    copies = [USER.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(n)]
+    data, _ = create_all(copies, TOOLS, OfflineStandinLLM(seed=0), 2, 0, 20, liked_share=0.78, max_disliked=5,
+                         min_disliked=2, **kw)
+    return [q for u in data for q in u.queries]
+
+
+def test_queries_have_the_release_provenance_on_a_fixed_seed():
+    """Seed 0, about 600 queries: the sources come out in the release's proportions (0.49 / 0.26 / 0.25: every
+    group's rival has its group API among the disliked items, so a ``history`` draw is always possible), and each
+    source is what it says: the example word for word, a disliked item of the group, or the LLM's."""
+    from collections import Counter
+
+    from petool_utils.construction.histories import RELEASE_QUERY_PROVENANCE
+
+    qs = _many()
+    share = {k: v / len(qs) for k, v in Counter(q.query_source for q in qs).items()}
+    assert len(qs) >= 590  # the filters drop a few of the LLM's replies
+    for k, p in RELEASE_QUERY_PROVENANCE.items():
+        assert abs(share[k] - p) < 0.05, (k, share)
+    for q in qs:
+        ex = TOOLS[q.tool_name].example
+        rival = [d for d in q.disliked if d in USER.non_preferred[q.group]]
+        if q.query_source == "scenario":
+            assert q.instruction == ex.instruction and q.params_source == "example" and q.parameters == ex.parameters
+        elif q.query_source == "history":
+            assert q.instruction == TOOLS[rival[0]].example.instruction and q.params_source == "history"
+        else:
+            assert q.instruction != ex.instruction and q.params_source == "example"
+        assert len(q.disliked) >= 1 and (rival or q.query_source != "history")
+
+
+def test_query_and_params_switches_move_their_statistics():
+    fresh_q = _many(60, query_source="fresh")
+    assert {q.query_source for q in fresh_q} == {"new"}
+    assert not any(q.instruction == TOOLS[q.tool_name].example.instruction for q in fresh_q)
+    fresh_p = _many(60, params_source="fresh")
+    assert {q.params_source for q in fresh_p} == {"new"}
+    # the stand-in writes its own values, so the reference parameters leave the example's
+    moved = sum(q.parameters != TOOLS[q.tool_name].example.parameters for q in fresh_p) / len(fresh_p)
+    faithful = sum(q.parameters != TOOLS[q.tool_name].example.parameters for q in _many(60)) / 120
+    assert faithful == 0 and moved > 0.5
+    with pytest.raises(ValueError, match="query_source"):
+        _many(1, query_source="reuse")
+
+
+def test_disliked_items_are_at_least_two_when_the_rival_has_them():
+    for q in _many(40):
+        if q.group in ("g1", "g2"):  # rival Bb has four APIs: 2..5 disliked, its group API first
+            assert 2 <= len(q.disliked) <= 4 and q.disliked[0] in USER.non_preferred[q.group]
+        else:  # Dd has one API and the group no other rival: what there is
+            assert q.disliked == [D1]

@@ -56,7 +56,7 @@ def test_sizes_vary_within_the_range_and_shortfalls_are_counted():
     # a user cannot reach 12 tools, and the stats say so
     capped = build_users(GROUPS, NAMES, _nf(), n_users=3, tools_per_user=12, top_k=2, seed=0, max_attempts=30)
     assert capped.stats["users_with_fewer_tools"] == 3
-    assert capped.stats["rejected_draws"] + capped.stats["skipped_neighbours"] > 0
+    assert capped.stats["rejected_draws"] > 0
 
 
 def test_same_seed_same_users_other_seed_other_users():
@@ -91,3 +91,57 @@ def test_preference_views():
     summary = category_summary(users)
     assert summary["users_preferring"].sum() == n
     assert list(summary.columns) == ["category", "group", "tool", "users_preferring"]
+
+
+# Two providers whose g0 tools read alike: q's nearest neighbour is p0's g0 tool, a functional overlap.
+CLASH = {"g0": ["<C0>.<p0 T0>.<api>", "<C0>.<q T0>.<api>"], "g1": ["<C1>.<p0 T1>.<api>", "<C1>.<q T1>.<api>"],
+         "g2": ["<C2>.<p0 T2>.<api>", "<C2>.<r T2>.<api>"]}
+CLASH_NAMES = [n for g in sorted(CLASH) for n in CLASH[g]]
+
+
+def _clash_nf():
+    """p0's tools alike; q's g0 tool closest to p0's g0 tool; q's g1 and r's g2 tools on their own."""
+    rows = {"<C0>.<p0 T0>.<api>": [1, 0, 0, 0], "<C1>.<p0 T1>.<api>": [0.9, 0.1, 0, 0],
+            "<C2>.<p0 T2>.<api>": [0.9, 0, 0.1, 0], "<C0>.<q T0>.<api>": [0.99, 0, 0, 0.05],
+            "<C1>.<q T1>.<api>": [0, 1, 0, 0], "<C2>.<r T2>.<api>": [0, 0, 1, 0]}
+    m = np.array([rows[n] for n in CLASH_NAMES], dtype=np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_an_overlapping_draw_is_discarded_and_sampling_restarts_never_patched():
+    """The paper's rule: seed q T0 retrieves p0 T0 (same group g0): the draw is thrown away whole. The old rule
+    passed over p0 T0 for the next neighbour and kept q T0; here q T0 can never be preferred with top_k 1."""
+    users = build_users(CLASH, CLASH_NAMES, _clash_nf(), n_users=30, tools_per_user=[1, 3], top_k=1, seed=0,
+                        sampling_order="per_user")
+    assert users.stats["rejected_draws"] > 0
+    assert all("<C0>.<q T0>" not in u.tools for u in users.users)
+    near = nearest_tools(np.stack([_clash_nf()[CLASH_NAMES.index(n)] for n in CLASH_NAMES]), 1)
+    tools = [tool_id(n) for n in CLASH_NAMES]
+    for u in users.users:  # every accepted draw is its seed and the seed's top-k, nothing passed over
+        owned: list[str] = []
+        for draw in u.draws:
+            full = [t for t in dict.fromkeys([draw[0], tools[int(near[tools.index(draw[0])][0])]]) if t not in owned]
+            assert draw == full[: len(draw)]
+            owned += draw
+
+
+def test_popularity_uniform_spreads_preferences_and_shared_order_concentrates_them():
+    """The switch moves its statistic: with one shared sampling order every user who touches a group prefers the
+    same tool in it; ``popularity: uniform`` (each user's own order, no retrieval) spreads them over the group."""
+    def top_share(users):
+        from collections import Counter
+        per = {}
+        for u in users.users:
+            for g, api in u.preferred.items():
+                per.setdefault(g, Counter())[api] += 1
+        return sum(c.most_common(1)[0][1] for c in per.values()) / sum(sum(c.values()) for c in per.values())
+
+    shared = build_users(GROUPS, NAMES, _nf(), n_users=60, tools_per_user=[1, 5], top_k=2, seed=0,
+                         sampling_order="shared")
+    uniform = build_users(GROUPS, NAMES, _nf(), n_users=60, tools_per_user=[1, 5], top_k=2, seed=0,
+                          popularity="uniform", sampling_order="per_user")
+    assert top_share(shared) == 1.0
+    assert top_share(uniform) < 0.6  # three tools per group: chance is 1/3
+    assert all(len(d) == 1 for u in uniform.users for d in u.draws)
+    with pytest.raises(ValueError, match="popularity"):
+        build_users(GROUPS, NAMES, _nf(), 2, 2, 2, 0, popularity="popular")

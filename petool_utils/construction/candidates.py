@@ -1,22 +1,34 @@
 """Stage 05b: the candidate tools of an instruction.
 
-The reference tool and its whole functionality group (so the choice is a preference, not a
-functionality, question), the ``n_retrieved`` tools most similar to the instruction (hard
-distractors), random tools up to ``n_candidates``; shuffled with the seed. A group larger than
-``n_candidates`` is cut to fit, the reference always kept.
+As the paper builds them: the reference tool and its whole functionality group (so the choice is a
+preference, not a functionality, question), the ``n_retrieved`` tools a dense retriever finds for the
+instruction among the API documents (the role of ToolRetriever; petool's is MiniLM, named as such in the
+manifest), then random tools **of other categories** up to ``n_candidates``; shuffled with the seed. A
+group larger than ``n_candidates`` is cut to fit, the reference always kept.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+
+def api_document(t: Any) -> str:
+    """The text the retriever indexes for an API: its name, description and parameters (a ToolRetriever
+    document: what the API's documentation says, not petool's functionality summary)."""
+    params = ", ".join(p.name for p in [*t.required_parameters, *t.optional_parameters])
+    return f"{t.tool_name} {t.api_name}. {t.api_description}" + (f" Parameters: {params}." if params else "")
 
 
 def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], ranked: Sequence[int],
                     rng: np.random.Generator, n_candidates: int = 10, n_retrieved: int = 5) -> list[str]:
     """Candidate full names; ``ranked`` lists indices into ``names``, most similar to the instruction first
-    (enough of them to find ``n_retrieved`` outside the group: see :func:`top_similar`)."""
+    (enough of them to find ``n_retrieved`` outside the group: see :func:`top_similar`). The random fill comes
+    from categories other than the reference's (all categories when those run out)."""
+    from petool_utils.benchmark.data import split_api_name
+
+    cat = split_api_name(reference)[0] if reference.startswith("<") else None
     chosen = [reference] + [g for g in group if g != reference]
     chosen = chosen[:n_candidates]
     taken = set(chosen)
@@ -26,10 +38,16 @@ def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], 
     need = min(max(0, n_candidates - len(chosen)), len(names) - len(taken))
     if need and len(names) - len(taken) <= 4 * need:  # a small corpus: draw from what is left
         rest = [n for n in names if n not in taken]
+        other = [n for n in rest if cat is None or split_api_name(n)[0] != cat]
+        rest = other if len(other) >= need else rest
         chosen += [rest[i] for i in sorted(rng.choice(len(rest), size=need, replace=False))]
     else:  # a large one: draw indices until enough new ones (no pass over the corpus per entry)
+        tries = 0
         while need:
             name = names[int(rng.integers(len(names)))]
+            tries += 1
+            if cat is not None and tries < 50 * n_candidates and split_api_name(name)[0] == cat:
+                continue
             if name not in taken:
                 taken.add(name)
                 chosen.append(name)

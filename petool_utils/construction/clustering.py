@@ -40,7 +40,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from petool_utils.construction.toolbench import ToolRecord, signature
+from petool_utils.construction.toolbench import ToolRecord
 from petool_utils.io import atomic_write_json, read_json
 from petool_utils.construction.standin import first_sentences, humanize
 
@@ -285,14 +285,21 @@ def split_one_per_tool(dist: np.ndarray, labels: Sequence[int], tool_ids: Sequen
 
 
 def io_key(t: ToolRecord, io_match: str) -> tuple:
+    """The input format an API must share with its group (the paper keeps only groups whose members have the same
+    input/output formats): ``exact`` the same required AND optional parameters, ``required`` the same required
+    ones, ``none`` no check. Parameters compare by name in words and kind of type (``pageSize``/``page_size``,
+    ``NUMBER``/``integer``), so a provider's spelling does not split a group. ToolBench documents no response
+    schema, so the output side cannot be compared."""
     if io_match == "none":
         return ()
-    req, opt = signature(t.required_parameters, t.optional_parameters)
-    if io_match == "required":
-        return (req,)
-    if io_match == "exact":
-        return (req, opt)
-    raise ValueError(f"io_match must be one of {IO_MATCH}, got {io_match!r}")
+    if io_match not in IO_MATCH:
+        raise ValueError(f"io_match must be one of {IO_MATCH}, got {io_match!r}")
+
+    def key(ps: Iterable) -> tuple:
+        return tuple(sorted({(name_words(p.name), normalise_type(p.type)) for p in ps}))
+
+    req = key(t.required_parameters)
+    return (req,) if io_match == "required" else (req, key(t.optional_parameters))
 
 
 def refine_groups(tools: Sequence[ToolRecord], labels: Sequence[int], io_match: str = "none",
@@ -309,7 +316,12 @@ def refine_groups(tools: Sequence[ToolRecord], labels: Sequence[int], io_match: 
     order = {t.full_name: i for i, t in enumerate(tools)}
     kept = sorted((members for members in parts.values() if len(members) >= 2), key=lambda m: order[m[0]])
     groups = {f"g{i:03d}": m for i, m in enumerate(kept)}
+    cluster_size: dict[tuple, int] = defaultdict(int)
+    for (lab, cat, _), members in parts.items():
+        cluster_size[(lab, cat)] += len(members)
     stats = {
+        "apis_removed_by_io_filter": sum(len(m) for (lab, cat, _), m in parts.items()
+                                         if len(m) < 2 and cluster_size[(lab, cat)] >= 2),
         "parts_after_category_io_split": len(parts),
         "singletons_dropped_by_split": sum(1 for m in parts.values() if len(m) < 2),
         "groups": len(groups),

@@ -10,13 +10,15 @@ history are distinct; the same API has the same wording in every user's history,
 **Queries are held out.** For ``queries_per_user`` of the user's preferred tools that offer a group (drawn
 uniformly among those tools), one grouped API of the tool is held out: neither it nor any other API of its group enters the history (in the release the reference
 API, and its whole group, never appear in the preferred history). The LLM writes a new instruction for
-it; that instruction is the entry's query.
+it; the entry's query is that instruction, or, in the release's proportions (``query_source="release"``), the
+API's own tool-use scenario or a disliked history item's instruction, with the example's parameters
+(``params_source="release"``).
 
 **Ratings and chronological are derived, per entry,** from that one history plus the entry's
 non-preferred items: APIs of ONE competing tool of the query's group (a tool offering the same
 functionality that the user does not prefer), each as its tool-use example, as in the release (there all
-disliked items of an entry come from one tool, which always has an API in the reference's group). How
-many: enough for a liked share of ``liked_share`` among the items shown, at least 1, at most
+disliked items of an entry come from one tool, which always offers the reference's group). How many:
+enough for a liked share of ``liked_share`` among the items shown, at least ``min_disliked``, at most
 ``max_disliked`` and at most what the competing tool has. A prompt shows the last ``max_history`` items:
 the preferred-only prompt shows the last ``max_history`` preferred items; the rating-integrated and
 chronological prompts show the same items, every non-preferred item plus the most recent preferred ones
@@ -39,7 +41,7 @@ from pydantic import BaseModel, Field
 
 from petool_utils.benchmark.data import HistoryItem, ToolCall, split_api_name
 from petool_utils.construction.llm_calls import run_tasks
-from petool_utils.construction.preferences import UserPreference, tool_id
+from petool_utils.construction.preferences import UserPreference, tool_id, tool_parts
 from petool_utils.construction.understanding import UnderstoodTool
 from petool_utils.models.base import ChatLLM, LLMError
 
@@ -55,6 +57,9 @@ class Query(BaseModel):
     tool_name: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     disliked: list[str] = Field(default_factory=list, description="APIs of one competing tool, in drawn order")
+    query_source: str = Field("new", description="where the instruction comes from: the API's tool-use example "
+                                                 "(scenario), a disliked history item (history) or the LLM (new)")
+    params_source: str = Field("new", description="where the parameters come from: example, history or new")
 
 
 class UserData(BaseModel):
@@ -169,24 +174,79 @@ def usable_examples(tools: Mapping[str, UnderstoodTool], flt: ItemFilter) -> set
 
 
 def disliked_count(n_preferred: int, available: int, max_history: int | None, liked_share: float,
-                   max_disliked: int) -> int:
-    """How many non-preferred items an entry gets (see the module docstring)."""
+                   max_disliked: int, min_disliked: int = 1) -> int:
+    """How many non-preferred items an entry gets (see the module docstring): enough for ``liked_share`` among
+    the items shown, at least ``min_disliked`` (the release: at least 2), at most ``max_disliked`` and what
+    there is."""
     if available <= 0 or n_preferred <= 0:
         return 0
     shown = min(n_preferred, max_history) if max_history else n_preferred
-    n = max(1, round(shown * (1.0 - liked_share) / liked_share))
+    n = max(1, min_disliked, round(shown * (1.0 - liked_share) / liked_share))
     n = min(n, max_disliked, available)
     if max_history:
         n = min(n, max_history - 1)  # keep at least one preferred item in the window
     return max(0, n)
 
 
+QUERY_SOURCES = ("release", "fresh")
+PARAMS_SOURCES = ("release", "fresh")
+RELEASE_QUERY_PROVENANCE = {"scenario": 0.49, "history": 0.26, "new": 0.25}
+"""Where the release's queries come from (measured on the 514 dev-slice entries; the full release's figures
+in issue 24 agree: 0.488 the reference API's ``Example.Scenario``, 0.257 a disliked history item's
+instruction, the rest new). ``query_source: release`` draws each query's source with these weights; a
+``history`` draw needs a disliked item of the query's group and becomes ``new`` without one."""
+
+
+def query_provenance(rng: np.random.Generator, has_history_item: bool,
+                     weights: Mapping[str, float] = RELEASE_QUERY_PROVENANCE) -> str:
+    """One query's source, drawn with ``weights`` (``scenario`` / ``history`` / ``new``)."""
+    keys = list(weights)
+    p = np.array([float(weights[k]) for k in keys])
+    src = keys[int(rng.choice(len(keys), p=p / p.sum()))]
+    return "new" if src == "history" and not has_history_item else src
+
+
+def _disliked_pool(g: str, user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str],
+                   rng: np.random.Generator, min_disliked: int, want: int) -> list[str]:
+    """The non-preferred APIs an entry may show: ONE competing tool of the query's group (one with ``want``
+    usable APIs when the group has one, else one with ``min_disliked``: in the release the one disliked tool
+    shows 5 items in 3 entries of 4, 2 to 4 in the others), its API of the group first, then its others in a
+    seeded order. When it has fewer than ``min_disliked`` (the release never shows fewer than 2), the pool is
+    topped up from the group's other competitors, then from a tool of the same category the user does not
+    prefer."""
+    rivals = sorted({tool_id(m) for m in user.non_preferred[g]})
+    if not rivals:
+        return []
+    count = {r: sum(a in usable for a in apis_of_tool.get(r, [])) for r in rivals}
+    able = ([r for r in rivals if count[r] >= want] or [r for r in rivals if count[r] >= min_disliked]
+            or rivals)
+    order = [able[int(rng.integers(len(able)))]] + [r for r in rivals if r not in able]
+    if count[order[0]] < min_disliked:
+        cat = tool_parts(order[0])[0]
+        mine = set(user.tools) | set(rivals)
+        same_cat = sorted(t for t in apis_of_tool if tool_parts(t)[0] == cat and t not in mine
+                          and sum(a in usable for a in apis_of_tool[t]) >= min_disliked - count[order[0]])
+        if same_cat:
+            order.append(same_cat[int(rng.integers(len(same_cat)))])
+    in_group = set(user.non_preferred[g])
+    pool: list[str] = []
+    for r in order:
+        apis = [a for a in apis_of_tool.get(r, []) if a in usable]
+        first = [a for a in apis if a in in_group]
+        rest = [a for a in apis if a not in in_group]
+        pool += first + [rest[i] for i in rng.permutation(len(rest))]
+        if len(pool) >= min_disliked:
+            break
+    return pool
+
+
 def user_rng(seed: int, user_id: str, *more: int) -> np.random.Generator:
     return np.random.default_rng([seed, int(re.sub(r"\D", "", user_id) or 0), *more])
 
 
-def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str], queries_per_user: int, max_history: int | None, liked_share: float,
-              max_disliked: int, seed: int) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str], queries_per_user: int,
+              max_history: int | None, liked_share: float, max_disliked: int, seed: int,
+              min_disliked: int = 1) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
     """The user's history (API names) and the planned queries ``(group, preferred API, disliked APIs)``."""
     rng = user_rng(seed, user.user_id)
     # a query is for a preferred TOOL first (uniformly among the user's tools that offer a group), then for
@@ -206,31 +266,55 @@ def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], u
     history = [history[i] for i in rng.permutation(len(history))]
     planned: list[tuple[str, str, list[str]]] = []
     for g in qgroups if history else []:
-        rivals = sorted({tool_id(m) for m in user.non_preferred[g]})
-        rival = rivals[int(rng.integers(len(rivals)))] if rivals else None
-        pool = [a for a in apis_of_tool.get(rival, []) if a in usable] if rival else []
-        k = disliked_count(len(history), len(pool), max_history, liked_share, max_disliked)
-        disliked = [pool[i] for i in rng.choice(len(pool), size=k, replace=False)] if k else []
-        planned.append((g, user.preferred[g], disliked))
+        want = disliked_count(len(history), max_disliked, max_history, liked_share, max_disliked, min_disliked)
+        pool = _disliked_pool(g, user, apis_of_tool, usable, rng, min_disliked, want)
+        k = disliked_count(len(history), len(pool), max_history, liked_share, max_disliked, min_disliked)
+        planned.append((g, user.preferred[g], pool[:k]))
     return history, planned
+
+
+def _provenance(q: dict[str, Any], api: UnderstoodTool, disliked: Sequence[str], group: set[str],
+                tools: Mapping[str, UnderstoodTool], rng: np.random.Generator, query_source: str,
+                params_source: str) -> tuple[dict[str, Any], str, str]:
+    """The query as the release makes it (``release``): the instruction is the API's tool-use example, a
+    disliked item of the group, or the LLM's new one (:data:`RELEASE_QUERY_PROVENANCE`); the parameters are
+    the example's, or that disliked item's when they fit the API, never the LLM's. ``fresh`` keeps the LLM's."""
+    rival = next((a for a in disliked if a in group), None)
+    src = query_provenance(rng, rival is not None) if query_source == "release" else "new"
+    out = dict(q)
+    if src == "scenario":
+        out["instruction"] = api.example.instruction
+    elif src == "history":
+        out["instruction"] = tools[rival].example.instruction
+    psrc = "new"
+    if params_source == "release":
+        psrc = "example"
+        out["parameters"] = dict(api.example.parameters)
+        if src == "history" and check_call(api.full_name, tools[rival].example.parameters, {api.full_name: api}) is None:
+            psrc, out["parameters"] = "history", dict(tools[rival].example.parameters)
+    return out, src, psrc
 
 
 def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTool], llm: ChatLLM,
                queries_per_user: int, seed: int, max_history: int | None = 20, liked_share: float = 0.78,
-               max_disliked: int = 5, max_retries: int = 2) -> tuple[list[UserData], dict[str, Any]]:
+               max_disliked: int = 5, max_retries: int = 2, min_disliked: int = 1, query_source: str = "release",
+               params_source: str = "release") -> tuple[list[UserData], dict[str, Any]]:
     """Every user's history and queries; returns them and the filter log (history items and new instructions).
 
     The new instructions of all users are asked at once (``run_tasks``: concurrent on a server, retries
     in rounds); a request that gets no reply at all raises :class:`LLMError` (its answer-less state is
     never written, and the cache makes the rerun cheap).
     """
+    if query_source not in QUERY_SOURCES or params_source not in PARAMS_SOURCES:
+        raise ValueError(f"query_source and params_source must be one of {QUERY_SOURCES}, got "
+                         f"{query_source!r}, {params_source!r}")
     hflt, qflt = ItemFilter(), ItemFilter()
     usable = usable_examples(tools, hflt)
     apis_of_tool: dict[str, list[str]] = {}
     for name in tools:
         apis_of_tool.setdefault(tool_id(name), []).append(name)
-    plans = [plan_user(u, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed)
-             for u in users]
+    plans = [plan_user(u, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed,
+                       min_disliked) for u in users]
     asks, where = [], []
     for ui, (u, (history, planned)) in enumerate(zip(users, plans)):
         for qi, (g, api, _) in enumerate(planned):
@@ -258,7 +342,10 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
                 ok = qflt.accept(raw, {api: tools[api]}, seen, default_tool=api,
                                  leak_tools=[api, *u.non_preferred[g]])
                 if ok is not None:
-                    queries.append(Query(group=g, disliked=disliked, **ok))
+                    group = {api, *u.non_preferred[g]}
+                    ok, src, psrc = _provenance(ok, tools[api], disliked, group, tools,
+                                                user_rng(seed, u.user_id, 1000 + qi), query_source, params_source)
+                    queries.append(Query(group=g, disliked=disliked, query_source=src, params_source=psrc, **ok))
         data.append(UserData(user_id=u.user_id, tools=list(u.tools), history=history, queries=queries))
     log = {"stage": "05_data_creation", "generator": llm.name, "history_items": hflt.log(),
            "new_instructions": qflt.log()}

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from petool_utils import SETTINGS
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
-from petool_utils.construction.candidates import candidate_names
+from petool_utils.construction.candidates import api_document, candidate_names
 from petool_utils.construction.clustering import (EpsChoice, choose_eps, eps_sweep, feature_text, group_tools,
                                                   load_func_labels, nearest_distances, read_groups, score_groups,
                                                   write_groups)
@@ -112,7 +112,7 @@ def stage02_understand(run_dir: str | os.PathLike[str], llm: str = "offline-stan
 # -- 03 -------------------------------------------------------------------------------------------------
 
 def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", eps: float | str = "auto",
-                    min_samples: int = 2, io_match: str = "none", features: str = "name_func",
+                    min_samples: int = 2, io_match: str = "exact", features: str = "name_func",
                     schema_weight: float = 0.0, one_api_per_tool: bool = True, eps_fdr: float = 0.1,
                     eps_values: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
                     labels_path: str | None = "auto") -> dict[str, Any]:
@@ -165,14 +165,20 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
 # -- 04 -------------------------------------------------------------------------------------------------
 
 def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm", n_users: int = 40,
-                        tools_per_user: int | Sequence[int] = (2, 36), top_k: int = 2, seed: int = 0) -> dict[str, Any]:
-    """Users who prefer tools (``tools_per_user``: a number or [min, max], drawn per user)."""
+                        tools_per_user: int | Sequence[int] = (2, 36), top_k: int = 2, seed: int = 0,
+                        popularity: str = "retrieval", sampling_order: str | float = 0.5,
+                        max_attempts: int = 200) -> dict[str, Any]:
+    """Users who prefer tools (``tools_per_user``: a number or [min, max], drawn per user). ``popularity:
+    uniform`` is the debiased switch (no similarity retrieval, each user's own order): see
+    :func:`~petool_utils.construction.preferences.build_users`."""
     run_dir = Path(run_dir)
     tools = read_understood(run_dir)
     nf = get_embedder(embedder).embed([t.non_functional for t in tools])
     np.save(run_dir / "embeddings_nonfunctional.npy", nf)
+    order = "per_user" if popularity == "uniform" else sampling_order
     users = build_users(read_groups(run_dir), [t.full_name for t in tools], nf, n_users, tools_per_user, top_k, seed,
-                        generator=tools[0].generator if tools else "", embedder=embedder)
+                        max_attempts=max_attempts, generator=tools[0].generator if tools else "", embedder=embedder,
+                        popularity=popularity, sampling_order=order)
     write_users(run_dir, users)
     write_fragment(run_dir, "04_preference_construction", "Preference construction",
                    _table(pd.DataFrame([users.stats])))
@@ -181,7 +187,7 @@ def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm
 
 # -- 05 -------------------------------------------------------------------------------------------------
 
-def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray, queries: list[str], k: int) -> np.ndarray:
+def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray | None, queries: list[str], k: int) -> np.ndarray:
     """For each query, the ``k`` most similar tools (indices, best first); TF-IDF is refitted on tools+queries so
     both share one space."""
     from petool_utils.construction.candidates import top_similar
@@ -206,8 +212,14 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                    n_candidates: int = 10, n_retrieved: int = 5, test_fraction: float = 0.5,
                    max_history: int | None = 20, seed: int = 0, fault_rate: float = 0.0, max_retries: int = 2,
                    concurrency: int = 16, request_timeout: float = 60.0, trl: bool = True,
-                   progress: bool = True) -> dict[str, Any]:
-    """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports."""
+                   progress: bool = True, min_disliked: int = 2, query_source: str = "release",
+                   params_source: str = "release", retriever: str | None = None) -> dict[str, Any]:
+    """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports.
+
+    ``query_source`` / ``params_source``: ``release`` (the release's provenance: reused tool-use scenarios and
+    disliked history instructions, the example's parameters) or ``fresh`` (the LLM's new ones: the debiased
+    switches). ``retriever``: the dense retriever of the candidates over the API documents (``minilm``, the
+    stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile); None: ``embedder``."""
     if not 0 < liked_share < 1:
         raise ValueError(f"liked_share must be in (0, 1), got {liked_share}")
     run_dir = Path(run_dir)
@@ -219,10 +231,12 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate,
                       concurrency=concurrency, timeout=request_timeout)
     data, log = create_all(users.users, by_name, client, queries_per_user, seed, max_history, liked_share,
-                           max_disliked, max_retries)
+                           max_disliked, max_retries, min_disliked, query_source, params_source)
     queries = [(u, qi, q) for u in data for qi, q in enumerate(u.queries)]
     largest = max((len(v) for v in groups.values()), default=0)
-    ranked = _ranked(embedder, [t.functionality for t in tools], np.load(run_dir / "embeddings.npy"),
+    retriever = retriever or embedder
+    docs = [api_document(t) for t in tools]
+    ranked = _ranked(retriever, docs, None if retriever == "tfidf" else get_embedder(retriever).embed(docs),
                      [q.instruction for _, _, q in queries], n_retrieved + min(largest, n_candidates))
     train_ids, test_ids = split_users([u.user_id for u in data], test_fraction, seed)
     rng = np.random.default_rng(seed)
@@ -241,10 +255,13 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     del splits
     write_registries(run_dir)
     manifest = {"generator": client.name, "embedder": embedder, "seed": seed,
+                "retriever": f"{retriever} dense retriever over the API documents (stand-in for ToolRetriever)",
+                "provenance": {"query_source": query_source, "params_source": params_source,
+                               "popularity": users.popularity, "sampling_order": users.sampling_order},
                 "users": {"train": len(train_ids), "test": len(test_ids)},
                 "entries": n_entries,
                 "history": {"max_history": max_history, "liked_share": liked_share, "max_disliked": max_disliked,
-                            "queries_per_user": queries_per_user},
+                            "min_disliked": min_disliked, "queries_per_user": queries_per_user},
                 "exports": sizes, "filters": log}
     atomic_write_json(run_dir / "benchmark" / "manifest.json", manifest)
     atomic_write_json(run_dir / "data_filter_log.json", log)
@@ -261,25 +278,25 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
 
 def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = None) -> dict[str, Any]:
     """Table 3, Figure 4 and the fidelity table for the constructed benchmark and, if given, a released file."""
-    from petool_utils.construction.statistics import category_distribution, fidelity_table, figure4, table3
+    from petool_utils.construction.statistics import category_distribution, fidelity_with_release, figure4, table3
 
     run_dir = Path(run_dir)
     splits = {s: load_entries(run_dir / "benchmark" / f"{s}.json") for s in ("train", "test")}
     out: dict[str, Any] = {"constructed": {"table3": table3(splits),
                                            "categories": category_distribution(splits["train"] + splits["test"])}}
-    compare = {"constructed (train+test)": splits["train"] + splits["test"]}
+    rel = None
     if released:
         rel = load_entries(released)
         out["released"] = {"table3": table3({"test (released)": rel}), "categories": category_distribution(rel)}
-        compare["released"] = rel
-    fid = fidelity_table(compare)
+    fid = fidelity_with_release(splits["train"] + splits["test"], rel)
     payload: dict[str, Any] = {k: {"table3": v["table3"].to_dict(orient="records"),
                                    "categories": v["categories"].to_dict(orient="records")} for k, v in out.items()}
-    payload["fidelity"] = fid.to_dict(orient="records")
+    payload["fidelity"] = fid.astype(object).where(fid.notna(), None).to_dict(orient="records")
     atomic_write_json(run_dir / "benchmark_statistics.json", payload)
     generator = (splits["test"] or splits["train"])[0].model_extra.get("generator", "") if splits["test"] or splits["train"] else ""
     body = (f"<h4>Fidelity: how the histories are built (constructed by {html.escape(str(generator))}"
-            f"{' beside the released data' if released else ''})</h4>" + _table(fid.drop(columns=["key"])))
+            f"{' beside the released data' if released else ' beside the release&#39;s recorded figures'}; tolerance: how far a "
+            f"faithful build may be)</h4>" + _table(fid.drop(columns=["key"])))
     body += "".join(f"<h4>{k}: Table 3</h4>{_table(v['table3'])}<h4>{k}: categories (Figure 4)</h4>{_table(v['categories'])}"
                     for k, v in out.items())
     figs = [figure4(v["categories"], f"Figure 4 ({k}): categories of the reference tools") for k, v in out.items()]
@@ -289,7 +306,7 @@ def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = N
 
 
 def stage06_baselines(run_dir: str | os.PathLike[str], released: str | None = None,
-                      baselines: Sequence[str] = ("offline:history", "offline:ranker"),
+                      baselines: Sequence[str] = ("offline:popularity", "offline:history", "offline:ranker"),
                       baseline_limit: int | None = None) -> pd.DataFrame:
     """The sanity check of the constructed benchmark: offline baselines on its test split beside the released
     data (Tool Acc per setting, in %). A constructed split much easier than the release is a defect.
@@ -315,11 +332,13 @@ def stage06_baselines(run_dir: str | os.PathLike[str], released: str | None = No
             paths = evaluate(spec, entries, settings, run_dir / "baseline_check" / bname.split()[0], progress=False)
             scores = score_files(paths.values(), entries, n_boot=0)
             rows.append({"benchmark": bname, "model": spec, "entries": len(entries),
-                         **{s: round(100 * scores[s].tool_acc, 1) for s in [*SETTINGS, "all", "none"] if s in scores}})
+                         **{s: round(100 * scores[s].tool_acc, 1) for s in [*SETTINGS, "all", "none"] if s in scores},
+                         "param all": round(100 * scores["all"].param_acc, 1) if "all" in scores else None})
     df = pd.DataFrame(rows)
     atomic_write_json(run_dir / "baseline_check.json", df.to_dict(orient="records"))
     write_section(run_dir, "06_benchmark_statistics", "Sanity check: offline baselines, constructed beside released",
-                  [table_block(df, caption="Tool Acc (%) of offline baselines on the constructed test split and on "
-                                           "the released data; a constructed split much easier than the release "
-                                           "would be a defect")], key="baselines", part=1)
+                  [table_block(df, caption="Tool Acc (%) of offline baselines per setting and Param Acc over the three "
+                                           "personalized settings, on the constructed test split and on the released "
+                                           "data (popularity: cross-fitted prior); in a faithful build each should be "
+                                           "about as high as on the release, in a debiased one popularity near chance")], key="baselines", part=1)
     return df

@@ -1,16 +1,16 @@
-"""Stage 04: simulated users and their tool preferences.
+"""Stage 04: simulated users and their tool preferences, drawn as the paper draws them (Section 3.2).
 
 A user's taste is a non-functional one (a provider's pricing, SDKs, licence...), so preferred tools come
-in draws: a random tool offering a random functionality group, plus the ``top_k`` tools whose
-non-functional descriptions are closest to it (the tool's description is the mean of its APIs'). A user
-prefers **tools**, as the release's users do: every API of a preferred tool is a preferred API, and in
-every group where a preferred tool has an API that API is the user's choice; the group's other APIs are
-the user's non-preferred ones. A draw's seed is a tool offering a random group the user does not touch
-yet; its neighbours may be any tools, grouped or not. Draws repeat until the user prefers
-``tools_per_user`` tools (a number drawn per user from a range, so users and their histories differ in
-size, as in the release: 2 to 37 tools, history length about 2.4 times the tools). Two preferred tools
-may not offer the same group: a seed tool that would collide is rejected and redrawn (counted), a
-neighbour that would collide is passed over for the next closest (counted).
+in draws: a tool offering a functionality group the user does not touch yet, plus the ``top_k`` tools whose
+non-functional descriptions are closest to it (the tool's description is the mean of its APIs'). A draw
+whose tools overlap in functionality, with each other or with the user's preferred tools, is discarded and
+sampling restarts (the paper's rule; never patched). A user prefers **tools**, as the release's users do:
+every API of a preferred tool is a preferred API, and in every group where a preferred tool has an API that
+API is the user's choice; the group's other APIs are the user's non-preferred ones. Draws repeat until the
+user prefers ``tools_per_user`` tools (a number drawn per user from a range, as in the release: 2 to 37).
+
+Whose random sequence the draws follow (``sampling_order``) is what makes one tool per group the popular one,
+as in the release, whose users share one order of tools; ``popularity="uniform"`` is the debiased switch.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ class UserPreference(BaseModel):
     non_preferred: dict[str, list[str]] = Field(description="group id -> the group's other APIs")
     tools: list[str] = Field(default_factory=list, description="preferred tools (<Category>.<Tool>), in draw order")
     draws: list[list[str]] = Field(default_factory=list, description="accepted draws: seed tool first, then its neighbours")
-    rejected_draws: int = 0
-    skipped_neighbours: int = 0
+    rejected_draws: int = Field(0, description="draws discarded because they overlapped (sampling restarted)")
 
 
 class UsersFile(BaseModel):
@@ -58,6 +57,8 @@ class UsersFile(BaseModel):
     seed: int
     top_k: int
     tools_per_user: list[int] = Field(description="[min, max] tools a user prefers (drawn uniformly per user)")
+    popularity: str = "retrieval"
+    sampling_order: str | float = 0.5
     users: list[UserPreference]
     stats: dict[str, float] = Field(default_factory=dict)
 
@@ -99,10 +100,56 @@ def nearest_tools(emb: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
     return out
 
 
+POPULARITY = ("retrieval", "uniform")
+"""How preferred tools are drawn: the paper's top-k non-functional retrieval, or uniformly (the debiased
+switch: no tool is preferred by more users than chance makes it, so a population prior is near chance)."""
+SAMPLING_ORDER = {"shared": 1.0, "per_user": 0.0}
+"""Whose random sequence the seed tools come from, as the share of a user's draws taken from ONE sequence that
+every user walks (the rest from the user's own): 1.0 (``shared``) makes every user's tools a prefix of one
+order; the release's ``tool_comb`` lists are close to that (issue 24: the same first tools in almost every
+list, diverging further on); 0.0 (``per_user``) makes users independent."""
+
+
+def shared_share(sampling_order: str | float) -> float:
+    """``"shared"`` -> 1.0, ``"per_user"`` -> 0.0, a number in [0, 1] -> itself."""
+    value = SAMPLING_ORDER.get(sampling_order, sampling_order) if isinstance(sampling_order, str) else sampling_order
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"sampling_order must be one of {sorted(SAMPLING_ORDER)} or a share in [0, 1], "
+                         f"got {sampling_order!r}")
+    return value
+
+
+def _overlaps(draw: Sequence[int], chosen: Mapping[str, str], tool_groups: Sequence[Mapping[str, str]]) -> bool:
+    """True when two distinct tools of ``draw``, or one of them and the user's preferred ones, offer a common
+    functionality group (the paper's overlap; a tool the user already prefers is not a new tool)."""
+    taken = set(chosen)
+    for t in draw:
+        tg = set(tool_groups[t])
+        if tg & taken:
+            return True
+        taken |= tg
+    return False
+
+
 def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_emb: np.ndarray, n_users: int,
                 tools_per_user: int | Sequence[int], top_k: int, seed: int, max_attempts: int = 200,
-                generator: str = "", embedder: str = "") -> UsersFile:
-    """Sample ``n_users`` users; ``names[i]`` is the API whose non-functional embedding is ``nf_emb[i]``."""
+                generator: str = "", embedder: str = "", popularity: str = "retrieval",
+                sampling_order: str | float = 0.5) -> UsersFile:
+    """Sample ``n_users`` users; ``names[i]`` is the API whose non-functional embedding is ``nf_emb[i]``.
+
+    A draw (the paper, Section 3.2): a tool offering a group the user does not touch yet, plus the ``top_k``
+    tools closest to it in non-functional attributes (``popularity="retrieval"``; ``"uniform"``: the tool
+    alone). A draw whose tools overlap in functionality with each other or with the user's preferred tools is
+    **discarded and sampling restarts** (never patched by passing over a neighbour); ``max_attempts`` draws
+    per user at most. The last draw is cut to the user's size, seed first.
+    """
+    if popularity not in POPULARITY:
+        raise ValueError(f"popularity must be one of {POPULARITY}, got {popularity!r}")
+    share = shared_share(sampling_order)
     lo, hi = size_range(tools_per_user)
     rng = np.random.default_rng(seed)
     index = {n: i for i, n in enumerate(names)}
@@ -123,57 +170,49 @@ def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_em
         temb[tindex[t]] = nf_emb[[index[a] for a in apis]].mean(axis=0)
     norms = np.linalg.norm(temb, axis=1, keepdims=True)
     temb /= np.where(norms == 0, 1.0, norms)
-    neighbours = nearest_tools(temb, min(len(tools) - 1, 4 * top_k + 32))
-    users, rejected_total, skipped_total, short = [], 0, 0, 0
+    k = top_k if popularity == "retrieval" else 0
+    neighbours = nearest_tools(temb, min(len(tools) - 1, k))
+    users, rejected_total, short = [], 0, 0
     for u in range(n_users):
         want = int(rng.integers(lo, hi + 1))
+        shared, own = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2, u])
         chosen: dict[str, str] = {}
         mine: list[int] = []
         draws: list[list[str]] = []
-        rejected = skipped = attempts = 0
+        rejected = attempts = 0
         while len(mine) < want and attempts < max_attempts:
             attempts += 1
             free = [g for g in gids if g not in chosen]
             if not free:
                 break
-            g = free[int(rng.integers(len(free)))]
+            order = shared if share == 1.0 or (share > 0.0 and own.random() < share) else own
+            g = free[int(order.integers(len(free)))]
             members = [m for m in groups[g] if m in index]
-            seed_tool = tindex[tool_id(members[int(rng.integers(len(members)))])]
-            if seed_tool in mine or any(x in chosen for x in tool_groups[seed_tool]):
-                rejected += 1
+            seed_tool = tindex[tool_id(members[int(order.integers(len(members)))])]
+            draw = list(dict.fromkeys([seed_tool, *(int(t) for t in neighbours[seed_tool])]))
+            draw = [t for t in draw if t not in mine]
+            if _overlaps(draw, chosen, tool_groups):
+                rejected += 1  # the paper's rule: the whole draw is discarded, sampling restarts
                 continue
-            draw, taken = [seed_tool], set(tool_groups[seed_tool])
-            for t in neighbours[seed_tool]:
-                if len(draw) > min(top_k, want - len(mine) - 1):
-                    break
-                t = int(t)
-                if t in mine:
-                    continue
-                tg = set(tool_groups[t])
-                if tg & taken or any(x in chosen for x in tg):
-                    skipped += 1
-                    continue
-                draw.append(t)
-                taken |= tg
+            draw = draw[: want - len(mine)]
             for t in draw:
                 mine.append(t)
                 chosen.update(tool_groups[t])
             draws.append([tools[t] for t in draw])
         short += len(mine) < want
         rejected_total += rejected
-        skipped_total += skipped
         pref = {g: chosen[g] for g in sorted(chosen)}
         mine_set = {tools[t] for t in mine}
         non = {g: [m for m in groups[g] if m in index and tool_id(m) not in mine_set] for g in pref}
         users.append(UserPreference(user_id=f"u{u:05d}", preferred=pref, non_preferred=non, tools=[tools[t] for t in mine],
-                                    draws=draws, rejected_draws=rejected, skipped_neighbours=skipped))
+                                    draws=draws, rejected_draws=rejected))
     stats = {"users": n_users, "groups_available": len(gids), "tools": len(tools),
              "tools_in_groups": sum(1 for tg in tool_groups if tg),
              "mean_groups_per_user": round(float(np.mean([len(u.preferred) for u in users])), 2) if users else 0.0,
              "mean_tools_per_user": round(float(np.mean([len(u.tools) for u in users])), 2) if users else 0.0,
-             "rejected_draws": rejected_total, "skipped_neighbours": skipped_total, "users_with_fewer_tools": short}
+             "rejected_draws": rejected_total, "users_with_fewer_tools": short}
     return UsersFile(generator=generator, embedder=embedder, seed=seed, top_k=top_k, tools_per_user=[lo, hi],
-                     users=users, stats=stats)
+                     popularity=popularity, sampling_order=sampling_order, users=users, stats=stats)
 
 
 def write_users(run_dir: str | os.PathLike[str], users: UsersFile) -> Path:

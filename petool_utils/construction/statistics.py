@@ -5,6 +5,7 @@ benchmark in the release layout, constructed or released."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -58,6 +59,19 @@ def _item_key(it: HistoryItem) -> str:
 
 
 FIDELITY_ROWS = {
+    "popularity_concentration": "share of a group's entries whose reference is the group's most common one",
+    "tool_comb_modal_agreement": "tool_comb positions holding the tool most users hold there (share): users walk "
+                                 "one sampling order",
+    "query_is_scenario": "query = the reference API's tool-use Example.Scenario (share)",
+    "query_is_history_instruction": "query = an instruction of the rating-integrated history (share)",
+    "query_history_item_disliked": "of those, the history item is a disliked one (share)",
+    "ref_params_are_example": "reference parameters = the API's Example.Parameters (share)",
+    "n_groups": "functionality groups with an entry",
+    "group_size_median": "group size (apis_same_func): median",
+    "group_size_max": "group size: max",
+    "candidates_in_group": "candidates in the reference's group (mean)",
+    "candidates_in_category": "candidates in the reference's category (mean)",
+    "disliked_min": "non-preferred (disliked) items per rating-integrated history: min",
     "ref_api_in_preferred_history": "the reference API appears in the user's preferred history (share of entries)",
     "ref_tool_in_preferred_history": "the reference's tool appears in the preferred history (share of entries)",
     "liked_share_ratings": "liked share in rating-integrated histories (mean)",
@@ -104,7 +118,7 @@ def fidelity(entries: Sequence[Entry]) -> dict[str, float]:
         same += sorted(_item_key(it) for it in rat) == sorted(_item_key(it) for it in chrono)
     lengths = np.array([e.history_length if e.history_length is not None else len(e.history("preferred"))
                         for e in entries], dtype=float)
-    return {
+    return {**_structure(entries), "disliked_min": float(min(n_disliked)),
         "ref_api_in_preferred_history": ref_api / n,
         "ref_tool_in_preferred_history": ref_tool / n,
         "liked_share_ratings": float(np.mean(liked)) if liked else float("nan"),
@@ -119,6 +133,49 @@ def fidelity(entries: Sequence[Entry]) -> dict[str, float]:
         "preferred_items_shown_mean": float(np.mean(shown)),
         "empty_reference_parameters": empty / n,
         "reference_params_as_history": _params_as_history(entries),
+    }
+
+
+def _structure(entries: Sequence[Entry]) -> dict[str, float]:
+    """Issue 24's structure statistics: how concentrated the preferred tools are, where the queries and
+    reference parameters come from, the groups and the candidates."""
+    n = len(entries)
+    by_group: dict[str, Counter[str]] = {}
+    scenario = hist = hist_disliked = example = 0
+    in_group, in_cat, sizes = [], [], {}
+    for e in entries:
+        ref = e.reference.tool_name
+        by_group.setdefault(str(e.func), Counter())[ref] += 1
+        sizes[str(e.func)] = len(e.same_func_names) or 1
+        ex = e.api_ground_truth.Example or {}
+        q = e.query.strip()
+        scenario += q == str(ex.get("Scenario", "")).strip()
+        match = [it for it in e.history("ratings") if it.instruction.strip() == q]
+        hist += bool(match)
+        hist_disliked += any(it.rating == 0 for it in match)
+        example += e.reference.parameters == ex.get("Parameters", None)
+        group = set(e.same_func_names)
+        cat = split_api_name(ref)[0]
+        in_group.append(sum(c in group for c in e.candidate_names))
+        in_cat.append(sum(split_api_name(c)[0] == cat for c in e.candidate_names))
+    combs = list({tuple(e.tool_comb): None for e in entries if e.tool_comb})
+    agree = float("nan")
+    if combs:
+        width = max(map(len, combs))
+        modal = [Counter(c[i] for c in combs if len(c) > i).most_common(1)[0][0] for i in range(width)]
+        agree = float(np.mean([c[i] == modal[i] for c in combs for i in range(len(c))]))
+    return {
+        "popularity_concentration": sum(c.most_common(1)[0][1] for c in by_group.values()) / n,
+        "tool_comb_modal_agreement": agree,
+        "query_is_scenario": scenario / n,
+        "query_is_history_instruction": hist / n,
+        "query_history_item_disliked": hist_disliked / hist if hist else float("nan"),
+        "ref_params_are_example": example / n,
+        "n_groups": float(len(by_group)),
+        "group_size_median": float(np.median(list(sizes.values()))),
+        "group_size_max": float(max(sizes.values())),
+        "candidates_in_group": float(np.mean(in_group)),
+        "candidates_in_category": float(np.mean(in_cat)),
     }
 
 
@@ -148,4 +205,75 @@ def fidelity_table(benchmarks: Mapping[str, Sequence[Entry]]) -> pd.DataFrame:
     df = pd.DataFrame({"statistic": list(FIDELITY_ROWS.values()), "key": list(FIDELITY_ROWS)})
     for name, stats in cols.items():
         df[name] = [round(stats[k], 4) for k in FIDELITY_ROWS]
+    return df
+
+
+RELEASE_RECORDED = {
+    "popularity_concentration": 0.898, "query_is_scenario": 0.488, "query_is_history_instruction": 0.257,
+    "query_history_item_disliked": 1.0, "ref_params_are_example": 0.791, "empty_reference_parameters": 0.291,
+    "n_groups": 109.0, "group_size_median": 2.0, "group_size_max": 6.0, "candidates_in_group": 2.4,
+    "candidates_in_category": 4.7, "disliked_per_entry": 4.2, "disliked_min": 2.0, "liked_share_ratings": 0.788,
+    "history_length_median": 57.0, "history_length_max": 100.0, "ref_tool_in_preferred_history": 0.489,
+    "ref_api_in_preferred_history": 0.0, "chronological_disliked_first": 1.0, "ratings_chronological_same_items": 1.0,
+}
+"""The full release's figures (1,000 test entries, as issue 24 records them), for a checkout without the
+released data; with it, the release column is computed from the records instead."""
+
+FIDELITY_TOLERANCE: dict[str, tuple[str, float]] = {
+    "popularity_concentration": ("abs", 0.10), "query_is_scenario": ("abs", 0.10),
+    "query_is_history_instruction": ("abs", 0.10), "query_history_item_disliked": ("abs", 0.10),
+    "ref_params_are_example": ("abs", 0.10), "ref_tool_in_preferred_history": ("abs", 0.15),
+    "group_size_median": ("range", 2.0), "candidates_in_group": ("abs", 0.6), "candidates_in_category": ("abs", 1.2),
+    "disliked_per_entry": ("abs", 0.6), "disliked_min": ("abs", 0.0), "liked_share_ratings": ("abs", 0.04),
+    "history_length_median": ("rel", 0.35), "history_length_max": ("rel", 0.35),
+    "ref_api_in_preferred_history": ("abs", 0.0), "chronological_disliked_first": ("abs", 0.0),
+    "ratings_chronological_same_items": ("abs", 0.0),
+}
+"""How far a faithful build may be from the release, per statistic: ``abs`` (absolute difference), ``rel``
+(relative to the release's value) or ``range`` (the group-size median must lie in [2, 3]: the release's 2 and
+2.5). Statistics without a tolerance depend on the corpus's size or wording (the number of groups, the empty
+parameters of a corpus whose APIs all take inputs) and are shown, not judged."""
+
+
+def tolerance_text(key: str) -> str:
+    kind, value = FIDELITY_TOLERANCE.get(key, ("", 0.0))
+    return {"abs": f"± {value:g}", "rel": f"± {value:.0%}", "range": "in [2, 3]"}.get(kind, "shown only")
+
+
+def within_tolerance(key: str, value: float, release: float) -> bool | None:
+    """Whether a faithful build's ``value`` is within :data:`FIDELITY_TOLERANCE` of the release's; None when the
+    statistic is not judged (or either side is missing)."""
+    if key not in FIDELITY_TOLERANCE or value != value or release != release:
+        return None
+    kind, tol = FIDELITY_TOLERANCE[key]
+    if kind == "range":
+        return 2.0 <= value <= 3.0
+    if kind == "rel":
+        return abs(value - release) <= tol * abs(release) + 1e-9
+    return abs(value - release) <= tol + 1e-9
+
+
+def release_figures(released: Sequence[Entry] | None) -> tuple[str, dict[str, float]]:
+    """The release column: computed from the released entries when they are here, else the recorded figures."""
+    if released:
+        return f"released ({len(released)} entries)", fidelity(released)
+    return "released (recorded figures, 1,000 entries)", {k: RELEASE_RECORDED.get(k, float("nan")) for k in FIDELITY_ROWS}
+
+
+RELEASE_BASELINES = {"offline:popularity": {"tool": 81.8, "param": float("nan")},
+                     "offline:history": {"tool": 57.0, "param": float("nan")},
+                     "offline:ranker": {"tool": float("nan"), "param": float("nan")}}
+"""The full release's offline baselines as issue 24 records them (Tool Acc %, mean of the three settings), for a
+checkout without the released data."""
+
+
+def fidelity_with_release(entries: Sequence[Entry], released: Sequence[Entry] | None,
+                          name: str = "constructed (train+test)") -> pd.DataFrame:
+    """Notebook 06's fidelity table: every statistic of a built benchmark beside the release's value (computed
+    from the release when it is here, else :data:`RELEASE_RECORDED`), the tolerance, and whether it is met."""
+    rel_name, rel = release_figures(released)
+    df = fidelity_table({name: entries})
+    df.insert(2, rel_name, [round(rel[k], 4) for k in FIDELITY_ROWS])
+    df["tolerance"] = [tolerance_text(k) for k in FIDELITY_ROWS]
+    df["within"] = [within_tolerance(k, v, rel[k]) for k, v in zip(FIDELITY_ROWS, df[name])]
     return df

@@ -1,0 +1,63 @@
+"""Issue 24's shortcut switches, end to end on the built-in corpus (TF-IDF, no model): each moves the statistic it
+is named for in the fidelity table, and the faithful build reuses scenarios and examples as the release does."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from petool_utils.benchmark.data import load_entries
+from petool_utils.construction import pipeline
+from petool_utils.construction.statistics import fidelity, fidelity_with_release
+
+DEBIASED = {"04": {"popularity": "uniform"}, "05": {"query_source": "fresh", "params_source": "fresh"}}
+
+
+def _stats(base: Path, rd: Path, over: dict) -> dict[str, float]:
+    shutil.copytree(base, rd)
+    pipeline.stage04_preferences(rd, embedder="tfidf", n_users=40, tools_per_user=[4, 12], **over.get("04", {}))
+    pipeline.stage05_create(rd, embedder="tfidf", queries_per_user=2, trl=False, progress=False, **over.get("05", {}))
+    entries = [e for s in ("train", "test") for e in load_entries(rd / "benchmark" / f"{s}.json")]
+    return fidelity(entries), entries
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    base = tmp_path_factory.mktemp("switches") / "base"
+    pipeline.stage01_prepare(base, tools_dir="builtin")
+    pipeline.stage02_understand(base, progress=False)
+    pipeline.stage03_cluster(base, embedder="tfidf", eps_values=[0.5])
+    return {"faithful": _stats(base, base.parent / "faithful", {}),
+            "debiased": _stats(base, base.parent / "debiased", DEBIASED)}
+
+
+def test_faithful_build_has_the_release_provenance(builds):
+    f, entries = builds["faithful"]
+    assert len(entries) >= 60
+    assert 0.3 <= f["query_is_scenario"] <= 0.7 and 0.1 <= f["query_is_history_instruction"] <= 0.45
+    assert f["query_history_item_disliked"] == 1.0  # a reused history instruction is a disliked item's
+    assert f["ref_params_are_example"] >= 0.6 and f["disliked_min"] >= 2
+
+
+def test_each_switch_moves_its_statistic(builds):
+    (f, _), (d, _) = builds["faithful"], builds["debiased"]
+    # popularity: uniform -> preferred tools spread over each group (built-in groups of 4: chance 1/4)
+    assert d["popularity_concentration"] < f["popularity_concentration"] - 0.1
+    # query_source: fresh -> no reused scenario, no reused history instruction
+    assert d["query_is_scenario"] == 0 and d["query_is_history_instruction"] < 0.05
+    # params_source: fresh -> the LLM's parameters, not the example's
+    assert d["ref_params_are_example"] < f["ref_params_are_example"] - 0.3
+
+
+def test_fidelity_table_sits_beside_the_release(builds):
+    """Without released entries the release column holds the recorded figures; the faithful provenance rows are
+    within their tolerance of them."""
+    _, entries = builds["faithful"]
+    df = fidelity_with_release(entries, None).set_index("key")
+    rel = "released (recorded figures, 1,000 entries)"
+    assert df.loc["query_is_scenario", rel] == 0.488 and df.loc["popularity_concentration", rel] == 0.898
+    for key in ("query_is_scenario", "query_is_history_instruction", "ref_params_are_example", "disliked_min",
+                "ref_api_in_preferred_history", "chronological_disliked_first"):
+        assert df.loc[key, "within"], (key, df.loc[key].to_dict())
