@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from petool_utils.benchmark.data import split_api_name
+
 
 def api_document(t: Any) -> str:
     """The text the retriever indexes for an API: its name, description and parameters (a ToolRetriever
@@ -26,8 +28,6 @@ def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], 
     """Candidate full names; ``ranked`` lists indices into ``names``, most similar to the instruction first
     (enough of them to find ``n_retrieved`` outside the group: see :func:`top_similar`). The random fill comes
     from categories other than the reference's (all categories when those run out)."""
-    from petool_utils.benchmark.data import split_api_name
-
     cat = split_api_name(reference)[0] if reference.startswith("<") else None
     chosen = [reference] + [g for g in group if g != reference]
     chosen = chosen[:n_candidates]
