@@ -8,6 +8,7 @@ import pytest
 
 from petool_utils.benchmark.data import ToolCall
 from petool_utils.benchmark.prompts import entry_messages
+from petool_utils import SETTINGS as SETTINGS_ALL
 from petool_utils.training.config import DPOParams, SFTParams, from_mapping, load_config
 from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, kv_cache_gib, layer_slope_gib, lora_params, nf4_bits_per_param
 from petool_utils.training.records import shorten_entry, sft_record, sft_records
@@ -193,3 +194,34 @@ def test_heldout_after_a_whole_training_set_is_the_test_data(tmp_path, bench_ent
     atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "constructed"}})
     held = ablation_entries(tmp_path, "heldout", limit=3)
     assert [e.entry_id for e in held] == [e.entry_id for e in bench_entries[:3]]
+
+
+def _released_sft_files(folder, entries):
+    """The authors' per-setting LLaMA-Factory files (alpaca layout) for ``entries``, one file per setting."""
+    from petool_utils.benchmark.data import SETTING_FILE_SUFFIX
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for setting, c in SETTING_FILE_SUFFIX.items():
+        rows = [{"instruction": e.prompt(setting), "input": e.query, "output": e.reference.to_json()} for e in entries]
+        (folder / f"user_entries_sft_{c}.json").write_text(json.dumps(rows), encoding="utf-8")
+    return folder
+
+
+def test_limit_and_max_records_keep_the_settings_balanced_on_per_setting_files(tmp_path, bench_entries):
+    """Read file after file, limit 6 used to give 6 preferred records and no other setting."""
+    from collections import Counter
+
+    from petool_utils.training.data import read_train_data, select
+    from petool_utils.training.records import training_sft_records
+
+    folder = _released_sft_files(tmp_path / "released", bench_entries[:5])
+    entries, _ = read_train_data(folder, "sft")
+    assert [next(iter(e.histories)) for e in entries[:5]] == ["chronological"] * 5  # file order: _c, _p, _r
+    params = from_mapping("sft", {"train_data": str(folder), "limit": 6})
+    chosen = select(entries, params)
+    assert Counter(next(iter(e.histories)) for e in chosen) == {"preferred": 2, "ratings": 2, "chronological": 2}
+    records = training_sft_records(select(entries, from_mapping("sft", {"train_data": str(folder)})), SETTINGS_ALL)[:9]
+    assert Counter(r["setting"] for r in records) == {"preferred": 3, "ratings": 3, "chronological": 3}
+    # the i-th record of each setting comes from the i-th released record of that file
+    assert [r["entry_id"] for r in records[:3]] == ["user_entries_sft_c.json#0", "user_entries_sft_p.json#0",
+                                                    "user_entries_sft_r.json#0"]
