@@ -82,8 +82,15 @@ def test_too_long_prompt_drops_the_oldest_history_items(backend, bench_large_ent
                                            for c in e.candidates)
     [res] = small.chat_many([entry_request(e, "ratings", {"temperature": 0.0, "max_tokens": 2})])
     assert res.info["history_dropped"] == 3
-    fitted = _same_model(backend, max_context=10).fit(entry_request(e, "ratings", GREEDY8))
-    assert fitted.dropped == len(hist) and fitted.over_limit  # query and candidates are never cut
+    tight = _same_model(backend, max_context=10)
+    req = entry_request(e, "ratings", GREEDY8)
+    fitted = tight.fit(req)
+    # past the history, every candidate's descriptions are cut to the last cap (0); the query and the
+    # candidates' names are never cut, so the prompt stays over the limit
+    assert req.describe(fitted.dropped) == {"history_dropped": len(hist), "description_cap": 0} and fitted.over_limit
+    assert e.query in fitted.value and all(json.dumps(c.tool_name, ensure_ascii=False) in fitted.value for c in e.candidates)
+    [res] = tight.chat_many([entry_request(e, "ratings", {"temperature": 0.0, "max_tokens": 2})])
+    assert (res.info["history_dropped"], res.info["description_cap"], res.info["over_limit"]) == (len(hist), 0, True)
 
 
 def test_evaluate_records_history_dropped(backend, tiny_dir, short_entries, tmp_path):

@@ -10,7 +10,9 @@ import json
 import pytest
 
 from petool_utils.benchmark.data import ToolCall
-from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.benchmark.data import split_prompt
+from petool_utils.benchmark.prompts import entry_messages, trim_descriptions
+from petool_utils.predictors.llm import DESCRIPTION_CAPS
 from petool_utils.training.records import FitReport, char_proxy_counter, fit_records, sft_record
 from petool_utils.training.sampling import (
     CHOSEN_EXACT,
@@ -124,8 +126,21 @@ def test_training_fidelity_b_long_records_lose_their_oldest_history_not_their_an
     assert got["prompt"][1] == {"role": "user", "content": entry.query}  # the query untouched
     assert got["completion"] == answer == [{"role": "assistant", "content": entry.reference.to_json()}]
     assert count(got["prompt"] + got["completion"]) <= budget
-    # the candidates are never cut: with no history still too long, the record is dropped and counted
+    # with no history still too long: every candidate description is cut (the same cap for all), never a
+    # candidate's name or parameters; only a record too long even with no descriptions is dropped
     kept, report = fit_records([rec], [entry], count, length(len(hist)) - 1, ["completion"])
+    (got,) = kept
+
+    def trimmed(cap: int) -> list[dict[str, str]]:
+        return entry_messages(entry, "chronological", history=[], candidates=trim_descriptions(entry.candidates, cap))
+
+    cap = next(c for c in DESCRIPTION_CAPS if count(trimmed(c) + answer) <= length(len(hist)) - 1)  # the least cut
+    assert got["history_dropped"] == len(hist) and got["description_cap"] == cap
+    assert report.descriptions_trimmed == 1 and report.dropped_over_limit == 0
+    assert got["prompt"] == trimmed(cap)
+    assert split_prompt(got["prompt"][0]["content"])[2].count('"tool_name"') == len(entry.candidates)
+    bare = count(entry_messages(entry, "chronological", history=[], candidates=trim_descriptions(entry.candidates, 0)) + answer)
+    kept, report = fit_records([rec], [entry], count, bare - 1, ["completion"])
     assert kept == [] and report.dropped_over_limit == 1 and report.shortened == 0
     # a record that fits is left alone; DPO pairs are fitted on the longer of their two answers
     kept, report = fit_records([rec], [entry], count, full, ["completion"])
@@ -170,6 +185,71 @@ def test_training_fidelity_b_sft_run_keeps_and_counts_shortened_records(tiny_mod
     by_id = {e.entry_id: e for e in picked}
     for r in records:
         assert r["completion"][0]["content"] == by_id[r["entry_id"]].reference.to_json()
+
+
+def test_one_length_rule_the_prompt_trained_on_is_the_prompt_evaluated(tiny_model, bench_large_entries):
+    """Training fits a record's prompt into max_length - answer_tokens as the hf backend counts it, so a
+    backend at that max_context (DPO sampling, evaluation) drops the same history items and renders the
+    same prompt. Before, training fitted prompt + answer into max_length (4,096) and sampling the prompt
+    into 4,000: different prompts at the edge."""
+    from petool_utils.models.hf_backend import HFBackend, prompt_token_counter
+    from petool_utils.predictors.llm import entry_request
+    from petool_utils.training.config import from_mapping, prompt_budget
+    from petool_utils.training.modeling import load_tokenizer
+    from petool_utils.training.records import chat_token_counter
+
+    tok = load_tokenizer(tiny_model)
+    prompt_tokens = prompt_token_counter(tok)
+    entry = next(e for e in bench_large_entries if len(e.history("chronological")) >= 10)
+    hist = entry.history("chronological")
+    full = prompt_tokens(entry_messages(entry, "chronological"))
+    bare = prompt_tokens(entry_messages(entry, "chronological", history=[]))
+    budget = (full + bare) // 2
+    params = from_mapping("sft", {"answer_tokens": 64})
+    assert prompt_budget(budget + 64, params) == budget
+    kept, report = fit_records([sft_record(entry, "chronological")], [entry], chat_token_counter(tok), budget + 64,
+                               ["completion"], prompt_tokens, 64)
+    backend = HFBackend(tiny_model, device="cpu", max_context=budget)
+    fitted = backend.fit(entry_request(entry, "chronological", {}))
+    assert 0 < fitted.dropped < len(hist) and kept[0]["history_dropped"] == fitted.dropped
+    assert backend.render(kept[0]["prompt"]) == fitted.value
+    # the old rule (prompt + answer within max_length) kept more history than evaluation would show
+    old, _ = fit_records([sft_record(entry, "chronological")], [entry], chat_token_counter(tok), budget + 64, ["completion"])
+    assert old[0]["history_dropped"] < fitted.dropped
+    # DPO sampling takes the same budget; a sampling.max_context that disagrees is refused
+    dpo = from_mapping("dpo", {"answer_tokens": 256, "sampling": {"max_context": 4000}})
+    with pytest.raises(ValueError, match="one length rule"):
+        prompt_budget(4096, dpo)
+    assert prompt_budget(4096, from_mapping("dpo", {})) == 3840  # the paper's 4,096 less 256 for the call
+
+
+def test_over_long_records_are_kept_by_cutting_every_description_alike(dev_entries):
+    """Records over the budget even with no history (7.8 % of the release at 4,096 Llama-3 tokens; here
+    chars/4 at 2,000) are kept with every candidate's descriptions cut to one cap, and evaluation's
+    request for the same entry shrinks to the same prompt; the group's tools are cut like the others."""
+    from petool_utils.models.context import fit_history
+    from petool_utils.predictors.llm import entry_request, shrink_info
+
+    count = char_proxy_counter()
+    budget = 2000
+    setting = "preferred"
+    records = [sft_record(e, setting) for e in dev_entries]
+    kept, report = fit_records(records, dev_entries, count, budget, ["completion"])
+    old_dropped = sum(count(entry_messages(e, setting, history=[]) + r["completion"]) > budget
+                      for e, r in zip(dev_entries, records))
+    assert old_dropped > 20  # what the old rule dropped
+    assert report.descriptions_trimmed >= old_dropped - report.dropped_over_limit and report.dropped_over_limit < old_dropped / 4
+    by_id = {e.entry_id: e for e in dev_entries}
+    trimmed = [r for r in kept if r["description_cap"] is not None]
+    for r in trimmed[:20]:
+        e = by_id[r["entry_id"]]
+        req = entry_request(e, setting, {})
+        # evaluation fits the same entry with the same rule and lands on the same prompt
+        f = fit_history(lambda k: req.shrink(k) if k else req.messages, lambda m: count(m + r["completion"]), req.max_drop, budget)
+        assert f.value == r["prompt"] and shrink_info(f.dropped, len(e.history(setting)))["description_cap"] == r["description_cap"]
+        cands = json.loads(split_prompt(r["prompt"][0]["content"])[2])
+        assert [c["tool_name"] for c in cands] == e.candidate_names
+        assert all(len(c["tool_description"]) <= r["description_cap"] for c in cands)  # group tools cut alike
 
 
 # -- (c) ---------------------------------------------------------------------------------------------

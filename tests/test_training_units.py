@@ -225,3 +225,36 @@ def test_limit_and_max_records_keep_the_settings_balanced_on_per_setting_files(t
     # the i-th record of each setting comes from the i-th released record of that file
     assert [r["entry_id"] for r in records[:3]] == ["user_entries_sft_c.json#0", "user_entries_sft_p.json#0",
                                                     "user_entries_sft_r.json#0"]
+
+
+def test_adapters_are_evaluated_on_the_precision_they_were_trained_on(tmp_path):
+    """The hf backend takes an adapter's prompt budget, base precision (4-bit NF4 or not) and CPU bf16
+    autocast from its petool_training.json unless told otherwise; before, every adapter was evaluated on a
+    full-precision base, a QLoRA adapter included."""
+    from petool_utils.models.hf_backend import TRAINING_INFO_FILE, trained_defaults
+
+    (tmp_path / TRAINING_INFO_FILE).write_text(json.dumps({"prompt_budget": 900, "quantization": "4bit",
+                                                           "bf16_autocast": True}))
+    assert trained_defaults(tmp_path, None, None, None) == (900, "4bit", True)
+    assert trained_defaults(tmp_path, 500, "none", False) == (500, "none", False)  # told otherwise
+    assert trained_defaults(None, None, None, None) == (4000, "none", False)  # no adapter: as before
+    assert trained_defaults(tmp_path / "elsewhere", None, None, None) == (4000, "none", False)
+
+
+def test_a_changed_config_never_resumes_stale_checkpoints(tmp_path):
+    """Checkpoints live under checkpoints/config-<hash of the section and the rows>: a rerun with another
+    learning rate or other data finds none to resume; saving and logging keys are not part of the hash."""
+    from types import SimpleNamespace
+
+    from petool_utils.training.trainer import config_hash, latest_checkpoint, pin_checkpoints
+
+    root = tmp_path / "checkpoints"
+    (root / "checkpoint-4").mkdir(parents=True)  # the layout before the hash: never resumed now
+    rows = [{"prompt": "p", "completion": "c"}]
+    args = SimpleNamespace(output_dir=str(root))
+    info = pin_checkpoints(args, {"learning_rate": 1e-4, "logging_steps": 1, "save_steps": 10}, rows)
+    assert args.output_dir == str(root / f"config-{info['config_hash']}") and latest_checkpoint(args.output_dir) is None
+    assert info["stale_checkpoints_not_resumed"] == [str(root / "checkpoint-4")]
+    assert config_hash({"learning_rate": 1e-4, "logging_steps": 50}, rows) == info["config_hash"]
+    assert config_hash({"learning_rate": 2e-4}, rows) != info["config_hash"]
+    assert config_hash({"learning_rate": 1e-4}, [{"prompt": "q", "completion": "c"}]) != info["config_hash"]

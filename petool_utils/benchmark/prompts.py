@@ -54,15 +54,35 @@ def render_prompt(setting: str, history: Sequence[HistoryItem], candidates: Sequ
                                      apis_candidate=candidates_json(candidates))
 
 
-def entry_prompt(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None) -> str:
-    """The system prompt for an entry (``history`` overrides the entry's own, e.g. when truncating)."""
+def trim_descriptions(candidates: Sequence[CandidateTool], cap: int) -> list[CandidateTool]:
+    """Copies of the candidates with every description (the tool's and each parameter's) cut to ``cap``
+    characters; names, parameter names and types stay whole. The last resort of prompt fitting
+    (``predictors.llm.entry_request``), applied to every candidate alike: cutting only the tools outside
+    the reference's group would mark the group in the prompt (whole descriptions against cut ones), a
+    cue that evaluation, which has no reference, could not give."""
+    out = []
+    for c in candidates:
+        t = c.model_copy(deep=True)
+        t.tool_description = t.tool_description[:cap]
+        for param in (*t.required_parameters, *t.optional_parameters):
+            if param.description is not None:
+                param.description = param.description[:cap]
+        out.append(t)
+    return out
+
+
+def entry_prompt(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None,
+                 candidates: Sequence[CandidateTool] | None = None) -> str:
+    """The system prompt for an entry (``history`` / ``candidates`` override the entry's own, e.g. when
+    fitting a prompt into a budget)."""
     hist = entry.history(setting) if history is None else history
-    return render_prompt(setting, hist, entry.candidates)
+    return render_prompt(setting, hist, entry.candidates if candidates is None else candidates)
 
 
-def entry_messages(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None) -> list[dict[str, str]]:
+def entry_messages(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None,
+                   candidates: Sequence[CandidateTool] | None = None) -> list[dict[str, str]]:
     """The authors' message layout: system = the setting's prompt, user = the query."""
     return [
-        {"role": "system", "content": entry_prompt(entry, setting, history)},
+        {"role": "system", "content": entry_prompt(entry, setting, history, candidates)},
         {"role": "user", "content": entry.query},
     ]

@@ -46,8 +46,9 @@ class SamplingParams:
     Requests go through the hf backend's ``chat_many`` (one request per sample, ``sample_index``
     0..K-1) behind the one response cache. ``sample_batch_size`` is the backend's: samples of ONE prompt
     generated together; the default K = 8 is one 4k-token prompt x 8 samples at a time, about 4.3 GiB of
-    KV cache at 8B (``memory.kv_cache_gib``). ``max_context`` is the prompt budget of the backend's
-    context fitting (the evaluation default). ``other_tools``: see ``sampling.choose_pair``.
+    KV cache at 8B (``memory.kv_cache_gib``). ``max_context``: the prompt budget is the stage's
+    (``max_length - answer_tokens``, the one length rule of :func:`prompt_budget`); a value here must
+    equal it or leave it unset. ``other_tools``: see ``sampling.choose_pair``.
     """
 
     num_samples: int = 8
@@ -55,7 +56,7 @@ class SamplingParams:
     top_p: float = 1.0
     max_tokens: int = 256
     sample_batch_size: int = 8
-    max_context: int = 4000
+    max_context: int | None = None
     other_tools: bool = False
 
 
@@ -77,6 +78,7 @@ class SFTParams:
     max_records: int | None = None
     max_history: int | None = None
     max_candidates: int | None = None
+    answer_tokens: int = 256  # kept free for the answer: prompts are fitted to max_length - answer_tokens
     cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
     tiny_vocab_size: int = 2048
     trl: dict[str, Any] = field(default_factory=dict)
@@ -120,6 +122,22 @@ class DPOParams(SFTParams):
 
 
 PARAMS = {"sft": SFTParams, "dpo": DPOParams}
+
+
+def prompt_budget(max_length: int, params: SFTParams) -> int:
+    """The one length rule: every prompt, in training, DPO sampling and evaluation, is fitted (oldest
+    history first) into ``max_length - answer_tokens`` tokens as the hf backend counts them, and a
+    training record's prompt plus its answer into ``max_length``. The same prompt is then trained on,
+    sampled from and evaluated; the adapter's ``petool_training.json`` carries the budget to evaluation."""
+    budget = int(max_length) - int(params.answer_tokens)
+    if budget <= 0:
+        raise ValueError(f"{params.kind} config: max_length {max_length} leaves no room for a prompt after "
+                         f"answer_tokens {params.answer_tokens}")
+    if isinstance(params, DPOParams) and params.sampling.max_context not in (None, budget):
+        raise ValueError(f"dpo config: sampling.max_context {params.sampling.max_context} differs from the prompt "
+                         f"budget max_length - answer_tokens = {budget}; one length rule for sampling, training and "
+                         "evaluation: drop sampling.max_context or make them equal")
+    return budget
 
 
 def petool_keys(kind: str) -> frozenset[str]:
@@ -301,6 +319,7 @@ TINY_SFT: dict[str, Any] = {
     "max_history": 1,
     "max_candidates": 2,
     "max_records": 16,
+    "answer_tokens": 48,  # prompts fitted to 256 - 48 tokens: room for the 48 sampled tokens of TINY_DPO
     "quantization": "none",
     "cpu_threads": 1,
     "lora": TINY_LORA,
@@ -312,6 +331,7 @@ TINY_SFT: dict[str, Any] = {
 TINY_DPO: dict[str, Any] = {
     "allow_test_data": True,
     "settings": ["preferred"],
+    "answer_tokens": 48,
     "quantization": "none",
     "cpu_threads": 1,
     "lora": TINY_LORA,

@@ -18,14 +18,15 @@ from typing import Any
 from petool_utils.benchmark.data import load_entries
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl
-from petool_utils.training.config import DPOParams, to_dict
+from petool_utils.models.hf_backend import prompt_token_counter
+from petool_utils.training.config import DPOParams, prompt_budget, to_dict
 from petool_utils.training.data import CONSTRUCTED, RELEASED_TEST, TrainingData, resolve_training_data, select
 from petool_utils.training.modeling import has_cuda, load_base, load_tokenizer, lora_config, trainable_snapshot, use_4bit
 from petool_utils.training.records import TRAINER_COLUMNS_DPO, chat_token_counter, fit_records, trainer_rows
 from petool_utils.training.sampling import build_pairs, count_sources, prompt_keys, sample_calls
 from petool_utils.training.sft import run_label, sft_manifest_of
 from petool_utils.training.trainer import TrainResult, apply_cpu_threads, distributed_state
-from petool_utils.training.trainer import fit_and_train, resume_point, trl_args
+from petool_utils.training.trainer import fit_and_train, pin_checkpoints, resume_point, trl_args, write_training_info
 
 
 def resolve_base(params: DPOParams) -> Path:
@@ -58,13 +59,14 @@ def dpo_data(params: DPOParams, base: Path) -> TrainingData:
     return TrainingData(entries, data.source, data.path, pairs)
 
 
-def sampler(params: DPOParams, base: Path, out: Path, progress: bool):
-    """The SFT model behind the LLM seam: the hf backend (the one generation loop) in the one cache."""
+def sampler(params: DPOParams, base: Path, out: Path, progress: bool, budget: int):
+    """The SFT model behind the LLM seam: the hf backend (the one generation loop) in the one cache,
+    fitting each prompt into the stage's prompt budget (the one length rule)."""
     from petool_utils.models.cache import CachedLLM
     from petool_utils.models.hf_backend import HFBackend
 
     s = params.sampling
-    backend = HFBackend(base, params.resolved_sft_adapter(), quantization=params.quantization, max_context=s.max_context,
+    backend = HFBackend(base, params.resolved_sft_adapter(), quantization=params.quantization, max_context=budget,
                         sample_batch_size=s.sample_batch_size, seed=params.seed, progress=progress)
     return CachedLLM(backend, out / "cache" / "samples.sqlite")
 
@@ -77,7 +79,8 @@ def free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def make_pairs(params: DPOParams, base: Path, out: Path, data: TrainingData, progress: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def make_pairs(params: DPOParams, base: Path, out: Path, data: TrainingData, budget: int,
+               progress: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Sample K calls per instruction from the SFT adapter and build the pairs; written to ``out``.
 
     Reuses ``pairs_path`` when given (the "DPO only" run takes the SFT+DPO run's pairs, so the two
@@ -92,7 +95,7 @@ def make_pairs(params: DPOParams, base: Path, out: Path, data: TrainingData, pro
         return data.pairs, count_sources(data.pairs)
     s = params.sampling
     keys = prompt_keys(data.entries, params.settings)
-    llm = sampler(params, base, out, progress)
+    llm = sampler(params, base, out, progress, budget)
     try:
         options = {"temperature": s.temperature, "top_p": s.top_p, "max_tokens": s.max_tokens, "seed": params.seed}
         samples, stats = sample_calls(llm, keys, s.num_samples, options)
@@ -129,10 +132,12 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     base = resolve_base(params)
     data = dpo_data(params, base)
+    args = trl_args("dpo", params.trl, out, params.seed, progress)
+    budget = prompt_budget(args.max_length, params)
     state = distributed_state()
     with state.main_process_first():  # the main process samples; the others read its pairs
         if state.is_main_process or params.pairs_path:
-            pairs, sources = make_pairs(params, base, out, data, progress)
+            pairs, sources = make_pairs(params, base, out, data, budget, progress)
         else:
             pairs = list(iter_jsonl(out / "pairs.jsonl"))
             sources = count_sources(pairs)
@@ -142,8 +147,8 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
         return TrainResult(out, out / "adapter", base, label, len(pairs), {}, [], time.time() - t0,
                            {"pair_sources": sources, "pairs": str(out / "pairs.jsonl"), "trained": False})
     tok = load_tokenizer(base)
-    args = trl_args("dpo", params.trl, out, params.seed, progress)
-    pairs, fit = fit_records(pairs, data.entries, chat_token_counter(tok), args.max_length, ["chosen", "rejected"])
+    pairs, fit = fit_records(pairs, data.entries, chat_token_counter(tok), args.max_length, ["chosen", "rejected"],
+                             prompt_token_counter(tok), params.answer_tokens)
     if not pairs:
         raise ValueError(f"no DPO pair fits max_length={args.max_length} even with no history ({fit.dropped_over_limit} over the limit)")
 
@@ -155,13 +160,18 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
         exact = trainable_snapshot(model)  # fp32, as TRL's reference copy will be
     else:
         peft_config = lora_config(params.lora)
-    ds = Dataset.from_list(trainer_rows(pairs, TRAINER_COLUMNS_DPO))
+    rows = trainer_rows(pairs, TRAINER_COLUMNS_DPO)
+    pinned = pin_checkpoints(args, to_dict(params), rows)
+    ds = Dataset.from_list(rows)
     trainer = DPOTrainer(model=model, args=args, train_dataset=ds, eval_dataset=ds, processing_class=tok, peft_config=peft_config)
     started = fit_and_train(trainer, exact, resume_point(args))
     after = trainer.evaluate()  # each pair once, after training
     adapter = out / "adapter"
     trainer.save_model(str(adapter))
     tok.save_pretrained(str(adapter))
+    trained = write_training_info(adapter, stage="dpo", prompt_budget=budget,
+                                  quantization="4bit" if quantized else "none",
+                                  bf16_autocast=bool(args.bf16 and not has_cuda()))
     logged = [h for h in trainer.state.log_history if "rewards/margins" in h]
     result = TrainResult(
         output_dir=out,
@@ -182,7 +192,9 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
             "quantized_4bit": quantized,
             "device": "cuda" if has_cuda() else "cpu",
             "max_length": args.max_length,
+            **trained,
             "training_data": data.describe(),
+            **pinned,
             **started,
         },
     )

@@ -147,6 +147,6 @@ def sample_calls(llm, keys: Sequence[tuple[Entry, str]], num_samples: int, optio
         stats["requests"] += 1
         stats["failed"] += 0 if r.ok else 1
         stats["cached"] += int(r.cached)
-        stats["requests_shortened"] += int(bool(r.info.get("history_dropped")))
+        stats["requests_shortened"] += int(bool(r.info.get("history_dropped")) or r.info.get("description_cap") is not None)
     out = [texts[i * num_samples: (i + 1) * num_samples] for i in range(len(keys))]
     return out, dict(stats)

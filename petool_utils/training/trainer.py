@@ -37,6 +37,7 @@ class TrainResult:
             "records": self.n_records,
             "records_shortened": self.fit.get("shortened", 0),
             "history_items_dropped": self.fit.get("history_items_dropped", 0),
+            "records_descriptions_trimmed": self.fit.get("descriptions_trimmed", 0),
             "dropped_over_max_length": self.fit.get("dropped_over_limit", 0),
             "loss_first": ls[0] if ls else None,
             "loss_last": ls[-1] if ls else None,
@@ -44,6 +45,16 @@ class TrainResult:
             "seconds": round(self.seconds, 1),
             **self.extra,
         }
+
+
+def write_training_info(adapter_dir: Path, **info: Any) -> dict[str, Any]:
+    """``<adapter>/petool_training.json``: how the adapter was trained (``prompt_budget``, ...), read by
+    the hf backend so that evaluating the adapter repeats it unless told otherwise."""
+    from petool_utils.io import atomic_write_json
+    from petool_utils.models.hf_backend import TRAINING_INFO_FILE
+
+    atomic_write_json(Path(adapter_dir) / TRAINING_INFO_FILE, info)
+    return info
 
 
 def distributed_state():
@@ -84,6 +95,36 @@ def trl_args(kind: str, trl: Mapping[str, Any], stage_dir: Path, seed: int, prog
     args = (SFTConfig if kind == "sft" else DPOConfig)(**cfg)
     single_process_device(args)
     return args
+
+
+NOT_HASHED = frozenset({"output_dir", "run_dir", "stage_dir", "logging_dir", "logging_steps", "logging_strategy",
+                        "save_steps", "save_strategy", "save_total_limit", "disable_tqdm", "report_to", "cpu_threads",
+                        "sample_only"})
+"""Keys that say where a run writes and how it is watched, not what it learns: left out of its hash."""
+
+
+def config_hash(section: Mapping[str, Any], rows: Any) -> str:
+    """12 hex digits of sha256 over the stage's section (petool keys and TRL fields, less
+    :data:`NOT_HASHED`) and the very rows it trains on. Checkpoints live under
+    ``<output_dir>/config-<hash>``, so a rerun with another learning rate, other data or another
+    ``max_steps`` starts afresh instead of resuming a checkpoint written under the old config."""
+    import hashlib
+    import json
+
+    kept = {k: v for k, v in section.items() if k not in NOT_HASHED}
+    blob = json.dumps({"config": kept, "rows": rows}, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def pin_checkpoints(args, section: Mapping[str, Any], rows: Any) -> dict[str, Any]:
+    """Point ``args.output_dir`` at this config's own checkpoint folder; returns what the manifest says
+    about it (the hash, the folder, and any checkpoint folders of other configs, which are not resumed)."""
+    root = Path(args.output_dir)
+    digest = config_hash(section, rows)
+    args.output_dir = str(root / f"config-{digest}")
+    stale = sorted(str(p) for p in root.glob("*") if p.is_dir() and p.name != f"config-{digest}"
+                   and (p.name.startswith("config-") or p.name.startswith("checkpoint-")))
+    return {"config_hash": digest, "checkpoints": args.output_dir, "stale_checkpoints_not_resumed": stale}
 
 
 def latest_checkpoint(checkpoints: str | Path) -> str | None:
