@@ -310,5 +310,10 @@ def hf_name(model_path: str | None, adapter: str | None) -> str:
 
 @register_backend("hf")
 def _factory(rest: str, **kwargs: Any) -> HFBackend:
+    """``hf:<folder>[@<adapter>]``; a model ``petool models fetch`` knows (``hf:smollm2``) names its folder."""
+    from petool_utils.models.fetch import KNOWN_MODELS, model_dir
+
     path, _, adapter = rest.partition("@")
+    if path in KNOWN_MODELS:
+        path = str(model_dir(path))
     return HFBackend(path, adapter or None, **kwargs)

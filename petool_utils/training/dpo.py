@@ -30,6 +30,10 @@ from petool_utils.training.trainer import fit_and_train, pin_checkpoints, resume
 
 
 def resolve_base(params: DPOParams) -> Path:
+    from petool_utils.models.fetch import KNOWN_MODELS, fetch
+
+    if params.base_model in KNOWN_MODELS:
+        return fetch(params.base_model)
     if params.base_model:
         return Path(params.base_model)
     base = sft_manifest_of(params.resolved_sft_adapter().parent).get("base_model")

@@ -40,7 +40,12 @@ from petool_utils.training.trainer import (
 
 
 def resolve_base_model(base_model: str, out_dir: Path, texts_fn: Callable[[], list[str]], vocab_size: int, seed: int) -> Path:
-    """``tiny``: build (once) the tiny-llama stand-in from the training text; otherwise the given path."""
+    """``tiny``: build (once) the tiny-llama stand-in from the training text; a model ``petool models
+    fetch`` knows (``smollm2``): its converted folder, fetched if missing; otherwise the given path."""
+    from petool_utils.models.fetch import KNOWN_MODELS, fetch
+
+    if base_model in KNOWN_MODELS:
+        return fetch(base_model)
     if base_model != TINY:
         path = Path(base_model)
         if not (path / "config.json").exists():
