@@ -370,3 +370,28 @@ def test_training_fidelity_d_cli_refuses_with_exit_2(tmp_path):
     assert "no train split" in res.output and "--train-data PATH" in res.output
     res = CliRunner().invoke(app, ["train", "dpo", "--quiet", f"run_dir={tmp_path}", "warmup_ratio=0.1"])
     assert res.exit_code == 2 and "unknown key 'warmup_ratio'" in res.output
+
+
+def test_lora_dropout_is_honoured_by_dpo(tiny_model, bench_entries, tmp_path):
+    """DPOConfig's disable_dropout (True by default) zeroes LoRA's dropout inside DPOTrainer; petool's DPO
+    args keep the section's lora_dropout unless the section sets disable_dropout itself."""
+    pytest.importorskip("trl")
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import DPOTrainer
+
+    from petool_utils.training.modeling import load_tokenizer, lora_config, lora_dropout_in
+    from petool_utils.training.records import TRAINER_COLUMNS_DPO, shorten_entries, trainer_rows
+    from petool_utils.training.trainer import trl_args
+
+    entries = shorten_entries(bench_entries[:2], 1, 2, 0)
+    pairs, _ = build_pairs(entries, ["preferred"], [_texts("junk") for _ in entries])
+    ds = Dataset.from_list(trainer_rows(pairs, TRAINER_COLUMNS_DPO))
+    tok = load_tokenizer(tiny_model)
+    got = {}
+    for name, trl in (("petool", {}), ("told off", {"disable_dropout": True})):
+        args = trl_args("dpo", {**trl, "max_length": 256, "report_to": []}, tmp_path / name, 0, progress=False)
+        trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(str(tiny_model)), args=args, train_dataset=ds,
+                             processing_class=tok, peft_config=lora_config({"r": 4, "lora_dropout": 0.05}))
+        got[name] = (args.disable_dropout, lora_dropout_in(trainer.model))
+    assert got == {"petool": (False, 0.05), "told off": (True, 0.0)}

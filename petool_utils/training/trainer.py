@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from petool_utils.training.modeling import compute_dtype, has_cuda, single_process_device, trainable_dtypes, upcast_trainable
+from petool_utils.training.modeling import (
+    compute_dtype,
+    has_cuda,
+    lora_dropout_in,
+    single_process_device,
+    trainable_dtypes,
+    upcast_trainable,
+)
 
 
 @dataclass
@@ -92,6 +99,10 @@ def trl_args(kind: str, trl: Mapping[str, Any], stage_dir: Path, seed: int, prog
         cfg["bf16"] = cuda and compute_dtype() == torch.bfloat16
     cfg.setdefault("seed", seed)
     cfg.setdefault("disable_tqdm", not progress)
+    if kind == "dpo":
+        # DPOConfig's disable_dropout (True by default) zeroes every dropout, LoRA's included, so the
+        # section's lora_dropout would silently be 0; petool keeps it unless the section says otherwise
+        cfg.setdefault("disable_dropout", False)
     args = (SFTConfig if kind == "sft" else DPOConfig)(**cfg)
     single_process_device(args)
     return args
@@ -165,6 +176,7 @@ def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) 
     t0 = time.time()
     trainer.train(resume_from_checkpoint=resume)
     info: dict[str, Any] = {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
+                            "lora_dropout_in_training": lora_dropout_in(trainer.model),
                             "trainable_changed_share": changed_share(trainer.model, at_start.values),
                             "train_seconds": round(time.time() - t0, 2)}
     if cuda:
