@@ -79,6 +79,14 @@ def test_dpo_raises_reward_margin(dpo_run):
     assert src["samples"] == 4 * (src["pairs"] + src.get("rejected:no_pair", 0))
     assert extra["pair_sources"]["sampling"]["requests"] == src["samples"]
     assert "TEST split" in dpo_run.model_label  # the SFT run's test-data label carries over
+    # the share of rejected calls built rather than sampled, in the result, the manifest and pair_sources.json
+    shares = src["rejected_shares"]
+    assert shares["built"] == src.get("rejected:constructed_from_group", 0) / src["pairs"] == extra["rejected_built_share"]
+    assert shares["sampled"] + shares["built"] == pytest.approx(1.0)
+    on_disk = json.loads((dpo_run.output_dir / "pair_sources.json").read_text())
+    manifest = json.loads((dpo_run.output_dir / "manifest.json").read_text())
+    assert on_disk["rejected_shares"] == shares == manifest["pair_sources"]["rejected_shares"]
+    assert manifest["rejected_built_share"] == shares["built"]
 
 
 def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo_run, tmp_path):

@@ -258,3 +258,20 @@ def test_a_changed_config_never_resumes_stale_checkpoints(tmp_path):
     assert config_hash({"learning_rate": 1e-4, "logging_steps": 50}, rows) == info["config_hash"]
     assert config_hash({"learning_rate": 2e-4}, rows) != info["config_hash"]
     assert config_hash({"learning_rate": 1e-4}, [{"prompt": "q", "completion": "c"}]) != info["config_hash"]
+
+
+def test_every_dpo_artifact_reports_the_share_of_built_rejected_calls(bench_entries):
+    """Two instructions: one whose rival was sampled, one with none sampled. With build_rejected (the
+    default, explicit) the second gets a built rival: half sampled, half built; without it, no pair."""
+    from petool_utils.training.sampling import NO_PAIR, count_sources, rejected_shares
+
+    e = next(x for x in bench_entries if set(x.same_func_names) - {x.reference.tool_name})
+    rival = sorted(set(e.same_func_names) - {e.reference.tool_name})[0]
+    samples = [_texts((rival, {"x": 1})), _texts("junk")]
+    pairs, counts = build_pairs([e], ["preferred", "ratings"], samples)
+    assert rejected_shares(counts) == {"sampled": 0.5, "built": 0.5, "released": 0.0}
+    assert count_sources(pairs)["rejected_shares"] == rejected_shares(counts)  # a pairs file read back says the same
+    pairs, counts = build_pairs([e], ["preferred", "ratings"], samples, build_rejected=False)
+    assert len(pairs) == 1 and counts[f"rejected:{NO_PAIR}"] == 1
+    assert rejected_shares(counts) == {"sampled": 1.0, "built": 0.0, "released": 0.0}
+    assert from_mapping("dpo", {}).sampling.build_rejected is True  # the paper's rule, stated as an option

@@ -48,7 +48,7 @@ class SamplingParams:
     generated together; the default K = 8 is one 4k-token prompt x 8 samples at a time, about 4.3 GiB of
     KV cache at 8B (``memory.kv_cache_gib``). ``max_context``: the prompt budget is the stage's
     (``max_length - answer_tokens``, the one length rule of :func:`prompt_budget`); a value here must
-    equal it or leave it unset. ``other_tools``: see ``sampling.choose_pair``.
+    equal it or leave it unset. ``other_tools``, ``build_rejected``: see ``sampling.choose_pair``.
     """
 
     num_samples: int = 8
@@ -58,6 +58,7 @@ class SamplingParams:
     sample_batch_size: int = 8
     max_context: int | None = None
     other_tools: bool = False
+    build_rejected: bool = True  # no rival sampled: build one from the group (the rule's fallback); false: no pair
 
 
 @dataclass

@@ -23,7 +23,7 @@ from petool_utils.training.config import DPOParams, prompt_budget, to_dict
 from petool_utils.training.data import CONSTRUCTED, RELEASED_TEST, TrainingData, resolve_training_data, select
 from petool_utils.training.modeling import has_cuda, load_base, load_tokenizer, lora_config, trainable_snapshot, use_4bit
 from petool_utils.training.records import TRAINER_COLUMNS_DPO, chat_token_counter, fit_records, trainer_rows
-from petool_utils.training.sampling import build_pairs, count_sources, prompt_keys, sample_calls
+from petool_utils.training.sampling import build_pairs, count_sources, prompt_keys, rejected_shares, sample_calls
 from petool_utils.training.sft import run_label, sft_manifest_of
 from petool_utils.training.trainer import TrainResult, apply_cpu_threads, distributed_state
 from petool_utils.training.trainer import fit_and_train, pin_checkpoints, resume_point, trl_args, write_training_info
@@ -109,9 +109,11 @@ def make_pairs(params: DPOParams, base: Path, out: Path, data: TrainingData, bud
         free_memory()
     atomic_write_jsonl(out / "samples.jsonl", [{"entry_id": e.entry_id, "setting": st, "samples": smp}
                                                for (e, st), smp in zip(keys, samples)])
-    pairs, counts = build_pairs(data.entries, params.settings, samples, other_tools=s.other_tools, seed=params.seed)
+    pairs, counts = build_pairs(data.entries, params.settings, samples, other_tools=s.other_tools, seed=params.seed,
+                                build_rejected=s.build_rejected)
     atomic_write_jsonl(out / "pairs.jsonl", pairs)
-    return pairs, {**dict(sorted(counts.items())), "sampling": stats}
+    return pairs, {**dict(sorted(counts.items())), "rejected_shares": rejected_shares(counts),
+                   "build_rejected": s.build_rejected, "sampling": stats}
 
 
 def _metric(metrics: dict[str, Any] | None, name: str) -> float | None:
@@ -149,7 +151,9 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     label = run_label(base, data.source == RELEASED_TEST)
     if params.sample_only:
         return TrainResult(out, out / "adapter", base, label, len(pairs), {}, [], time.time() - t0,
-                           {"pair_sources": sources, "pairs": str(out / "pairs.jsonl"), "trained": False})
+                           {"pair_sources": sources, "rejected_sampled_share": sources["rejected_shares"]["sampled"],
+                            "rejected_built_share": sources["rejected_shares"]["built"],
+                            "pairs": str(out / "pairs.jsonl"), "trained": False})
     tok = load_tokenizer(base)
     pairs, fit = fit_records(pairs, data.entries, chat_token_counter(tok), args.max_length, ["chosen", "rejected"],
                              prompt_token_counter(tok), params.answer_tokens)
@@ -193,6 +197,8 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
             "reward_margin_after": _metric(after, "rewards/margins"),
             "reward_accuracy_after": _metric(after, "rewards/accuracies"),
             "pair_sources": sources,
+            "rejected_sampled_share": sources["rejected_shares"]["sampled"],
+            "rejected_built_share": sources["rejected_shares"]["built"],
             "quantized_4bit": quantized,
             "device": "cuda" if has_cuda() else "cpu",
             "max_length": args.max_length,
