@@ -395,3 +395,48 @@ def test_lora_dropout_is_honoured_by_dpo(tiny_model, bench_entries, tmp_path):
                              processing_class=tok, peft_config=lora_config({"r": 4, "lora_dropout": 0.05}))
         got[name] = (args.disable_dropout, lora_dropout_in(trainer.model))
     assert got == {"petool": (False, 0.05), "told off": (True, 0.0)}
+
+
+def test_dpo_reference_is_the_sft_model_or_the_base_as_configured(tiny_model, bench_entries, tmp_path):
+    """reference: sft (the paper's text) keeps TRL's frozen copy of the SFT adapter: the first margin is
+    exactly 0 (policy = reference). reference: base (the authors' code, disable_adapter) scores the
+    reference with adapters off: the SFT adapter already differs from it, so the first margin is not 0."""
+    pytest.importorskip("trl")
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from petool_utils.benchmark.data import dump_entries
+    from petool_utils.io import atomic_write_json, atomic_write_jsonl
+    from petool_utils.training.config import TINY_LORA, from_mapping
+    from petool_utils.training.dpo import train_dpo
+    from petool_utils.training.modeling import lora_config
+    from petool_utils.training.records import shorten_entries
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), lora_config(TINY_LORA))
+    with torch.no_grad():
+        for n, p in peft_model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, 0.05)
+    sft_dir = tmp_path / "train" / "sft"
+    peft_model.save_pretrained(str(sft_dir / "adapter"))
+    entries = shorten_entries(bench_entries[:4], 1, 2, 0)
+    atomic_write_json(sft_dir / "train_entries.json", dump_entries(entries))
+    atomic_write_json(sft_dir / "manifest.json", {"base_model": str(tiny_model), "training_data": {"source": "constructed"}})
+    pairs, _ = build_pairs(entries, ["preferred"], [_texts("junk") for _ in entries])
+    atomic_write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    margins = {}
+    for ref in ("sft", "base"):
+        params = from_mapping("dpo", {
+            "run_dir": str(tmp_path), "stage_dir": str(tmp_path / ref), "quantization": "none", "settings": ["preferred"],
+            "cpu_threads": 1, "pairs_path": str(tmp_path / "pairs.jsonl"), "reference": ref, "answer_tokens": 48,
+            "learning_rate": 1e-6, "max_steps": 1, "per_device_train_batch_size": 4, "logging_steps": 1,
+            "max_length": 256, "gradient_checkpointing": False, "save_strategy": "no", "seed": 0})
+        result = train_dpo(params, progress=False)
+        margins[ref] = result.extra["reward_margin_first_step"]
+        assert result.extra["reference"].startswith(ref)
+    assert margins["sft"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(margins["base"]) > 1e-4
+    with pytest.raises(ValueError, match="reference must be"):
+        from_mapping("dpo", {"reference": "paper"})

@@ -102,11 +102,17 @@ class DPOParams(SFTParams):
     ``init``: ``sft`` continues the SFT adapter (the paper's SFT+DPO; TRL's reference is a frozen copy
     of it), ``base`` trains a fresh LoRA on the base (the "DPO only" ablation; the reference is the base).
     ``pairs_path`` reuses pairs written earlier (the DPO-only row uses the SFT+DPO run's pairs).
+
+    ``reference`` (with ``init: sft``): ``sft``, the paper's text (the reference is the SFT model: a
+    frozen copy of the SFT adapter, TRL's behaviour with a PEFT model), or ``base``, the authors' code
+    (LLaMA-Factory computes the reference log-probs under ``disable_adapter()``: the base model). With
+    ``init: base`` the two are the same model.
     """
 
     base_model: str | None = None  # default: the SFT run's base model
     sft_adapter: str | None = None  # default <run_dir>/train/sft/adapter
     init: str = "sft"
+    reference: str = "sft"  # sft: the paper's text (the SFT model); base: the authors' code (disable_adapter)
     pairs_path: str | None = None
     sample_only: bool = False  # sample and write pairs, no training (run once before a multi-GPU launch)
     sampling: SamplingParams = field(default_factory=SamplingParams)
@@ -205,6 +211,9 @@ def from_mapping(kind: str, values: Mapping[str, Any]) -> SFTParams | DPOParams:
         raise ValueError(f"{kind} config: unknown setting(s) {bad}; training settings are {list(SETTINGS)}")
     if isinstance(params, DPOParams) and params.init not in ("sft", "base"):
         raise ValueError(f"dpo config: init must be 'sft' or 'base', not {params.init!r}")
+    if isinstance(params, DPOParams) and params.reference not in ("sft", "base"):
+        raise ValueError(f"dpo config: reference must be 'sft' (the paper's text) or 'base' (the authors' code), "
+                         f"not {params.reference!r}")
     return params
 
 

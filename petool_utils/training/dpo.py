@@ -116,6 +116,27 @@ def make_pairs(params: DPOParams, base: Path, out: Path, data: TrainingData, bud
                    "build_rejected": s.build_rejected, "sampling": stats}
 
 
+def use_reference(trainer, params: DPOParams) -> str:
+    """Make the trainer's reference the one the config names; returns what it is.
+
+    TRL 1.16, given a PEFT model with an adapter, copies that adapter to a frozen ``ref`` adapter (the
+    paper's "SFT model" reference). ``reference: base`` deletes the copy, and TRL then computes the
+    reference log-probs with every adapter disabled (its ``use_adapter(model, None)``): the base model,
+    as LLaMA-Factory's ``disable_adapter()`` does in the authors' code.
+    """
+    model = trainer.model
+    peft_configs = getattr(model, "peft_config", {})
+    if params.init == "base":
+        return "base (init: base, a fresh LoRA)"
+    if params.reference == "base":
+        if "ref" in peft_configs:
+            model.delete_adapter("ref")
+        return "base (adapters disabled, the authors' code)"
+    if "ref" not in peft_configs:
+        raise RuntimeError("DPO reference 'sft': TRL did not build its frozen copy of the SFT adapter")
+    return "sft (frozen copy of the SFT adapter, the paper's text)"
+
+
 def _metric(metrics: dict[str, Any] | None, name: str) -> float | None:
     for k in (f"eval_{name}", name):
         if metrics and k in metrics:
@@ -172,6 +193,7 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     pinned = pin_checkpoints(args, to_dict(params), rows)
     ds = Dataset.from_list(rows)
     trainer = DPOTrainer(model=model, args=args, train_dataset=ds, eval_dataset=ds, processing_class=tok, peft_config=peft_config)
+    reference = use_reference(trainer, params)
     started = fit_and_train(trainer, exact, resume_point(args))
     after = trainer.evaluate()  # each pair once, after training
     adapter = out / "adapter"
@@ -192,6 +214,7 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
         seconds=time.time() - t0,
         extra={
             "init": params.init,
+            "reference": reference,
             "reward_margin_first_step": float(logged[0]["rewards/margins"]) if logged else None,
             "reward_margin_first_logged_step": logged[0].get("step") if logged else None,
             "reward_margin_after": _metric(after, "rewards/margins"),
