@@ -125,3 +125,20 @@ def test_sampling_is_seeded_per_prompt_and_sample_index(backend):
 def test_unknown_generation_options_are_refused(backend):
     with pytest.raises(ValueError, match="not supported by the hf backend"):
         backend.chat([{"role": "user", "content": "x"}], frequency_penalty=0.5)
+
+
+def test_the_authors_layout_is_rendered_as_one_user_turn(backend, bench_large_entries):
+    """An adapter trained in the authors' layout (user_only) is asked in it: the backend renders the
+    system prompt and the query as one user turn and counts the tokens as training counted them."""
+    from petool_utils.benchmark.prompts import apply_layout
+    from petool_utils.models.hf_backend import prompt_token_counter
+
+    e = bench_large_entries[0]
+    msgs = entry_messages(e, "preferred")
+    authors = _same_model(backend, layout="user_only")
+    one_turn = [{"role": "user", "content": msgs[0]["content"] + "\n" + e.query}]
+    assert apply_layout(msgs, "user_only") == one_turn
+    assert authors.render(msgs) == backend.tokenizer.apply_chat_template(one_turn, add_generation_prompt=True, tokenize=False)
+    assert authors.render(msgs) != backend.render(msgs)
+    assert prompt_token_counter(backend.tokenizer, "user_only")(msgs) == authors.count_tokens(authors.render(msgs))
+    assert "layout=user_only" in authors.identity() and "layout" not in backend.identity()

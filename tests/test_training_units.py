@@ -275,3 +275,33 @@ def test_every_dpo_artifact_reports_the_share_of_built_rejected_calls(bench_entr
     assert len(pairs) == 1 and counts[f"rejected:{NO_PAIR}"] == 1
     assert rejected_shares(counts) == {"sampled": 1.0, "built": 0.0, "released": 0.0}
     assert from_mapping("dpo", {}).sampling.build_rejected is True  # the paper's rule, stated as an option
+
+
+def test_checkpoint_hash_covers_the_section_as_given():
+    """A key petool adds later with a default must not orphan a run's checkpoints; a changed value must."""
+    from petool_utils.training.config import given_section
+
+    sft = from_mapping("sft", {"limit": 16, "learning_rate": 3e-4, "layout": "system_user"})
+    assert given_section(sft) == {"limit": 16, "learning_rate": 3e-4}  # layout at its default: not part of it
+    assert given_section(from_mapping("sft", {"limit": 16, "learning_rate": 3e-4, "layout": "user_only"}))["layout"] == "user_only"
+    dpo = from_mapping("dpo", {"sampling": {"num_samples": 4, "build_rejected": True}})
+    assert given_section(dpo) == {"sampling": {"num_samples": 4}}
+
+
+def test_the_authors_training_layout_is_one_user_turn(bench_entries):
+    """layout user_only: instruction (the setting's prompt) + "\\n" + input (the query) in one user turn,
+    as LLaMA-Factory's alpaca converter builds it from the released files; system_user stays the default."""
+    from petool_utils.benchmark.prompts import USER_ONLY, apply_layout
+    from petool_utils.training.records import TRAINER_COLUMNS_SFT, trainer_rows
+
+    e = bench_entries[0]
+    rec = sft_record(e, "preferred")
+    released = {"instruction": e.instruction_preferred, "input": e.query}  # a user_entries_sft_p.json record
+    (row,) = trainer_rows([rec], TRAINER_COLUMNS_SFT, USER_ONLY)
+    assert row["prompt"] == [{"role": "user", "content": "\n".join([released["instruction"], released["input"]])}]
+    assert row["completion"] == rec["completion"]
+    assert trainer_rows([rec], TRAINER_COLUMNS_SFT)[0]["prompt"] == entry_messages(e, "preferred")  # the default
+    assert from_mapping("sft", {}).layout == "system_user"
+    with pytest.raises(ValueError, match="layout must be"):
+        from_mapping("sft", {"layout": "alpaca"})
+    assert apply_layout([{"role": "user", "content": "q"}], USER_ONLY) == [{"role": "user", "content": "q"}]

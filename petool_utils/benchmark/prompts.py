@@ -79,6 +79,29 @@ def entry_prompt(entry: Entry, setting: str, history: Sequence[HistoryItem] | No
     return render_prompt(setting, hist, entry.candidates if candidates is None else candidates)
 
 
+SYSTEM_USER = "system_user"
+USER_ONLY = "user_only"
+LAYOUTS = (SYSTEM_USER, USER_ONLY)
+
+
+def apply_layout(messages: list[dict[str, str]], layout: str = SYSTEM_USER) -> list[dict[str, str]]:
+    """The prompt's messages in a training layout. ``system_user`` (petool's default, the evaluation
+    layout): system = the setting's prompt, user = the query. ``user_only`` (the authors' training
+    layout): LLaMA-Factory's alpaca converter joins ``instruction`` (the setting's prompt) and ``input``
+    (the query) with a newline into ONE user turn, with no system prompt of the dataset's own (the chat
+    template may still add its default one)."""
+    if layout == SYSTEM_USER:
+        return list(messages)
+    if layout != USER_ONLY:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    if not messages or messages[0]["role"] != "system":
+        return list(messages)
+    system, rest = messages[0]["content"], messages[1:]
+    if rest and rest[0]["role"] == "user":
+        return [{"role": "user", "content": "\n".join(x for x in (system, rest[0]["content"]) if x)}, *rest[1:]]
+    return [{"role": "user", "content": system}, *rest]
+
+
 def entry_messages(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None,
                    candidates: Sequence[CandidateTool] | None = None) -> list[dict[str, str]]:
     """The authors' message layout: system = the setting's prompt, user = the query."""

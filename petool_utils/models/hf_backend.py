@@ -21,6 +21,8 @@ Decisions worth knowing:
   prompt's tokens and ``over_limit`` when even an empty history is too long. ``max_context`` defaults to
   the prompt budget the adapter was trained with (``petool_training.json`` beside it, written by
   ``petool train``: one length rule for training, DPO sampling and evaluation), else 4,000.
+* **Layout.** ``layout`` (``system_user``, the evaluation's; ``user_only``, the authors' training layout)
+  defaults to the adapter's: an adapter trained on one user turn is asked in one user turn.
 * **Precision.** ``quantization`` and ``autocast`` (bf16 autocast on CPU) default to what the adapter was
   trained with (the same file): a QLoRA adapter is evaluated on its 4-bit base unless told otherwise.
 * **Options.** ``temperature``, ``max_tokens``, ``top_p``, ``top_k``, ``seed``, ``repetition_penalty``
@@ -76,19 +78,22 @@ def trained_defaults(adapter: str | os.PathLike[str] | None, max_context: int | 
             bool(autocast if autocast is not None else trained.get("bf16_autocast", False)))
 
 
-def render_chat(tokenizer: Any, messages: Messages) -> str:
-    """The prompt text a model continues: the tokenizer's chat template with the generation prompt."""
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+def render_chat(tokenizer: Any, messages: Messages, layout: str = "system_user") -> str:
+    """The prompt text a model continues: the messages in ``layout`` (``benchmark.prompts.apply_layout``),
+    through the tokenizer's chat template with the generation prompt."""
+    from petool_utils.benchmark.prompts import apply_layout
+
+    return tokenizer.apply_chat_template(apply_layout(messages, layout), add_generation_prompt=True, tokenize=False)
 
 
 def count_text_tokens(tokenizer: Any, text: str) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def prompt_token_counter(tokenizer: Any):
+def prompt_token_counter(tokenizer: Any, layout: str = "system_user"):
     """Tokens of a prompt exactly as this backend counts it against ``max_context``: training fits its
     records' prompts with this, so the prompts trained on are the prompts sampled and evaluated."""
-    return lambda messages: count_text_tokens(tokenizer, render_chat(tokenizer, messages))
+    return lambda messages: count_text_tokens(tokenizer, render_chat(tokenizer, messages, layout))
 
 
 def default_device() -> str:
@@ -164,8 +169,9 @@ class HFBackend(ChatLLM):
                  *, max_context: int | None = None, batch_size: int = 8, sample_batch_size: int = 8,
                  quantization: str | None = None, device: str | None = None, dtype: Any = None, seed: int = 0,
                  model: Any = None, tokenizer: Any = None, name: str | None = None, progress: bool = False,
-                 autocast: bool | None = None):
+                 autocast: bool | None = None, layout: str | None = None):
         max_context, quantization, autocast = trained_defaults(adapter, max_context, quantization, autocast)
+        self.layout = layout or adapter_training_info(adapter).get("layout", "system_user")
         if model is None:
             if model_path is None:
                 raise ValueError("HFBackend needs model_path (or a loaded model and tokenizer)")
@@ -188,18 +194,19 @@ class HFBackend(ChatLLM):
     def identity(self) -> str:
         if self._fingerprint is None:
             self._fingerprint = f"{_weights_fingerprint(self.model_path)}:{_weights_fingerprint(self.adapter)}"
-        return f"{self.name}|{self._fingerprint}|ctx={self.max_context}|q={self.quantization}" + ("|bf16-autocast" if self.autocast else "")
+        return (f"{self.name}|{self._fingerprint}|ctx={self.max_context}|q={self.quantization}"
+                + ("|bf16-autocast" if self.autocast else "") + (f"|layout={self.layout}" if self.layout != "system_user" else ""))
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "transformers", "model_path": self.model_path, "adapter": self.adapter,
                 "max_context": self.max_context, "batch_size": self.batch_size,
                 "sample_batch_size": self.sample_batch_size, "quantization": self.quantization,
-                "bf16_autocast": self.autocast,
+                "bf16_autocast": self.autocast, "layout": self.layout,
                 "device": self.device, "greedy_at_or_below_temperature": GREEDY_MAX_TEMPERATURE}
 
     # -- prompts ------------------------------------------------------------------------------------
     def render(self, messages: Messages) -> str:
-        return render_chat(self.tokenizer, messages)
+        return render_chat(self.tokenizer, messages, self.layout)
 
     def count_tokens(self, text: str) -> int:
         return count_text_tokens(self.tokenizer, text)

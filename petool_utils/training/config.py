@@ -41,7 +41,8 @@ TRL_DEFAULT_SEED = 42  # TrainingArguments.seed's default, used when neither pro
 
 @dataclass
 class SamplingParams:
-    """How DPO pairs are sampled from the SFT model (the paper: K = 8 calls per instruction, T > 0).
+    """How DPO pairs are sampled from the SFT model: K calls per instruction at T > 0. The paper samples
+    several calls per instruction but gives no K; K = 8 is petool's choice (as is the temperature).
 
     Requests go through the hf backend's ``chat_many`` (one request per sample, ``sample_index``
     0..K-1) behind the one response cache. ``sample_batch_size`` is the backend's: samples of ONE prompt
@@ -80,6 +81,7 @@ class SFTParams:
     max_history: int | None = None
     max_candidates: int | None = None
     answer_tokens: int = 256  # kept free for the answer: prompts are fitted to max_length - answer_tokens
+    layout: str = "system_user"  # system_user (default, the evaluation's) or user_only (the authors' training layout)
     cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
     tiny_vocab_size: int = 2048
     trl: dict[str, Any] = field(default_factory=dict)
@@ -206,6 +208,9 @@ def from_mapping(kind: str, values: Mapping[str, Any]) -> SFTParams | DPOParams:
     params = cls(**kwargs, trl=trl)
     if params.quantization not in QUANTIZATIONS:
         raise ValueError(f"{kind} config: quantization must be one of {QUANTIZATIONS}, not {params.quantization!r}")
+    if params.layout not in ("system_user", "user_only"):
+        raise ValueError(f"{kind} config: layout must be 'system_user' (system = the setting's prompt, user = the query; "
+                         f"the default) or 'user_only' (the authors' LLaMA-Factory layout), not {params.layout!r}")
     bad = [s for s in params.settings if s not in SETTINGS]
     if bad:
         raise ValueError(f"{kind} config: unknown setting(s) {bad}; training settings are {list(SETTINGS)}")
@@ -237,6 +242,23 @@ def to_dict(params: SFTParams | DPOParams) -> dict[str, Any]:
     d = dataclasses.asdict(params)
     trl = d.pop("trl")
     return {**d, **trl}
+
+
+def given_section(params: SFTParams | DPOParams) -> dict[str, Any]:
+    """The section as given: petool's keys whose value differs from its default (``sampling`` key by key)
+    and the TRL fields set. What a run's checkpoint hash covers, so that a key added to petool later
+    with a default does not orphan the checkpoints of a run that never set it."""
+    defaults = to_dict(type(params)())
+    out: dict[str, Any] = {}
+    for k, v in to_dict(params).items():
+        d = defaults.get(k, object())
+        if isinstance(v, dict) and isinstance(d, dict) and k == "sampling":
+            sub = {sk: sv for sk, sv in v.items() if d.get(sk, object()) != sv}
+            if sub:
+                out[k] = sub
+        elif k in params.trl or v != d:
+            out[k] = v
+    return out
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from petool_utils.benchmark.data import load_entries
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl
 from petool_utils.models.hf_backend import prompt_token_counter
-from petool_utils.training.config import DPOParams, prompt_budget, to_dict
+from petool_utils.training.config import DPOParams, given_section, prompt_budget, to_dict
 from petool_utils.training.data import CONSTRUCTED, RELEASED_TEST, TrainingData, resolve_training_data, select
 from petool_utils.training.modeling import has_cuda, load_base, load_tokenizer, lora_config, trainable_snapshot, use_4bit
 from petool_utils.training.records import TRAINER_COLUMNS_DPO, chat_token_counter, fit_records, trainer_rows
@@ -176,8 +176,8 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
                             "rejected_built_share": sources["rejected_shares"]["built"],
                             "pairs": str(out / "pairs.jsonl"), "trained": False})
     tok = load_tokenizer(base)
-    pairs, fit = fit_records(pairs, data.entries, chat_token_counter(tok), args.max_length, ["chosen", "rejected"],
-                             prompt_token_counter(tok), params.answer_tokens)
+    pairs, fit = fit_records(pairs, data.entries, chat_token_counter(tok, params.layout), args.max_length, ["chosen", "rejected"],
+                             prompt_token_counter(tok, params.layout), params.answer_tokens)
     if not pairs:
         raise ValueError(f"no DPO pair fits max_length={args.max_length} even with no history ({fit.dropped_over_limit} over the limit)")
 
@@ -189,8 +189,8 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
         exact = trainable_snapshot(model)  # fp32, as TRL's reference copy will be
     else:
         peft_config = lora_config(params.lora)
-    rows = trainer_rows(pairs, TRAINER_COLUMNS_DPO)
-    pinned = pin_checkpoints(args, to_dict(params), rows)
+    rows = trainer_rows(pairs, TRAINER_COLUMNS_DPO, params.layout)
+    pinned = pin_checkpoints(args, given_section(params), rows)
     ds = Dataset.from_list(rows)
     trainer = DPOTrainer(model=model, args=args, train_dataset=ds, eval_dataset=ds, processing_class=tok, peft_config=peft_config)
     reference = use_reference(trainer, params)
@@ -199,7 +199,7 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     adapter = out / "adapter"
     trainer.save_model(str(adapter))
     tok.save_pretrained(str(adapter))
-    trained = write_training_info(adapter, stage="dpo", prompt_budget=budget,
+    trained = write_training_info(adapter, stage="dpo", prompt_budget=budget, layout=params.layout,
                                   quantization="4bit" if quantized else "none",
                                   bf16_autocast=bool(args.bf16 and not has_cuda()))
     logged = [h for h in trainer.state.log_history if "rewards/margins" in h]

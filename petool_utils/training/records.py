@@ -111,9 +111,13 @@ TRAINER_COLUMNS_SFT = ("prompt", "completion")
 TRAINER_COLUMNS_DPO = ("prompt", "chosen", "rejected")
 
 
-def trainer_rows(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Only the columns TRL reads (bookkeeping fields would otherwise reach the collator)."""
-    return [{c: r[c] for c in columns} for r in records]
+def trainer_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], layout: str = "system_user") -> list[dict[str, Any]]:
+    """Only the columns TRL reads (bookkeeping fields would otherwise reach the collator), the prompt in
+    the training ``layout`` (``benchmark.prompts.apply_layout``; the records files keep the evaluation
+    layout)."""
+    from petool_utils.benchmark.prompts import apply_layout
+
+    return [{c: (apply_layout(r[c], layout) if c == "prompt" else r[c]) for c in columns} for r in records]
 
 
 def entry_settings(entry: Entry, settings: Sequence[str]) -> list[str]:
@@ -126,9 +130,12 @@ def training_sft_records(entries: Sequence[Entry], settings: Sequence[str]) -> l
     return [sft_record(e, s) for e in entries for s in entry_settings(e, settings)]
 
 
-def chat_token_counter(tok: Any) -> Callable[[list[dict[str, str]]], int]:
-    """Tokens of a conversation as the trainer sees it: the tokenizer's chat template, special tokens in."""
-    return lambda messages: len(tok.apply_chat_template(messages, tokenize=True, return_dict=False))
+def chat_token_counter(tok: Any, layout: str = "system_user") -> Callable[[list[dict[str, str]]], int]:
+    """Tokens of a conversation as the trainer sees it: in ``layout``, the tokenizer's chat template,
+    special tokens in."""
+    from petool_utils.benchmark.prompts import apply_layout
+
+    return lambda messages: len(tok.apply_chat_template(apply_layout(messages, layout), tokenize=True, return_dict=False))
 
 
 def char_proxy_counter(chars_per_token: float = 4.0) -> Callable[[list[dict[str, str]]], int]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from petool_utils.benchmark.data import dump_entries
 from petool_utils.io import atomic_write_json, atomic_write_jsonl
 from petool_utils.models.hf_backend import prompt_token_counter
-from petool_utils.training.config import TINY, SFTParams, prompt_budget, to_dict
+from petool_utils.training.config import TINY, SFTParams, given_section, prompt_budget, to_dict
 from petool_utils.training.data import TEST_DATA_LABEL, resolve_training_data, select
 from petool_utils.training.modeling import has_cuda, load_base, load_tokenizer, lora_config, model_label, use_4bit
 from petool_utils.training.records import (
@@ -91,8 +91,8 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
                                   params.tiny_vocab_size, params.seed)
     tok = load_tokenizer(base)
     budget = prompt_budget(args.max_length, params)
-    records, fit = fit_records(training_sft_records(entries, params.settings), entries, chat_token_counter(tok),
-                               args.max_length, ["completion"], prompt_token_counter(tok), params.answer_tokens)
+    records, fit = fit_records(training_sft_records(entries, params.settings), entries, chat_token_counter(tok, params.layout),
+                               args.max_length, ["completion"], prompt_token_counter(tok, params.layout), params.answer_tokens)
     if params.max_records is not None:
         records = records[: params.max_records]
     if not records:
@@ -102,8 +102,8 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     atomic_write_json(out / "train_entries.json", dump_entries(e for e in entries if e.entry_id in used_ids), indent=None)
     atomic_write_jsonl(out / "sft_records.jsonl", records)
 
-    rows = trainer_rows(records, TRAINER_COLUMNS_SFT)
-    pinned = pin_checkpoints(args, to_dict(params), rows)
+    rows = trainer_rows(records, TRAINER_COLUMNS_SFT, params.layout)
+    pinned = pin_checkpoints(args, given_section(params), rows)
     quantized = use_4bit(params.quantization)
     model = load_base(base, params.quantization)
     trainer = SFTTrainer(
@@ -117,7 +117,7 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     adapter = out / "adapter"
     trainer.save_model(str(adapter))
     tok.save_pretrained(str(adapter))
-    trained = write_training_info(adapter, stage="sft", prompt_budget=budget,
+    trained = write_training_info(adapter, stage="sft", prompt_budget=budget, layout=params.layout,
                                   quantization="4bit" if quantized else "none",
                                   bf16_autocast=bool(args.bf16 and not has_cuda()))
     result = TrainResult(

@@ -115,8 +115,9 @@ NOT_HASHED = frozenset({"output_dir", "run_dir", "stage_dir", "logging_dir", "lo
 
 
 def config_hash(section: Mapping[str, Any], rows: Any) -> str:
-    """12 hex digits of sha256 over the stage's section (petool keys and TRL fields, less
-    :data:`NOT_HASHED`) and the very rows it trains on. Checkpoints live under
+    """12 hex digits of sha256 over the stage's section as given (``config.given_section``: petool keys
+    set to other than their defaults, TRL fields set; less :data:`NOT_HASHED`) and the very rows it
+    trains on. Checkpoints live under
     ``<output_dir>/config-<hash>``, so a rerun with another learning rate, other data or another
     ``max_steps`` starts afresh instead of resuming a checkpoint written under the old config."""
     import hashlib
