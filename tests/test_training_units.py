@@ -305,3 +305,22 @@ def test_the_authors_training_layout_is_one_user_turn(bench_entries):
     with pytest.raises(ValueError, match="layout must be"):
         from_mapping("sft", {"layout": "alpaca"})
     assert apply_layout([{"role": "user", "content": "q"}], USER_ONLY) == [{"role": "user", "content": "q"}]
+
+
+def test_small_llm_profile_trains_smollm2_under_one_length_rule():
+    from petool_utils.paths import REPO_ROOT
+    from petool_utils.report.profiles import load_profile
+    from petool_utils.training.config import prompt_budget
+    from petool_utils.training.trainer import trl_args
+
+    prof = load_profile("small-llm")
+    assert prof.params["07_evaluation"]["models"][-1] == "hf:smollm2"
+    path = REPO_ROOT / "params" / "small-llm.yaml"
+    sft, dpo = load_config("sft", path), load_config("dpo", path)
+    assert sft.base_model == "smollm2" and sft.quantization == "none" and sft.layout == "system_user"
+    a = trl_args("sft", sft.trl, REPO_ROOT / "runs" / "x", sft.seed, progress=False)
+    d = trl_args("dpo", dpo.trl, REPO_ROOT / "runs" / "x", dpo.seed, progress=False)
+    assert prompt_budget(a.max_length, sft) == prompt_budget(d.max_length, dpo) == 1152  # one budget, both stages
+    assert a.bf16 and a.use_cpu and d.bf16  # CPU bf16 autocast
+    assert d.disable_dropout is False and dpo.lora["lora_dropout"] == 0.05
+    assert dpo.sampling.max_tokens == dpo.answer_tokens == 128
