@@ -41,6 +41,31 @@ def tiny_model(bench_large_entries, tmp_path_factory):
     return build_tiny_llama(tmp_path_factory.mktemp("fid") / "tiny", tokenizer_corpus(short, ["preferred"]), vocab_size=1024, seed=0)
 
 
+def _sft_stage(tiny_model, entries, tmp_path, b_scale: float):
+    """An "SFT run" for DPO to continue: an adapter with non-zero B (as a trained one has), saved in fp32,
+    beside its train_entries.json and manifest."""
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from petool_utils.benchmark.data import dump_entries
+    from petool_utils.io import atomic_write_json
+    from petool_utils.training.config import TINY_LORA
+    from petool_utils.training.modeling import lora_config
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), lora_config(TINY_LORA))
+    with torch.no_grad():
+        for n, p in peft_model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, b_scale)
+    sft_dir = tmp_path / "train" / "sft"
+    peft_model.save_pretrained(str(sft_dir / "adapter"))
+    atomic_write_json(sft_dir / "train_entries.json", dump_entries(entries))
+    atomic_write_json(sft_dir / "manifest.json", {"base_model": str(tiny_model), "training_data": {"source": "constructed"}})
+    return sft_dir
+
+
 # -- (a) ---------------------------------------------------------------------------------------------
 
 def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny_model, bench_entries, tmp_path):
@@ -50,36 +75,22 @@ def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny
     pytest.importorskip("trl")
     pytest.importorskip("bitsandbytes")
     import torch
-    from peft import get_peft_model
     from safetensors.torch import load_file
-    from transformers import AutoModelForCausalLM
 
-    from petool_utils.benchmark.data import dump_entries
-    from petool_utils.io import atomic_write_json, atomic_write_jsonl
-    from petool_utils.training.config import TINY_LORA, from_mapping
+    from petool_utils.io import atomic_write_jsonl
+    from petool_utils.training.config import from_mapping
     from petool_utils.training.dpo import train_dpo
-    from petool_utils.training.modeling import lora_config
     from petool_utils.training.records import shorten_entries
 
-    # an "SFT adapter" with non-zero B (as a trained one has), saved in fp32
-    torch.manual_seed(0)
-    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), lora_config(TINY_LORA))
-    with torch.no_grad():
-        for n, p in peft_model.named_parameters():
-            if "lora_B" in n:
-                p.normal_(0, 0.02)
-    sft_dir = tmp_path / "train" / "sft"
-    peft_model.save_pretrained(str(sft_dir / "adapter"))
-    before = load_file(sft_dir / "adapter" / "adapter_model.safetensors")
     entries = shorten_entries(bench_entries[:8], 1, 2, 0)
-    atomic_write_json(sft_dir / "train_entries.json", dump_entries(entries))
-    atomic_write_json(sft_dir / "manifest.json", {"base_model": str(tiny_model), "training_data": {"source": "constructed"}})
+    sft_dir = _sft_stage(tiny_model, entries, tmp_path, 0.02)
+    before = load_file(sft_dir / "adapter" / "adapter_model.safetensors")
     samples = [_texts((e.reference.tool_name, {"wrong": 1})) for e in entries]
     pairs, _ = build_pairs(entries, ["preferred"], samples)
     atomic_write_jsonl(tmp_path / "pairs.jsonl", pairs)
 
     params = from_mapping("dpo", {
-        "run_dir": str(tmp_path), "quantization": "4bit", "settings": ["preferred"], "cpu_threads": 1,
+        "run_dir": str(tmp_path), "quantization": "4bit", "settings": ["preferred"], "cpu_threads": 1, "answer_tokens": 48,
         "pairs_path": str(tmp_path / "pairs.jsonl"),
         "learning_rate": 5e-6, "max_steps": 4, "lr_scheduler_type": "constant", "warmup_steps": 0,
         "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "logging_steps": 1, "max_length": 256,
@@ -402,28 +413,13 @@ def test_dpo_reference_is_the_sft_model_or_the_base_as_configured(tiny_model, be
     exactly 0 (policy = reference). reference: base (the authors' code, disable_adapter) scores the
     reference with adapters off: the SFT adapter already differs from it, so the first margin is not 0."""
     pytest.importorskip("trl")
-    import torch
-    from peft import get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    from petool_utils.benchmark.data import dump_entries
-    from petool_utils.io import atomic_write_json, atomic_write_jsonl
-    from petool_utils.training.config import TINY_LORA, from_mapping
+    from petool_utils.io import atomic_write_jsonl
+    from petool_utils.training.config import from_mapping
     from petool_utils.training.dpo import train_dpo
-    from petool_utils.training.modeling import lora_config
     from petool_utils.training.records import shorten_entries
 
-    torch.manual_seed(0)
-    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), lora_config(TINY_LORA))
-    with torch.no_grad():
-        for n, p in peft_model.named_parameters():
-            if "lora_B" in n:
-                p.normal_(0, 0.05)
-    sft_dir = tmp_path / "train" / "sft"
-    peft_model.save_pretrained(str(sft_dir / "adapter"))
     entries = shorten_entries(bench_entries[:4], 1, 2, 0)
-    atomic_write_json(sft_dir / "train_entries.json", dump_entries(entries))
-    atomic_write_json(sft_dir / "manifest.json", {"base_model": str(tiny_model), "training_data": {"source": "constructed"}})
+    _sft_stage(tiny_model, entries, tmp_path, 0.05)
     pairs, _ = build_pairs(entries, ["preferred"], [_texts("junk") for _ in entries])
     atomic_write_jsonl(tmp_path / "pairs.jsonl", pairs)
     margins = {}

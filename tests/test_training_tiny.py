@@ -119,6 +119,12 @@ def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo
         scored = score_prediction_dir(tmp_path / "eval" / model_slug(spec), entries, n_boot=0)["preferred"]
         assert (row.tool_acc, row.call_acc) == (scored.tool_acc, scored.call_acc)
         assert row.call_acc >= 0.8, (name, row)
+    # the untrained base's row is fitted to the adapters' prompt budget too (the one length rule)
+    evaluate_variants(sft_run.base_model, {"base": None, "SFT only": sft_run.adapter_dir}, entries[:2], ["preferred"],
+                      tmp_path / "with_base", progress=False)
+    base_manifest = json.loads((tmp_path / "with_base" / model_slug(variant_spec(sft_run.base_model, None))
+                                / "manifest.json").read_text())
+    assert base_manifest["options"]["predictor"]["llm"]["max_context"] == 208
 
 
 def test_qlora_4bit_on_cpu_learns(tmp_path, bench_large_path):
