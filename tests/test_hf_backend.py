@@ -83,8 +83,15 @@ def test_too_long_prompt_drops_the_oldest_history_items(backend, bench_large_ent
                                            for c in e.candidates)
     [res] = small.chat_many([entry_request(e, "ratings", {"temperature": 0.0, "max_tokens": 2})])
     assert res.info["history_dropped"] == 3
-    fitted = _same_model(backend, max_context=10).fit(entry_request(e, "ratings", GREEDY8))
-    assert fitted.dropped == len(hist) and fitted.over_limit  # query and candidates are never cut
+    tight = _same_model(backend, max_context=10)
+    req = entry_request(e, "ratings", GREEDY8)
+    fitted = tight.fit(req)
+    # past the history, every candidate's descriptions are cut to the last cap (0); the query and the
+    # candidates' names are never cut, so the prompt stays over the limit
+    assert req.describe(fitted.dropped) == {"history_dropped": len(hist), "description_cap": 0} and fitted.over_limit
+    assert e.query in fitted.value and all(json.dumps(c.tool_name, ensure_ascii=False) in fitted.value for c in e.candidates)
+    [res] = tight.chat_many([entry_request(e, "ratings", {"temperature": 0.0, "max_tokens": 2})])
+    assert (res.info["history_dropped"], res.info["description_cap"], res.info["over_limit"]) == (len(hist), 0, True)
 
 
 def test_evaluate_records_history_dropped(backend, tiny_dir, short_entries, tmp_path):
@@ -123,8 +130,9 @@ def test_unknown_generation_options_are_refused(backend):
 
 def test_context_budget_never_exceeds_the_models_positions(bench_large_entries, tmp_path):
     """A model of 3,000 positions asked for the paper's 4,000-token budget: every prompt is fitted into the
-    positions its max_tokens leave (3,000 - 8), never past them; a prompt too long even with no history is
-    a ContextOverflowError, not generated; the manifest says the budget was lowered."""
+    positions its max_tokens leave (3,000 - 8), never past them; a prompt too long even with no history and
+    the candidates' descriptions cut (a query past the positions) is a ContextOverflowError, not generated;
+    the manifest says the budget was lowered."""
     texts = [e.instruction_ratings for e in bench_large_entries[:30]] + [e.query for e in bench_large_entries]
     model_dir = build_tiny_llama(tmp_path / "tiny-3000", texts, vocab_size=2000, seed=0, max_positions=3000)
     hf = HFBackend(model_dir, device="cpu", batch_size=2)  # max_context left at its default, 4000
@@ -134,7 +142,10 @@ def test_context_budget_never_exceeds_the_models_positions(bench_large_entries, 
         return hf.count_tokens(hf.render(entry_messages(e, "ratings", history=history)))
 
     fitting = list(itertools.islice((e for e in bench_large_entries if tokens(e) > 3000 and tokens(e, []) < 2900), 2))
-    too_long = next(e for e in bench_large_entries if tokens(e, []) > 2992)
+    # the query is never cut (history and candidate descriptions are): a query of ~3,000 tokens cannot fit
+    base = fitting[0]
+    too_long = base.model_copy(update={"entry_id": f"{base.entry_id}-long", "query": " ".join([base.query] * 400)})
+    assert tokens(too_long, []) > 2992
     assert len(fitting) == 2
     paths = evaluate(f"hf:{model_dir}", [*fitting, too_long], ["ratings"], tmp_path / "out", progress=False,
                      predictor=LLMPredictor(hf, {"max_tokens": 8}))
@@ -147,3 +158,20 @@ def test_context_budget_never_exceeds_the_models_positions(bench_large_entries, 
     llm = json.loads((paths["ratings"].parent / "manifest.json").read_text())["options"]["predictor"]["llm"]
     assert llm["max_context"] == 3000 and llm["max_context_requested"] == 4000
     assert llm["max_position_embeddings"] == 3000 and "lowered to 3000" in llm["max_context_lowered"]
+
+
+def test_the_authors_layout_is_rendered_as_one_user_turn(backend, bench_large_entries):
+    """An adapter trained in the authors' layout (user_only) is asked in it: the backend renders the
+    system prompt and the query as one user turn and counts the tokens as training counted them."""
+    from petool_utils.benchmark.prompts import apply_layout
+    from petool_utils.models.hf_backend import prompt_token_counter
+
+    e = bench_large_entries[0]
+    msgs = entry_messages(e, "preferred")
+    authors = _same_model(backend, layout="user_only")
+    one_turn = [{"role": "user", "content": msgs[0]["content"] + "\n" + e.query}]
+    assert apply_layout(msgs, "user_only") == one_turn
+    assert authors.render(msgs) == backend.tokenizer.apply_chat_template(one_turn, add_generation_prompt=True, tokenize=False)
+    assert authors.render(msgs) != backend.render(msgs)
+    assert prompt_token_counter(backend.tokenizer, "user_only")(msgs) == authors.count_tokens(authors.render(msgs))
+    assert "layout=user_only" in authors.identity() and "layout" not in backend.identity()

@@ -10,7 +10,9 @@ import json
 import pytest
 
 from petool_utils.benchmark.data import ToolCall
-from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.benchmark.data import split_prompt
+from petool_utils.benchmark.prompts import entry_messages, trim_descriptions
+from petool_utils.predictors.llm import DESCRIPTION_CAPS
 from petool_utils.training.records import FitReport, char_proxy_counter, fit_records, sft_record
 from petool_utils.training.sampling import (
     CHOSEN_EXACT,
@@ -39,6 +41,31 @@ def tiny_model(bench_large_entries, tmp_path_factory):
     return build_tiny_llama(tmp_path_factory.mktemp("fid") / "tiny", tokenizer_corpus(short, ["preferred"]), vocab_size=1024, seed=0)
 
 
+def _sft_stage(tiny_model, entries, tmp_path, b_scale: float):
+    """An "SFT run" for DPO to continue: an adapter with non-zero B (as a trained one has), saved in fp32,
+    beside its train_entries.json and manifest."""
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from petool_utils.benchmark.data import dump_entries
+    from petool_utils.io import atomic_write_json
+    from petool_utils.training.config import TINY_LORA
+    from petool_utils.training.modeling import lora_config
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), lora_config(TINY_LORA))
+    with torch.no_grad():
+        for n, p in peft_model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, b_scale)
+    sft_dir = tmp_path / "train" / "sft"
+    peft_model.save_pretrained(str(sft_dir / "adapter"))
+    atomic_write_json(sft_dir / "train_entries.json", dump_entries(entries))
+    atomic_write_json(sft_dir / "manifest.json", {"base_model": str(tiny_model), "training_data": {"source": "constructed"}})
+    return sft_dir
+
+
 # -- (a) ---------------------------------------------------------------------------------------------
 
 def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny_model, bench_entries, tmp_path):
@@ -48,36 +75,22 @@ def test_training_fidelity_a_qlora_lora_weights_are_fp32_and_move_at_dpo_lr(tiny
     pytest.importorskip("trl")
     pytest.importorskip("bitsandbytes")
     import torch
-    from peft import get_peft_model
     from safetensors.torch import load_file
-    from transformers import AutoModelForCausalLM
 
-    from petool_utils.benchmark.data import dump_entries
-    from petool_utils.io import atomic_write_json, atomic_write_jsonl
-    from petool_utils.training.config import TINY_LORA, from_mapping
+    from petool_utils.io import atomic_write_jsonl
+    from petool_utils.training.config import from_mapping
     from petool_utils.training.dpo import train_dpo
-    from petool_utils.training.modeling import lora_config
     from petool_utils.training.records import shorten_entries
 
-    # an "SFT adapter" with non-zero B (as a trained one has), saved in fp32
-    torch.manual_seed(0)
-    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), lora_config(TINY_LORA))
-    with torch.no_grad():
-        for n, p in peft_model.named_parameters():
-            if "lora_B" in n:
-                p.normal_(0, 0.02)
-    sft_dir = tmp_path / "train" / "sft"
-    peft_model.save_pretrained(str(sft_dir / "adapter"))
-    before = load_file(sft_dir / "adapter" / "adapter_model.safetensors")
     entries = shorten_entries(bench_entries[:8], 1, 2, 0)
-    atomic_write_json(sft_dir / "train_entries.json", dump_entries(entries))
-    atomic_write_json(sft_dir / "manifest.json", {"base_model": str(tiny_model), "training_data": {"source": "constructed"}})
+    sft_dir = _sft_stage(tiny_model, entries, tmp_path, 0.02)
+    before = load_file(sft_dir / "adapter" / "adapter_model.safetensors")
     samples = [_texts((e.reference.tool_name, {"wrong": 1})) for e in entries]
     pairs, _ = build_pairs(entries, ["preferred"], samples)
     atomic_write_jsonl(tmp_path / "pairs.jsonl", pairs)
 
     params = from_mapping("dpo", {
-        "run_dir": str(tmp_path), "quantization": "4bit", "settings": ["preferred"], "cpu_threads": 1,
+        "run_dir": str(tmp_path), "quantization": "4bit", "settings": ["preferred"], "cpu_threads": 1, "answer_tokens": 48,
         "pairs_path": str(tmp_path / "pairs.jsonl"),
         "learning_rate": 5e-6, "max_steps": 4, "lr_scheduler_type": "constant", "warmup_steps": 0,
         "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "logging_steps": 1, "max_length": 256,
@@ -124,8 +137,21 @@ def test_training_fidelity_b_long_records_lose_their_oldest_history_not_their_an
     assert got["prompt"][1] == {"role": "user", "content": entry.query}  # the query untouched
     assert got["completion"] == answer == [{"role": "assistant", "content": entry.reference.to_json()}]
     assert count(got["prompt"] + got["completion"]) <= budget
-    # the candidates are never cut: with no history still too long, the record is dropped and counted
+    # with no history still too long: every candidate description is cut (the same cap for all), never a
+    # candidate's name or parameters; only a record too long even with no descriptions is dropped
     kept, report = fit_records([rec], [entry], count, length(len(hist)) - 1, ["completion"])
+    (got,) = kept
+
+    def trimmed(cap: int) -> list[dict[str, str]]:
+        return entry_messages(entry, "chronological", history=[], candidates=trim_descriptions(entry.candidates, cap))
+
+    cap = next(c for c in DESCRIPTION_CAPS if count(trimmed(c) + answer) <= length(len(hist)) - 1)  # the least cut
+    assert got["history_dropped"] == len(hist) and got["description_cap"] == cap
+    assert report.descriptions_trimmed == 1 and report.dropped_over_limit == 0
+    assert got["prompt"] == trimmed(cap)
+    assert split_prompt(got["prompt"][0]["content"])[2].count('"tool_name"') == len(entry.candidates)
+    bare = count(entry_messages(entry, "chronological", history=[], candidates=trim_descriptions(entry.candidates, 0)) + answer)
+    kept, report = fit_records([rec], [entry], count, bare - 1, ["completion"])
     assert kept == [] and report.dropped_over_limit == 1 and report.shortened == 0
     # a record that fits is left alone; DPO pairs are fitted on the longer of their two answers
     kept, report = fit_records([rec], [entry], count, full, ["completion"])
@@ -170,6 +196,71 @@ def test_training_fidelity_b_sft_run_keeps_and_counts_shortened_records(tiny_mod
     by_id = {e.entry_id: e for e in picked}
     for r in records:
         assert r["completion"][0]["content"] == by_id[r["entry_id"]].reference.to_json()
+
+
+def test_one_length_rule_the_prompt_trained_on_is_the_prompt_evaluated(tiny_model, bench_large_entries):
+    """Training fits a record's prompt into max_length - answer_tokens as the hf backend counts it, so a
+    backend at that max_context (DPO sampling, evaluation) drops the same history items and renders the
+    same prompt. Before, training fitted prompt + answer into max_length (4,096) and sampling the prompt
+    into 4,000: different prompts at the edge."""
+    from petool_utils.models.hf_backend import HFBackend, prompt_token_counter
+    from petool_utils.predictors.llm import entry_request
+    from petool_utils.training.config import from_mapping, prompt_budget
+    from petool_utils.training.modeling import load_tokenizer
+    from petool_utils.training.records import chat_token_counter
+
+    tok = load_tokenizer(tiny_model)
+    prompt_tokens = prompt_token_counter(tok)
+    entry = next(e for e in bench_large_entries if len(e.history("chronological")) >= 10)
+    hist = entry.history("chronological")
+    full = prompt_tokens(entry_messages(entry, "chronological"))
+    bare = prompt_tokens(entry_messages(entry, "chronological", history=[]))
+    budget = (full + bare) // 2
+    params = from_mapping("sft", {"answer_tokens": 64})
+    assert prompt_budget(budget + 64, params) == budget
+    kept, report = fit_records([sft_record(entry, "chronological")], [entry], chat_token_counter(tok), budget + 64,
+                               ["completion"], prompt_tokens, 64)
+    backend = HFBackend(tiny_model, device="cpu", max_context=budget)
+    fitted = backend.fit(entry_request(entry, "chronological", {}))
+    assert 0 < fitted.dropped < len(hist) and kept[0]["history_dropped"] == fitted.dropped
+    assert backend.render(kept[0]["prompt"]) == fitted.value
+    # the old rule (prompt + answer within max_length) kept more history than evaluation would show
+    old, _ = fit_records([sft_record(entry, "chronological")], [entry], chat_token_counter(tok), budget + 64, ["completion"])
+    assert old[0]["history_dropped"] < fitted.dropped
+    # DPO sampling takes the same budget; a sampling.max_context that disagrees is refused
+    dpo = from_mapping("dpo", {"answer_tokens": 256, "sampling": {"max_context": 4000}})
+    with pytest.raises(ValueError, match="one length rule"):
+        prompt_budget(4096, dpo)
+    assert prompt_budget(4096, from_mapping("dpo", {})) == 3840  # the paper's 4,096 less 256 for the call
+
+
+def test_over_long_records_are_kept_by_cutting_every_description_alike(dev_entries):
+    """Records over the budget even with no history (7.8 % of the release at 4,096 Llama-3 tokens; here
+    chars/4 at 2,000) are kept with every candidate's descriptions cut to one cap, and evaluation's
+    request for the same entry shrinks to the same prompt; the group's tools are cut like the others."""
+    from petool_utils.models.context import fit_history
+    from petool_utils.predictors.llm import entry_request, shrink_info
+
+    count = char_proxy_counter()
+    budget = 2000
+    setting = "preferred"
+    records = [sft_record(e, setting) for e in dev_entries]
+    kept, report = fit_records(records, dev_entries, count, budget, ["completion"])
+    old_dropped = sum(count(entry_messages(e, setting, history=[]) + r["completion"]) > budget
+                      for e, r in zip(dev_entries, records))
+    assert old_dropped > 20  # what the old rule dropped
+    assert report.descriptions_trimmed >= old_dropped - report.dropped_over_limit and report.dropped_over_limit < old_dropped / 4
+    by_id = {e.entry_id: e for e in dev_entries}
+    trimmed = [r for r in kept if r["description_cap"] is not None]
+    for r in trimmed[:20]:
+        e = by_id[r["entry_id"]]
+        req = entry_request(e, setting, {})
+        # evaluation fits the same entry with the same rule and lands on the same prompt
+        f = fit_history(lambda k: req.shrink(k) if k else req.messages, lambda m: count(m + r["completion"]), req.max_drop, budget)
+        assert f.value == r["prompt"] and shrink_info(f.dropped, len(e.history(setting)))["description_cap"] == r["description_cap"]
+        cands = json.loads(split_prompt(r["prompt"][0]["content"])[2])
+        assert [c["tool_name"] for c in cands] == e.candidate_names
+        assert all(len(c["tool_description"]) <= r["description_cap"] for c in cands)  # group tools cut alike
 
 
 # -- (c) ---------------------------------------------------------------------------------------------
@@ -290,3 +381,58 @@ def test_training_fidelity_d_cli_refuses_with_exit_2(tmp_path):
     assert "no train split" in res.output and "--train-data PATH" in res.output
     res = CliRunner().invoke(app, ["train", "dpo", "--quiet", f"run_dir={tmp_path}", "warmup_ratio=0.1"])
     assert res.exit_code == 2 and "unknown key 'warmup_ratio'" in res.output
+
+
+def test_lora_dropout_is_honoured_by_dpo(tiny_model, bench_entries, tmp_path):
+    """DPOConfig's disable_dropout (True by default) zeroes LoRA's dropout inside DPOTrainer; petool's DPO
+    args keep the section's lora_dropout unless the section sets disable_dropout itself."""
+    pytest.importorskip("trl")
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import DPOTrainer
+
+    from petool_utils.training.modeling import load_tokenizer, lora_config, lora_dropout_in
+    from petool_utils.training.records import TRAINER_COLUMNS_DPO, shorten_entries, trainer_rows
+    from petool_utils.training.trainer import trl_args
+
+    entries = shorten_entries(bench_entries[:2], 1, 2, 0)
+    pairs, _ = build_pairs(entries, ["preferred"], [_texts("junk") for _ in entries])
+    ds = Dataset.from_list(trainer_rows(pairs, TRAINER_COLUMNS_DPO))
+    tok = load_tokenizer(tiny_model)
+    got = {}
+    for name, trl in (("petool", {}), ("told off", {"disable_dropout": True})):
+        args = trl_args("dpo", {**trl, "max_length": 256, "report_to": []}, tmp_path / name, 0, progress=False)
+        trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(str(tiny_model)), args=args, train_dataset=ds,
+                             processing_class=tok, peft_config=lora_config({"r": 4, "lora_dropout": 0.05}))
+        got[name] = (args.disable_dropout, lora_dropout_in(trainer.model))
+    assert got == {"petool": (False, 0.05), "told off": (True, 0.0)}
+
+
+def test_dpo_reference_is_the_sft_model_or_the_base_as_configured(tiny_model, bench_entries, tmp_path):
+    """reference: sft (the paper's text) keeps TRL's frozen copy of the SFT adapter: the first margin is
+    exactly 0 (policy = reference). reference: base (the authors' code, disable_adapter) scores the
+    reference with adapters off: the SFT adapter already differs from it, so the first margin is not 0."""
+    pytest.importorskip("trl")
+    from petool_utils.io import atomic_write_jsonl
+    from petool_utils.training.config import from_mapping
+    from petool_utils.training.dpo import train_dpo
+    from petool_utils.training.records import shorten_entries
+
+    entries = shorten_entries(bench_entries[:4], 1, 2, 0)
+    _sft_stage(tiny_model, entries, tmp_path, 0.05)
+    pairs, _ = build_pairs(entries, ["preferred"], [_texts("junk") for _ in entries])
+    atomic_write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    margins = {}
+    for ref in ("sft", "base"):
+        params = from_mapping("dpo", {
+            "run_dir": str(tmp_path), "stage_dir": str(tmp_path / ref), "quantization": "none", "settings": ["preferred"],
+            "cpu_threads": 1, "pairs_path": str(tmp_path / "pairs.jsonl"), "reference": ref, "answer_tokens": 48,
+            "learning_rate": 1e-6, "max_steps": 1, "per_device_train_batch_size": 4, "logging_steps": 1,
+            "max_length": 256, "gradient_checkpointing": False, "save_strategy": "no", "seed": 0})
+        result = train_dpo(params, progress=False)
+        margins[ref] = result.extra["reward_margin_first_step"]
+        assert result.extra["reference"].startswith(ref)
+    assert margins["sft"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(margins["base"]) > 1e-4
+    with pytest.raises(ValueError, match="reference must be"):
+        from_mapping("dpo", {"reference": "paper"})

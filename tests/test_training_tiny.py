@@ -58,6 +58,8 @@ def test_sft_overfits_16_records(sft_run):
     assert manifest["training_data"]["source"] == "released_test"
     assert manifest["trainable_dtypes_at_start"] == {"float32": 28}  # 2 layers x 7 linear x (A, B)
     assert manifest["records_shortened"] == 0  # one past interaction: nothing to fit at 256 tokens
+    # the adapter carries its prompt budget (256 - 48) to evaluation: the one length rule
+    assert manifest["prompt_budget"] == 208 == HFBackend(sft_run.base_model, sft_run.adapter_dir, device="cpu").max_context
 
 
 def test_dpo_raises_reward_margin(dpo_run):
@@ -77,6 +79,14 @@ def test_dpo_raises_reward_margin(dpo_run):
     assert src["samples"] == 4 * (src["pairs"] + src.get("rejected:no_pair", 0))
     assert extra["pair_sources"]["sampling"]["requests"] == src["samples"]
     assert "TEST split" in dpo_run.model_label  # the SFT run's test-data label carries over
+    # the share of rejected calls built rather than sampled, in the result, the manifest and pair_sources.json
+    shares = src["rejected_shares"]
+    assert shares["built"] == src.get("rejected:constructed_from_group", 0) / src["pairs"] == extra["rejected_built_share"]
+    assert shares["sampled"] + shares["built"] == pytest.approx(1.0)
+    on_disk = json.loads((dpo_run.output_dir / "pair_sources.json").read_text())
+    manifest = json.loads((dpo_run.output_dir / "manifest.json").read_text())
+    assert on_disk["rejected_shares"] == shares == manifest["pair_sources"]["rejected_shares"]
+    assert manifest["rejected_built_share"] == shares["built"]
 
 
 def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo_run, tmp_path):
@@ -105,13 +115,17 @@ def test_training_fidelity_e_ablation_predictions_are_hf_evaluation(sft_run, dpo
         manifest = json.loads((tmp_path / "ablation" / model_slug(spec) / "manifest.json").read_text())
         predictor = manifest["options"]["predictor"]
         assert predictor["gen_opts"] == {"temperature": 0.1, "max_tokens": 256}
-        # the default 4,000-token budget, lowered to the tiny model's 2,048 positions (and said so)
-        assert predictor["llm"]["backend"] == "transformers" and predictor["llm"]["max_context"] == 2048
-        assert predictor["llm"]["max_context_requested"] == 4000
+        assert predictor["llm"]["backend"] == "transformers" and predictor["llm"]["max_context"] == 208
         row = table[table.variant == name].iloc[0]
         scored = score_prediction_dir(tmp_path / "eval" / model_slug(spec), entries, n_boot=0)["preferred"]
         assert (row.tool_acc, row.call_acc) == (scored.tool_acc, scored.call_acc)
         assert row.call_acc >= 0.8, (name, row)
+    # the untrained base's row is fitted to the adapters' prompt budget too (the one length rule)
+    evaluate_variants(sft_run.base_model, {"base": None, "SFT only": sft_run.adapter_dir}, entries[:2], ["preferred"],
+                      tmp_path / "with_base", progress=False)
+    base_manifest = json.loads((tmp_path / "with_base" / model_slug(variant_spec(sft_run.base_model, None))
+                                / "manifest.json").read_text())
+    assert base_manifest["options"]["predictor"]["llm"]["max_context"] == 208
 
 
 def test_qlora_4bit_on_cpu_learns(tmp_path, bench_large_path):
@@ -128,6 +142,8 @@ def test_qlora_4bit_on_cpu_learns(tmp_path, bench_large_path):
                                   "num_train_epochs": 5, "gradient_checkpointing": True, "logging_steps": 1})
     result = train_sft(params, progress=False)
     assert result.extra["quantized_4bit"] is True
+    assert result.extra["quantization"] == "4bit"  # what evaluating the adapter will load (petool_training.json)
+    assert json.loads((result.adapter_dir / "petool_training.json").read_text())["quantization"] == "4bit"
     assert result.extra["trainable_dtypes_at_start"] == {"float32": 28}  # TRL's bf16 cast undone
     losses = result.losses()
     assert losses[-1] < 0.7 * losses[0], losses
@@ -137,17 +153,23 @@ def test_qlora_4bit_on_cpu_learns(tmp_path, bench_large_path):
 
 
 def test_interrupted_sft_resumes_from_its_checkpoint(tmp_path, bench_large_path):
-    """With TRL's own ``save_strategy``/``save_steps`` a rerun continues from the newest checkpoint."""
+    """With TRL's own ``save_strategy``/``save_steps`` a rerun of the same config continues from the newest
+    checkpoint; a changed config starts afresh in its own folder (checkpoints/config-<hash>)."""
     from petool_utils.training.config import TINY_SFT, from_mapping
     from petool_utils.training.sft import train_sft
     from petool_utils.training.trainer import latest_checkpoint
 
     base = {**TINY_SFT, "run_dir": str(tmp_path), "data": str(bench_large_path), "save_strategy": "steps", "save_steps": 2,
             "logging_steps": 1}
-    first = train_sft(from_mapping("sft", {**base, "max_steps": 4}), progress=False)
-    assert latest_checkpoint(first.output_dir / "checkpoints").endswith("checkpoint-4")
-    # A different learning rate: a run that started over would log different losses for steps 2-4;
-    # a resumed one carries the first run's logged steps 1-4 unchanged and adds 5 and 6.
+    first = train_sft(from_mapping("sft", {**base, "max_steps": 4, "save_steps": 3}), progress=False)
+    pinned = first.extra["checkpoints"]
+    assert latest_checkpoint(pinned).endswith("checkpoint-4") and pinned.endswith(f"config-{first.extra['config_hash']}")
+    # the same config (only how often it saves differs: not hashed) resumes from checkpoint-4: nothing is
+    # left to train, and the logged steps 1-4 are the first run's own
+    again = train_sft(from_mapping("sft", {**base, "max_steps": 4}), progress=False)
+    assert again.extra["checkpoints"] == pinned and again.losses() == first.losses()
+    # another learning rate must not resume the old checkpoints: a fresh folder, steps 1-6 from the start
     second = train_sft(from_mapping("sft", {**base, "max_steps": 6, "learning_rate": 1e-3}), progress=False)
+    assert second.extra["checkpoints"] != pinned and second.extra["stale_checkpoints_not_resumed"] == [pinned]
     assert [h["step"] for h in second.log_history if "loss" in h] == [1, 2, 3, 4, 5, 6]
-    assert second.losses()[:4] == first.losses()
+    assert second.losses()[0] == first.losses()[0] and second.losses()[1:4] != first.losses()[1:]

@@ -8,6 +8,7 @@ import pytest
 
 from petool_utils.benchmark.data import ToolCall
 from petool_utils.benchmark.prompts import entry_messages
+from petool_utils import SETTINGS as SETTINGS_ALL
 from petool_utils.paths import REPO_ROOT
 from petool_utils.training.config import DPOParams, SFTParams, from_mapping, load_config
 from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, kv_cache_gib, layer_slope_gib, lora_params, nf4_bits_per_param
@@ -215,3 +216,133 @@ def test_heldout_after_a_whole_training_set_is_the_test_data(tmp_path, bench_ent
     atomic_write_json(tmp_path / "manifest.json", {"params": to_dict(params), "training_data": {"source": "constructed"}})
     held = ablation_entries(tmp_path, "heldout", limit=3)
     assert [e.entry_id for e in held] == [e.entry_id for e in bench_entries[:3]]
+
+
+def _released_sft_files(folder, entries):
+    """The authors' per-setting LLaMA-Factory files (alpaca layout) for ``entries``, one file per setting."""
+    from petool_utils.benchmark.data import SETTING_FILE_SUFFIX
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for setting, c in SETTING_FILE_SUFFIX.items():
+        rows = [{"instruction": e.prompt(setting), "input": e.query, "output": e.reference.to_json()} for e in entries]
+        (folder / f"user_entries_sft_{c}.json").write_text(json.dumps(rows), encoding="utf-8")
+    return folder
+
+
+def test_limit_and_max_records_keep_the_settings_balanced_on_per_setting_files(tmp_path, bench_entries):
+    """Read file after file, limit 6 used to give 6 preferred records and no other setting."""
+    from collections import Counter
+
+    from petool_utils.training.data import read_train_data, select
+    from petool_utils.training.records import training_sft_records
+
+    folder = _released_sft_files(tmp_path / "released", bench_entries[:5])
+    entries, _ = read_train_data(folder, "sft")
+    assert [next(iter(e.histories)) for e in entries[:5]] == ["chronological"] * 5  # file order: _c, _p, _r
+    params = from_mapping("sft", {"train_data": str(folder), "limit": 6})
+    chosen = select(entries, params)
+    assert Counter(next(iter(e.histories)) for e in chosen) == {"preferred": 2, "ratings": 2, "chronological": 2}
+    records = training_sft_records(select(entries, from_mapping("sft", {"train_data": str(folder)})), SETTINGS_ALL)[:9]
+    assert Counter(r["setting"] for r in records) == {"preferred": 3, "ratings": 3, "chronological": 3}
+    # the i-th record of each setting comes from the i-th released record of that file
+    assert [r["entry_id"] for r in records[:3]] == ["user_entries_sft_c.json#0", "user_entries_sft_p.json#0",
+                                                    "user_entries_sft_r.json#0"]
+
+
+def test_adapters_are_evaluated_on_the_precision_they_were_trained_on(tmp_path):
+    """The hf backend takes an adapter's prompt budget, base precision (4-bit NF4 or not) and CPU bf16
+    autocast from its petool_training.json unless told otherwise; before, every adapter was evaluated on a
+    full-precision base, a QLoRA adapter included."""
+    from petool_utils.models.hf_backend import TRAINING_INFO_FILE, trained_defaults
+
+    (tmp_path / TRAINING_INFO_FILE).write_text(json.dumps({"prompt_budget": 900, "quantization": "4bit",
+                                                           "bf16_autocast": True}))
+    assert trained_defaults(tmp_path, None, None, None) == (900, "4bit", True)
+    assert trained_defaults(tmp_path, 500, "none", False) == (500, "none", False)  # told otherwise
+    assert trained_defaults(None, None, None, None) == (4000, "none", False)  # no adapter: as before
+    assert trained_defaults(tmp_path / "elsewhere", None, None, None) == (4000, "none", False)
+
+
+def test_a_changed_config_never_resumes_stale_checkpoints(tmp_path):
+    """Checkpoints live under checkpoints/config-<hash of the section and the rows>: a rerun with another
+    learning rate or other data finds none to resume; saving and logging keys are not part of the hash."""
+    from types import SimpleNamespace
+
+    from petool_utils.training.trainer import config_hash, latest_checkpoint, pin_checkpoints
+
+    root = tmp_path / "checkpoints"
+    (root / "checkpoint-4").mkdir(parents=True)  # the layout before the hash: never resumed now
+    rows = [{"prompt": "p", "completion": "c"}]
+    args = SimpleNamespace(output_dir=str(root))
+    info = pin_checkpoints(args, {"learning_rate": 1e-4, "logging_steps": 1, "save_steps": 10}, rows)
+    assert args.output_dir == str(root / f"config-{info['config_hash']}") and latest_checkpoint(args.output_dir) is None
+    assert info["stale_checkpoints_not_resumed"] == [str(root / "checkpoint-4")]
+    assert config_hash({"learning_rate": 1e-4, "logging_steps": 50}, rows) == info["config_hash"]
+    assert config_hash({"learning_rate": 2e-4}, rows) != info["config_hash"]
+    assert config_hash({"learning_rate": 1e-4}, [{"prompt": "q", "completion": "c"}]) != info["config_hash"]
+
+
+def test_every_dpo_artifact_reports_the_share_of_built_rejected_calls(bench_entries):
+    """Two instructions: one whose rival was sampled, one with none sampled. With build_rejected (the
+    default, explicit) the second gets a built rival: half sampled, half built; without it, no pair."""
+    from petool_utils.training.sampling import NO_PAIR, count_sources, rejected_shares
+
+    e = next(x for x in bench_entries if set(x.same_func_names) - {x.reference.tool_name})
+    rival = sorted(set(e.same_func_names) - {e.reference.tool_name})[0]
+    samples = [_texts((rival, {"x": 1})), _texts("junk")]
+    pairs, counts = build_pairs([e], ["preferred", "ratings"], samples)
+    assert rejected_shares(counts) == {"sampled": 0.5, "built": 0.5, "released": 0.0}
+    assert count_sources(pairs)["rejected_shares"] == rejected_shares(counts)  # a pairs file read back says the same
+    pairs, counts = build_pairs([e], ["preferred", "ratings"], samples, build_rejected=False)
+    assert len(pairs) == 1 and counts[f"rejected:{NO_PAIR}"] == 1
+    assert rejected_shares(counts) == {"sampled": 1.0, "built": 0.0, "released": 0.0}
+    assert from_mapping("dpo", {}).sampling.build_rejected is True  # the paper's rule, stated as an option
+
+
+def test_checkpoint_hash_covers_the_section_as_given():
+    """A key petool adds later with a default must not orphan a run's checkpoints; a changed value must."""
+    from petool_utils.training.config import given_section
+
+    sft = from_mapping("sft", {"limit": 16, "learning_rate": 3e-4, "layout": "system_user"})
+    assert given_section(sft) == {"limit": 16, "learning_rate": 3e-4}  # layout at its default: not part of it
+    assert given_section(from_mapping("sft", {"limit": 16, "learning_rate": 3e-4, "layout": "user_only"}))["layout"] == "user_only"
+    dpo = from_mapping("dpo", {"sampling": {"num_samples": 4, "build_rejected": True}})
+    assert given_section(dpo) == {"sampling": {"num_samples": 4}}
+
+
+def test_the_authors_training_layout_is_one_user_turn(bench_entries):
+    """layout user_only: instruction (the setting's prompt) + "\\n" + input (the query) in one user turn,
+    as LLaMA-Factory's alpaca converter builds it from the released files; system_user stays the default."""
+    from petool_utils.benchmark.prompts import USER_ONLY, apply_layout
+    from petool_utils.training.records import TRAINER_COLUMNS_SFT, trainer_rows
+
+    e = bench_entries[0]
+    rec = sft_record(e, "preferred")
+    released = {"instruction": e.instruction_preferred, "input": e.query}  # a user_entries_sft_p.json record
+    (row,) = trainer_rows([rec], TRAINER_COLUMNS_SFT, USER_ONLY)
+    assert row["prompt"] == [{"role": "user", "content": "\n".join([released["instruction"], released["input"]])}]
+    assert row["completion"] == rec["completion"]
+    assert trainer_rows([rec], TRAINER_COLUMNS_SFT)[0]["prompt"] == entry_messages(e, "preferred")  # the default
+    assert from_mapping("sft", {}).layout == "system_user"
+    with pytest.raises(ValueError, match="layout must be"):
+        from_mapping("sft", {"layout": "alpaca"})
+    assert apply_layout([{"role": "user", "content": "q"}], USER_ONLY) == [{"role": "user", "content": "q"}]
+
+
+def test_small_llm_profile_trains_smollm2_under_one_length_rule():
+    from petool_utils.paths import REPO_ROOT
+    from petool_utils.params import load_profile
+    from petool_utils.training.config import prompt_budget
+    from petool_utils.training.trainer import trl_args
+
+    prof = load_profile("small-llm")
+    assert prof.params["07_evaluation"]["models"][-1] == "hf:smollm2"
+    path = REPO_ROOT / "params" / "small-llm.yaml"
+    sft, dpo = load_config("sft", path), load_config("dpo", path)
+    assert sft.base_model == "smollm2" and sft.quantization == "none" and sft.layout == "system_user"
+    a = trl_args("sft", sft.trl, REPO_ROOT / "runs" / "x", sft.seed, progress=False)
+    d = trl_args("dpo", dpo.trl, REPO_ROOT / "runs" / "x", dpo.seed, progress=False)
+    assert prompt_budget(a.max_length, sft) == prompt_budget(d.max_length, dpo) == 1152  # one budget, both stages
+    assert a.bf16 and a.use_cpu and d.bf16  # CPU bf16 autocast
+    assert d.disable_dropout is False and dpo.lora["lora_dropout"] == 0.05
+    assert dpo.sampling.max_tokens == dpo.answer_tokens == 128

@@ -54,15 +54,58 @@ def render_prompt(setting: str, history: Sequence[HistoryItem], candidates: Sequ
                                      apis_candidate=candidates_json(candidates))
 
 
-def entry_prompt(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None) -> str:
-    """The system prompt for an entry (``history`` overrides the entry's own, e.g. when truncating)."""
+def trim_descriptions(candidates: Sequence[CandidateTool], cap: int) -> list[CandidateTool]:
+    """Copies of the candidates with every description (the tool's and each parameter's) cut to ``cap``
+    characters; names, parameter names and types stay whole. The last resort of prompt fitting
+    (``predictors.llm.entry_request``), applied to every candidate alike: cutting only the tools outside
+    the reference's group would mark the group in the prompt (whole descriptions against cut ones), a
+    cue that evaluation, which has no reference, could not give."""
+    out = []
+    for c in candidates:
+        t = c.model_copy(deep=True)
+        t.tool_description = t.tool_description[:cap]
+        for param in (*t.required_parameters, *t.optional_parameters):
+            if param.description is not None:
+                param.description = param.description[:cap]
+        out.append(t)
+    return out
+
+
+def entry_prompt(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None,
+                 candidates: Sequence[CandidateTool] | None = None) -> str:
+    """The system prompt for an entry (``history`` / ``candidates`` override the entry's own, e.g. when
+    fitting a prompt into a budget)."""
     hist = entry.history(setting) if history is None else history
-    return render_prompt(setting, hist, entry.candidates)
+    return render_prompt(setting, hist, entry.candidates if candidates is None else candidates)
 
 
-def entry_messages(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None) -> list[dict[str, str]]:
+SYSTEM_USER = "system_user"
+USER_ONLY = "user_only"
+LAYOUTS = (SYSTEM_USER, USER_ONLY)
+
+
+def apply_layout(messages: list[dict[str, str]], layout: str = SYSTEM_USER) -> list[dict[str, str]]:
+    """The prompt's messages in a training layout. ``system_user`` (petool's default, the evaluation
+    layout): system = the setting's prompt, user = the query. ``user_only`` (the authors' training
+    layout): LLaMA-Factory's alpaca converter joins ``instruction`` (the setting's prompt) and ``input``
+    (the query) with a newline into ONE user turn, with no system prompt of the dataset's own (the chat
+    template may still add its default one)."""
+    if layout == SYSTEM_USER:
+        return list(messages)
+    if layout != USER_ONLY:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    if not messages or messages[0]["role"] != "system":
+        return list(messages)
+    system, rest = messages[0]["content"], messages[1:]
+    if rest and rest[0]["role"] == "user":
+        return [{"role": "user", "content": "\n".join(x for x in (system, rest[0]["content"]) if x)}, *rest[1:]]
+    return [{"role": "user", "content": system}, *rest]
+
+
+def entry_messages(entry: Entry, setting: str, history: Sequence[HistoryItem] | None = None,
+                   candidates: Sequence[CandidateTool] | None = None) -> list[dict[str, str]]:
     """The authors' message layout: system = the setting's prompt, user = the query."""
     return [
-        {"role": "system", "content": entry_prompt(entry, setting, history)},
+        {"role": "system", "content": entry_prompt(entry, setting, history, candidates)},
         {"role": "user", "content": entry.query},
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from petool_utils import __version__
-from petool_utils.cli import build, evaluate, explore, ranker, run, score, train
+from petool_utils.cli import build, evaluate, explore, models, ranker, run, score, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="petool: personalized tool learning, end to end.")
 
@@ -20,7 +20,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _mod in (evaluate, score, explore, run, build, train, ranker):
+for _mod in (evaluate, score, explore, run, build, train, ranker, models):
     _mod.register(app)
 
 

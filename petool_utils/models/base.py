@@ -32,13 +32,15 @@ LOCAL_OPTIONS = frozenset({"sample_index"})
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One chat request. ``shrink(k)`` renders the same request with its k oldest history items
-    dropped (``max_drop`` items at most); None: the prompt cannot be shortened."""
+    """One chat request. ``shrink(k)`` renders the same request shortened by k steps (the k oldest history
+    items dropped, then candidate descriptions cut: ``predictors.llm.entry_request``), ``max_drop`` steps
+    at most; None: the prompt cannot be shortened. ``describe(k)`` says what step k did (for ``info``)."""
 
     messages: Messages
     options: Mapping[str, Any] = field(default_factory=dict)
     shrink: Callable[[int], Messages] | None = field(default=None, compare=False, repr=False)
     max_drop: int = 0
+    describe: Callable[[int], dict[str, Any]] | None = field(default=None, compare=False, repr=False)
 
     def sent_options(self) -> dict[str, Any]:
         return {k: v for k, v in self.options.items() if k not in LOCAL_OPTIONS}

@@ -15,14 +15,16 @@ Decisions worth knowing:
   every run with the same ``sample_batch_size``, whatever other prompts share the call, and a resumed
   run redoes a lost sub-batch identically. Prompts go longest first (K samples of a 4k-token prompt
   are a batch of K for the KV cache).
-* **Context limit.** A prompt over ``max_context`` tokens (4,000 as in the paper; the prompt only) drops
-  its OLDEST history items until it fits (:func:`~petool_utils.models.context.fit_history`); the query
-  and the candidate list are never cut. Each result's ``info`` says how many items went
-  (``history_dropped``), the prompt's tokens and ``over_limit`` when even an empty history is too long.
-  The budget never exceeds the model's own ``max_position_embeddings`` less the request's ``max_tokens``
-  (transformers only warns past it, and the answer is garbage): a ``max_context`` past the model is
-  lowered, and the manifest says so (``max_context_lowered``). A prompt past the positions even with
-  its whole history dropped is not generated: its result is a ``ContextOverflowError``.
+* **Context limit.** A prompt over ``max_context`` tokens (the prompt only) drops its OLDEST history
+  items until it fits (:func:`~petool_utils.models.context.fit_history`); the query and the candidate
+  list are never cut. Each result's ``info`` says how many items went (``history_dropped``), the
+  prompt's tokens and ``over_limit`` when even an empty history is too long. ``max_context`` defaults to
+  the prompt budget the adapter was trained with (``petool_training.json`` beside it, written by
+  ``petool train``: one length rule for training, DPO sampling and evaluation), else 4,000.
+* **Layout.** ``layout`` (``system_user``, the evaluation's; ``user_only``, the authors' training layout)
+  defaults to the adapter's: an adapter trained on one user turn is asked in one user turn.
+* **Precision.** ``quantization`` and ``autocast`` (bf16 autocast on CPU) default to what the adapter was
+  trained with (the same file): a QLoRA adapter is evaluated on its 4-bit base unless told otherwise.
 * **Options.** ``temperature``, ``max_tokens``, ``top_p``, ``top_k``, ``seed``, ``repetition_penalty``
   reach ``generate``; ``sample_index`` seeds; anything else is an error, never silently ignored.
 """
@@ -30,10 +32,12 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from petool_utils.benchmark.prompts import apply_layout
 from petool_utils.models.base import (
     ChatLLM,
     ChatRequest,
@@ -43,6 +47,7 @@ from petool_utils.models.base import (
     derived_seed,
 )
 from petool_utils.models.context import Fitted, fit_history
+from petool_utils.models.fetch import KNOWN_MODELS, model_dir
 from petool_utils.models.loading import load_for_inference
 from petool_utils.models.spec import ModelSpec
 from petool_utils.models.tiny import STANDIN_NAME, is_standin
@@ -51,6 +56,46 @@ GREEDY_MAX_TEMPERATURE = 0.1
 SUPPORTED_OPTIONS = frozenset({"temperature", "max_tokens", "top_p", "top_k", "seed", "sample_index",
                                "repetition_penalty"})
 DEFAULT_OPTIONS: dict[str, Any] = {"temperature": 0.1, "max_tokens": 256}
+DEFAULT_MAX_CONTEXT = 4000
+TRAINING_INFO_FILE = "petool_training.json"
+"""Written by ``petool train`` into each adapter folder: how the adapter was trained (the prompt budget,
+the base's precision, the message layout), so that evaluating it repeats those unless told otherwise."""
+
+
+def adapter_training_info(adapter: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """What ``petool train`` recorded beside an adapter (empty for an adapter from elsewhere)."""
+    if not adapter:
+        return {}
+    path = Path(adapter) / TRAINING_INFO_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def trained_defaults(adapter: str | os.PathLike[str] | None, max_context: int | None, quantization: str | None,
+                     autocast: bool | None) -> tuple[int, str, bool]:
+    """``(max_context, quantization, bf16 autocast)``: what was given, else what the adapter was trained
+    with (``petool_training.json``), else 4,000 tokens, full precision, no autocast. So a QLoRA adapter
+    is evaluated on the 4-bit base it learned on, and an adapter trained under CPU bf16 autocast
+    generates under it, unless the caller says otherwise."""
+    trained = adapter_training_info(adapter)
+    return (int(max_context if max_context is not None else trained.get("prompt_budget", DEFAULT_MAX_CONTEXT)),
+            quantization if quantization is not None else trained.get("quantization", "none"),
+            bool(autocast if autocast is not None else trained.get("bf16_autocast", False)))
+
+
+def render_chat(tokenizer: Any, messages: Messages, layout: str = "system_user") -> str:
+    """The prompt text a model continues: the messages in ``layout`` (``benchmark.prompts.apply_layout``),
+    through the tokenizer's chat template with the generation prompt."""
+    return tokenizer.apply_chat_template(apply_layout(messages, layout), add_generation_prompt=True, tokenize=False)
+
+
+def count_text_tokens(tokenizer: Any, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def prompt_token_counter(tokenizer: Any, layout: str = "system_user"):
+    """Tokens of a prompt exactly as this backend counts it against ``max_context``: training fits its
+    records' prompts with this, so the prompts trained on are the prompts sampled and evaluated."""
+    return lambda messages: count_text_tokens(tokenizer, render_chat(tokenizer, messages, layout))
 
 
 def _weights_fingerprint(folder: str | os.PathLike[str] | None) -> str:
@@ -76,13 +121,17 @@ class HFBackend(ChatLLM):
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, **kwargs: Any) -> "HFBackend":
-        """``hf:<path>[@<adapter>]``."""
-        return cls(spec.name, spec.argument or None, **kwargs)
+        """``hf:<path>[@<adapter>]``; a model ``petool models fetch`` knows (``hf:smollm2``) names its folder."""
+        path = str(model_dir(spec.name)) if spec.name in KNOWN_MODELS else spec.name
+        return cls(path, spec.argument or None, **kwargs)
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, adapter: str | os.PathLike[str] | None = None,
-                 *, max_context: int = 4000, batch_size: int = 8, sample_batch_size: int = 8,
-                 quantization: str = "none", device: str | None = None, dtype: Any = None, seed: int = 0,
-                 model: Any = None, tokenizer: Any = None, name: str | None = None, progress: bool = False):
+                 *, max_context: int | None = None, batch_size: int = 8, sample_batch_size: int = 8,
+                 quantization: str | None = None, device: str | None = None, dtype: Any = None, seed: int = 0,
+                 model: Any = None, tokenizer: Any = None, name: str | None = None, progress: bool = False,
+                 autocast: bool | None = None, layout: str | None = None):
+        max_context, quantization, autocast = trained_defaults(adapter, max_context, quantization, autocast)
+        self.layout = layout or adapter_training_info(adapter).get("layout", "system_user")
         if model is None:
             if model_path is None:
                 raise ValueError("HFBackend needs model_path (or a loaded model and tokenizer)")
@@ -100,6 +149,7 @@ class HFBackend(ChatLLM):
         self.sample_batch_size = max(1, int(sample_batch_size))
         self.quantization, self.seed, self.progress = quantization, seed, progress
         self.device = str(next(model.parameters()).device)
+        self.autocast = autocast and self.device == "cpu"  # bf16 autocast: a CPU-only option here
         self.name = name or hf_name(self.model_path, self.adapter)
         self._fingerprint: str | None = None
 
@@ -107,7 +157,8 @@ class HFBackend(ChatLLM):
     def identity(self) -> str:
         if self._fingerprint is None:
             self._fingerprint = f"{_weights_fingerprint(self.model_path)}:{_weights_fingerprint(self.adapter)}"
-        return f"{self.name}|{self._fingerprint}|ctx={self.max_context}|q={self.quantization}"
+        return (f"{self.name}|{self._fingerprint}|ctx={self.max_context}|q={self.quantization}"
+                + ("|bf16-autocast" if self.autocast else "") + (f"|layout={self.layout}" if self.layout != "system_user" else ""))
 
     def describe(self) -> dict[str, Any]:
         limits: dict[str, Any] = {"max_position_embeddings": self.max_positions,
@@ -120,14 +171,15 @@ class HFBackend(ChatLLM):
         return {"backend": "transformers", "model_path": self.model_path, "adapter": self.adapter,
                 "max_context": self.max_context, **limits, "batch_size": self.batch_size,
                 "sample_batch_size": self.sample_batch_size, "quantization": self.quantization,
+                "bf16_autocast": self.autocast, "layout": self.layout,
                 "device": self.device, "greedy_at_or_below_temperature": GREEDY_MAX_TEMPERATURE}
 
     # -- prompts ------------------------------------------------------------------------------------
     def render(self, messages: Messages) -> str:
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return render_chat(self.tokenizer, messages, self.layout)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return count_text_tokens(self.tokenizer, text)
 
     def prompt_budget(self, max_new_tokens: int) -> int:
         """The tokens a prompt may take: ``max_context``, and no more than the model's positions leave
@@ -160,9 +212,10 @@ class HFBackend(ChatLLM):
         results: list[ChatResult | None] = [None] * len(requests)
 
         def finish(i: int, text: str, seconds: float) -> None:
-            f = fitted[i]
+            f, req = fitted[i], requests[i]
+            steps = req.describe(f.dropped) if req.describe else {"history_dropped": f.dropped}
             results[i] = ChatResult(text, latency_s=seconds,
-                                    info={"history_dropped": f.dropped, "prompt_tokens": f.tokens,
+                                    info={**steps, "prompt_tokens": f.tokens,
                                           **({"over_limit": True} if f.over_limit else {})})
             if on_result:
                 on_result(i, results[i])  # type: ignore[arg-type]
@@ -175,7 +228,7 @@ class HFBackend(ChatLLM):
                 results[i] = ChatResult(None, error=(
                     f"ContextOverflowError: the prompt takes {f.tokens} tokens with {f.dropped} history item(s) "
                     f"dropped, and with max_tokens {int(o['max_tokens'])} it is past the model's {self.max_positions} "
-                    "positions (max_position_embeddings); the query and candidates are never cut"),
+                    "positions (max_position_embeddings); the query and the candidates' names and parameters are never cut"),
                     attempts=0, info={"history_dropped": f.dropped, "prompt_tokens": f.tokens, "over_limit": True})
                 if on_result:
                     on_result(i, results[i])  # type: ignore[arg-type]
@@ -230,7 +283,10 @@ class HFBackend(ChatLLM):
             torch.manual_seed(seed)
             kwargs.update(do_sample=True, temperature=float(o["temperature"]), top_p=float(o.get("top_p", 1.0)),
                           top_k=int(o.get("top_k", 0)))
-        with torch.inference_mode():
+        import contextlib
+
+        precision = torch.autocast("cpu", dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext()
+        with torch.inference_mode(), precision:
             out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1]:]
         texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]

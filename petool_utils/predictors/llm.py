@@ -14,7 +14,7 @@ import threading
 from typing import Any, Iterator, Mapping, Sequence
 
 from petool_utils.benchmark.data import Entry
-from petool_utils.benchmark.prompts import entry_messages
+from petool_utils.benchmark.prompts import entry_messages, trim_descriptions
 from petool_utils.models.base import ChatLLM, ChatRequest, ChatResult, LLMError
 from petool_utils.predictors.base import Answer, Predictor
 
@@ -22,14 +22,41 @@ DEFAULT_GEN_OPTS: dict[str, Any] = {"temperature": 0.1, "max_tokens": 256}
 """The paper's decoding for evaluation (greedy at 0.1 on local models, see the hf backend)."""
 
 
+DESCRIPTION_CAPS = (1000, 500, 250, 120, 60, 0)
+"""Characters each candidate description keeps, step by step, once the whole history is gone and the
+prompt is still over budget (``benchmark.prompts.trim_descriptions``)."""
+
+
+def shrink_info(k: int, history_items: int) -> dict[str, Any]:
+    """What shrink step ``k`` of :func:`entry_request` did: history items dropped, and the description cap
+    (None: descriptions whole)."""
+    cap = DESCRIPTION_CAPS[k - history_items - 1] if k > history_items else None
+    return {"history_dropped": min(k, history_items), "description_cap": cap}
+
+
 def entry_request(entry: Entry, setting: str, options: Mapping[str, Any]) -> ChatRequest:
-    """The chat request of one entry in one setting, able to drop its oldest history items."""
+    """The chat request of one entry in one setting, able to shrink to fit a budget.
+
+    Shrink step ``k`` drops the ``k`` oldest history items; past the whole history, each further step
+    cuts every candidate's descriptions to the next of :data:`DESCRIPTION_CAPS`. The query, the
+    candidates' names and parameters, and the answer are never cut. The one rule of training, DPO
+    sampling and evaluation (``models.context.fit_history`` picks the fewest steps that fit).
+    """
     history = entry.history(setting)
+    n = len(history)
+
+    def shrink(k: int) -> list[dict[str, str]]:
+        if k <= n:
+            return entry_messages(entry, setting, history=history[k:])
+        cap = DESCRIPTION_CAPS[k - n - 1]
+        return entry_messages(entry, setting, history=[], candidates=trim_descriptions(entry.candidates, cap))
+
     return ChatRequest(
         messages=entry_messages(entry, setting),
         options=dict(options),
-        shrink=lambda k: entry_messages(entry, setting, history=history[k:]),
-        max_drop=len(history),
+        shrink=shrink,
+        max_drop=n + len(DESCRIPTION_CAPS),
+        describe=lambda k: shrink_info(k, n),
     )
 
 

@@ -3,8 +3,8 @@
 Each variant is evaluated by the evaluation engine itself (:func:`petool_utils.evaluation.engine.evaluate`
 on ``hf:<base>[@<adapter>]``, which builds its predictor with ``make_predictor``: an ``LLMPredictor`` over
 the hf backend behind the response cache), with the evaluation's generation options (temperature 0.1,
-i.e. greedy, and 256 new tokens) and its context fitting (the oldest history items dropped past 4,000
-prompt tokens). The prediction files are the run store's, scored by :mod:`petool_utils.evaluation.scoring`,
+i.e. greedy, and 256 new tokens) and its context fitting (oldest history first, then candidate
+descriptions) into the adapters' prompt budget, which the untrained base's row shares. The prediction files are the run store's, scored by :mod:`petool_utils.evaluation.scoring`,
 so a row of notebook 09 and the same model's row in notebook 07 are the same numbers.
 """
 
@@ -37,7 +37,16 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
     from petool_utils.models.spec import model_slug
     from petool_utils.evaluation.scoring import score_prediction_dir
 
+    from petool_utils.models.hf_backend import adapter_training_info
+
     out_dir = Path(out_dir)
+    # the one length rule for every row, the untrained base's included: the trained adapters' prompt
+    # budget, precision and layout (petool_training.json) unless the caller gives them
+    trained = next((info for info in map(adapter_training_info, variants.values()) if info), {})
+    for option, key in (("max_context", "prompt_budget"), ("quantization", "quantization"),
+                        ("autocast", "bf16_autocast"), ("layout", "layout")):
+        if option not in backend_kwargs and key in trained:
+            backend_kwargs[option] = trained[key]
     rows = []
     for name, adapter in variants.items():
         spec = variant_spec(base_model, adapter)

@@ -43,13 +43,15 @@ TRL_DEFAULT_SEED = 42  # TrainingArguments.seed's default, used when neither pro
 
 @dataclass
 class SamplingParams:
-    """How DPO pairs are sampled from the SFT model (the paper: K = 8 calls per instruction, T > 0).
+    """How DPO pairs are sampled from the SFT model: K calls per instruction at T > 0. The paper samples
+    several calls per instruction but gives no K; K = 8 is petool's choice (as is the temperature).
 
     Requests go through the hf backend's ``chat_many`` (one request per sample, ``sample_index``
     0..K-1) behind the one response cache. ``sample_batch_size`` is the backend's: samples of ONE prompt
     generated together; the default K = 8 is one 4k-token prompt x 8 samples at a time, about 4.3 GiB of
-    KV cache at 8B (``memory.kv_cache_gib``). ``max_context`` is the prompt budget of the backend's
-    context fitting (the evaluation default). ``other_tools``: see ``sampling.choose_pair``.
+    KV cache at 8B (``memory.kv_cache_gib``). ``max_context``: the prompt budget is the stage's
+    (``max_length - answer_tokens``, the one length rule of :func:`prompt_budget`); a value here must
+    equal it or leave it unset. ``other_tools``, ``build_rejected``: see ``sampling.choose_pair``.
     """
 
     num_samples: int = 8
@@ -57,8 +59,9 @@ class SamplingParams:
     top_p: float = 1.0
     max_tokens: int = 256
     sample_batch_size: int = 8
-    max_context: int = 4000
+    max_context: int | None = None
     other_tools: bool = False
+    build_rejected: bool = True  # no rival sampled: build one from the group (the rule's fallback); false: no pair
 
 
 @dataclass
@@ -79,6 +82,8 @@ class SFTParams:
     max_records: int | None = None
     max_history: int | None = None
     max_candidates: int | None = None
+    answer_tokens: int = 256  # kept free for the answer: prompts are fitted to max_length - answer_tokens
+    layout: str = "system_user"  # system_user (default, the evaluation's) or user_only (the authors' training layout)
     cpu_threads: int | None = None  # torch threads on CPU; 1 is fastest for tiny models on a busy machine
     tiny_vocab_size: int = 2048
     trl: dict[str, Any] = field(default_factory=dict)
@@ -101,11 +106,17 @@ class DPOParams(SFTParams):
     ``init``: ``sft`` continues the SFT adapter (the paper's SFT+DPO; TRL's reference is a frozen copy
     of it), ``base`` trains a fresh LoRA on the base (the "DPO only" ablation; the reference is the base).
     ``pairs_path`` reuses pairs written earlier (the DPO-only row uses the SFT+DPO run's pairs).
+
+    ``reference`` (with ``init: sft``): ``sft``, the paper's text (the reference is the SFT model: a
+    frozen copy of the SFT adapter, TRL's behaviour with a PEFT model), or ``base``, the authors' code
+    (LLaMA-Factory computes the reference log-probs under ``disable_adapter()``: the base model). With
+    ``init: base`` the two are the same model.
     """
 
     base_model: str | None = None  # default: the SFT run's base model
     sft_adapter: str | None = None  # default <run_dir>/train/sft/adapter
     init: str = "sft"
+    reference: str = "sft"  # sft: the paper's text (the SFT model); base: the authors' code (disable_adapter)
     pairs_path: str | None = None
     sample_only: bool = False  # sample and write pairs, no training (run once before a multi-GPU launch)
     sampling: SamplingParams = field(default_factory=SamplingParams)
@@ -122,6 +133,22 @@ class DPOParams(SFTParams):
 
 
 PARAMS = {"sft": SFTParams, "dpo": DPOParams}
+
+
+def prompt_budget(max_length: int, params: SFTParams) -> int:
+    """The one length rule: every prompt, in training, DPO sampling and evaluation, is fitted (oldest
+    history first) into ``max_length - answer_tokens`` tokens as the hf backend counts them, and a
+    training record's prompt plus its answer into ``max_length``. The same prompt is then trained on,
+    sampled from and evaluated; the adapter's ``petool_training.json`` carries the budget to evaluation."""
+    budget = int(max_length) - int(params.answer_tokens)
+    if budget <= 0:
+        raise ValueError(f"{params.kind} config: max_length {max_length} leaves no room for a prompt after "
+                         f"answer_tokens {params.answer_tokens}")
+    if isinstance(params, DPOParams) and params.sampling.max_context not in (None, budget):
+        raise ValueError(f"dpo config: sampling.max_context {params.sampling.max_context} differs from the prompt "
+                         f"budget max_length - answer_tokens = {budget}; one length rule for sampling, training and "
+                         "evaluation: drop sampling.max_context or make them equal")
+    return budget
 
 
 def petool_keys(kind: str) -> frozenset[str]:
@@ -183,11 +210,17 @@ def from_mapping(kind: str, values: Mapping[str, Any]) -> SFTParams | DPOParams:
     params = cls(**kwargs, trl=trl)
     if params.quantization not in QUANTIZATIONS:
         raise ValueError(f"{kind} config: quantization must be one of {QUANTIZATIONS}, not {params.quantization!r}")
+    if params.layout not in ("system_user", "user_only"):
+        raise ValueError(f"{kind} config: layout must be 'system_user' (system = the setting's prompt, user = the query; "
+                         f"the default) or 'user_only' (the authors' LLaMA-Factory layout), not {params.layout!r}")
     bad = [s for s in params.settings if s not in SETTINGS]
     if bad:
         raise ValueError(f"{kind} config: unknown setting(s) {bad}; training settings are {list(SETTINGS)}")
     if isinstance(params, DPOParams) and params.init not in ("sft", "base"):
         raise ValueError(f"dpo config: init must be 'sft' or 'base', not {params.init!r}")
+    if isinstance(params, DPOParams) and params.reference not in ("sft", "base"):
+        raise ValueError(f"dpo config: reference must be 'sft' (the paper's text) or 'base' (the authors' code), "
+                         f"not {params.reference!r}")
     return params
 
 
@@ -211,6 +244,23 @@ def to_dict(params: SFTParams | DPOParams) -> dict[str, Any]:
     d = dataclasses.asdict(params)
     trl = d.pop("trl")
     return {**d, **trl}
+
+
+def given_section(params: SFTParams | DPOParams) -> dict[str, Any]:
+    """The section as given: petool's keys whose value differs from its default (``sampling`` key by key)
+    and the TRL fields set. What a run's checkpoint hash covers, so that a key added to petool later
+    with a default does not orphan the checkpoints of a run that never set it."""
+    defaults = to_dict(type(params)())
+    out: dict[str, Any] = {}
+    for k, v in to_dict(params).items():
+        d = defaults.get(k, object())
+        if isinstance(v, dict) and isinstance(d, dict) and k == "sampling":
+            sub = {sk: sv for sk, sv in v.items() if d.get(sk, object()) != sv}
+            if sub:
+                out[k] = sub
+        elif k in params.trl or v != d:
+            out[k] = v
+    return out
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
@@ -312,6 +362,7 @@ TINY_SFT: dict[str, Any] = {
     "max_history": 1,
     "max_candidates": 2,
     "max_records": 16,
+    "answer_tokens": 48,  # prompts fitted to 256 - 48 tokens: room for the 48 sampled tokens of TINY_DPO
     "quantization": "none",
     "cpu_threads": 1,
     "lora": TINY_LORA,
@@ -323,6 +374,7 @@ TINY_SFT: dict[str, Any] = {
 TINY_DPO: dict[str, Any] = {
     "allow_test_data": True,
     "settings": ["preferred"],
+    "answer_tokens": 48,
     "quantization": "none",
     "cpu_threads": 1,
     "lora": TINY_LORA,

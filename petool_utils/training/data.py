@@ -198,9 +198,35 @@ def resolve_training_data(params: Any, *, tiny: bool) -> TrainingData:
     return TrainingData(load_benchmark(data), RELEASED_TEST, str(data))
 
 
+def interleave_settings(entries: Sequence[Entry]) -> list[Entry]:
+    """One-setting entries (the released per-setting files, read one file after the other) in turn by
+    setting: p0, r0, c0, p1, r1, c1, ... So ``limit`` / ``max_records`` take the three settings in equal
+    shares; read in file order, ``limit: 60`` gave 60 preferred records and none of the others.
+
+    Entries that carry several settings (a test entry, a constructed split) keep their order: each of
+    them gives a record in every setting anyway.
+    """
+    queues: dict[str, list[Entry]] = {}
+    multi: list[Entry] = []
+    for e in entries:
+        if len(e.histories) == 1:
+            queues.setdefault(next(iter(e.histories)), []).append(e)
+        else:
+            multi.append(e)
+    if not queues:
+        return list(entries)
+    out: list[Entry] = list(multi)
+    lanes = list(queues.values())
+    for i in range(max(len(q) for q in lanes)):
+        out.extend(q[i] for q in lanes if i < len(q))
+    return out
+
+
 def select(entries: Sequence[Entry], params: Any) -> list[Entry]:
-    """``offset``/``limit`` slice, then ``max_history``/``max_candidates`` shortening."""
+    """Settings in turn (:func:`interleave_settings`), then the ``offset``/``limit`` slice, then
+    ``max_history``/``max_candidates`` shortening."""
     from petool_utils.training.records import shorten_entries
 
     end = None if params.limit is None else params.offset + params.limit
-    return shorten_entries(entries[params.offset: end], params.max_history, params.max_candidates, params.seed)
+    ordered = interleave_settings(entries)
+    return shorten_entries(ordered[params.offset: end], params.max_history, params.max_candidates, params.seed)

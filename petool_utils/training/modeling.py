@@ -95,6 +95,16 @@ def upcast_trainable(model, exact: Mapping[str, Any] | None = None) -> int:
     return changed
 
 
+def lora_dropout_in(model) -> float:
+    """The LoRA dropout the model really applies (the largest ``p`` of its ``lora_dropout`` modules; 0
+    when PEFT put an identity there, or a trainer zeroed it): what a manifest records, read from the
+    model rather than from the config."""
+    import torch.nn as nn
+
+    ps = [m.p for n, m in model.named_modules() if "lora_dropout" in n and isinstance(m, nn.Dropout)]
+    return float(max(ps)) if ps else 0.0
+
+
 def trainable_dtypes(model) -> dict[str, int]:
     """``{dtype: number of trainable tensors}``: what a run records when training starts."""
     out: dict[str, int] = {}

@@ -111,9 +111,13 @@ TRAINER_COLUMNS_SFT = ("prompt", "completion")
 TRAINER_COLUMNS_DPO = ("prompt", "chosen", "rejected")
 
 
-def trainer_rows(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Only the columns TRL reads (bookkeeping fields would otherwise reach the collator)."""
-    return [{c: r[c] for c in columns} for r in records]
+def trainer_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], layout: str = "system_user") -> list[dict[str, Any]]:
+    """Only the columns TRL reads (bookkeeping fields would otherwise reach the collator), the prompt in
+    the training ``layout`` (``benchmark.prompts.apply_layout``; the records files keep the evaluation
+    layout)."""
+    from petool_utils.benchmark.prompts import apply_layout
+
+    return [{c: (apply_layout(r[c], layout) if c == "prompt" else r[c]) for c in columns} for r in records]
 
 
 def entry_settings(entry: Entry, settings: Sequence[str]) -> list[str]:
@@ -126,9 +130,12 @@ def training_sft_records(entries: Sequence[Entry], settings: Sequence[str]) -> l
     return [sft_record(e, s) for e in entries for s in entry_settings(e, settings)]
 
 
-def chat_token_counter(tok: Any) -> Callable[[list[dict[str, str]]], int]:
-    """Tokens of a conversation as the trainer sees it: the tokenizer's chat template, special tokens in."""
-    return lambda messages: len(tok.apply_chat_template(messages, tokenize=True, return_dict=False))
+def chat_token_counter(tok: Any, layout: str = "system_user") -> Callable[[list[dict[str, str]]], int]:
+    """Tokens of a conversation as the trainer sees it: in ``layout``, the tokenizer's chat template,
+    special tokens in."""
+    from petool_utils.benchmark.prompts import apply_layout
+
+    return lambda messages: len(tok.apply_chat_template(apply_layout(messages, layout), tokenize=True, return_dict=False))
 
 
 def char_proxy_counter(chars_per_token: float = 4.0) -> Callable[[list[dict[str, str]]], int]:
@@ -145,6 +152,7 @@ class FitReport:
     kept: int = 0
     shortened: int = 0
     history_items_dropped: int = 0
+    descriptions_trimmed: int = 0
     dropped_over_limit: int = 0
 
     @property
@@ -157,14 +165,22 @@ class FitReport:
 
 def fit_records(records: Sequence[dict[str, Any]], entries: Mapping[Any, Entry] | Sequence[Entry],
                 count: Callable[[list[dict[str, str]]], int], max_length: int,
-                answer_keys: Sequence[str]) -> tuple[list[dict[str, Any]], FitReport]:
-    """Fit every record into ``max_length`` tokens the way evaluation fits a prompt: drop the OLDEST
-    history items (:func:`petool_utils.models.context.fit_history`, the one rule), never the query, the
-    candidates or the answer; the budget counts the whole conversation, prompt plus the longest answer.
+                answer_keys: Sequence[str], prompt_count: Callable[[list[dict[str, str]]], int] | None = None,
+                answer_tokens: int = 0) -> tuple[list[dict[str, Any]], FitReport]:
+    """Fit every record the way evaluation fits a prompt: drop the OLDEST history items
+    (:func:`petool_utils.models.context.fit_history`, the one rule), never the query, the candidates or
+    the answer.
 
-    A fitted record carries the shortened prompt and ``history_dropped``. Only a record that is still
-    too long with no history at all is dropped (and counted): cutting it anywhere else would cut the
-    candidates or the call. ``entries`` (by id) re-render the prompt; a record whose entry is unknown can
+    Two budgets, both met: the whole conversation (``count`` of prompt plus the longest answer) within
+    ``max_length``, and, with ``prompt_count`` (the hf backend's own count,
+    ``hf_backend.prompt_token_counter``), the prompt within ``max_length - answer_tokens``: the budget DPO
+    sampling and evaluation fit the same prompt into (``config.prompt_budget``). An answer shorter than
+    ``answer_tokens`` (every call, nearly) then leaves the prompt exactly as evaluation will see it.
+
+    A fitted record carries the shortened prompt, ``history_dropped`` and ``description_cap``: a record
+    still too long with no history has every candidate description cut (``DESCRIPTION_CAPS``, counted
+    as ``descriptions_trimmed``). Only a record too long even then is dropped (and counted): cutting it
+    anywhere else would cut the candidates' names and parameters, or the call. ``entries`` (by id) re-render the prompt; a record whose entry is unknown can
     only be kept whole or dropped.
     """
     from petool_utils.models.context import fit_history
@@ -178,18 +194,24 @@ def fit_records(records: Sequence[dict[str, Any]], entries: Mapping[Any, Entry] 
         entry = by_id.get(r["entry_id"])
         if entry is not None and r["setting"] in entry.histories:
             req = entry_request(entry, r["setting"], {})
-            shrink, max_drop = req.shrink, req.max_drop
+            shrink, max_drop, describe = req.shrink, req.max_drop, req.describe
         else:
-            shrink, max_drop = None, 0
+            shrink, max_drop, describe = None, 0, (lambda k: {"history_dropped": k, "description_cap": None})
         prompt = r["prompt"]
-        fitted = fit_history(lambda k: shrink(k) if k else prompt, lambda msgs: max(count(msgs + a) for a in answers),
-                             max_drop, max_length)
+
+        def tokens(msgs: list[dict[str, str]]) -> int:
+            whole = max(count(msgs + a) for a in answers)
+            return whole if prompt_count is None else max(whole, prompt_count(msgs) + answer_tokens)
+
+        fitted = fit_history(lambda k: shrink(k) if k else prompt, tokens, max_drop, max_length)
         if fitted.over_limit:
             report.dropped_over_limit += 1
             continue
         report.kept += 1
+        steps = describe(fitted.dropped)
         if fitted.dropped:
             report.shortened += 1
-            report.history_items_dropped += fitted.dropped
-        kept.append({**r, "prompt": fitted.value, "history_dropped": fitted.dropped})
+            report.history_items_dropped += steps["history_dropped"]
+            report.descriptions_trimmed += steps["description_cap"] is not None
+        kept.append({**r, "prompt": fitted.value, **steps})
     return kept, report

@@ -9,13 +9,16 @@ robust parser, and a pair is chosen by :func:`choose_pair`:
   reference call itself. A call of the preferred tool with wrong parameters is never chosen: it would
   teach wrong parameters.
 * **rejected**: a sampled call of a non-preferred tool of the reference's functionality group (the
-  most frequent one), else one built from the group: a non-preferred group tool (drawn with the seed)
-  called with the reference parameters.
+  most frequent one), else, with ``sampling.build_rejected`` (on by default, an explicit option), one
+  built from the group: a non-preferred group tool (drawn with the seed) called with the reference
+  parameters. With it off, such an instruction gives no pair.
 * **other tools** only when ``sampling.other_tools: true`` asks for them, and only where the paper's
   rule gives no pair (the group has no other tool): then a sampled call of another candidate tool may be
   the rejected call. A tool that is not among the candidates (a made-up name) is never used.
 
-Every pair records where its two sides came from, and :func:`build_pairs` counts them for the report.
+Every pair records where its two sides came from, and :func:`build_pairs` counts them for the report,
+with the share of rejected calls that were sampled and that were built (:func:`rejected_shares`): a
+run whose rejected calls are mostly built teaches "not this rival" more than "not your own mistake".
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def _most_common(calls: Sequence[ToolCall]) -> ToolCall:
 
 
 def choose_pair(entry: Entry, samples: Sequence[SampledCall], *, other_tools: bool = False, seed: int = 0,
-                setting: str = "") -> tuple[ToolCall, ToolCall, dict[str, str]] | None:
+                setting: str = "", build_rejected: bool = True) -> tuple[ToolCall, ToolCall, dict[str, str]] | None:
     """(chosen, rejected, sources) for one instruction by the rule in the module docstring, or ``None``."""
     ref = entry.reference
     calls = [s.call for s in samples if s.call is not None]
@@ -70,7 +73,7 @@ def choose_pair(entry: Entry, samples: Sequence[SampledCall], *, other_tools: bo
     same_group = [c for c in calls if c.tool_name in rivals]
     if same_group:
         return chosen, _most_common(same_group), {"chosen": chosen_src, "rejected": REJECTED_SAMPLED_GROUP}
-    if rivals:
+    if rivals and build_rejected:
         tool = random.Random(f"{seed}:{entry.entry_id}:{setting}").choice(rivals)
         return chosen, ToolCall(tool_name=tool, parameters=dict(ref.parameters)), {"chosen": chosen_src, "rejected": REJECTED_CONSTRUCTED}
     if other_tools:
@@ -87,7 +90,7 @@ def prompt_keys(entries: Sequence[Entry], settings: Sequence[str]) -> list[tuple
 
 
 def build_pairs(entries: Sequence[Entry], settings: Sequence[str], samples: Sequence[Sequence[str]], *,
-                other_tools: bool = False, seed: int = 0) -> tuple[list[dict[str, Any]], Counter]:
+                other_tools: bool = False, seed: int = 0, build_rejected: bool = True) -> tuple[list[dict[str, Any]], Counter]:
     """DPO records for every (entry, setting) of :func:`prompt_keys`; ``samples`` aligned with them."""
     pairs: list[dict[str, Any]] = []
     counts: Counter = Counter()
@@ -101,7 +104,7 @@ def build_pairs(entries: Sequence[Entry], settings: Sequence[str], samples: Sequ
         counts["samples_exact"] += sum(s.call is not None and s.call.tool_name == entry.reference.tool_name
                                        and s.call.parameters == entry.reference.parameters for s in parsed)
         counts["samples_preferred_tool"] += sum(s.call is not None and s.call.tool_name == entry.reference.tool_name for s in parsed)
-        got = choose_pair(entry, parsed, other_tools=other_tools, seed=seed, setting=setting)
+        got = choose_pair(entry, parsed, other_tools=other_tools, seed=seed, setting=setting, build_rejected=build_rejected)
         if got is None:
             counts[f"rejected:{NO_PAIR}"] += 1
             continue
@@ -113,14 +116,30 @@ def build_pairs(entries: Sequence[Entry], settings: Sequence[str], samples: Sequ
     return pairs, counts
 
 
-def count_sources(pairs: Sequence[dict[str, Any]]) -> dict[str, int]:
+def count_sources(pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """How many pairs took each side from each source (for a pairs file read back from disk)."""
     c: Counter = Counter()
     for p in pairs:
         c[f"chosen:{p['chosen_source']}"] += 1
         c[f"rejected:{p['rejected_source']}"] += 1
     c["pairs"] = len(pairs)
-    return dict(sorted(c.items()))
+    return {**dict(sorted(c.items())), "rejected_shares": rejected_shares(c)}
+
+
+SAMPLED_REJECTED = (REJECTED_SAMPLED_GROUP, REJECTED_SAMPLED_OTHER)
+
+
+def rejected_shares(counts) -> dict[str, float | None]:
+    """Of the pairs' rejected calls, the share sampled from the model (``sampled_same_group``,
+    ``sampled_other_tool``), built from the group (``constructed_from_group``) and taken from the
+    authors' released pairs; None when there is no pair."""
+    pairs = int(counts.get("pairs", 0))
+    if not pairs:
+        return {"sampled": None, "built": None, "released": None}
+    sampled = sum(int(counts.get(f"rejected:{s}", 0)) for s in SAMPLED_REJECTED)
+    return {"sampled": round(sampled / pairs, 4),
+            "built": round(int(counts.get(f"rejected:{REJECTED_CONSTRUCTED}", 0)) / pairs, 4),
+            "released": round(int(counts.get("rejected:released", 0)) / pairs, 4)}
 
 
 def sample_requests(keys: Sequence[tuple[Entry, str]], num_samples: int, options: dict[str, Any]):
@@ -147,6 +166,6 @@ def sample_calls(llm, keys: Sequence[tuple[Entry, str]], num_samples: int, optio
         stats["requests"] += 1
         stats["failed"] += 0 if r.ok else 1
         stats["cached"] += int(r.cached)
-        stats["requests_shortened"] += int(bool(r.info.get("history_dropped")))
+        stats["requests_shortened"] += int(bool(r.info.get("history_dropped")) or r.info.get("description_cap") is not None)
     out = [texts[i * num_samples: (i + 1) * num_samples] for i in range(len(keys))]
     return out, dict(stats)

@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 from petool_utils.benchmark.data import dump_entries
 from petool_utils.io import atomic_write_json, atomic_write_jsonl
-from petool_utils.training.config import TINY, SFTParams, to_dict
+from petool_utils.models.hf_backend import prompt_token_counter
+from petool_utils.training.config import TINY, SFTParams, given_section, prompt_budget, to_dict
 from petool_utils.training.data import TEST_DATA_LABEL, resolve_training_data, select
 from petool_utils.training.modeling import has_cuda, load_base, load_tokenizer, lora_config, model_label, use_4bit
 from petool_utils.training.records import (
@@ -31,13 +32,20 @@ from petool_utils.training.trainer import (
     apply_cpu_threads,
     distributed_state,
     fit_and_train,
+    pin_checkpoints,
     resume_point,
     trl_args,
+    write_training_info,
 )
 
 
 def resolve_base_model(base_model: str, out_dir: Path, texts_fn: Callable[[], list[str]], vocab_size: int, seed: int) -> Path:
-    """``tiny``: build (once) the tiny-llama stand-in from the training text; otherwise the given path."""
+    """``tiny``: build (once) the tiny-llama stand-in from the training text; a model ``petool models
+    fetch`` knows (``smollm2``): its converted folder, fetched if missing; otherwise the given path."""
+    from petool_utils.models.fetch import KNOWN_MODELS, fetch
+
+    if base_model in KNOWN_MODELS:
+        return fetch(base_model)
     if base_model != TINY:
         path = Path(base_model)
         if not (path / "config.json").exists():
@@ -82,8 +90,9 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
         base = resolve_base_model(params.base_model, out, lambda: tokenizer_corpus(entries, params.settings),
                                   params.tiny_vocab_size, params.seed)
     tok = load_tokenizer(base)
-    records, fit = fit_records(training_sft_records(entries, params.settings), entries, chat_token_counter(tok),
-                               args.max_length, ["completion"])
+    budget = prompt_budget(args.max_length, params)
+    records, fit = fit_records(training_sft_records(entries, params.settings), entries, chat_token_counter(tok, params.layout),
+                               args.max_length, ["completion"], prompt_token_counter(tok, params.layout), params.answer_tokens)
     if params.max_records is not None:
         records = records[: params.max_records]
     if not records:
@@ -93,12 +102,14 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     atomic_write_json(out / "train_entries.json", dump_entries(e for e in entries if e.entry_id in used_ids), indent=None)
     atomic_write_jsonl(out / "sft_records.jsonl", records)
 
+    rows = trainer_rows(records, TRAINER_COLUMNS_SFT, params.layout)
+    pinned = pin_checkpoints(args, given_section(params), rows)
     quantized = use_4bit(params.quantization)
     model = load_base(base, params.quantization)
     trainer = SFTTrainer(
         model=model,
         args=args,
-        train_dataset=Dataset.from_list(trainer_rows(records, TRAINER_COLUMNS_SFT)),
+        train_dataset=Dataset.from_list(rows),
         processing_class=tok,
         peft_config=lora_config(params.lora),
     )
@@ -106,6 +117,9 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
     adapter = out / "adapter"
     trainer.save_model(str(adapter))
     tok.save_pretrained(str(adapter))
+    trained = write_training_info(adapter, stage="sft", prompt_budget=budget, layout=params.layout,
+                                  quantization="4bit" if quantized else "none",
+                                  bf16_autocast=bool(args.bf16 and not has_cuda()))
     result = TrainResult(
         output_dir=out,
         adapter_dir=adapter,
@@ -116,7 +130,7 @@ def train_sft(params: SFTParams, progress: bool = True) -> TrainResult:
         log_history=list(trainer.state.log_history),
         seconds=time.time() - t0,
         extra={"quantized_4bit": quantized, "device": "cuda" if has_cuda() else "cpu", "max_length": args.max_length,
-               "training_data": data.describe(), **started},
+               **trained, "training_data": data.describe(), **pinned, **started},
     )
     atomic_write_json(out / "log_history.json", result.log_history)
     atomic_write_json(out / "manifest.json", {"stage": "sft", **result.summary(), "fit": result.fit,

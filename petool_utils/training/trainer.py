@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from petool_utils.training.modeling import compute_dtype, has_cuda, single_process_device, trainable_dtypes, upcast_trainable
+from petool_utils.training.modeling import (
+    compute_dtype,
+    has_cuda,
+    lora_dropout_in,
+    single_process_device,
+    trainable_dtypes,
+    upcast_trainable,
+)
 
 
 @dataclass
@@ -37,6 +44,7 @@ class TrainResult:
             "records": self.n_records,
             "records_shortened": self.fit.get("shortened", 0),
             "history_items_dropped": self.fit.get("history_items_dropped", 0),
+            "records_descriptions_trimmed": self.fit.get("descriptions_trimmed", 0),
             "dropped_over_max_length": self.fit.get("dropped_over_limit", 0),
             "loss_first": ls[0] if ls else None,
             "loss_last": ls[-1] if ls else None,
@@ -44,6 +52,16 @@ class TrainResult:
             "seconds": round(self.seconds, 1),
             **self.extra,
         }
+
+
+def write_training_info(adapter_dir: Path, **info: Any) -> dict[str, Any]:
+    """``<adapter>/petool_training.json``: how the adapter was trained (``prompt_budget``, ...), read by
+    the hf backend so that evaluating the adapter repeats it unless told otherwise."""
+    from petool_utils.io import atomic_write_json
+    from petool_utils.models.hf_backend import TRAINING_INFO_FILE
+
+    atomic_write_json(Path(adapter_dir) / TRAINING_INFO_FILE, info)
+    return info
 
 
 def distributed_state():
@@ -81,9 +99,44 @@ def trl_args(kind: str, trl: Mapping[str, Any], stage_dir: Path, seed: int, prog
         cfg["bf16"] = cuda and compute_dtype() == torch.bfloat16
     cfg.setdefault("seed", seed)
     cfg.setdefault("disable_tqdm", not progress)
+    if kind == "dpo":
+        # DPOConfig's disable_dropout (True by default) zeroes every dropout, LoRA's included, so the
+        # section's lora_dropout would silently be 0; petool keeps it unless the section says otherwise
+        cfg.setdefault("disable_dropout", False)
     args = (SFTConfig if kind == "sft" else DPOConfig)(**cfg)
     single_process_device(args)
     return args
+
+
+NOT_HASHED = frozenset({"output_dir", "run_dir", "stage_dir", "logging_dir", "logging_steps", "logging_strategy",
+                        "save_steps", "save_strategy", "save_total_limit", "disable_tqdm", "report_to", "cpu_threads",
+                        "sample_only"})
+"""Keys that say where a run writes and how it is watched, not what it learns: left out of its hash."""
+
+
+def config_hash(section: Mapping[str, Any], rows: Any) -> str:
+    """12 hex digits of sha256 over the stage's section as given (``config.given_section``: petool keys
+    set to other than their defaults, TRL fields set; less :data:`NOT_HASHED`) and the very rows it
+    trains on. Checkpoints live under
+    ``<output_dir>/config-<hash>``, so a rerun with another learning rate, other data or another
+    ``max_steps`` starts afresh instead of resuming a checkpoint written under the old config."""
+    import hashlib
+    import json
+
+    kept = {k: v for k, v in section.items() if k not in NOT_HASHED}
+    blob = json.dumps({"config": kept, "rows": rows}, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def pin_checkpoints(args, section: Mapping[str, Any], rows: Any) -> dict[str, Any]:
+    """Point ``args.output_dir`` at this config's own checkpoint folder; returns what the manifest says
+    about it (the hash, the folder, and any checkpoint folders of other configs, which are not resumed)."""
+    root = Path(args.output_dir)
+    digest = config_hash(section, rows)
+    args.output_dir = str(root / f"config-{digest}")
+    stale = sorted(str(p) for p in root.glob("*") if p.is_dir() and p.name != f"config-{digest}"
+                   and (p.name.startswith("config-") or p.name.startswith("checkpoint-")))
+    return {"config_hash": digest, "checkpoints": args.output_dir, "stale_checkpoints_not_resumed": stale}
 
 
 def latest_checkpoint(checkpoints: str | Path) -> str | None:
@@ -124,6 +177,7 @@ def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) 
     t0 = time.time()
     trainer.train(resume_from_checkpoint=resume)
     info: dict[str, Any] = {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
+                            "lora_dropout_in_training": lora_dropout_in(trainer.model),
                             "trainable_changed_share": changed_share(trainer.model, at_start.values),
                             "train_seconds": round(time.time() - t0, 2)}
     if cuda:
