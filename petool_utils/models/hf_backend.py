@@ -19,6 +19,10 @@ Decisions worth knowing:
   its OLDEST history items until it fits (:func:`~petool_utils.models.context.fit_history`); the query
   and the candidate list are never cut. Each result's ``info`` says how many items went
   (``history_dropped``), the prompt's tokens and ``over_limit`` when even an empty history is too long.
+* **bf16 autocast is opt-in** (``autocast="bf16"``, or ``"auto"``: on when the CPU has avx512_bf16/amx_bf16
+  or the GPU supports bf16). On a 2-core CPU it takes a 2,048-token forward pass of SmolLM2-135M from
+  5.5 s to 3.7 s, but greedy text may differ from fp32, so it is part of the backend's identity (the cache
+  key) and off by default.
 * **Options.** ``temperature``, ``max_tokens``, ``top_p``, ``top_k``, ``seed``, ``repetition_penalty``
   reach ``generate``; ``sample_index`` seeds; anything else is an error, never silently ignored.
 """
@@ -45,6 +49,31 @@ GREEDY_MAX_TEMPERATURE = 0.1
 SUPPORTED_OPTIONS = frozenset({"temperature", "max_tokens", "top_p", "top_k", "seed", "sample_index",
                                "repetition_penalty"})
 DEFAULT_OPTIONS: dict[str, Any] = {"temperature": 0.1, "max_tokens": 256}
+
+
+AUTOCAST_CHOICES = ("none", "bf16", "auto")
+
+
+def cpu_has_bf16() -> bool:
+    """The CPU's bf16 instructions, read from ``/proc/cpuinfo`` (torch's capability string does not say)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_autocast(autocast: str, device: str) -> bool:
+    """Whether generation runs under bf16 autocast, for ``none`` / ``bf16`` / ``auto``."""
+    if autocast not in AUTOCAST_CHOICES:
+        raise ValueError(f"autocast must be one of {AUTOCAST_CHOICES}, not {autocast!r}")
+    if autocast != "auto":
+        return autocast == "bf16"
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16()
 
 
 def default_device() -> str:
@@ -119,7 +148,8 @@ class HFBackend(ChatLLM):
     def __init__(self, model_path: str | os.PathLike[str] | None = None, adapter: str | os.PathLike[str] | None = None,
                  *, max_context: int = 4000, batch_size: int = 8, sample_batch_size: int = 8,
                  quantization: str = "none", device: str | None = None, dtype: Any = None, seed: int = 0,
-                 model: Any = None, tokenizer: Any = None, name: str | None = None, progress: bool = False):
+                 model: Any = None, tokenizer: Any = None, name: str | None = None, progress: bool = False,
+                 autocast: str = "none"):
         if model is None:
             if model_path is None:
                 raise ValueError("HFBackend needs model_path (or a loaded model and tokenizer)")
@@ -134,6 +164,7 @@ class HFBackend(ChatLLM):
         self.sample_batch_size = max(1, int(sample_batch_size))
         self.quantization, self.seed, self.progress = quantization, seed, progress
         self.device = str(next(model.parameters()).device)
+        self.bf16_autocast = resolve_autocast(autocast, self.device)
         self.name = name or hf_name(self.model_path, self.adapter)
         self._fingerprint: str | None = None
 
@@ -141,13 +172,14 @@ class HFBackend(ChatLLM):
     def identity(self) -> str:
         if self._fingerprint is None:
             self._fingerprint = f"{_weights_fingerprint(self.model_path)}:{_weights_fingerprint(self.adapter)}"
-        return f"{self.name}|{self._fingerprint}|ctx={self.max_context}|q={self.quantization}"
+        ac = "|ac=bf16" if self.bf16_autocast else ""  # absent when off: fp32 runs keep their cache keys
+        return f"{self.name}|{self._fingerprint}|ctx={self.max_context}|q={self.quantization}{ac}"
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "transformers", "model_path": self.model_path, "adapter": self.adapter,
                 "max_context": self.max_context, "batch_size": self.batch_size,
                 "sample_batch_size": self.sample_batch_size, "quantization": self.quantization,
-                "device": self.device, "greedy_at_or_below_temperature": GREEDY_MAX_TEMPERATURE}
+                "device": self.device, "bf16_autocast": self.bf16_autocast, "greedy_at_or_below_temperature": GREEDY_MAX_TEMPERATURE}
 
     # -- prompts ------------------------------------------------------------------------------------
     def render(self, messages: Messages) -> str:
@@ -235,7 +267,8 @@ class HFBackend(ChatLLM):
             torch.manual_seed(seed)
             kwargs.update(do_sample=True, temperature=float(o["temperature"]), top_p=float(o.get("top_p", 1.0)),
                           top_k=int(o.get("top_k", 0)))
-        with torch.inference_mode():
+        device_type = "cuda" if self.device.startswith("cuda") else "cpu"
+        with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.bf16_autocast):
             out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1]:]
         texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]

@@ -42,8 +42,13 @@ def model_label(spec: str) -> str:
     if kind == "openai":
         return f"{name} (OpenAI-compatible API)"
     if kind == "hf":
+        from petool_utils.models.fetch import fetched_label
+
         path, _, adapter = name.partition("@")
-        base = Path(path).name or path
+        real = fetched_label(path) if path else None
+        if real and not adapter:
+            return f"{real} (real LLM, HF, local)"
+        base = real or Path(path).name or path
         return f"{base} + adapter {Path(adapter).name} (HF, local)" if adapter else f"{base} (HF, local)"
     return spec
 
