@@ -139,5 +139,5 @@ def test_zero_shot_answers_are_text_from_a_real_labelled_model(smollm2_dir, benc
         assert isinstance(r["response"], str) and r["response"].strip(), r
         assert r.get("error") in (None, "")
     manifest = json.loads((tmp_path / model_slug(spec) / "manifest.json").read_text())
-    assert manifest["predictor"] == "hf:smollm2" and manifest["standin"] is False
+    assert manifest["predictor"] == "hf:smollm2(SmolLM2-135M-Instruct)" and manifest["standin"] is False
     assert model_label(spec) == "SmolLM2-135M-Instruct (real LLM, HF, local)"

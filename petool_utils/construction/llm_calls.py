@@ -1,8 +1,8 @@
 """Calling the construction LLM: backend by name, the response cache, JSON replies with batched retries.
 
-``llm`` is a spec string: ``offline-standin`` (the deterministic stand-in, default offline) or
+``llm`` is a spec string: ``offline-standin`` (the deterministic stand-in, default offline),
 ``openai:<model>`` (any OpenAI-compatible server; key and base URL come from the environment, never from
-parameters). Every call goes through :class:`petool_utils.models.cache.CachedLLM`, so a re-run costs nothing.
+parameters) or ``hf:<folder>`` (a local model in-process, e.g. ``petool models fetch smollm2``'s folder). Every call goes through :class:`petool_utils.models.cache.CachedLLM`, so a re-run costs nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from petool_utils.models.standin import STANDIN_NAME
 
 def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float = 0.0,
              concurrency: int = 16, timeout: float = 60.0) -> CachedLLM:
-    """The construction LLM for a spec (``offline-standin`` or ``openai:<model>``), behind the one cache.
+    """The construction LLM for a spec (``offline-standin``, ``openai:<model>`` or ``hf:<folder>``), behind the one cache.
 
     ``concurrency`` (requests in flight) and ``timeout`` (seconds per request) apply to ``openai:`` specs;
     ``fault_rate`` to the stand-in only.
@@ -29,8 +29,10 @@ def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float
         backend = make_backend(spec, seed=seed, fault_rate=fault_rate)
     elif spec.startswith("openai:"):
         backend = make_backend(spec, concurrency=concurrency, timeout=timeout, seed=seed)
+    elif spec.startswith("hf:"):
+        backend = make_backend(spec, seed=seed)
     else:
-        raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}' or 'openai:<model>'")
+        raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}', 'openai:<model>' or 'hf:<folder>'")
     return CachedLLM(backend, cache_path)
 
 

@@ -279,13 +279,18 @@ class HFBackend(ChatLLM):
 
 
 def hf_name(model_path: str | None, adapter: str | None) -> str:
-    """``hf:<model folder>[@<adapter folder>]``, with the tiny stand-in's marker when it is one."""
+    """``hf:<model folder>[@<adapter folder>]``, with the tiny stand-in's marker when it is one, or the real
+    model's name when ``petool models fetch`` made the folder (``hf:smollm2(SmolLM2-135M-Instruct)``), so
+    every manifest and construction record says which model wrote it."""
+    from petool_utils.models.fetch import fetched_label
     from petool_utils.models.tiny import STANDIN_NAME, is_standin
 
     base = Path(str(model_path)).name if model_path else "in-memory"
     name = f"hf:{base}" + (f"@{Path(adapter).name}" if adapter else "")
     if model_path and is_standin(model_path):
         name += f"({STANDIN_NAME})"
+    elif model_path and fetched_label(model_path):
+        name += f"({fetched_label(model_path)})"
     return name
 
 
