@@ -135,7 +135,25 @@ def render(scores_by_parser, tokens, fitting, n_expected: int, wall: str) -> str
     return "\n".join(parts)
 
 
-def write_docs() -> str:
+def write_report_fragment(run_dir: Path, scores_by_parser, n_answered: int, n_expected: int) -> Path:
+    """The row on the profile's report index (``petool run --index-only``), beside Table 1 of notebook 07,
+    as a measured real LLM (row class ``measured``, never ``baseline`` or a stand-in)."""
+    from petool_utils.report.fragments import table_block, text_block, write_fragment
+    from petool_utils.report.tables import row_class, table1, table1_display
+
+    bench = f"dev-slice sample (seed {SEED}, {SAMPLE_SIZE} entries)"
+    blocks = [text_block(f"SmolLM2-135M-Instruct is a real instruct LLM (135 M parameters, fetched from PyPI by "
+                         f"`petool models fetch smollm2`), not a stand-in; zero-shot through hf:, greedy, on the CPU. "
+                         f"{n_answered} of {n_expected} requests answered"
+                         + ("." if n_answered == n_expected else " (partial run: the rest count as missing)."))]
+    for parser, scores in scores_by_parser.items():
+        t = table1({bench: {model_spec(): scores}}, include_paper=False)
+        blocks.append(table_block(table1_display(t), caption=f"parser {parser}", row_classes=[row_class(model_spec())]))
+    return write_fragment(run_dir, "07_evaluation", "A real small LLM: SmolLM2-135M-Instruct zero-shot", blocks,
+                          key="smollm2_zeroshot", part=50)
+
+
+def write_docs(report_run_dir: Path | None = None) -> str:
     from transformers import AutoTokenizer
 
     from petool_utils.benchmark.data import load_entries
@@ -158,6 +176,9 @@ def write_docs() -> str:
     wall = f"{total / 3600:.2f} h ({total / max(1, sum(v['answered'] for v in fitting.values())):.1f} s per answer)"
     body = render(scores, tokens, fitting, len(entries) * len(ALL_SETTINGS), wall)
     write_block(DOC, BLOCK, body)
+    if report_run_dir is not None:
+        n = sum(v["answered"] for v in fitting.values())
+        print(f"report fragment: {write_report_fragment(report_run_dir, scores, n, len(entries) * len(ALL_SETTINGS))}")
     return body
 
 
@@ -166,12 +187,16 @@ def main() -> None:
     ap.add_argument("--prepare", action="store_true", help="write the seeded sample and print the eval command")
     ap.add_argument("--data", default=None, help="the dev slice (default: petool's search order)")
     ap.add_argument("--write-docs", action="store_true", help=f"write the {BLOCK} block of {DOC.name}")
+    ap.add_argument("--report-run-dir", default=None,
+                    help="also put the row on this run folder's report index (e.g. runs/offline; then `make report`)")
     args = ap.parse_args()
     if args.prepare:
         print(f"sample: {prepare(args.data)} (seed {SEED}, {SAMPLE_SIZE} entries)")
         print(eval_command(model_dir("smollm2")))
     if args.write_docs:
-        print(write_docs())
+        from petool_utils.paths import project_path
+
+        print(write_docs(project_path(args.report_run_dir) if args.report_run_dir else None))
 
 
 if __name__ == "__main__":
