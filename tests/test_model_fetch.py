@@ -71,6 +71,22 @@ def test_an_absent_distribution_is_not_found_without_importing_anything():
     assert F.installed_gguf(missing) is None
 
 
+def test_a_fetched_folder_is_named_by_its_real_model_everywhere(tmp_path):
+    from petool_utils.models.hf_backend import hf_name
+    from petool_utils.report.tables import model_label, row_class
+
+    plain, fetched = tmp_path / "plain", tmp_path / "smollm2"
+    plain.mkdir()
+    fetched.mkdir()
+    (fetched / F.PROVENANCE_FILE).write_text(json.dumps({"label": "SmolLM2-135M-Instruct"}))
+    assert hf_name(str(fetched), None) == "hf:smollm2(SmolLM2-135M-Instruct)"
+    assert hf_name(str(plain), None) == "hf:plain"
+    assert model_label(f"hf:{fetched}") == "SmolLM2-135M-Instruct (real LLM, HF, local)"
+    assert model_label(f"hf:{fetched}@/a/adapter") == "SmolLM2-135M-Instruct + adapter adapter (HF, local)"
+    assert model_label(f"hf:{plain}") == "plain (HF, local)"
+    assert row_class(f"hf:{fetched}") == "measured"
+
+
 # ----------------------------------------------------------------------------- the real model
 
 @pytest.fixture(scope="session")
