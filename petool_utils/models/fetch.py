@@ -199,6 +199,8 @@ def convert_gguf(gguf: Path, out_dir: Path, provenance: dict | None = None) -> P
     if tmp.exists():
         shutil.rmtree(tmp)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    if not tokenizer.chat_template:
+        raise FetchError(f"{gguf}: the GGUF carries no chat template")
     loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     config = loaded.config
     if getattr(config, "model_type", None) != "llama":
@@ -215,8 +217,6 @@ def convert_gguf(gguf: Path, out_dir: Path, provenance: dict | None = None) -> P
     plain.generation_config = loaded.generation_config
     plain.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    if not tokenizer.chat_template:
-        raise FetchError(f"{gguf}: the GGUF carries no chat template")
     (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance or {}, indent=2) + "\n")
     if out_dir.exists():
         shutil.rmtree(out_dir)
