@@ -175,3 +175,21 @@ def test_the_authors_layout_is_rendered_as_one_user_turn(backend, bench_large_en
     assert authors.render(msgs) != backend.render(msgs)
     assert prompt_token_counter(backend.tokenizer, "user_only")(msgs) == authors.count_tokens(authors.render(msgs))
     assert "layout=user_only" in authors.identity() and "layout" not in backend.identity()
+
+
+def test_bf16_autocast_is_opt_in_and_part_of_the_identity(backend, monkeypatch):
+    from petool_utils.models import hf_backend as H
+
+    assert not H.resolve_autocast("none", "cpu") and H.resolve_autocast("bf16", "cpu")
+    monkeypatch.setattr(H, "cpu_has_bf16", lambda: False)
+    assert not H.resolve_autocast("auto", "cpu")
+    monkeypatch.setattr(H, "cpu_has_bf16", lambda: True)
+    assert H.resolve_autocast("auto", "cpu")
+    with pytest.raises(ValueError, match="autocast must be one of"):
+        H.resolve_autocast("fp8", "cpu")
+    bf16 = _same_model(backend, autocast="bf16", max_context=backend.max_context)
+    assert not backend.bf16_autocast and "ac=bf16" not in backend.identity()  # fp32 keys unchanged
+    assert bf16.identity() == backend.identity().replace("q=none", "q=none|ac=bf16")
+    assert bf16.describe()["bf16_autocast"] is True
+    out = bf16.chat_many([ChatRequest([{"role": "user", "content": "hello"}], GREEDY8)])
+    assert isinstance(out[0].text, str)

@@ -5,18 +5,13 @@ and compared with `petool eval --model hf:<folder>` on the same entries at tempe
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+from petool_utils.models.local_server import free_port, running_server, transformers_serve_argv
 
 pytest.importorskip("trl")
 pytestmark = pytest.mark.slow
@@ -42,42 +37,16 @@ def merged_model(tiny_sft_run):
     return merged, res.output_dir / "train_entries.json"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def served(monkeypatch):
+def served(monkeypatch, tmp_path):
     """`transformers serve` on a free loopback port, in its own process group; stopped (and checked) at the end."""
-    port = _free_port()
-    exe = Path(sys.executable).parent / "transformers"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"transformers serve did not start: {proc.stderr.read() if proc.stderr else ''}")
-                time.sleep(0.2)
+    port = free_port()
+    with running_server(transformers_serve_argv(port), f"http://127.0.0.1:{port}/health", start_timeout=120,
+                        log=tmp_path / "transformers-serve.log") as proc:
         for var in ("OPENAI_API_KEY", "PETOOL_OPENAI_API_KEY", "PETOOL_OPENAI_BASE_URL"):
             monkeypatch.delenv(var, raising=False)
         monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
         yield proc
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
     assert proc.poll() is not None  # the server does not outlive the test
 
 

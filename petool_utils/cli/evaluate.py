@@ -61,6 +61,7 @@ def eval_cmd(
                                         help="a longer reply is a failed request (ReplyTooLargeError), not stored"),
     max_retries: int = typer.Option(6, "--max-retries", min=0, help="retries after the first try on 429/5xx/timeouts"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache (default OUT/.cache/responses.sqlite)"),
+    autocast: str = typer.Option("none", "--autocast", help="hf specs: none | bf16 | auto (bf16 where the CPU/GPU has it)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Predict every entry in each setting; rerun the same command to resume or retry failures.
@@ -83,6 +84,10 @@ def eval_cmd(
         from petool_utils.models.openai_backend import RetryPolicy
 
         kw = {"timeout": timeout, "retry": RetryPolicy(max_retries=max_retries), "max_reply_bytes": max_reply_bytes}
+    elif model.startswith("hf:"):
+        kw = {"autocast": autocast}
+    elif autocast != "none":
+        raise typer.BadParameter("only hf: models take --autocast", param_hint="--autocast")
     try:
         paths = evaluate(model, entries, chosen, out, concurrency=concurrency, limit=limit, gen_opts=gen_opts,
                          cache_path=cache, progress=progress, data_path=path, predictor_kwargs=kw)

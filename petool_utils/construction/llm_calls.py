@@ -1,8 +1,8 @@
 """Calling the construction LLM: backend by name, the response cache, JSON replies with batched retries.
 
-``llm`` is a spec string: ``offline-standin`` (the deterministic stand-in, default offline) or
+``llm`` is a spec string: ``offline-standin`` (the deterministic stand-in, default offline),
 ``openai:<model>`` (any OpenAI-compatible server; key and base URL come from the environment, never from
-parameters). Every call goes through :class:`petool_utils.models.cache.CachedLLM`, so a re-run costs nothing.
+parameters) or ``hf:<folder>`` (a local model in-process, e.g. ``petool models fetch smollm2``'s folder). Every call goes through :class:`petool_utils.models.cache.CachedLLM`, so a re-run costs nothing.
 """
 
 from __future__ import annotations
@@ -21,17 +21,21 @@ from petool_utils.construction.standin import STANDIN_NAME
 
 def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float = 0.0,
              concurrency: int = 16, timeout: float = 60.0) -> CachedLLM:
-    """The construction LLM for a spec (``offline-standin`` or ``openai:<model>``), behind the one cache.
+    """The construction LLM for a spec (``offline-standin``, ``openai:<model>`` or ``hf:<folder>``), behind the one cache.
 
     ``concurrency`` (requests in flight) and ``timeout`` (seconds per request) apply to ``openai:`` specs;
     ``fault_rate`` to the stand-in only.
     """
     try:
-        parsed = ModelSpec.parse(spec, kinds=(STANDIN_NAME, "openai"))
+        parsed = ModelSpec.parse(spec, kinds=(STANDIN_NAME, "openai", "hf"))
     except SpecError:
-        raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}' or 'openai:<model>'") from None
-    options = ({"seed": seed, "fault_rate": fault_rate} if parsed.kind == STANDIN_NAME
-               else {"concurrency": concurrency, "timeout": timeout, "seed": seed})
+        raise ValueError(f"unknown llm {spec!r}: use '{STANDIN_NAME}', 'openai:<model>' or 'hf:<folder>'") from None
+    if parsed.kind == STANDIN_NAME:
+        options = {"seed": seed, "fault_rate": fault_rate}
+    elif parsed.kind == "openai":
+        options = {"concurrency": concurrency, "timeout": timeout, "seed": seed}
+    else:
+        options = {"seed": seed}
     return CachedLLM(make_backend(parsed, **options), cache_path)
 
 

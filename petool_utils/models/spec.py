@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from petool_utils.models.fetch import KNOWN_MODELS, fetched_label, model_dir
+
 EVAL_KINDS = ("openai", "hf", "offline")
 """The kinds a benchmark can be evaluated with (the engine's, the CLI's and notebook 07's)."""
 
@@ -130,7 +132,12 @@ class ModelSpec:
         if self.kind == "openai":
             return f"{self.name} (OpenAI-compatible API)"
         if self.kind == "hf":
-            base = Path(self.name).name or self.name
+            # a folder `petool models fetch` converted is named by its real model, never taken for a stand-in
+            folder = str(model_dir(self.name)) if self.name in KNOWN_MODELS else self.name
+            real = fetched_label(folder) if folder else None
+            if real and not self.argument:
+                return f"{real} (real LLM, HF, local)"
+            base = real or Path(self.name).name or self.name
             return (f"{base} + adapter {Path(self.argument).name} (HF, local)" if self.argument
                     else f"{base} (HF, local)")
         return self.text
