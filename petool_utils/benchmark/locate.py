@@ -41,9 +41,14 @@ HOW_TO_GET_DATA = ("pass --data PATH (a notebook's `data` parameter), set PETOOL
 PRODUCERS: tuple[tuple[str, str], ...] = (
     ("tools_understood.jsonl", "02_tool_understanding"),
     ("tools.jsonl", "01_tool_preparation"),
+    ("corpus.json", "01_tool_preparation"),
     ("groups.json", "03_tool_clustering"),
+    ("embeddings_nonfunctional", "04_preference_construction"),
     ("embeddings", "03_tool_clustering"),
     ("users.json", "04_preference_construction"),
+    ("train/sft/", "08_sft_qlora"),
+    ("train/dpo/", "09_dpo"),
+    ("train/dpo_only/", "09_dpo"),
     ("benchmark/", "05_data_creation"),
     ("sft/", "05_data_creation"),
     ("dpo/", "05_data_creation"),
@@ -66,6 +71,22 @@ def missing_input_hint(path: str | os.PathLike[str]) -> str:
         return f"{where}; {HOW_TO_GET_DATA}" if p.suffix in (".json", ".gz") else where
     return (f"{where}; notebook {writer} writes it "
             f"(`petool run --profile <profile> --only {writer[:2]}`, after the notebooks before it)")
+
+
+class MissingInputError(FileNotFoundError):
+    """An input a stage reads is not there; the message names the file, the folder searched and what
+    writes it. A ``FileNotFoundError``, so every caller (and the CLI's exit 2) that handles one handles it."""
+
+
+def require_input(path: str | os.PathLike[str]) -> Path:
+    """``path``, when it exists; else a :class:`MissingInputError` saying what to run to make it.
+
+    The one check before a stage reads another stage's output (construction 02-06, training, notebooks
+    10 and 11), so every missing input reads the same way and names its producer."""
+    p = Path(path)
+    if p.exists():
+        return p
+    raise MissingInputError(f"{p} not found: {missing_input_hint(p)}")
 
 
 SETTING_FILE_SUFFIX = {"preferred": "p", "ratings": "r", "chronological": "c"}

@@ -41,6 +41,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from petool_utils.construction.toolbench import ToolRecord
+from petool_utils.benchmark.locate import require_input
 from petool_utils.io import atomic_write_json, read_json
 from petool_utils.construction.standin import first_sentences, humanize
 
@@ -419,10 +420,7 @@ def write_groups(run_dir: str | os.PathLike[str], groups: Mapping[str, list[str]
 
 
 def read_groups(run_dir: str | os.PathLike[str]) -> dict[str, list[str]]:
-    path = Path(run_dir) / "groups.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run 03_tool_clustering first")
-    return read_json(path)
+    return read_json(require_input(Path(run_dir) / "groups.json"))
 
 
 def load_func_labels(path: str | os.PathLike[str]) -> dict[str, str]:

@@ -29,6 +29,7 @@ from petool_utils.construction.preferences import build_users, read_users, write
 from petool_utils.construction.toolbench import prepare_tools, write_tools, read_tools
 from petool_utils.construction.understanding import read_understood, understand_tools, write_understood
 from petool_utils.benchmark.data import load_entries, parse_entry
+from petool_utils.benchmark.locate import require_input
 from petool_utils.models.embeddings import get_embedder
 from petool_utils.io import atomic_write_json, read_json
 
@@ -134,7 +135,7 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
                                 schema_weight=schema_weight)
     write_groups(run_dir, groups)
     if labels_path == "auto":
-        labels_path = read_json(run_dir / "corpus.json").get("labels") or None
+        labels_path = read_json(require_input(run_dir / "corpus.json")).get("labels") or None
     labels = load_func_labels(labels_path) if labels_path else None
     sweep = eps_sweep(tools, emb, eps_values, min_samples, io_match, labels, one_api_per_tool,
                       schema_weight=schema_weight)

@@ -25,6 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from petool_utils.benchmark.data import split_api_name
+from petool_utils.benchmark.locate import require_input
 from petool_utils.io import atomic_write_json, read_json
 
 
@@ -220,10 +221,7 @@ def write_users(run_dir: str | os.PathLike[str], users: UsersFile) -> Path:
 
 
 def read_users(run_dir: str | os.PathLike[str]) -> UsersFile:
-    path = Path(run_dir) / "users.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run 04_preference_construction first")
-    return UsersFile.model_validate(read_json(path))
+    return UsersFile.model_validate(read_json(require_input(Path(run_dir) / "users.json")))
 
 
 def preference_table(users: UsersFile) -> pd.DataFrame:

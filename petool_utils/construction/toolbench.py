@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from petool_utils.benchmark.data import DataError, ToolParameter, full_api_name
+from petool_utils.benchmark.locate import require_input
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl
 
 FILTER_REASONS = (
@@ -231,7 +232,5 @@ def write_tools(run_dir: str | os.PathLike[str], tools: list[ToolRecord], log: F
 
 
 def read_tools(run_dir: str | os.PathLike[str], name: str = "tools.jsonl") -> list[ToolRecord]:
-    path = Path(run_dir) / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run the previous construction stage first")
+    path = require_input(Path(run_dir) / name)
     return [ToolRecord.model_validate(r) for r in iter_jsonl(path, tolerate_torn_tail=False)]

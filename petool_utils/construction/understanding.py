@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from petool_utils.construction.llm_calls import run_tasks
 from petool_utils.construction.toolbench import DroppedApi, FilterLog, ToolRecord
+from petool_utils.benchmark.locate import require_input
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, repair_torn_tail
 from petool_utils.models.base import ChatLLM, LLMError
 
@@ -171,7 +172,5 @@ def write_understood(run_dir: str | os.PathLike[str], tools: list[UnderstoodTool
 
 
 def read_understood(run_dir: str | os.PathLike[str]) -> list[UnderstoodTool]:
-    path = Path(run_dir) / "tools_understood.jsonl"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run 02_tool_understanding first")
+    path = require_input(Path(run_dir) / "tools_understood.jsonl")
     return [UnderstoodTool.model_validate(r) for r in iter_jsonl(path, tolerate_torn_tail=False)]

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, PrivateAttr
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import load_benchmark
-from petool_utils.benchmark.locate import NO_RELEASED_NOTE, constructed_split, find_released_benchmark
+from petool_utils.benchmark.locate import NO_RELEASED_NOTE, constructed_split, find_released_benchmark, require_input
 from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.reader import PredictionSet, read_predictions
 from petool_utils.evaluation.scoring import accuracy_by_history_length, score_prediction_set
@@ -225,10 +225,7 @@ def write_metrics(result: GridResult, run_dir: str | os.PathLike[str]) -> Path:
 
 
 def read_metrics(run_dir: str | os.PathLike[str]) -> GridResult:
-    p = Path(run_dir) / METRICS_FILE
-    if not p.exists():
-        raise FileNotFoundError(f"{p} not found: run notebook 07_evaluation first")
-    return GridResult.model_validate(read_json(p))
+    return GridResult.model_validate(read_json(require_input(Path(run_dir) / METRICS_FILE)))
 
 
 # ----------------------------------------------------------------------------- by history length

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from petool_utils import ALL_SETTINGS
 from petool_utils.benchmark.data import DataError, canonical_id
+from petool_utils.benchmark.locate import require_input
 from petool_utils.evaluation.store import is_failed, resolve_lines
 
 @dataclass(frozen=True)
@@ -83,9 +84,7 @@ def read_prediction_lines(path: str | os.PathLike[str]) -> PredictionLines:
     recorded with its line number. A file without a ``setting`` field takes it from its name
     (``ratings.jsonl``). A missing file is ``FileNotFoundError``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: predictions file not found")
+    path = require_input(path)
     out = PredictionLines(path)
     fallback = setting_from_name(path)
     data = path.read_bytes()

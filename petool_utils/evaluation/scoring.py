@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Literal, Mapping, Sequence
@@ -33,6 +34,7 @@ from pydantic import BaseModel
 
 from petool_utils import ALL_SETTINGS, SETTINGS
 from petool_utils.benchmark.data import Entry, canonical_id
+from petool_utils.benchmark.locate import missing_input_hint
 from petool_utils.benchmark.parsing import ParsedCall, get_parser, parse_reference, parse_robust
 from petool_utils.evaluation.intervals import PairedComparison, cluster_bootstrap_ci, cluster_ids, paired_comparison
 from petool_utils.evaluation.reader import PredictionSet, read_predictions, setting_files
@@ -368,7 +370,8 @@ def score_prediction_dir(pred_dir: str | os.PathLike[str], entries: Sequence[Ent
     """Score one model's run-store folder (``<pred_dir>/<setting>.jsonl``): every setting found, plus "all"."""
     files = setting_files(pred_dir)
     if not files:
-        raise FileNotFoundError(f"{pred_dir}: no <setting>.jsonl predictions files")
+        raise FileNotFoundError(f"{pred_dir}: no <setting>.jsonl predictions files "
+                                f"({missing_input_hint(Path(pred_dir) / '<setting>.jsonl')})")
     return score_files(files, entries, parser, n_boot, seed, ci=ci)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from petool_utils.benchmark.data import DataError, Entry, SETTING_FILE_SUFFIX, load_benchmark, load_entries, parse_entry, split_prompt
-from petool_utils.benchmark.locate import locate_benchmark
+from petool_utils.benchmark.locate import locate_benchmark, missing_input_hint
 from petool_utils.benchmark.prompts import HISTORY_DESCRIPTIONS
 
 CONSTRUCTED = "constructed"
@@ -61,8 +61,9 @@ class TrainingData:
 def refusal(run_dir: str | os.PathLike[str], kind: str) -> TrainingDataError:
     section = "08_sft_qlora.sft" if kind == "sft" else "09_dpo.dpo"
     released = "user_entries_sft_{p,r,c}.json" if kind == "sft" else "user_entries_dpo_{p,r,c}.json"
+    train = Path(run_dir) / "benchmark" / "train.json"
     return TrainingDataError(
-        f"{kind.upper()}: no train split. {Path(run_dir) / 'benchmark' / 'train.json'} does not exist and no "
+        f"{kind.upper()}: no train split. {train} not found ({missing_input_hint(train)}) and no "
         "train_data is given; the released PEToolBench entries are the TEST split, and an adapter trained on "
         "them would be scored on its own training data in notebook 07, so petool will not train on them. "
         "Options: (1) build a train split with the construction notebooks 01-05 (`petool run --profile ...` "
@@ -156,7 +157,7 @@ def read_train_data(path: str | os.PathLike[str], kind: str) -> tuple[list[Entry
     ``train.json`` folder, or any benchmark in the release layout."""
     p = Path(path)
     if not p.exists():
-        raise TrainingDataError(f"train_data {str(path)!r}: no such file or folder")
+        raise TrainingDataError(f"train_data {str(path)!r}: no such file or folder ({missing_input_hint(p)})")
     if p.is_dir():
         released = sorted(p.glob(f"user_entries_{kind}_[prc].json"))
         if released:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from petool_utils.benchmark.data import load_entries
+from petool_utils.benchmark.locate import require_input
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils.io import atomic_write_json, atomic_write_jsonl, iter_jsonl
 from petool_utils.models.hf_backend import prompt_token_counter
@@ -36,7 +37,7 @@ def resolve_base(params: DPOParams) -> Path:
         return fetch(params.base_model)
     if params.base_model:
         return Path(params.base_model)
-    base = sft_manifest_of(params.resolved_sft_adapter().parent).get("base_model")
+    base = sft_manifest_of(require_input(params.resolved_sft_adapter()).parent).get("base_model")
     if not base:
         raise ValueError(f"DPO: no base_model given and no SFT manifest beside {params.resolved_sft_adapter()}")
     return Path(base)
@@ -94,7 +95,7 @@ def make_pairs(params: DPOParams, base: Path, out: Path, data: TrainingData, bud
     named the released DPO files.
     """
     if params.pairs_path:
-        pairs = list(iter_jsonl(params.pairs_path))
+        pairs = list(iter_jsonl(require_input(params.pairs_path)))
         return pairs, count_sources(pairs)
     if data.pairs is not None:
         atomic_write_jsonl(out / "pairs.jsonl", data.pairs)
@@ -159,8 +160,12 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     set_seed(params.seed)
     out = params.resolved_stage_dir()
     out.mkdir(parents=True, exist_ok=True)
+    if params.init == "sft":  # continued from the SFT adapter: say what writes it before any model loads
+        require_input(params.resolved_sft_adapter())
     base = resolve_base(params)
     data = dpo_data(params, base)
+    if params.pairs_path is None and data.pairs is None:  # the pairs are sampled from the SFT adapter
+        require_input(params.resolved_sft_adapter())
     args = trl_args("dpo", params.trl, out, params.seed, progress)
     budget = prompt_budget(args.max_length, params)
     state = distributed_state()
