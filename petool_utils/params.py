@@ -133,7 +133,8 @@ class NotebookParameters(BaseModel):
 
 STANDIN_VALUES = ("offline-standin", "tiny")
 """Parameter values that name a stand-in rather than a model (the construction stand-in, the tiny-llama
-training stand-in); ``offline:<name>`` specs are offline predictors, no LLM."""
+training stand-in); ``offline:<name>`` specs are offline baselines, no LLM, except ``offline:ranker``, petool's
+own method."""
 
 
 def standin_note(params: BaseModel) -> str | None:
@@ -143,7 +144,8 @@ def standin_note(params: BaseModel) -> str | None:
 
     def visit(value: Any) -> None:
         if isinstance(value, str):
-            if value in STANDIN_VALUES or value.startswith("offline:"):
+            # offline:ranker is petool's own method, not a stand-in (its manifests say so too)
+            if value in STANDIN_VALUES or (value.startswith("offline:") and not value.startswith("offline:ranker")):
                 found.append(value)
         elif isinstance(value, dict):
             for v in value.values():

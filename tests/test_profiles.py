@@ -112,3 +112,17 @@ def test_one_secret_name_rule_for_environment_parameters_and_manifests():
     defs = [p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "petool_utils").rglob("*.py")
             if re.search(r"^SECRET\w* = re\.compile", p.read_text(encoding="utf-8"), re.M)]
     assert defs == ["petool_utils/secrets.py"]
+
+
+def test_the_standin_note_names_stand_ins_and_baselines_but_not_the_ranker():
+    """The one set-up's stand-in label: the construction and training stand-ins and the offline baselines are
+    named; petool's own ranker is a method, not a stand-in; an LLM is neither."""
+    from petool_utils.params import NotebookParameters, standin_note
+
+    class P(NotebookParameters):
+        llm: str
+        models: list[str]
+
+    note = standin_note(P(llm="offline-standin", models=["offline:history", "offline:ranker@crossfit:2", "openai:gpt-4o"]))
+    assert note == "offline stand-ins, not LLMs: offline-standin, offline:history"
+    assert standin_note(P(llm="openai:gpt-4o", models=["offline:ranker"])) is None
