@@ -13,7 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from petool_utils.benchmark.data import Entry
+from petool_utils.benchmark.data import Entry, load_benchmark, load_entries
+from petool_utils.evaluation.engine import evaluate
+from petool_utils.models.spec import model_slug
+from petool_utils.evaluation.scoring import score_prediction_dir
+from petool_utils.models.hf_backend import adapter_training_info
+from petool_utils.io import atomic_write_json
+from petool_utils.training.config import from_mapping
+from petool_utils.training.data import resolve_training_data, select
+from petool_utils.training.records import shorten_entries
 
 
 def variant_spec(base_model: str | Path, adapter: str | Path | None) -> str:
@@ -32,12 +40,6 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
     import shutil
 
     import pandas as pd
-
-    from petool_utils.evaluation.engine import evaluate
-    from petool_utils.models.spec import model_slug
-    from petool_utils.evaluation.scoring import score_prediction_dir
-
-    from petool_utils.models.hf_backend import adapter_training_info
 
     out_dir = Path(out_dir)
     # the one length rule for every row, the untrained base's included: the trained adapters' prompt
@@ -58,7 +60,6 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
             sc = scores[s]
             rows.append({"variant": name, "setting": s, "n": sc.n, "tool_acc": sc.tool_acc, "param_acc": sc.param_acc,
                          "call_acc": sc.call_acc, "invalid_format": sc.invalid_format, "spec": spec})
-    from petool_utils.io import atomic_write_json
 
     atomic_write_json(out_dir / "ablation.json", rows)  # the table, for reports and docs scripts
     return pd.DataFrame(rows)
@@ -75,11 +76,6 @@ def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: 
     """
     import dataclasses
     import json
-
-    from petool_utils.benchmark.data import load_benchmark, load_entries
-    from petool_utils.training.config import from_mapping
-    from petool_utils.training.data import resolve_training_data, select
-    from petool_utils.training.records import shorten_entries
 
     out = Path(sft_output_dir)
     if eval_on == "train":

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from petool_utils.display import format_number
+from petool_utils.report.fragments import html_block, write_fragment as write_section
+
 
 def curve_figure(log_history: Sequence[dict[str, Any]], key: str, title: str, label: str):
     """A plotly line of ``key`` over training steps; the model label is in the title."""
@@ -18,7 +21,6 @@ def curve_figure(log_history: Sequence[dict[str, Any]], key: str, title: str, la
 
 def dict_table_html(rows: dict[str, Any], caption: str) -> str:
     """Key/value rows; numbers as the report shows them (a loss to 4 significant digits, a count whole)."""
-    from petool_utils.display import format_number
 
     body = "".join(f"<tr><td>{k}</td><td>{format_number(v)}</td></tr>" for k, v in rows.items())
     return f"<table><caption>{caption}</caption>{body}</table>"
@@ -30,8 +32,6 @@ def write_fragment(run_dir: str | Path, name: str, title: str, order: int, html:
     ``name`` is the notebook's stem (``"08_sft_qlora"``), which places the section; ``order`` is kept for
     the notebooks' existing calls and no longer decides anything.
     """
-    from petool_utils.report.fragments import html_block
-    from petool_utils.report.fragments import write_fragment as write_section
 
     return write_section(run_dir, name, title, [html_block(html)])
 
