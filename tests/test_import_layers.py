@@ -20,20 +20,13 @@ RANK = {"cli": 7, "construction": 6, "training": 6, "evaluation": 6, "predictors
         "resources": 2}
 """A module may import a module of its own rank or below, never above."""
 
-INNER_IMPORTS_LEFT = {
-    # Own imports still inside functions, in modules other helpers were editing at the same time
-    # (construction, training): hoist them there and delete the entry. Shrink-only: a new module with an
-    # inner import of the package fails the test.
-    "petool_utils.construction.pipeline", "petool_utils.training.ablation", "petool_utils.training.config",
-    "petool_utils.training.data", "petool_utils.training.dpo", "petool_utils.training.records",
-    "petool_utils.training.report", "petool_utils.training.sampling", "petool_utils.training.sft",
-    "petool_utils.training.trainer",
-    # PersonalizedRanker.from_spec builds CrossFitted for `offline:ranker@crossfit:K`, and CrossFitted is made
-    # of PersonalizedRankers: the one cycle left (KNOWN_CYCLES), in modules another helper was rewriting.
-    "petool_utils.predictors.ranker.predictor",
-}
+INNER_IMPORTS_LEFT: set[str] = set()
+"""Modules still allowed an own import inside a function, each with its reason; shrink-only (a module with
+an inner import of the package fails the test unless listed). Empty: the package's modules import no heavy
+dependency at their top (torch, transformers, peft, trl stay lazy inside the functions that need them),
+so none of them needs to be imported lazily."""
 
-KNOWN_CYCLES = {frozenset({"petool_utils.predictors.ranker.predictor", "petool_utils.predictors.ranker.crossfit"})}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 """Cycles still to break; shrink-only, like :data:`INNER_IMPORTS_LEFT`."""
 
 

@@ -86,6 +86,12 @@ def test_specs_build_the_right_predictor(tmp_path):
         make_predictor("offline:ranker@/no/such/missing.json")
     with pytest.raises(ValueError, match="crossfit:K"):
         parse_crossfit("crossfit:one")
+    # the registry picks CrossFitted for @crossfit (PersonalizedRanker cannot import it: it is made of them)
+    with pytest.raises(ValueError, match="K >= 2"):
+        make_offline_predictor("ranker@crossfit:1", embedder="tfidf")
+    with pytest.raises(ValueError, match="is cross-fitted"):
+        PersonalizedRanker.from_spec("crossfit:2", embedder="tfidf")
+    assert make_offline_predictor(f"ranker@{path}", folds=4, embedder="tfidf").prior_path == str(path)
 
 
 def test_model_slugs_of_prior_specs_are_safe_and_distinct():

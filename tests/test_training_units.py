@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +11,12 @@ from petool_utils.benchmark.data import ToolCall
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils import SETTINGS as SETTINGS_ALL
 from petool_utils.paths import REPO_ROOT
+from petool_utils.training.ablation import ablation_variants
 from petool_utils.training.config import DPOParams, SFTParams, from_mapping, load_config
 from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, kv_cache_gib, layer_slope_gib, lora_params, nf4_bits_per_param
 from petool_utils.training.records import shorten_entry, sft_record, sft_records
+from petool_utils.training.report import ablation_table_html, dpo_report_html, run_summary
+from petool_utils.training.trainer import TrainResult
 from petool_utils.training.sampling import (
     CHOSEN_EXACT,
     CHOSEN_REFERENCE,
@@ -257,10 +261,11 @@ def test_adapters_are_evaluated_on_the_precision_they_were_trained_on(tmp_path):
 
     (tmp_path / TRAINING_INFO_FILE).write_text(json.dumps({"prompt_budget": 900, "quantization": "4bit",
                                                            "bf16_autocast": True}))
-    assert trained_defaults(tmp_path, None, None, None) == (900, "4bit", True)
-    assert trained_defaults(tmp_path, 500, "none", False) == (500, "none", False)  # told otherwise
-    assert trained_defaults(None, None, None, None) == (4000, "none", False)  # no adapter: as before
-    assert trained_defaults(tmp_path / "elsewhere", None, None, None) == (4000, "none", False)
+    assert trained_defaults(tmp_path, None, None, None) == (900, "4bit", "bf16")
+    assert trained_defaults(tmp_path, 500, "none", False) == (500, "none", "none")  # told otherwise
+    assert trained_defaults(tmp_path, None, None, "auto") == (900, "4bit", "auto")  # --autocast auto wins
+    assert trained_defaults(None, None, None, None) == (4000, "none", "none")  # no adapter: as before
+    assert trained_defaults(tmp_path / "elsewhere", None, None, None) == (4000, "none", "none")
 
 
 def test_a_changed_config_never_resumes_stale_checkpoints(tmp_path):
@@ -346,3 +351,53 @@ def test_small_llm_profile_trains_smollm2_under_one_length_rule():
     assert a.bf16 and a.use_cpu and d.bf16  # CPU bf16 autocast
     assert d.disable_dropout is False and dpo.lora["lora_dropout"] == 0.05
     assert dpo.sampling.max_tokens == dpo.answer_tokens == 128
+
+
+def _run(out: Path, label: str = "tiny-llama stand-in") -> TrainResult:
+    return TrainResult(output_dir=out, adapter_dir=out / "adapter", base_model=Path("base"), model_label=label,
+                       n_records=3, extra={"pair_sources": {"chosen:sampled": 2, "rejected:built": 1}})
+
+
+def test_the_dpo_only_row_trains_from_the_base_on_the_sft_dpo_pairs(tmp_path):
+    """Notebook 09's Table 4 rows: the paper's order, and DPO only = init base, its own stage folder, the
+    SFT+DPO run's pairs; every other field of the section unchanged."""
+    cfg = DPOParams(run_dir=str(tmp_path), stage_dir=str(tmp_path / "dpo"), lora={"r": 4}, pairs_path=None)
+    sft_dpo = _run(tmp_path / "dpo")
+    seen = []
+
+    def train(params):
+        seen.append(params)
+        return _run(tmp_path / "dpo_only")
+
+    variants, only = ablation_variants(cfg, sft_dpo, True, train=train)
+    assert list(variants) == ["base (no training)", "SFT only", "DPO only", "SFT+DPO"]
+    assert variants == {"base (no training)": None, "SFT only": tmp_path / "train" / "sft" / "adapter",
+                        "DPO only": tmp_path / "dpo_only" / "adapter", "SFT+DPO": tmp_path / "dpo" / "adapter"}
+    (params,) = seen
+    assert (params.init, params.stage_dir, params.pairs_path) == ("base", None, str(tmp_path / "dpo" / "pairs.jsonl"))
+    assert params.resolved_stage_dir() == tmp_path / "train" / "dpo_only"
+    assert params.lora == {"r": 4} and only.output_dir == tmp_path / "dpo_only"
+    seen.clear()
+    variants, only = ablation_variants(cfg, sft_dpo, False, train=train)
+    assert list(variants) == ["base (no training)", "SFT only", "SFT+DPO"] and only is None and seen == []
+
+
+def test_the_dpo_report_section_holds_sources_run_curve_and_ablation_in_order(tmp_path):
+    import pandas as pd
+    table = pd.DataFrame([{"variant": "SFT only", "setting": "preferred", "n": 4, "tool_acc": 0.5, "param_acc": 0.25,
+                           "call_acc": 0.25, "invalid_format": 0.0, "spec": "hf:base@adapter"}])
+    ablation = ablation_table_html(table, "tiny-llama stand-in", 4, "train")
+    assert ablation.startswith("<h4>Ablation, tiny-llama stand-in, 4 train entries</h4>")
+    assert "<td>50.0</td>" in ablation and "<td>25.0</td>" in ablation and "hf:base@adapter" not in ablation
+
+    class Fig:
+        def to_html(self, full_html, include_plotlyjs):
+            assert (full_html, include_plotlyjs) == (False, False)  # the report's one shared plotly.js
+            return "<div>margin curve</div>"
+
+    result = _run(tmp_path)
+    html = dpo_report_html(result, Fig(), ablation)
+    marks = ["<h4>DPO pair sources</h4>", "chosen:sampled", "<caption>SFT+DPO run: tiny-llama stand-in</caption>",
+             "<div>margin curve</div>", "<h4>Ablation"]
+    assert [html.index(m) for m in marks] == sorted(html.index(m) for m in marks)
+    assert "pair_sources" not in run_summary(result) and run_summary(result)["records"] == 3

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from petool_utils import SETTINGS
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
-from petool_utils.construction.candidates import api_document, candidate_names
+from petool_utils.construction.candidates import api_document, candidate_names, top_similar
 from petool_utils.construction.clustering import (EpsChoice, choose_eps, eps_sweep, feature_text, group_tools,
                                                   load_func_labels, nearest_distances, read_groups, score_groups,
                                                   write_groups)
@@ -32,6 +32,11 @@ from petool_utils.benchmark.data import load_entries, parse_entry
 from petool_utils.benchmark.locate import require_input
 from petool_utils.models.embeddings import get_embedder
 from petool_utils.io import atomic_write_json, read_json
+from petool_utils.report.fragments import figure_block, html_block, write_fragment as write_section, table_block
+from petool_utils.construction.plots import eps_sweep_figure
+from petool_utils.construction.statistics import category_distribution, fidelity_with_release, figure4, table3
+from petool_utils.evaluation.engine import evaluate
+from petool_utils.evaluation.scoring import score_files
 
 def resolve_tools_dir(tools_dir: str | os.PathLike[str] | None) -> Path:
     """``tools_dir`` if given (``"builtin"``: the built-in corpus); else ``$PETOOL_DATA_DIR/toolenv/tools``
@@ -62,8 +67,6 @@ def write_fragment(run_dir: str | os.PathLike[str], stage: str, title: str, body
                    figures: Sequence[Any] = ()) -> Path:
     """The stage's report section (the one writer, :func:`petool_utils.report.fragments.write_fragment`):
     the HTML block, then any plotly figures."""
-    from petool_utils.report.fragments import figure_block, html_block
-    from petool_utils.report.fragments import write_fragment as write_section
 
     return write_section(run_dir, stage, title, [html_block(body_html), *(figure_block(f) for f in figures)])
 
@@ -155,7 +158,6 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
     if score:
         body += "<p>Against the functionality labels (they only score, nothing is tuned on them):</p>" \
                 + _table(pd.DataFrame([score]).round(4))
-    from petool_utils.construction.plots import eps_sweep_figure
 
     write_fragment(run_dir, "03_tool_clustering", "Tool clustering", body,
                    [eps_sweep_figure(sweep, choice.eps, choice.rule, choice.curve)])
@@ -191,7 +193,6 @@ def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm
 def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray | None, queries: list[str], k: int) -> np.ndarray:
     """For each query, the ``k`` most similar tools (indices, best first); TF-IDF is refitted on tools+queries so
     both share one space."""
-    from petool_utils.construction.candidates import top_similar
 
     if not queries:
         return np.zeros((0, k), dtype=np.int64)
@@ -279,7 +280,6 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
 
 def stage06_statistics(run_dir: str | os.PathLike[str], released: str | None = None) -> dict[str, Any]:
     """Table 3, Figure 4 and the fidelity table for the constructed benchmark and, if given, a released file."""
-    from petool_utils.construction.statistics import category_distribution, fidelity_with_release, figure4, table3
 
     run_dir = Path(run_dir)
     splits = {s: load_entries(run_dir / "benchmark" / f"{s}.json") for s in ("train", "test")}
@@ -315,9 +315,6 @@ def stage06_baselines(run_dir: str | os.PathLike[str], released: str | None = No
     Writes ``baseline_check.json`` and a section of the 06 report; predictions go to
     ``run_dir/baseline_check/<benchmark>/``.
     """
-    from petool_utils.evaluation.engine import evaluate
-    from petool_utils.report.fragments import table_block, write_fragment as write_section
-    from petool_utils.evaluation.scoring import score_files
 
     run_dir = Path(run_dir)
     models = [baselines] if isinstance(baselines, str) else list(baselines)

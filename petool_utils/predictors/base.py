@@ -18,6 +18,21 @@ from typing import Any, Iterator, Sequence
 from petool_utils.benchmark.data import Entry
 
 
+def parse_crossfit(arg: str, folds: int | None = None) -> int | None:
+    """``crossfit`` -> ``folds`` (default 2); ``crossfit:K`` -> K; anything else -> None (a prior path).
+
+    Here, beside the contract, because both the registry (which picks the cross-fitted class for
+    ``offline:<name>@crossfit:K``) and the cross-fitted predictors read it."""
+    if arg == "crossfit":
+        return int(folds) if folds is not None else 2
+    if arg.startswith("crossfit:"):
+        k = arg.split(":", 1)[1]
+        if not k.isdigit() or int(k) < 2:
+            raise ValueError(f"bad cross-fitting spec {arg!r}: expected crossfit:K with K >= 2 folds")
+        return int(k)
+    return None
+
+
 @dataclass
 class Answer:
     """One entry's outcome: ``text`` (the raw response), or ``error`` when no answer could be had

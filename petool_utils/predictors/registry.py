@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from petool_utils.models.base import make_llm
 from petool_utils.models.cache import CachedLLM
 from petool_utils.models.spec import ModelSpec, Registry
-from petool_utils.predictors.base import Predictor
+from petool_utils.predictors.base import Predictor, parse_crossfit
 from petool_utils.predictors.llm import LLMPredictor
 
 PREDICTORS: Registry[Predictor] = Registry("offline predictor", Predictor)
@@ -28,16 +28,27 @@ PREDICTORS.register("ranker", "petool_utils.predictors.ranker:PersonalizedRanker
 # offline:popularity (cross-fitted, 2 folds), offline:popularity@crossfit:K, offline:popularity@<prior.json>
 PREDICTORS.register("popularity", "petool_utils.predictors.ranker:PopularityPredictor")
 
+CROSSFITTED: Registry[Predictor] = Registry("cross-fitted offline predictor", Predictor)
+"""``offline:<name>@crossfit[:K]`` for a name listed here is this class, built with ``folds=K,
+method=<name>``: the spec's one dispatch point, so that the single-prompt class (``PREDICTORS``) need not
+import the cross-fitted one that is made of it. ``offline:popularity`` is cross-fitted by itself."""
+CROSSFITTED.register("ranker", "petool_utils.predictors.ranker:CrossFitted")
+
 
 def make_offline_predictor(name: str, **kwargs: Any) -> Predictor:
     """The offline predictor ``name`` (``ranker``, ``ranker@crossfit:3``...), built from the registry.
 
-    ``name@arg`` hands ``arg`` to the class's ``from_spec`` (the ranker's prior file or ``crossfit:K``);
+    ``name@crossfit[:K]`` for a name in :data:`CROSSFITTED` is that cross-fitted class; otherwise ``name@arg``
+    hands ``arg`` to the class's ``from_spec`` (the ranker's prior file, popularity's ``crossfit:K``);
     a predictor without one takes no argument.
     """
     spec = ModelSpec.parse(f"offline:{name}")
     try:
         cls = PREDICTORS.get(spec.name)
+        if spec.argument and spec.name in CROSSFITTED:
+            folds = parse_crossfit(spec.argument, kwargs.pop("folds", None))
+            if folds is not None:
+                return CROSSFITTED.get(spec.name)(folds=folds, method=spec.name, **kwargs)
     except KeyError as exc:
         raise ValueError(exc.args[0]) from None
     except ImportError as exc:

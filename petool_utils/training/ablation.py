@@ -10,15 +10,45 @@ so a row of notebook 09 and the same model's row in notebook 07 are the same num
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from petool_utils.benchmark.data import Entry
+from petool_utils.benchmark.data import Entry, load_benchmark, load_entries
+from petool_utils.evaluation.engine import evaluate
+from petool_utils.models.spec import model_slug
+from petool_utils.evaluation.scoring import score_prediction_dir
+from petool_utils.models.hf_backend import adapter_training_info
+from petool_utils.io import atomic_write_json
+from petool_utils.training.config import DPOParams, from_mapping
+from petool_utils.training.dpo import train_dpo
+from petool_utils.training.data import resolve_training_data, select
+from petool_utils.training.records import shorten_entries
+from petool_utils.training.trainer import TrainResult
 
 
 def variant_spec(base_model: str | Path, adapter: str | Path | None) -> str:
     """The ``hf:`` spec ``petool eval --model`` takes for the same model."""
     return f"hf:{base_model}" + (f"@{adapter}" if adapter else "")
+
+
+def ablation_variants(params: DPOParams, sft_dpo: TrainResult, dpo_only: bool = True,
+                      train: Callable[[DPOParams], TrainResult] = train_dpo,
+                      ) -> tuple[dict[str, Path | None], TrainResult | None]:
+    """The rows of the paper's Table 4, in its order: ``base (no training)``, ``SFT only``, ``DPO only``
+    (with ``dpo_only``), ``SFT+DPO`` (name -> adapter, ``None`` for the base alone), and the DPO-only run.
+
+    DPO only is DPO from a fresh LoRA on the base model (``init: base``, its own default stage folder)
+    on the very pairs the SFT+DPO run wrote, so the two rows differ in the starting point alone.
+    ``train`` is :func:`~petool_utils.training.dpo.train_dpo` (a test hands a stand-in)."""
+    variants: dict[str, Path | None] = {"base (no training)": None, "SFT only": params.resolved_sft_adapter()}
+    only = None
+    if dpo_only:
+        only = train(dataclasses.replace(params, init="base", stage_dir=None,
+                                         pairs_path=str(sft_dpo.output_dir / "pairs.jsonl")))
+        variants["DPO only"] = only.adapter_dir
+    variants["SFT+DPO"] = sft_dpo.adapter_dir
+    return variants, only
 
 
 def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path | None], entries: Sequence[Entry],
@@ -32,12 +62,6 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
     import shutil
 
     import pandas as pd
-
-    from petool_utils.evaluation.engine import evaluate
-    from petool_utils.models.spec import model_slug
-    from petool_utils.evaluation.scoring import score_prediction_dir
-
-    from petool_utils.models.hf_backend import adapter_training_info
 
     out_dir = Path(out_dir)
     # the one length rule for every row, the untrained base's included: the trained adapters' prompt
@@ -58,7 +82,6 @@ def evaluate_variants(base_model: str | Path, variants: Mapping[str, str | Path 
             sc = scores[s]
             rows.append({"variant": name, "setting": s, "n": sc.n, "tool_acc": sc.tool_acc, "param_acc": sc.param_acc,
                          "call_acc": sc.call_acc, "invalid_format": sc.invalid_format, "spec": spec})
-    from petool_utils.io import atomic_write_json
 
     atomic_write_json(out_dir / "ablation.json", rows)  # the table, for reports and docs scripts
     return pd.DataFrame(rows)
@@ -75,11 +98,6 @@ def ablation_entries(sft_output_dir: str | Path, eval_on: str = "train", limit: 
     """
     import dataclasses
     import json
-
-    from petool_utils.benchmark.data import load_benchmark, load_entries
-    from petool_utils.training.config import from_mapping
-    from petool_utils.training.data import resolve_training_data, select
-    from petool_utils.training.records import shorten_entries
 
     out = Path(sft_output_dir)
     if eval_on == "train":

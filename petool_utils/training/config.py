@@ -31,6 +31,7 @@ from petool_utils import SETTINGS
 from petool_utils.models.loading import QUANTIZATIONS
 from petool_utils.params import is_profile, profile_from_mapping, read_params_file
 from petool_utils.paths import project_path
+from petool_utils.training.modeling import quiet_known_noise
 
 TINY = "tiny"
 """``base_model: tiny`` builds the tiny-llama stand-in (not PEToolLLaMA) from the training text."""
@@ -158,7 +159,6 @@ def petool_keys(kind: str) -> frozenset[str]:
 @lru_cache(maxsize=2)
 def trl_fields(kind: str) -> frozenset[str]:
     """The field names of ``trl.SFTConfig`` / ``trl.DPOConfig`` (imported here, lazily: TRL is heavy)."""
-    from petool_utils.training.modeling import quiet_known_noise
 
     quiet_known_noise()
     from trl import DPOConfig, SFTConfig
@@ -226,7 +226,6 @@ def from_mapping(kind: str, values: Mapping[str, Any]) -> SFTParams | DPOParams:
 
 def check_lora(lora: Mapping[str, Any]) -> None:
     """LoRA keys are ``peft.LoraConfig`` fields (``r``, ``lora_alpha``, ``lora_dropout``, ``target_modules``...)."""
-    from petool_utils.training.modeling import quiet_known_noise
 
     quiet_known_noise()
     from peft import LoraConfig

@@ -25,7 +25,9 @@ from typing import Any, Sequence
 
 from petool_utils.benchmark.data import DataError, Entry, SETTING_FILE_SUFFIX, load_benchmark, load_entries, parse_entry, split_prompt
 from petool_utils.benchmark.locate import locate_benchmark, missing_input_hint
-from petool_utils.benchmark.prompts import HISTORY_DESCRIPTIONS
+from petool_utils.benchmark.prompts import HISTORY_DESCRIPTIONS, entry_messages
+from petool_utils.io import read_json
+from petool_utils.training.records import assistant, shorten_entries
 
 CONSTRUCTED = "constructed"
 TRAIN_DATA = "train_data"
@@ -109,8 +111,6 @@ def read_alpaca(path: str | os.PathLike[str]) -> tuple[list[Entry], list[dict[st
     The functionality group is not in this layout, so DPO pairs cannot be re-derived from it: the
     authors' own pairs are used as they are (source ``released``).
     """
-    from petool_utils.io import read_json
-    from petool_utils.training.records import assistant
 
     file = Path(path)
     rows = read_json(file)
@@ -135,8 +135,6 @@ def read_alpaca(path: str | os.PathLike[str]) -> tuple[list[Entry], list[dict[st
         entries.append(entry)
         if is_dpo:
             rejected = _call(r["rejected"], file, rid, "rejected")
-            from petool_utils.benchmark.prompts import entry_messages
-
             pairs.append({"entry_id": rid, "setting": setting, "prompt": entry_messages(entry, setting),
                           "chosen": assistant(json.dumps(ref, ensure_ascii=False)),
                           "rejected": assistant(json.dumps(rejected, ensure_ascii=False)),
@@ -145,7 +143,6 @@ def read_alpaca(path: str | os.PathLike[str]) -> tuple[list[Entry], list[dict[st
 
 
 def _is_alpaca(path: Path) -> bool:
-    from petool_utils.io import read_json
 
     rows = read_json(path)
     return isinstance(rows, list) and bool(rows) and isinstance(rows[0], dict) and "instruction" in rows[0] \
@@ -226,7 +223,6 @@ def interleave_settings(entries: Sequence[Entry]) -> list[Entry]:
 def select(entries: Sequence[Entry], params: Any) -> list[Entry]:
     """Settings in turn (:func:`interleave_settings`), then the ``offset``/``limit`` slice, then
     ``max_history``/``max_candidates`` shortening."""
-    from petool_utils.training.records import shorten_entries
 
     end = None if params.limit is None else params.offset + params.limit
     ordered = interleave_settings(entries)

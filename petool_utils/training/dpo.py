@@ -28,10 +28,14 @@ from petool_utils.training.sampling import build_pairs, count_sources, prompt_ke
 from petool_utils.training.sft import run_label, sft_manifest_of
 from petool_utils.training.trainer import TrainResult, apply_cpu_threads, distributed_state
 from petool_utils.training.trainer import fit_and_train, pin_checkpoints, resume_point, trl_args, write_training_info
+from petool_utils.models.fetch import KNOWN_MODELS, fetch
+from petool_utils.models.tiny import is_standin
+from petool_utils.models.base import make_llm
+from petool_utils.models.cache import CachedLLM
+from petool_utils.models.spec import ModelSpec
 
 
 def resolve_base(params: DPOParams) -> Path:
-    from petool_utils.models.fetch import KNOWN_MODELS, fetch
 
     if params.base_model in KNOWN_MODELS:
         return fetch(params.base_model)
@@ -46,7 +50,6 @@ def resolve_base(params: DPOParams) -> Path:
 def dpo_data(params: DPOParams, base: Path) -> TrainingData:
     """The SFT run's own (already shortened) training entries unless the config names other data; its
     training-data source (a test-split demo stays labelled as one)."""
-    from petool_utils.models.tiny import is_standin
 
     sft_dir = params.resolved_sft_adapter().parent
     sft_entries = sft_dir / "train_entries.json"
@@ -67,9 +70,6 @@ def dpo_data(params: DPOParams, base: Path) -> TrainingData:
 def sampler(params: DPOParams, base: Path, out: Path, progress: bool, budget: int):
     """The SFT model behind the LLM seam: the hf backend (the one generation loop) in the one cache,
     fitting each prompt into the stage's prompt budget (the one length rule)."""
-    from petool_utils.models.base import make_llm
-    from petool_utils.models.cache import CachedLLM
-    from petool_utils.models.spec import ModelSpec
 
     s = params.sampling
     spec = ModelSpec("hf", str(base), str(params.resolved_sft_adapter()))

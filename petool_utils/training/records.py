@@ -24,7 +24,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import Entry, ToolCall
-from petool_utils.benchmark.prompts import candidates_json, entry_messages, render_prompt
+from petool_utils.benchmark.prompts import candidates_json, entry_messages, render_prompt, apply_layout
+from petool_utils.models.context import fit_history
+from petool_utils.predictors.llm import entry_request
 
 
 def shorten_entry(entry: Entry, max_history: int | None = None, max_candidates: int | None = None, seed: int = 0) -> Entry:
@@ -115,7 +117,6 @@ def trainer_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], layo
     """Only the columns TRL reads (bookkeeping fields would otherwise reach the collator), the prompt in
     the training ``layout`` (``benchmark.prompts.apply_layout``; the records files keep the evaluation
     layout)."""
-    from petool_utils.benchmark.prompts import apply_layout
 
     return [{c: (apply_layout(r[c], layout) if c == "prompt" else r[c]) for c in columns} for r in records]
 
@@ -133,7 +134,6 @@ def training_sft_records(entries: Sequence[Entry], settings: Sequence[str]) -> l
 def chat_token_counter(tok: Any, layout: str = "system_user") -> Callable[[list[dict[str, str]]], int]:
     """Tokens of a conversation as the trainer sees it: in ``layout``, the tokenizer's chat template,
     special tokens in."""
-    from petool_utils.benchmark.prompts import apply_layout
 
     return lambda messages: len(tok.apply_chat_template(apply_layout(messages, layout), tokenize=True, return_dict=False))
 
@@ -183,8 +183,6 @@ def fit_records(records: Sequence[dict[str, Any]], entries: Mapping[Any, Entry] 
     anywhere else would cut the candidates' names and parameters, or the call. ``entries`` (by id) re-render the prompt; a record whose entry is unknown can
     only be kept whole or dropped.
     """
-    from petool_utils.models.context import fit_history
-    from petool_utils.predictors.llm import entry_request
 
     by_id = entries if isinstance(entries, Mapping) else {e.entry_id: e for e in entries}
     report = FitReport(records=len(records))

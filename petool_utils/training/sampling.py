@@ -31,6 +31,7 @@ from typing import Any, Sequence
 from petool_utils.benchmark.data import Entry, ToolCall
 from petool_utils.benchmark.parsing import parse_robust
 from petool_utils.training.records import dpo_record, entry_settings
+from petool_utils.predictors.llm import entry_request
 
 CHOSEN_EXACT = "sampled_exact"
 CHOSEN_REFERENCE = "reference"
@@ -144,7 +145,6 @@ def rejected_shares(counts) -> dict[str, float | None]:
 
 def sample_requests(keys: Sequence[tuple[Entry, str]], num_samples: int, options: dict[str, Any]):
     """K requests per prompt (``sample_index`` 0..K-1), each able to shed its oldest history items."""
-    from petool_utils.predictors.llm import entry_request
 
     if float(options.get("temperature", 0)) <= 0.1:
         raise ValueError("DPO sampling needs temperature > 0.1 (the hf backend decodes greedily at or below 0.1)")

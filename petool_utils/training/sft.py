@@ -37,12 +37,13 @@ from petool_utils.training.trainer import (
     trl_args,
     write_training_info,
 )
+from petool_utils.models.fetch import KNOWN_MODELS, fetch
+from petool_utils.models.tiny import build_tiny_llama
 
 
 def resolve_base_model(base_model: str, out_dir: Path, texts_fn: Callable[[], list[str]], vocab_size: int, seed: int) -> Path:
     """``tiny``: build (once) the tiny-llama stand-in from the training text; a model ``petool models
     fetch`` knows (``smollm2``): its converted folder, fetched if missing; otherwise the given path."""
-    from petool_utils.models.fetch import KNOWN_MODELS, fetch
 
     if base_model in KNOWN_MODELS:
         return fetch(base_model)
@@ -55,7 +56,6 @@ def resolve_base_model(base_model: str, out_dir: Path, texts_fn: Callable[[], li
                 "or use base_model=tiny for the CPU stand-in; nothing is downloaded."
             )
         return path
-    from petool_utils.models.tiny import build_tiny_llama
 
     path = out_dir / "tiny-llama-standin"
     if not (path / "config.json").exists():

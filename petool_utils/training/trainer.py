@@ -16,6 +16,9 @@ from petool_utils.training.modeling import (
     trainable_dtypes,
     upcast_trainable,
 )
+from petool_utils.io import atomic_write_json
+from petool_utils.models.hf_backend import TRAINING_INFO_FILE
+from petool_utils.training.modeling import quiet_known_noise
 
 
 @dataclass
@@ -57,8 +60,6 @@ class TrainResult:
 def write_training_info(adapter_dir: Path, **info: Any) -> dict[str, Any]:
     """``<adapter>/petool_training.json``: how the adapter was trained (``prompt_budget``, ...), read by
     the hf backend so that evaluating the adapter repeats it unless told otherwise."""
-    from petool_utils.io import atomic_write_json
-    from petool_utils.models.hf_backend import TRAINING_INFO_FILE
 
     atomic_write_json(Path(adapter_dir) / TRAINING_INFO_FILE, info)
     return info
@@ -85,8 +86,6 @@ def trl_args(kind: str, trl: Mapping[str, Any], stage_dir: Path, seed: int, prog
     ``checkpoints/``), ``use_cpu`` and ``bf16`` (bf16 on a bf16 GPU, fp32 on CPU, where TRL's bf16
     default would stop), ``seed`` and ``disable_tqdm``. Then pins a single process to one GPU."""
     import torch
-
-    from petool_utils.training.modeling import quiet_known_noise
 
     quiet_known_noise()
     from trl import DPOConfig, SFTConfig

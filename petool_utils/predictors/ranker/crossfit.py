@@ -15,14 +15,14 @@ on the fit and on the entry alone, never on which entries are evaluated with it.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any, Sequence
 
 from petool_utils.benchmark.data import Entry
-from petool_utils.predictors.base import Predictor
+from petool_utils.predictors.base import Predictor, parse_crossfit
 from petool_utils.predictors.ranker.functionality import EmbeddingTable
 from petool_utils.predictors.ranker.predictor import PersonalizedRanker, popularity_predictor
-from petool_utils.predictors.ranker.prior import RankerPrior, fit_prior
-from petool_utils.predictors.ranker.prior import read_prior
+from petool_utils.predictors.ranker.prior import RankerPrior, fit_prior, read_prior
 
 METHODS = ("ranker", "popularity")
 
@@ -43,18 +43,6 @@ def split_folds(entries: Sequence[Entry], folds: int) -> list[list[Entry]]:
     for e in entries:
         out[fold_of(e, folds)].append(e)
     return out
-
-
-def parse_crossfit(arg: str, folds: int | None = None) -> int | None:
-    """``crossfit`` -> ``folds`` (default 2); ``crossfit:K`` -> K; anything else -> None (a prior path)."""
-    if arg == "crossfit":
-        return int(folds) if folds is not None else 2
-    if arg.startswith("crossfit:"):
-        k = arg.split(":", 1)[1]
-        if not k.isdigit() or int(k) < 2:
-            raise ValueError(f"bad cross-fitting spec {arg!r}: expected crossfit:K with K >= 2 folds")
-        return int(k)
-    return None
 
 
 class CrossFitted(Predictor):
@@ -139,9 +127,6 @@ class PopularityPredictor(CrossFitted):
 
     @classmethod
     def from_spec(cls, arg: str, **kwargs: Any) -> Predictor:
-        from pathlib import Path
-
-
         folds = parse_crossfit(arg, kwargs.pop("folds", None))
         if folds is not None:
             return cls(folds=folds, **kwargs)

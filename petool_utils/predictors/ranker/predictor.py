@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from petool_utils.benchmark.data import CandidateTool, Entry
-from petool_utils.predictors.base import Answer, Predictor
+from petool_utils.predictors.base import Answer, Predictor, parse_crossfit
 from petool_utils.predictors.ranker.conventions import CallBook, PastCall, api_key
 from petool_utils.predictors.ranker.functionality import (
     EmbeddingTable,
@@ -150,13 +150,13 @@ class PersonalizedRanker(Predictor):
 
     @classmethod
     def from_spec(cls, arg: str, **kwargs: Any) -> Predictor:
-        """``offline:ranker@<arg>``: ``crossfit`` or ``crossfit:K`` (group-disjoint cross-fitting, see
-        :mod:`.crossfit`), else the path of a prior written by ``petool ranker fit``."""
-        from petool_utils.predictors.ranker.crossfit import CrossFitted, parse_crossfit
-
-        folds = parse_crossfit(arg, kwargs.pop("folds", None))
-        if folds is not None:
-            return CrossFitted(folds=folds, method="ranker", **kwargs)
+        """``offline:ranker@<prior.json>``: the path of a prior written by ``petool ranker fit``.
+        ``offline:ranker@crossfit[:K]`` is a :class:`~.crossfit.CrossFitted`, which the registry
+        (:data:`petool_utils.predictors.registry.CROSSFITTED`) builds: this module cannot import it,
+        since it is made of PersonalizedRankers."""
+        if parse_crossfit(arg) is not None:
+            raise ValueError(f"offline:ranker@{arg} is cross-fitted: build it with "
+                             "petool_utils.predictors.registry.make_predictor")
         stem = Path(arg).name.removesuffix(".json")
         return cls(prior_path=arg, name=f"offline-ranker-prior-{stem}", **kwargs)
 
