@@ -41,7 +41,7 @@ def smollm2():
 
 SMALL = {"settings": ["preferred"], "max_history": 1, "max_candidates": 2, "quantization": "none", "answer_tokens": 128,
          "lora": {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": "all-linear"},
-         "max_length": 640, "max_steps": 1, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 1,
+         "max_length": 1024, "max_steps": 1, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 1,
          "lr_scheduler_type": "constant", "warmup_steps": 0, "gradient_checkpointing": False, "bf16": True,
          "save_strategy": "no", "logging_steps": 1, "seed": 0}
 
@@ -66,7 +66,8 @@ def test_one_sft_step_and_one_dpo_step_of_smollm2(smollm2, bench_entries, tmp_pa
     from petool_utils.training.records import shorten_entry
 
     # two entries whose functionality group has a rival (so the DPO pair's rejected call can be built),
-    # the shortest once cut to 2 candidates and 1 past interaction, so both fit 640 tokens whole
+    # the shortest once cut to 2 candidates and 1 past interaction, so both fit 1,024 tokens (the constructed
+    # split's retrieved candidates are longer than the dev slice's: 640 fitted the dev slice only)
     rivals = [e for e in bench_entries[:80] if set(e.same_func_names) - {e.reference.tool_name}]
     picked = sorted(rivals, key=lambda e: len(shorten_entry(e, 1, 2, 0).instruction_preferred))[:2]
     atomic_write_json(tmp_path / "train.json", dump_entries(picked))
@@ -75,7 +76,7 @@ def test_one_sft_step_and_one_dpo_step_of_smollm2(smollm2, bench_entries, tmp_pa
     assert sft.n_records == 2 and len(sft.losses()) == 1 and math.isfinite(sft.losses()[0]) and sft.losses()[0] > 0
     assert (sft.adapter_dir / "adapter_model.safetensors").exists()
     info = json.loads((sft.adapter_dir / "petool_training.json").read_text())
-    assert info == {"stage": "sft", "prompt_budget": 512, "layout": "system_user", "quantization": "none",
+    assert info == {"stage": "sft", "prompt_budget": 896, "layout": "system_user", "quantization": "none",
                     "bf16_autocast": True}
     weights = _lora(sft.adapter_dir)
     assert sum("lora_B" in k for k in weights) == 30 * 7  # every linear layer of the 30 blocks
