@@ -95,6 +95,12 @@ def model_dir(name: str, cache: Path | None = None) -> Path:
     return (cache or cache_root()) / "models" / name
 
 
+def model_folder_of(name: str) -> str:
+    """The folder a model name means without fetching anything: a known packaged model (``smollm2``) its
+    converted folder, anything else the name itself (a path). ``hf:`` specs and their labels both use it."""
+    return str(model_dir(name)) if name in KNOWN_MODELS else name
+
+
 def gguf_path(spec: PackagedGGUF, cache: Path | None = None) -> Path:
     return (cache or cache_root()) / "gguf" / spec.filename
 

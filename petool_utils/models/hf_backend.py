@@ -56,7 +56,7 @@ from petool_utils.models.base import (
     derived_seed,
 )
 from petool_utils.models.context import Fitted, fit_history
-from petool_utils.models.fetch import KNOWN_MODELS, fetched_label, model_dir
+from petool_utils.models.fetch import fetched_label, model_folder_of
 from petool_utils.models.loading import load_for_inference
 from petool_utils.models.spec import ModelSpec
 from petool_utils.models.tiny import STANDIN_NAME, is_standin
@@ -160,8 +160,7 @@ class HFBackend(ChatLLM):
     @classmethod
     def from_spec(cls, spec: ModelSpec, **kwargs: Any) -> "HFBackend":
         """``hf:<path>[@<adapter>]``; a model ``petool models fetch`` knows (``hf:smollm2``) names its folder."""
-        path = str(model_dir(spec.name)) if spec.name in KNOWN_MODELS else spec.name
-        return cls(path, spec.argument or None, **kwargs)
+        return cls(model_folder_of(spec.name), spec.argument or None, **kwargs)
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, adapter: str | os.PathLike[str] | None = None,
                  *, max_context: int | None = None, batch_size: int = 8, sample_batch_size: int = 8,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from petool_utils.models.fetch import KNOWN_MODELS, fetched_label, model_dir
+from petool_utils.models.fetch import fetched_label, model_folder_of
 
 EVAL_KINDS = ("openai", "hf", "offline")
 """The kinds a benchmark can be evaluated with (the engine's, the CLI's and notebook 07's)."""
@@ -133,7 +133,7 @@ class ModelSpec:
             return f"{self.name} (OpenAI-compatible API)"
         if self.kind == "hf":
             # a folder `petool models fetch` converted is named by its real model, never taken for a stand-in
-            folder = str(model_dir(self.name)) if self.name in KNOWN_MODELS else self.name
+            folder = model_folder_of(self.name)
             real = fetched_label(folder) if folder else None
             if real and not self.argument:
                 return f"{real} (real LLM, HF, local)"
