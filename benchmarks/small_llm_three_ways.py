@@ -144,7 +144,7 @@ def render(res: dict, setting: str, n_short: int, n_total: int, max_tokens: int,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="/work/shared/petoolbench" if Path("/work/shared/petoolbench").is_dir() else None)
+    ap.add_argument("--data", default=None, help="the released dev slice (default: petool's search order)")
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--setting", default="none")
     ap.add_argument("--max-tokens", type=int, default=64)

