@@ -197,3 +197,30 @@ def test_bf16_autocast_is_opt_in_and_part_of_the_identity(backend, monkeypatch):
     assert bf16.describe()["bf16_autocast"] is True
     out = bf16.chat_many([ChatRequest([{"role": "user", "content": "hello"}], GREEDY8)])
     assert isinstance(out[0].text, str)
+
+
+def test_cli_max_context_reaches_the_hf_backend_and_only_it(backend, tiny_dir, short_entries, tmp_path):
+    """``petool eval --max-context N``: every prompt sent fits N tokens (oldest history dropped), the manifest
+    records N; a server spec refuses the flag, since a server fits nothing."""
+    from typer.testing import CliRunner
+
+    from petool_utils.benchmark.data import dump_entries
+    from petool_utils.cli import app
+    from petool_utils.io import atomic_write_json
+    from petool_utils.models.spec import model_slug
+
+    entries = short_entries[:2]
+    limit = max(backend.count_tokens(backend.render(entry_messages(e, "chronological", history=[]))) for e in entries) + 40
+    data = atomic_write_json(tmp_path / "two.json", dump_entries(entries), indent=None)
+    spec = f"hf:{tiny_dir}"
+    res = CliRunner().invoke(app, ["eval", "--model", spec, "--data", str(data), "--settings", "chronological",
+                                   "--out", str(tmp_path / "out"), "--max-tokens", "4", "--max-context", str(limit),
+                                   "--no-progress"])
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "out" / model_slug(spec)
+    recs = [json.loads(x) for x in (run / "chronological.jsonl").read_text().splitlines()]
+    assert len(recs) == 2 and all(r["history_dropped"] > 0 and r["prompt_tokens"] <= limit for r in recs)
+    assert json.loads((run / "manifest.json").read_text())["options"]["predictor"]["llm"]["max_context"] == limit
+    res = CliRunner().invoke(app, ["eval", "--model", "offline:random", "--data", str(data), "--out",
+                                   str(tmp_path / "o2"), "--max-context", "100"])
+    assert res.exit_code != 0 and "--max-context" in res.output

@@ -62,6 +62,9 @@ def eval_cmd(
     max_retries: int = typer.Option(6, "--max-retries", min=0, help="retries after the first try on 429/5xx/timeouts"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache (default OUT/.cache/responses.sqlite)"),
     autocast: str = typer.Option("none", "--autocast", help="hf specs: none | bf16 | auto (bf16 where the CPU/GPU has it)"),
+    max_context: Optional[int] = typer.Option(None, "--max-context", min=1,
+                                              help="hf specs: prompt tokens allowed before the oldest history is "
+                                                   "dropped (default: the adapter's trained budget, else 4000)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Predict every entry in each setting; rerun the same command to resume or retry failures.
@@ -85,9 +88,12 @@ def eval_cmd(
 
         kw = {"timeout": timeout, "retry": RetryPolicy(max_retries=max_retries), "max_reply_bytes": max_reply_bytes}
     elif model.startswith("hf:"):
-        kw = {"autocast": autocast}
+        kw = {"autocast": autocast, **({"max_context": max_context} if max_context is not None else {})}
     elif autocast != "none":
         raise typer.BadParameter("only hf: models take --autocast", param_hint="--autocast")
+    elif max_context is not None:
+        raise typer.BadParameter("only hf: models take --max-context (a server fits nothing: it refuses)",
+                                 param_hint="--max-context")
     try:
         paths = evaluate(model, entries, chosen, out, concurrency=concurrency, limit=limit, gen_opts=gen_opts,
                          cache_path=cache, progress=progress, data_path=path, predictor_kwargs=kw)
