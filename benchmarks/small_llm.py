@@ -265,13 +265,59 @@ def docs_block(results: dict[str, Any]) -> str:
         elif name in ("dpo", "dpo only") and row.get("summary"):
             d = row["summary"]
             shares = (d.get("pair_sources") or {}).get("rejected_shares") or {}
+            after = d.get("reward_margin_after")
+            last = (f"{after:.3f} after training" if after is not None else
+                    f"{d.get('reward_margin_last_step') or 0:.3f} at the last logged step")
             what = (f"{d.get('records')} pairs; rejected calls sampled {_pct(shares.get('sampled'))} %, built "
-                    f"{_pct(shares.get('built'))} %; margin {d.get('reward_margin_first_step')} -> "
-                    f"{d.get('reward_margin_after')}")
+                    f"{_pct(shares.get('built'))} %; reward margin {d.get('reward_margin_first_step') or 0:.3f} at the "
+                    f"first step, {last}")
         lines.append(f"| {name} | {row.get('seconds')} | {what}{'' if row.get('finished') else ' (unfinished)'} |")
     if not dpo:
         lines += ["", "DPO, DPO only and their evaluations had not finished when this block was written."]
     return "\n".join(lines)
+
+
+README = REPO_ROOT / "README.md"
+TIME_BLOCK = "small-llm.time"
+
+
+def profile_prompt_counts() -> dict[str, int]:
+    """SmolLM2 prompts that ``make reproduce PROFILE=small-llm`` evaluates: 07's zero-shot row and 09's
+    four-row ablation, read from the profile (never restated)."""
+    import yaml
+
+    prof = yaml.safe_load(PROFILE.read_text())["params"]
+    e07, e09 = prof["07_evaluation"], prof["09_dpo"]
+    llm_rows = sum(1 for m in e07["models"] if str(m).startswith("hf:"))
+    n07 = llm_rows * int(e07["limit"]) * len(e07["settings"])
+    n09 = (4 if e09.get("train_dpo_only", True) else 3) * int(e09["eval_limit"]) * len(e09["eval_settings"])
+    return {"07_evaluation": n07, "09_dpo ablation": n09}
+
+
+def time_block(results: dict[str, Any]) -> str:
+    """README's expected time of the small-llm profile's model stages, from this run's measured stages: its
+    SFT and both DPO runs train on the profile's sections at the same record counts, and each evaluated
+    prompt costs what the benchmark's evaluations cost per prompt."""
+    from petool_utils.report.docblocks import provenance
+
+    st = results.get("stages", {})
+    per_prompt = [row["seconds"] / (3 * results["heldout_entries"]) for name, row in st.items()
+                  if name.startswith("eval ") and name != "eval offline:history" and row.get("finished")]
+    trained = {k: st[k]["seconds"] for k in ("sft", "dpo", "dpo only") if st.get(k, {}).get("finished")}
+    if not per_prompt or len(trained) < 3:
+        return ("Expected time of `small-llm`: not measured yet (`benchmarks/small_llm.py` has not finished its "
+                "SFT, DPO and DPO-only stages).")
+    sec = sum(per_prompt) / len(per_prompt)
+    counts = profile_prompt_counts()
+    total = sum(trained.values()) + sec * sum(counts.values())
+    parts = ", ".join(f"{k} {v / 60:.0f} min" for k, v in trained.items())
+    prompts = " + ".join(f"{n} ({k})" for k, n in counts.items())
+    return (f"Expected time of `small-llm`'s model stages, **from the stages of one `benchmarks/small_llm.py` run** "
+            f"(the same profile sections and record counts, 2 CPU cores shared by two jobs): about "
+            f"{total / 3600:.1f} hours: {parts}, and {prompts} SmolLM2 prompts at {sec:.1f} s each. Construction, "
+            f"10 and 11 add what they take in the offline profile (table above). A rerun resumes from the last "
+            f"checkpoint and the evaluation lines already written; a busier machine is slower.\n\n"
+            + provenance("python benchmarks/small_llm.py --write-docs"))
 
 
 def main() -> None:
@@ -290,7 +336,8 @@ def main() -> None:
 
         results = json.loads((Path(args.run_dir).expanduser() / "results.json").read_text())
         write_block(DOC, BLOCK, docs_block(results))
-        print(f"wrote {DOC} block {BLOCK}")
+        write_block(README, TIME_BLOCK, time_block(results))
+        print(f"wrote {DOC} block {BLOCK} and {README} block {TIME_BLOCK}")
         return
     results = run(args)
     print(json.dumps({k: v for k, v in results.items() if k not in ("rows", "paired")}, indent=1, default=str))

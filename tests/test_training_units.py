@@ -351,6 +351,8 @@ def test_small_llm_profile_trains_smollm2_under_one_length_rule():
     assert a.bf16 and a.use_cpu and d.bf16  # CPU bf16 autocast
     assert d.disable_dropout is False and dpo.lora["lora_dropout"] == 0.05
     assert dpo.sampling.max_tokens == dpo.answer_tokens == 128
+    # the second pass over the pairs after training is skipped here (CPU time) and on by default
+    assert dpo.evaluate_after is False and load_config("dpo", REPO_ROOT / "params" / "offline.yaml").evaluate_after is True
 
 
 def _run(out: Path, label: str = "tiny-llama stand-in") -> TrainResult:

@@ -5,7 +5,8 @@ paper's sigmoid loss and beta 0.1 are in params/paper.yaml).
 adapter as the reference model), ``init: base`` trains a fresh LoRA on the base (the "DPO only"
 ablation; the reference is the base itself). The reward margin (beta x the chosen-minus-rejected
 log-ratio against the reference) is 0 at the first step by construction (policy = reference, both fp32)
-and is read from the first logged step; the pairs are evaluated once, after training.
+and is read from the first logged step; the pairs are evaluated once, after training (``evaluate_after``;
+the last logged step's margin is reported either way).
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
     trainer = DPOTrainer(model=model, args=args, train_dataset=ds, eval_dataset=ds, processing_class=tok, peft_config=peft_config)
     reference = use_reference(trainer, params)
     started = fit_and_train(trainer, exact, resume_point(args))
-    after = trainer.evaluate()  # each pair once, after training
+    after = trainer.evaluate() if params.evaluate_after else None  # each pair once, after training
     adapter = out / "adapter"
     trainer.save_model(str(adapter))
     tok.save_pretrained(str(adapter))
@@ -224,7 +225,8 @@ def train_dpo(params: DPOParams, progress: bool = True) -> TrainResult:
             "reference": reference,
             "reward_margin_first_step": float(logged[0]["rewards/margins"]) if logged else None,
             "reward_margin_first_logged_step": logged[0].get("step") if logged else None,
-            "reward_margin_after": _metric(after, "rewards/margins"),
+            "reward_margin_last_step": float(logged[-1]["rewards/margins"]) if logged else None,
+            "reward_margin_after": _metric(after, "rewards/margins"),  # None with evaluate_after: false
             "reward_accuracy_after": _metric(after, "rewards/accuracies"),
             "pair_sources": sources,
             "rejected_sampled_share": sources["rejected_shares"]["sampled"],
