@@ -85,6 +85,17 @@ def _project_path(p: Path) -> Path:
 ProjectPath = Annotated[Path, AfterValidator(_project_path)]
 """A path parameter: relative values are taken from the project root, whatever the working directory."""
 
+BUILTIN_CORPUS = "builtin"
+"""``tools_dir: builtin``: the corpus built into petool, always (a keyword, never a folder name)."""
+
+
+def _tools_dir(p: str | Path) -> str | Path:
+    return BUILTIN_CORPUS if str(p) == BUILTIN_CORPUS else project_path(Path(p))
+
+
+ToolsDir = Annotated[str | Path, AfterValidator(_tools_dir)]
+"""``tools_dir``: the keyword ``builtin``, or a folder taken from the project root like any path."""
+
 
 def _is_list_type(annotation: Any) -> bool:
     if get_origin(annotation) in (list, tuple, set):
@@ -160,7 +171,7 @@ def standin_note(params: BaseModel) -> str | None:
     return "offline stand-ins, not LLMs: " + ", ".join(dict.fromkeys(found))
 
 
-_PATH_PARAMS = {"run_dir": ProjectPath, "data": ProjectPath | None, "tools_dir": ProjectPath | None}
+_PATH_PARAMS = {"run_dir": ProjectPath, "data": ProjectPath | None, "tools_dir": ToolsDir | None}
 """Parameters that are paths wherever they appear (every other one is taken as typed unless the
 notebook gives a schema)."""
 
@@ -345,6 +356,6 @@ def profile_from_mapping(raw: dict[str, Any], path: Path, root: Path | None = No
     prof.run_dir = Path(_resolve(prof.run_dir, root))  # type: ignore[arg-type]
     prof.report_dir = Path(_resolve(prof.report_dir, root))  # type: ignore[arg-type]
     prof.data = _resolve(prof.data, root)
-    prof.tools_dir = _resolve(prof.tools_dir, root)
+    prof.tools_dir = prof.tools_dir if prof.tools_dir == BUILTIN_CORPUS else _resolve(prof.tools_dir, root)
     prof.source = path
     return prof

@@ -36,6 +36,24 @@ def test_path_and_relative_paths(tmp_path):
     assert prof.params["07_evaluation"] == {} and prof.source == f
 
 
+def test_tools_dir_builtin_is_a_keyword_not_a_folder(tmp_path):
+    """``tools_dir: builtin`` reaches stage 01 as the built-in corpus, from a profile and through a notebook's
+    ``params.setup``; any other value is a project path."""
+    from petool_utils.construction import BUILTIN_TOOLS_DIR
+    from petool_utils.construction.pipeline import resolve_tools_dir
+    from petool_utils.params import setup
+
+    f = tmp_path / "b.yaml"
+    f.write_text("profile: b\nrun_dir: runs/b\nreport_dir: r\ntools_dir: builtin\nnotebooks: [01_tool_preparation]\n",
+                 encoding="utf-8")
+    prof = load_profile(str(f))
+    assert prof.tools_dir == "builtin"
+    p = setup("01_tool_preparation", run_dir=tmp_path / "run", tools_dir=prof.tools_dir)
+    assert resolve_tools_dir(p.tools_dir) == BUILTIN_TOOLS_DIR
+    q = setup("01_tool_preparation", run_dir=tmp_path / "run", tools_dir="corpora/mine")
+    assert q.tools_dir == REPO_ROOT / "corpora" / "mine" and resolve_tools_dir(q.tools_dir) == q.tools_dir
+
+
 @pytest.mark.parametrize("body, key", [
     ("profile: x\nrun_dir: r\nreport_dir: q\nnotebooks: [a]\nsede: 1\n", "sede"),
     ("profile: x\nrun_dir: r\nreport_dir: q\nnotebooks: [a]\nseed: one\n", "seed"),

@@ -37,11 +37,12 @@ from petool_utils.construction.plots import eps_sweep_figure
 from petool_utils.construction.statistics import category_distribution, fidelity_with_release, figure4, table3
 from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.scoring import score_files
+from petool_utils.params import BUILTIN_CORPUS
 
 def resolve_tools_dir(tools_dir: str | os.PathLike[str] | None) -> Path:
     """``tools_dir`` if given (``"builtin"``: the built-in corpus); else ``$PETOOL_DATA_DIR/toolenv/tools``
     when it exists; else the built-in corpus."""
-    if tools_dir == "builtin":
+    if str(tools_dir) == BUILTIN_CORPUS:
         return BUILTIN_TOOLS_DIR
     if tools_dir:
         return Path(tools_dir).expanduser()
