@@ -93,6 +93,8 @@ class Stages:
         return bool(self.data.get(name, {}).get("finished"))
 
     def record(self, name: str, seconds: float, finished: bool, **info: Any) -> None:
+        if self.path.exists():  # another part (``--part dpo-only``) may have recorded its stages meanwhile
+            self.data = {**self.data, **json.loads(self.path.read_text())}
         row = self.data.setdefault(name, {"seconds": 0.0})
         row["seconds"] = round(row.get("seconds", 0.0) + seconds, 1)
         row["finished"] = finished
@@ -185,6 +187,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results.update(stages=stages.data, rows=rows, paired=paired)
         atomic_write_json(run_dir / "results.json", results)
 
+    only_cfg = dataclasses.replace(dpo_cfg, init="base", stage_dir=None,
+                                   pairs_path=str(dpo_cfg.resolved_stage_dir() / "pairs.jsonl"))
+    if args.part == "dpo-only":  # beside a ``--part main`` run, once its pairs are written
+        if not Path(only_cfg.pairs_path).exists():
+            raise SystemExit(f"no pairs yet at {only_cfg.pairs_path}: start this part once the SFT+DPO run has sampled")
+        sft_meta = json.loads((sft_cfg.resolved_stage_dir() / "adapter" / "petool_training.json").read_text())
+        backend = {"max_context": sft_meta["prompt_budget"], "autocast": sft_meta.get("bf16_autocast", False),
+                   "batch_size": args.batch_size}
+        if not stages.done("dpo only"):
+            r = timed("dpo only", lambda: train_dpo(only_cfg))
+            stages.record("dpo only", 0, True, summary={k: v for k, v in r.summary().items()})
+        timed("eval DPO only", lambda: evaluate_model(f"hf:{base}@{only_cfg.resolved_stage_dir() / 'adapter'}", held,
+                                                      out, gen_opts, **backend))
+        return results
     # SFT
     sft_dir = sft_cfg.resolved_stage_dir()
     if not stages.done("sft"):
@@ -211,7 +227,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pred_dirs["SFT+DPO"] = timed("eval SFT+DPO", lambda: evaluate_model(f"hf:{base}@{dpo_dir / 'adapter'}", held, out,
                                                                         gen_opts, **backend))
     write_results()
-    only_cfg = dataclasses.replace(dpo_cfg, init="base", stage_dir=None, pairs_path=str(dpo_dir / "pairs.jsonl"))
+    if args.part == "main":  # the DPO-only row is another process's (``--part dpo-only``); a final plain run scores all
+        return results
     if not stages.done("dpo only"):
         r = timed("dpo only", lambda: train_dpo(only_cfg))
         stages.record("dpo only", 0, True, summary={k: v for k, v in r.summary().items()})
@@ -327,6 +344,9 @@ def main() -> None:
     ap.add_argument("--eval-entries", type=int, default=30, help="held-out entries evaluated (x 3 settings)")
     ap.add_argument("--batch-size", type=int, default=4, help="prompts per greedy generate call")
     ap.add_argument("--stop-after", choices=("sft", "all"), default="all")
+    ap.add_argument("--part", choices=("all", "main", "dpo-only"), default="all",
+                    help="main: all but the DPO-only row; dpo-only: that row alone, once main has written the pairs "
+                         "(two processes on two cores); a later plain run finds both done and scores everything")
     ap.add_argument("--write-docs", action="store_true", help="write docs/training.md's block from results.json; no training")
     ap.add_argument("overrides", nargs="*", help="key=value overrides of both training sections")
     args = ap.parse_args()
