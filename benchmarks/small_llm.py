@@ -118,6 +118,14 @@ def evaluate_model(spec: str, entries: Sequence[Entry], out: Path, gen_opts: dic
     return out / model_slug(spec)
 
 
+def answer_seconds(pred_dir: Path) -> float | None:
+    """Mean generation seconds per answer over a run's lines (a batch's time shared by its prompts): unlike
+    a stage's wall time it does not lose a sitting that was killed before the stage finished."""
+    secs = [json.loads(x).get("latency_s") or 0.0 for f in sorted(pred_dir.glob("*.jsonl"))
+            for x in f.read_text().splitlines() if x.strip()]
+    return sum(secs) / len(secs) if secs else None
+
+
 def score_rows(pred_dirs: dict[str, Path], entries: Sequence[Entry]) -> tuple[list[dict], list[dict]]:
     """Per (variant, setting) scores with intervals, and the paired comparisons of :data:`COMPARISONS`."""
     from petool_utils.evaluation.reader import read_predictions
@@ -184,7 +192,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     def write_results() -> None:
         rows, paired = score_rows(pred_dirs, held)
-        results.update(stages=stages.data, rows=rows, paired=paired)
+        results.update(stages=stages.data, rows=rows, paired=paired,
+                       seconds_per_prompt={k: answer_seconds(d) for k, d in pred_dirs.items() if k in VARIANTS})
         atomic_write_json(run_dir / "results.json", results)
 
     only_cfg = dataclasses.replace(dpo_cfg, init="base", stage_dir=None,
@@ -289,9 +298,44 @@ def docs_block(results: dict[str, Any]) -> str:
                     f"{_pct(shares.get('built'))} %; reward margin {d.get('reward_margin_first_step') or 0:.3f} at the "
                     f"first step, {last}")
         lines.append(f"| {name} | {row.get('seconds')} | {what}{'' if row.get('finished') else ' (unfinished)'} |")
+    per = results.get("seconds_per_prompt") or {}
+    lines += ["", "Wall seconds count the sittings that finished a stage (one killed mid-stage and resumed is not "
+              "counted); generation seconds per answer, from the prediction lines: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in per.items() if v) + "." if per else
+              "Wall seconds count the sittings that finished a stage."]
     if not dpo:
         lines += ["", "DPO, DPO only and their evaluations had not finished when this block was written."]
+    goals = goals_text(results)
+    if goals:
+        lines += ["", goals]
+    provenance_line = results.get("provenance")
+    if provenance_line:
+        lines += ["", provenance_line]
     return "\n".join(lines)
+
+
+def goals_text(results: dict[str, Any]) -> str:
+    """The issue's two goals, read off the table (so no sentence about them is written by hand): the floor
+    (SFT above zero-shot on Tool Acc, paired interval above 0) and the aim (SFT+DPO at offline:history's Tool
+    Acc), and DPO's effect over SFT whatever its sign."""
+    rows = {(r["variant"], r["setting"]): r for r in results.get("rows", [])}
+    paired = {(p["b"], p["a"]): p for p in results.get("paired", []) if p["setting"] == "all"}
+    out = []
+    floor = paired.get(("SFT", "zero-shot"))
+    if floor:
+        d, ci = floor["tool_acc"]["diff"], floor["tool_acc"]["ci"]
+        met = "met" if ci and ci[0] > 0 else "not met"
+        out.append(f"**Floor ({met})**: SFT - zero-shot Tool Acc {100 * d:+.1f} points{_ci(ci)}.")
+    aim, hist = rows.get(("SFT+DPO", "all")), rows.get(("offline:history", "all"))
+    if aim and hist:
+        met = "met" if aim["tool_acc"] >= hist["tool_acc"] else "not met"
+        out.append(f"**Aim ({met})**: SFT+DPO Tool Acc {_pct(aim['tool_acc'])} against `offline:history`'s "
+                   f"{_pct(hist['tool_acc'])} on the same entries.")
+    eff = paired.get(("SFT+DPO", "SFT"))
+    if eff:
+        out.append(f"**DPO over SFT**: Tool Acc {100 * eff['tool_acc']['diff']:+.1f}{_ci(eff['tool_acc']['ci'])}, "
+                   f"Param Acc {100 * eff['param_acc']['diff']:+.1f}{_ci(eff['param_acc']['ci'])} (paired).")
+    return " ".join(out)
 
 
 README = REPO_ROOT / "README.md"
@@ -318,8 +362,7 @@ def time_block(results: dict[str, Any]) -> str:
     from petool_utils.report.docblocks import provenance
 
     st = results.get("stages", {})
-    per_prompt = [row["seconds"] / (3 * results["heldout_entries"]) for name, row in st.items()
-                  if name.startswith("eval ") and name != "eval offline:history" and row.get("finished")]
+    per_prompt = [v for v in (results.get("seconds_per_prompt") or {}).values() if v]
     trained = {k: st[k]["seconds"] for k in ("sft", "dpo", "dpo only") if st.get(k, {}).get("finished")}
     if not per_prompt or len(trained) < 3:
         return ("Expected time of `small-llm`: not measured yet (`benchmarks/small_llm.py` has not finished its "
@@ -354,7 +397,10 @@ def main() -> None:
     if args.write_docs:
         from petool_utils.report.docblocks import write_block
 
+        from petool_utils.report.docblocks import provenance
+
         results = json.loads((Path(args.run_dir).expanduser() / "results.json").read_text())
+        results["provenance"] = provenance("python benchmarks/small_llm.py --write-docs")
         write_block(DOC, BLOCK, docs_block(results))
         write_block(README, TIME_BLOCK, time_block(results))
         print(f"wrote {DOC} block {BLOCK} and {README} block {TIME_BLOCK}")
