@@ -406,3 +406,25 @@ def test_a_reply_holding_a_lone_surrogate_is_written_escaped_and_reads_back_the_
     assert "\\ud800" in path.read_text(encoding="utf-8") and len(path.read_text().splitlines()) == 2
     assert {k: r["response"] for k, r in read_resolved(path).items()} == {"1": "odd \ud800 reply again",
                                                                          "2": "plain reply"}
+
+
+def test_a_pending_cache_write_does_not_hold_the_lock_for_another_process(tmp_path):
+    """Two runs writing one response cache (two evaluations side by side): the last answers of a burst are
+    committed within moments, not at the next burst a minute of generation later, so the other writer's
+    transaction gets SQLite's one write lock at once instead of timing out with "database is locked"."""
+    import sqlite3
+
+    path = tmp_path / "responses.sqlite"
+    cache = ResponseCache(path)
+    cache.put("k1", "m", "a")
+    cache.put("k2", "m", "b")  # within COMMIT_INTERVAL_S of the first: left pending by the batching
+    time.sleep(0.5)
+    other = sqlite3.connect(str(path), timeout=0)  # another process: no waiting at all
+    other.execute("BEGIN IMMEDIATE")  # takes the write lock, or raises "database is locked"
+    assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 2  # both committed
+    other.execute("INSERT INTO responses VALUES ('k3', 'm', 'c', 0)")
+    other.commit()
+    other.close()
+    cache.put("k4", "m", "d")
+    cache.close()
+    assert len(ResponseCache(path)) == 4

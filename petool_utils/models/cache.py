@@ -66,6 +66,8 @@ class ResponseCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._deferred: BaseException | None = None  # a commit the timer could not make
         self.moved_aside: list[str] = []
         """The damaged files moved aside during this object's life (for the run manifest)."""
         self._broken = False
@@ -136,6 +138,9 @@ class ResponseCache:
         """Store an answer. Text that SQLite cannot hold as UTF-8 (a lone surrogate in a server's reply) is
         not cached: it is asked again next time, and its prediction line is written all the same."""
         with self._lock:
+            if self._deferred is not None:
+                exc, self._deferred = self._deferred, None
+                raise exc
             if self._broken:
                 return
             row = (key, model, response, time.time())
@@ -157,6 +162,21 @@ class ResponseCache:
         self._pending += 1
         if self._pending >= COMMIT_EVERY or time.monotonic() - self._last_commit >= COMMIT_INTERVAL_S:
             self._commit_locked()
+        elif self._timer is None:
+            # An open write transaction holds SQLite's one write lock: the last answers of a burst must not
+            # wait for the next burst (a minute of generation later) to be committed, or another process
+            # writing the same cache times out ("database is locked").
+            self._timer = threading.Timer(COMMIT_INTERVAL_S, self._flush_soon)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _flush_soon(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self.flush()
+        except (sqlite3.Error, WriteError) as exc:  # raised to the caller at its next put
+            self._deferred = exc
 
     def _commit_locked(self) -> None:
         self._conn.commit()
@@ -184,6 +204,9 @@ class ResponseCache:
             self.flush()
         finally:
             with self._lock, contextlib.suppress(sqlite3.Error):
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
                 self._conn.close()
 
 
