@@ -62,11 +62,10 @@ def prepare(categories: list[str], users: int, folder: Path) -> Path:
 def summary() -> dict:
     run = work_dir() / "run"
     u = json.loads((run / "understanding_log.json").read_text())
-    f = json.loads((run / "data_filter_log.json").read_text())
-    m = json.loads((run / "benchmark" / "manifest.json").read_text())
-    users = json.loads((run / "users.json").read_text())
-    return {"stage02": u, "stage05": f, "manifest": m,
-            "n_users": len(users.get("users", users)) if isinstance(users, dict) else len(users)}
+    f_path, m_path = run / "data_filter_log.json", run / "benchmark" / "manifest.json"
+    f = json.loads(f_path.read_text()) if f_path.exists() else {}  # absent when a stage after 02 stopped
+    m = json.loads(m_path.read_text()) if m_path.exists() else None
+    return {"stage02": u, "stage05": f, "manifest": m}
 
 
 def render(s: dict) -> str:
@@ -76,7 +75,11 @@ def render(s: dict) -> str:
     from petool_utils.report.docblocks import provenance
 
     u = s["stage02"]
-    dropped = "; ".join(f"{d['full_name']}: {d['reason']} ({d.get('detail', '')[:120]})" for d in u["dropped"]) or "none"
+    from collections import Counter
+
+    why = Counter(f"{d['reason']}: {str(d.get('detail', '')).split(':')[0]}: "
+                  f"{':'.join(str(d.get('detail', '')).split(':')[1:]).split('(')[0].strip()}" for d in u["dropped"])
+    dropped = "; ".join(f"{k} x{n}" for k, n in why.most_common()) or "none"
     rows = [{"stage": "02 tool understanding", "input": f"{u['n_input']} APIs", "kept": u["n_kept"],
              "kept share": f"{100 * u['n_kept'] / max(1, u['n_input']):.0f}%", "JSON retries": u["json_retries"],
              "dropped, by reason": ", ".join(f"{k} {v}" for k, v in u["counts"].items() if v) or "none"}]
@@ -87,10 +90,14 @@ def render(s: dict) -> str:
                          "JSON retries": v["json_retries"],
                          "dropped, by reason": ", ".join(f"{k} {n}" for k, n in v["counts"].items() if n) or "none"})
     m = s["manifest"]
+    generator = m["generator"] if m else u.get("generator", "?")
+    built = (f"Entries built: train {m['entries']['train']}, test {m['entries']['test']}." if m else
+             f"**No benchmark was built**: the run stopped after stage 02 ({s.get('failure') or 'see the run log'}).")
     return (f"_Written by `python benchmarks/small_llm_construction.py --write-docs`: notebooks 01-06 on a slice of the "
-            f"built-in corpus with **generator {m['generator']}** (a real LLM, greedy, not the offline stand-in), "
-            f"{s['n_users']} users; do not edit by hand._\n\n" + to_markdown(pd.DataFrame(rows)) + "\n\n"
-            f"Entries built: train {m['entries']['train']}, test {m['entries']['test']}. Stage 02 drops: {dropped}.\n\n"
+            f"built-in corpus ({', '.join(s.get('categories') or [])}) with **generator {generator}** (a real LLM, "
+            f"greedy, not the offline stand-in), {s['n_users']} users asked for; do not edit by hand._\n\n"
+            + to_markdown(pd.DataFrame(rows)) + "\n\n"
+            f"{built} Stage 02 drops: {dropped}.\n\n"
             + provenance("python benchmarks/small_llm_construction.py --write-docs"))
 
 
@@ -103,9 +110,16 @@ def main() -> None:
     args = ap.parse_args()
     folder = fetch("smollm2")
     profile = prepare(args.categories.split(","), args.users, folder)
+    failure = None  # the runner's "failed" line, the run folder written as <run> (no machine path in the docs)
     if not args.skip_run:
-        subprocess.run([sys.executable, "-m", "petool_utils.cli", "run", "--profile", str(profile)], check=True, cwd=ROOT)
-    body = render(summary())
+        done = subprocess.run([sys.executable, "-m", "petool_utils.cli", "run", "--profile", str(profile)], cwd=ROOT,
+                              capture_output=True, text=True)
+        print(done.stdout[-4000:], done.stderr[-4000:], sep="\n", file=sys.stderr)
+        failed = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.startswith("failed ")]
+        failure = failed[0].removeprefix("failed").strip().replace(str(work_dir() / "run"), "<run>") if failed else None
+    info = summary()
+    info.update(n_users=args.users, categories=args.categories.split(","), failure=failure)
+    body = render(info)
     print(body)
     if args.write_docs:
         from petool_utils.report.docblocks import write_block

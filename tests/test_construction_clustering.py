@@ -307,3 +307,15 @@ def test_minilm_vectors_are_those_of_sentence_transformers():
     assert ours.shape == ref.shape == (len(texts), 384)
     assert np.abs(ours - ref).max() < 1e-5
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_stage03_says_why_when_stage02_kept_no_api(tmp_path):
+    """A real small LLM can leave stage 02 with nothing (SmolLM2-135M: every reply unusable); stage 03 then
+    names the file, the drops and the generator instead of failing on an empty frame in a plot."""
+    from petool_utils.construction import pipeline
+
+    (tmp_path / "tools_understood.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "understanding_log.json").write_text(json.dumps(
+        {"n_input": 30, "n_kept": 0, "counts": {"llm_reply_unusable": 30}, "generator": "hf:smollm2"}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"kept no API \(30 in, dropped: llm_reply_unusable 30; generator hf:smollm2\)"):
+        pipeline.stage03_cluster(tmp_path, embedder="tfidf")

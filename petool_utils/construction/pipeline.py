@@ -125,6 +125,13 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
     radius rule of :func:`~petool_utils.construction.clustering.choose_eps`; a number: that radius."""
     run_dir = Path(run_dir)
     tools = read_understood(run_dir)
+    if not tools:  # nothing to cluster: say why (stage 02's drops), not fail on an empty frame further on
+        log_path = run_dir / "understanding_log.json"
+        log = read_json(log_path) if log_path.exists() else {}
+        counts = ", ".join(f"{k} {v}" for k, v in (log.get("counts") or {}).items() if v) or "no log"
+        raise ValueError(f"{run_dir / 'tools_understood.jsonl'}: stage 02 kept no API ({log.get('n_input', '?')} in, "
+                         f"dropped: {counts}; generator {log.get('generator', '?')}): nothing to cluster. See "
+                         f"{log_path} for each reply's problem, or use another llm for 02")
     model = get_embedder(embedder)
     emb = model.embed([feature_text(t, features) for t in tools])
     func_emb = emb if features == "func" else model.embed([t.functionality for t in tools])
