@@ -13,6 +13,11 @@ form a group. They give a tool several APIs, as ToolBench tools have: a user who
 of its APIs in the history, and the non-preferred items of a rating-integrated history (up to 5 per entry,
 drawn from one competing tool, as in the release) have enough APIs to come from.
 
+The grown corpus (``grow``, issue 24 item 6) adds six vendors with profiles of their own (``VENDORS``), four
+categories (``NEW_CATEGORIES``), 60 more shared functions offered by 2 to 6 tools each (``FUNCTIONS``, labels
+F10-F69: the same inputs, names and descriptions worded apart, so the release's many groups of 2-3 providers
+have a counterpart here) and one or more functions of one tool only for every new tool (``SINGLETONS``).
+
     python scripts/make_toolcorpus.py            # rewrites petool_utils/resources/toolcorpus/
 """
 
@@ -286,8 +291,389 @@ def build() -> tuple[dict[str, dict], dict[str, str]]:
         api("Headlines", files["News_Media/pocketly_news.json"]["api_list"][0]["description"],
             files["News_Media/pocketly_news.json"]["api_list"][0]["required_parameters"],
             files["News_Media/pocketly_news.json"]["api_list"][0]["optional_parameters"]))
+    grow(files, labels)
     files["Sports/zz_quillstone_scores_mirror.json"] = json.loads(json.dumps(files["Sports/quillstone_scores.json"]))
     return files, labels
+
+
+# -- The grown corpus (issue 24 item 6): many functionality groups of 2-3 providers, as in the release --------
+#
+# Six more vendors, each with its own non-functional profile (pricing and free tier, authentication, rate limit
+# or latency, data freshness, support), written into the first two sentences of every tool description (what
+# the stand-in's non-functional text reads). They open tools in the ten categories above and, with the first
+# five providers, in four new categories.
+
+VENDORS = {
+    "Tallyhat": ("tallyhat.example", "freemium",
+                 "freemium with 1,000 free calls a month, then $0.002 per call, authenticated by an API key header.",
+                 "Data refreshed hourly, median latency around 300 ms, email support on business days."),
+    "Corvid": ("corvid.example", "free",
+               "free for academic and non-profit use with attribution, commercial licences negotiated yearly.",
+               "Rate limited to 10 requests per second, datasets rebuilt nightly, support through a public issue tracker."),
+    "Ferrostack": ("ferrostack.example", "paid",
+                   "a flat monthly subscription with unlimited calls and no overage fees, mutual TLS client certificates for authentication.",
+                   "Hosted in the EU with GDPR data residency and a 24/7 phone support line."),
+    "Lumora": ("lumora.example", "paid",
+               "premium data served from edge locations with sub-50 ms latency, signed JWT access tokens.",
+               "Priced per team seat with a 14-day free trial and a named customer success manager."),
+    "Ziptide": ("ziptide.example", "paid",
+                "budget prepaid credit packs that never expire, HTTP basic authentication.",
+                "Best-effort uptime with no SLA, cached data up to a day old, XML or JSON responses."),
+    "Sablecrest": ("sablecrest.example", "paid",
+                   "built for regulated industries, with HIPAA- and FedRAMP-ready hosting and SAML single sign-on.",
+                   "An audit log of every call, a quarterly release cadence and annual contracts only."),
+}
+
+NEW_CATEGORIES = {"Email": "Mail", "Text_Analysis": "Text", "Health_and_Fitness": "Fitness", "Logistics": "Parcels"}
+"""The four new categories and their tool suffix."""
+
+S, N, B, A = "STRING", "NUMBER", "BOOLEAN", "ARRAY"
+
+# Per category, the functions several tools offer (one functionality group each): required and optional
+# inputs (the same for every provider: the input-format filter keeps only APIs with equal inputs) and the
+# providers' own API names and descriptions (the same function, worded apart). Within a category the functions
+# differ in what they do; a few sit close on purpose (text-to-speech beside speech-to-text, batch beside single
+# translation, a disposable-domain check beside address validation).
+FUNCTIONS = {
+    "Weather": [
+        ([P("city", S, "City name", "Toronto"), P("days", N, "Number of days ahead (1-14)", 7)], [], [
+            ("Quillstone", "Daily forecast", "Day-by-day weather forecast for a city: high and low temperature and chance of rain for up to 14 days ahead."),
+            ("Tallyhat", "forecast_daily", "Forecasts the coming days' weather of a city, giving minimum and maximum temperatures and rain probability per day."),
+            ("Lumora", "getMultiDayForecast", "Multi-day outlook for a city with each day's temperature range and likelihood of precipitation.")]),
+        ([P("lat", N, "Latitude", 52.37), P("lon", N, "Longitude", 4.9)], [P("minutes", N, "Minutes ahead (max 120)", 60)], [
+            ("Brightwave", "Rain nowcast", "Minute-by-minute precipitation intensity expected over the next two hours at a coordinate."),
+            ("Lumora", "precipitationNowcast", "Short-term rain radar nowcast: how much rain will fall at a latitude/longitude in each of the coming minutes.")]),
+        ([P("basin", S, "Ocean basin (atlantic, east_pacific, west_pacific, indian)", "atlantic")], [], [
+            ("Quillstone", "Active hurricanes", "Positions, wind speeds and projected paths of the tropical cyclones currently active in an ocean basin."),
+            ("OpenMeridian", "tropical_storms", "Lists the tropical storms and hurricanes now active in a basin, with their track forecast and maximum sustained winds."),
+            ("Pocketly", "Tropical Cyclone Tracks", "Current tracks of named tropical cyclones in a basin, including intensity and the forecast cone."),
+            ("Tallyhat", "getStormTracker", "Tracker for hurricanes and typhoons active in a basin: centre location, wind strength and predicted path.")]),
+        ([P("station_id", S, "Weather station id", "KDSM")], [P("base_temp", N, "Base temperature in Celsius", 10)], [
+            ("OpenMeridian", "growing_degree_days", "Accumulated growing degree days since the season start at a weather station, for crop planning."),
+            ("Tallyhat", "Growing Degree Day Totals", "Sum of heat units (growing degree days) a weather station has recorded this season, used by farmers to time planting and harvest.")]),
+    ],
+    "Finance": [
+        ([P("amount", N, "Amount to convert", 100), P("from_currency", S, "ISO code of the source currency", "USD"),
+          P("to_currency", S, "ISO code of the target currency", "JPY")], [], [
+            ("Nimbus", "Convert currency", "Converts an amount of money from one currency to another at today's exchange rate."),
+            ("Pocketly", "currency_converter", "Currency converter: the value of a sum in a second currency, using the latest rate."),
+            ("Lumora", "getMoneyConversion", "Amount expressed in another currency, converted at the current foreign exchange rate.")]),
+        ([P("ticker", S, "Stock ticker", "NVDA")], [], [
+            ("OpenMeridian", "company_profile", "Company overview for a ticker: sector, industry, headquarters, employee count and a business summary."),
+            ("Sablecrest", "Issuer profile", "Describes the business behind a stock ticker, its sector and industry, head office and staff size.")]),
+        ([P("symbol", S, "Ticker symbol", "IBM"), P("interval", S, "Bar size: 1min, 1h or 1d", "1d")],
+         [P("start_date", S, "First day YYYY-MM-DD", ""), P("end_date", S, "Last day YYYY-MM-DD", "")], [
+            ("Brightwave", "getHistoricalCandles", "Historical open, high, low, close and volume candles of a security over a period, at a chosen interval."),
+            ("Pocketly", "Historical Prices", "Historical OHLC prices and trading volume of a symbol, aggregated by minute, hour or day."),
+            ("Lumora", "Historical chart bars", "Time series of historical candlestick bars (open/high/low/close, volume) of a symbol's past prices."),
+            ("Sablecrest", "ohlcv_history", "Price history of a ticker as OHLCV candles between two dates."),
+            ("Nimbus", "Price history series", "Past open, high, low and close prices with volumes of a symbol, interval by interval.")]),
+        ([P("principal", N, "Loan amount", 250000), P("annual_rate", N, "Yearly interest rate in percent", 4.5),
+          P("months", N, "Term in months", 360)], [], [
+            ("Sablecrest", "Loan amortization schedule", "Monthly repayment schedule of a loan: instalment, interest and principal part of each payment."),
+            ("OpenMeridian", "loan_payment_calculator", "Computes the monthly payment of a fixed-rate loan and the amortization of each instalment into interest and principal.")]),
+    ],
+    "Translation": [
+        ([P("texts", A, "Strings to translate", ["Hello", "Thank you"]), P("target_lang", S, "Target language code", "de")], [], [
+            ("Quillstone", "Batch translate", "Translates a list of many short strings into one target language in a single request."),
+            ("Ziptide", "translate_batch", "Bulk translation: send an array of texts and receive each of them in the target language.")]),
+        ([P("text", S, "Text to read aloud", "Welcome aboard"), P("voice", S, "Voice name", "en-GB-female-1")], [], [
+            ("Brightwave", "Text to speech", "Synthesises spoken audio (MP3) reading a text aloud in a chosen voice."),
+            ("Corvid", "speech_synthesis", "Turns written text into natural-sounding speech audio with the selected voice."),
+            ("Nimbus", "getSpokenAudio", "Audio file of a text being read out by a synthetic voice.")]),
+        ([P("word", S, "Word", "squirrel"), P("lang", S, "Language code", "en")], [], [
+            ("OpenMeridian", "pronunciation", "Phonetic transcription (IPA) and an audio clip of how a word is pronounced in a language."),
+            ("Corvid", "Word pronunciation", "How to say a word: its International Phonetic Alphabet spelling and a recorded pronunciation.")]),
+        ([P("subtitle_url", S, "URL of an SRT or VTT file", "https://files.example/ep1.srt"), P("target_lang", S, "Target language code", "es")], [], [
+            ("Nimbus", "Translate subtitles", "Translates an SRT or VTT subtitle file given by URL, keeping every cue's timing."),
+            ("Ziptide", "subtitle_translation", "Subtitle files (SRT/VTT) at a URL translated into another language with the timestamps preserved."),
+            ("Corvid", "getCaptionTranslation", "Translated captions of a video: the subtitle track at a URL rendered in the target language, cue times unchanged.")]),
+    ],
+    "Travel": [
+        ([P("airport", S, "IATA code of the airport", "SIN")], [], [
+            ("Quillstone", "Airport lounges", "Lounges at an airport with their terminal, opening hours and which cards or tickets grant entry."),
+            ("Ferrostack", "lounge_finder", "Finds the passenger lounges inside an airport, their location by terminal, hours and access rules.")]),
+        ([P("origin", S, "IATA code of the origin airport", "MAD"), P("destination", S, "IATA code of the destination", "CUN"),
+          P("month", S, "Month YYYY-MM", "2025-09")], [], [
+            ("Nimbus", "Cheapest dates", "Lowest fare found for each day of a month between two airports, to pick the cheapest day to fly."),
+            ("Pocketly", "fare_calendar", "Calendar of the cheapest one-way fares per departure day in a month for a route."),
+            ("Tallyhat", "getLowFareCalendar", "Day-by-day lowest ticket prices over a month for flights from an origin to a destination.")]),
+        ([P("city", S, "Destination city", "Kyoto")], [P("category", S, "museums, landmarks, parks...", "")], [
+            ("Brightwave", "getTopAttractions", "Most visited sights and attractions of a city, with ratings and opening hours."),
+            ("Ferrostack", "Things to do", "Popular things to see and do in a city: museums, landmarks and tours, ranked by visitor reviews."),
+            ("Tallyhat", "attractions", "Top-rated tourist attractions in a destination city with their hours and review scores."),
+            ("Pocketly", "Sightseeing Spots", "Sightseeing highlights of a city, landmarks and museums sorted by traveller rating.")]),
+        ([P("flight_code", S, "Flight number", "FR1234"), P("flight_date", S, "Scheduled date YYYY-MM-DD", "2025-03-14")], [], [
+            ("Quillstone", "Delay compensation", "Checks whether a delayed or cancelled flight entitles passengers to EU261 compensation, and how much."),
+            ("Tallyhat", "compensation_eligibility", "Eligibility and amount of passenger compensation owed for a late or cancelled flight under EU rules.")]),
+    ],
+    "Music": [
+        ([P("audio_url", S, "URL of a short recording", "https://files.example/clip.m4a")], [], [
+            ("Quillstone", "Recognize song", "Identifies the song playing in an audio recording by its acoustic fingerprint and returns title and artist."),
+            ("Corvid", "song_recognition", "Recognises the song in an audio clip from its fingerprint and names the track and artist."),
+            ("Ziptide", "identifySongFromClip", "Which song is playing? Title and artist of the music heard in a short audio clip.")]),
+        ([P("song_title", S, "Song title", "Wonderwall"), P("instrument", S, "guitar, piano or ukulele", "guitar")], [], [
+            ("OpenMeridian", "chords", "Chord progression and chord diagrams for playing a song on guitar, piano or ukulele."),
+            ("Corvid", "Song chords", "Chord chart of a song for a chosen instrument, with the fingering of each chord.")]),
+        ([P("performer", S, "Artist or band", "Khruangbin")], [], [
+            ("Nimbus", "Tour dates", "Upcoming tour dates of a performer: venue, city and date of every announced show."),
+            ("Pocketly", "artist_events", "Announced concerts of one artist on tour, with each show's venue and date."),
+            ("Ziptide", "getUpcomingShows", "Future live shows scheduled for a band or singer, listing venues and dates.")]),
+        ([P("keywords", S, "Search keywords", "true crime")], [P("language", S, "Language code", "")], [
+            ("Nimbus", "Search podcasts", "Finds podcast shows whose title or description matches some keywords."),
+            ("Quillstone", "Podcast Search", "Searches the podcast directory by keywords and returns matching shows with their feeds."),
+            ("Pocketly", "podcast_search", "Podcast lookup by keyword: shows, their publishers and RSS feed links."),
+            ("OpenMeridian", "getPodcastsByKeyword", "Podcasts matching keywords in their name or summary."),
+            ("Ziptide", "Find podcasts", "Discover podcast series about a subject given as keywords."),
+            ("Corvid", "podcasts", "Keyword search over podcast series, returning show names and feed URLs.")]),
+    ],
+    "News_Media": [
+        ([P("keywords", S, "Search keywords", "heat pumps")], [P("from_date", S, "Earliest date YYYY-MM-DD", ""), P("to_date", S, "Latest date YYYY-MM-DD", "")], [
+            ("Quillstone", "Search Articles", "Full-text search of news articles by keywords, optionally limited to a publication date range."),
+            ("OpenMeridian", "article_search", "Looks up news stories containing keywords, published between two optional dates."),
+            ("Corvid", "Find news stories", "News stories that mention some keywords, filtered by a from and to date if given.")]),
+        ([P("url", S, "Article URL", "https://news.example/c")], [P("sentences", N, "Length of the summary in sentences", 3)], [
+            ("Brightwave", "getArticleSummary", "A short summary, a few sentences long, of the news article found at a URL."),
+            ("Ferrostack", "Summarize article", "Condenses a news article given by its link into its key sentences.")]),
+        ([P("subject", S, "Subject of the pictures", "wildfires")], [], [
+            ("Pocketly", "Press photos", "Editorial news photographs about a subject, with caption, photographer and licence."),
+            ("Corvid", "editorial_images", "Licensable news-agency images matching a subject, each with its caption and credit.")]),
+        ([P("election_id", S, "Election id", "el-2024-nl")], [P("region", S, "Region code", "")], [
+            ("Quillstone", "Election results", "Live vote counts and seat projections of an election, overall or for one region."),
+            ("Pocketly", "Vote tally", "Current tally of votes per party or candidate in an election, nationally or by region."),
+            ("Ferrostack", "getElectionCount", "Counted ballots and projected winners of an election, by region or for the whole country.")]),
+    ],
+    "Food": [
+        ([P("restaurant_id", S, "Restaurant id", "rs-81")], [], [
+            ("Brightwave", "getRestaurantMenu", "Dishes on a restaurant's menu with their prices and dietary tags."),
+            ("Tallyhat", "Menu items", "Everything a restaurant serves: menu sections, dish names, prices and allergen labels.")]),
+        ([P("recipe_id", S, "Recipe id", "rc-12")], [], [
+            ("Nimbus", "Recipe steps", "Step-by-step cooking instructions of a recipe, with preparation and cooking times."),
+            ("OpenMeridian", "recipe_instructions", "The method of a recipe: numbered steps, prep time and total cooking time."),
+            ("Ziptide", "How to cook", "Cooking directions for a recipe in order, plus how long preparation and cooking take.")]),
+        ([P("ingredient_lines", S, "One ingredient with its quantity per line", "200 g pasta\n1 tbsp olive oil")], [P("servings", N, "Servings", 2)], [
+            ("Pocketly", "Nutrition Analysis", "Calories, protein, fat and carbohydrates of a whole recipe computed from its ingredient lines, per serving."),
+            ("OpenMeridian", "analyze_recipe_nutrition", "Estimates the nutritional values of a dish from the list of its ingredients and quantities."),
+            ("Tallyhat", "Recipe calories", "Per-serving energy and macronutrients of a recipe, worked out from its ingredient list."),
+            ("Ziptide", "getNutritionFromIngredients", "Nutrient breakdown (kcal, protein, carbs, fat) for a recipe's ingredient text.")]),
+        ([P("spirit", S, "Base spirit", "mezcal")], [], [
+            ("Nimbus", "Cocktails by spirit", "Cocktail recipes that use a given base spirit such as gin, rum or tequila."),
+            ("Ziptide", "cocktails_by_liquor", "Cocktail recipes you can mix with a chosen liquor, with their ingredients and garnish.")]),
+    ],
+    "Sports": [
+        ([P("fixture_id", S, "Fixture id", "fx-301")], [], [
+            ("Nimbus", "Match statistics", "Team statistics of a played match: possession, shots on target, corners and fouls."),
+            ("Lumora", "match_stats", "Per-team match stats such as ball possession, shots, corners and fouls for one fixture."),
+            ("Ferrostack", "getMatchTeamStats", "Team stats of a finished match: each side's possession, shots and fouls.")]),
+        ([P("competition", S, "Competition code", "SA")], [P("season", S, "Season, e.g. 2024", "")], [
+            ("OpenMeridian", "top_scorers", "Leading goal scorers of a competition in a season, with goals and assists."),
+            ("Lumora", "Top goal scorers", "Ranking of the players with the most goals scored in a competition this season.")]),
+        ([P("team_code", S, "Team code", "ARS")], [], [
+            ("Brightwave", "getInjuryReport", "Players of a team who are injured or suspended, with the expected return date."),
+            ("Ferrostack", "Injuries", "Current injury and suspension list of a team's squad and when each player should be back."),
+            ("Nimbus", "injured_players", "Who is out injured or banned in a team, and the estimated date of their comeback.")]),
+        ([P("race_year", N, "Season year", 2023), P("round", N, "Round number", 5)], [], [
+            ("OpenMeridian", "race_results", "Finishing order, lap times and points of a motor race, given the season year and the round."),
+            ("Brightwave", "getGrandPrixResult", "Classification of a Grand Prix: drivers' finishing positions, times and points scored.")]),
+    ],
+    "eCommerce": [
+        ([P("keyword", S, "Search keyword", "standing desk")], [P("max_price", N, "Highest price", "")], [
+            ("Nimbus", "Product search", "Searches the catalogue for products matching a keyword, optionally under a maximum price."),
+            ("Quillstone", "Search Products", "Finds items for sale whose title matches a keyword, with an optional price ceiling."),
+            ("Sablecrest", "catalog_search", "Keyword lookup across the product catalogue, filterable by highest price."),
+            ("Ziptide", "getProductsByKeyword", "Products whose names match a search keyword, cheapest first, up to a price limit.")]),
+        ([P("asin", S, "Amazon standard identification number", "B08N5WRWNW")], [], [
+            ("Pocketly", "Product details", "Full details of a product by its ASIN: title, images, specifications and current offers."),
+            ("Brightwave", "getProductByAsin", "Product details of one catalogue item identified by ASIN, including specs, pictures and offers.")]),
+        ([P("zip", S, "US ZIP code", "94103")], [], [
+            ("Quillstone", "Sales Tax Rate", "Combined state and local sales tax rate that applies to purchases delivered to a US ZIP code."),
+            ("Sablecrest", "sales_tax", "US sales tax percentage for a ZIP code, broken down into state, county and city parts."),
+            ("Ziptide", "Tax by ZIP", "The sales tax rate charged on orders shipped to a ZIP code.")]),
+        ([P("card_number", S, "Gift card number", "6006491234567890"), P("pin", S, "Card PIN", "1234")], [], [
+            ("Nimbus", "Gift card balance", "Remaining balance and expiry date of a gift card, given its number and PIN."),
+            ("Brightwave", "checkGiftCardBalance", "How much balance is left on a gift card and until when it is valid.")]),
+    ],
+    "Mapping": [
+        ([P("ip", S, "IPv4 or IPv6 address", "8.8.8.8")], [], [
+            ("Nimbus", "IP geolocation", "Approximate city, region, country and coordinates of an IP address."),
+            ("Pocketly", "ip_lookup", "Locates an IPv4 or IPv6 address: country, city and rough latitude/longitude."),
+            ("Ferrostack", "getLocationOfIp", "Where an IP address is: its country, city and approximate position on the map.")]),
+        ([P("partial_address", S, "What the user typed so far", "221B Baker")], [P("country_code", S, "Country code", "")], [
+            ("Quillstone", "Address Autocomplete", "Suggests complete addresses while a user is typing the first characters of one."),
+            ("Sablecrest", "autocompleteAddress", "Type-ahead address suggestions that complete a partially typed street address.")]),
+        ([P("bbox", S, "Bounding box: min lon, min lat, max lon, max lat", "-0.2,51.4,0.1,51.6")], [], [
+            ("OpenMeridian", "traffic_incidents", "Accidents, road works and closures currently reported inside a bounding box."),
+            ("Ferrostack", "Road disruptions", "Live road closures, crashes and construction zones reported within a map area."),
+            ("Sablecrest", "getTrafficIncidents", "Current traffic incidents (collisions, lane closures, roadworks) in a rectangular map area.")]),
+        ([P("near", S, "Place or address", "Utrecht Centraal")], [P("connector", S, "CCS, CHAdeMO or Type 2", "")], [
+            ("Nimbus", "EV charging stations", "Electric-vehicle charging points near a place, with connector types and power."),
+            ("Pocketly", "ev_chargers", "Charging stations for electric cars around a location, listing plug types and kW."),
+            ("Quillstone", "Charging Points", "Public EV chargers close to a place and the connectors and charging speed each offers."),
+            ("OpenMeridian", "findChargingStations", "Where to charge an electric car near a location: station list with plugs and power output."),
+            ("Sablecrest", "Electric vehicle chargers", "Nearby electric vehicle charging sites with their connector standards and maximum power.")]),
+    ],
+    "Email": [
+        ([P("email", S, "Email address", "jane.doe@example.org")], [], [
+            ("Nimbus", "Validate email", "Checks whether an email address is well formed, its domain accepts mail and the mailbox exists."),
+            ("Quillstone", "Email Verification", "Verifies an email address: syntax, MX records of the domain and whether the mailbox is deliverable."),
+            ("Tallyhat", "verify_address", "Tells if an email address is real and deliverable by checking its format, domain and mailbox."),
+            ("Ziptide", "getEmailValidity", "Deliverability check of an email address (syntax, mail server, mailbox).")]),
+        ([P("to", S, "Recipient address", "ops@example.org"), P("subject", S, "Subject line", "Weekly report"),
+          P("body", S, "Plain-text body", "Hi team, the report is attached.")], [], [
+            ("Quillstone", "Send Email", "Sends a transactional email with a subject and body to one recipient."),
+            ("Sablecrest", "send_message", "Delivers an email message (subject plus text body) to a recipient address."),
+            ("Tallyhat", "Send mail", "Sends a single email to a recipient with the given subject line and content.")]),
+        ([P("domain", S, "Email domain", "mailinator.com")], [], [
+            ("Nimbus", "Disposable domain check", "Whether an email domain belongs to a throwaway (temporary) mailbox provider."),
+            ("Ziptide", "isDisposableDomain", "Detects disposable, temporary or burner email domains used for one-off sign-ups.")]),
+        ([P("mailbox_id", S, "Mailbox id", "mb-17")], [P("unread_only", B, "Only unread messages", False)], [
+            ("Sablecrest", "List inbox messages", "Messages in a mailbox's inbox with sender, subject and date, optionally only the unread ones."),
+            ("Ziptide", "inbox", "Reads the inbox of a mailbox: each message's sender, subject and received time; can skip read mail.")]),
+        ([P("campaign_id", S, "Campaign id", "cmp-2024-05")], [], [
+            ("Quillstone", "Campaign statistics", "Open rate, click rate, bounces and unsubscribes of an email campaign."),
+            ("Tallyhat", "campaign_report", "How an email campaign performed: opens, clicks, bounces and opt-outs."),
+            ("Sablecrest", "getCampaignMetrics", "Engagement metrics of a sent newsletter campaign (opens, clicks, bounce rate, unsubscribes).")]),
+    ],
+    "Text_Analysis": [
+        ([P("text", S, "Text to analyse", "The delivery was late but the support team was wonderful.")], [], [
+            ("OpenMeridian", "sentiment", "Scores how positive or negative the tone of a text is."),
+            ("Brightwave", "getSentiment", "Sentiment analysis of a text: positive, neutral or negative, with a confidence score."),
+            ("Corvid", "Sentiment analysis", "Detects the emotional polarity of a piece of writing and how strong it is."),
+            ("Lumora", "Opinion polarity", "Classifies a text's opinion as favourable, neutral or unfavourable with a score.")]),
+        ([P("document", S, "Document text", "Ada Lovelace met Charles Babbage in London in 1833.")], [P("entity_types", S, "Comma-separated types", "")], [
+            ("Brightwave", "extractNamedEntities", "Finds the people, organisations, places and dates mentioned in a document."),
+            ("Lumora", "Named entity recognition", "Named-entity recognition: every person, company, location and date a document names.")]),
+        ([P("passage", S, "Passage", "Solar panels convert sunlight into electricity using photovoltaic cells.")], [P("max_keywords", N, "How many", 10)], [
+            ("OpenMeridian", "keywords", "The most important keywords and key phrases of a passage, ranked by relevance."),
+            ("Corvid", "Keyphrase extraction", "Extracts the key phrases that best describe what a passage is about."),
+            ("Lumora", "Keyword ranking", "Ranks the keywords and phrases that characterise a passage's topic.")]),
+        ([P("content", S, "Text", "It was the best of times, it was the worst of times.")], [], [
+            ("Corvid", "Readability", "Flesch reading-ease score and school grade level of a text."),
+            ("Brightwave", "getReadingLevel", "How hard a text is to read: grade level and reading-ease indices.")]),
+        ([P("text_a", S, "First text", "A cat sat on the mat."), P("text_b", S, "Second text", "The mat had a cat on it.")], [], [
+            ("OpenMeridian", "text_similarity", "Semantic similarity score between two texts, from 0 (unrelated) to 1 (same meaning)."),
+            ("Lumora", "Compare texts", "How close in meaning two passages are, as a similarity value between 0 and 1."),
+            ("Corvid", "Semantic match", "Measures whether two texts say the same thing, returning a similarity between zero and one.")]),
+    ],
+    "Health_and_Fitness": [
+        ([P("weight_kg", N, "Body weight in kg", 72), P("height_cm", N, "Height in cm", 178)], [], [
+            ("Pocketly", "bmi_calculator", "Body mass index from weight and height, with its WHO weight category."),
+            ("Tallyhat", "Body mass index", "Computes BMI for a weight in kilograms and a height in centimetres and says whether it is under, normal or over weight."),
+            ("Lumora", "getBmi", "BMI value and classification (underweight, healthy, overweight, obese) for a body weight and height.")]),
+        ([P("activity", S, "Activity", "swimming"), P("duration_min", N, "Minutes", 45)], [P("body_weight", N, "Weight in kg", 70)], [
+            ("Pocketly", "calories_burned", "Energy burned doing an exercise such as running or swimming for some minutes."),
+            ("Sablecrest", "Exercise Calories", "Kilocalories spent on a physical activity over a duration, adjusted for body weight.")]),
+        ([P("muscle", S, "Muscle group", "hamstrings")], [P("equipment", S, "Available equipment", "")], [
+            ("Lumora", "Exercises by muscle", "Strength exercises that train a muscle group, with instructions and the equipment needed."),
+            ("Tallyhat", "workout_exercises", "Exercise library filtered by target muscle and available equipment, each with how-to steps."),
+            ("Sablecrest", "getExerciseList", "Gym moves targeting a chosen muscle, optionally limited to some equipment.")]),
+        ([P("age", N, "Age in years", 38)], [P("resting_hr", N, "Resting heart rate", 60)], [
+            ("Sablecrest", "Heart Rate Zones", "Training heart-rate zones (fat burn, cardio, peak) computed from age and resting pulse."),
+            ("Pocketly", "hr_zones", "Target pulse ranges for each training intensity zone, from a person's age and resting heart rate.")]),
+        ([P("body_mass", N, "Body weight in kg", 65)], [P("activity_level", S, "low, moderate or high", "moderate")], [
+            ("Tallyhat", "Water intake", "Recommended daily amount of drinking water for a body weight and activity level."),
+            ("Lumora", "dailyWaterIntake", "How many litres of water a person should drink per day given body weight and how active they are.")]),
+    ],
+    "Logistics": [
+        ([P("tracking_number", S, "Tracking number", "1Z999AA10123456784")], [P("carrier", S, "Carrier code", "")], [
+            ("Quillstone", "Track Shipment", "Current status and scan history of a parcel from its tracking number."),
+            ("Ferrostack", "parcel_tracking", "Where a package is now and every checkpoint it passed, by tracking number and carrier."),
+            ("Ziptide", "Shipment tracking status", "Tracks the delivery progress of a shipment: latest event, location and expected delivery date."),
+            ("Nimbus", "getTrackingEvents", "Tracking events of a shipment (picked up, in transit, out for delivery, delivered)."),
+            ("Pocketly", "Where is my parcel", "Looks up a package by its tracking code and reports its last known location and ETA.")]),
+        ([P("from_postcode", S, "Sender postcode", "10115"), P("to_postcode", S, "Recipient postcode", "75001"),
+          P("weight_grams", N, "Parcel weight in grams", 1500)], [], [
+            ("Quillstone", "Rate Quote", "Prices and transit times of the carriers' services for sending a parcel between two postcodes."),
+            ("Ferrostack", "shipping_rate_quotes", "Compares the rates each delivery service quotes, and its transit time, for a parcel of a given weight between postcodes."),
+            ("Nimbus", "Postage prices", "Cost of posting a package of some weight from one postcode to another, per service level.")]),
+        ([P("pickup_address", S, "Collection address", "Keizersgracht 1, Amsterdam"), P("pickup_date", S, "Date YYYY-MM-DD", "2025-02-03")], [], [
+            ("Ferrostack", "schedulePickup", "Books a courier to collect parcels at an address on a chosen day."),
+            ("Ziptide", "Courier collection", "Arranges for a driver to pick up shipments from an address on a date.")]),
+        ([P("goods_description", S, "What is shipped", "cotton t-shirts")], [], [
+            ("Quillstone", "HS Code Lookup", "Harmonized System tariff code for goods described in words, for customs declarations."),
+            ("Ziptide", "customs_code", "Suggests the customs (HS) commodity code that classifies a product description."),
+            ("Pocketly", "Tariff classification", "Classifies goods for export paperwork by finding their Harmonized System code.")]),
+        ([P("locker_near", S, "Place or postcode", "Gent Sint-Pieters")], [], [
+            ("Nimbus", "Parcel lockers", "Self-service parcel lockers and pick-up points near a place, with opening hours."),
+            ("Pocketly", "pickup_points", "Nearby lockers and shops where parcels can be collected or dropped off.")]),
+    ],
+}
+
+# Functions one tool offers alone (every new tool has at least one); input names unique in their category.
+SINGLETONS = {
+    ("Tallyhat", "Weather"): [("Heat index", "Felt temperature from air temperature and relative humidity.", [P("air_temp_c", N, "Air temperature", 31), P("humidity_pct", N, "Relative humidity", 70)], [])],
+    ("Lumora", "Weather"): [("Road surface conditions", "Ice and wetness forecast for a stretch of motorway.", [P("road_segment", S, "Segment id", "A2-14")], [])],
+    ("Lumora", "Finance"): [("Analyst ratings", "Buy, hold and sell recommendations of brokers for a stock, with price targets.", [P("rated_ticker", S, "Ticker", "AMZN")], [])],
+    ("Sablecrest", "Finance"): [("Sanctions screening", "Whether a person or company appears on international sanctions lists.", [P("party_name", S, "Name", "Acme Trading Ltd")], [])],
+    ("Corvid", "Translation"): [("Parallel corpus sample", "Aligned sentence pairs from an open parallel corpus for a language pair.", [P("lang_pair", S, "Pair such as en-pt", "en-pt")], [])],
+    ("Ziptide", "Translation"): [("Character count", "Billable characters of a text before it is sent for translation.", [P("billable_text", S, "Text", "Hello world")], [])],
+    ("Ferrostack", "Travel"): [("Rail pass prices", "Prices of interrail and national rail passes by number of travel days.", [P("pass_days", N, "Travel days", 7)], [])],
+    ("Tallyhat", "Travel"): [("Jet lag plan", "A sleep and light schedule to adapt to a new time zone before a trip.", [P("hours_shift", N, "Time-zone shift in hours", 6)], [])],
+    ("Ziptide", "Music"): [("Royalty free loops", "Short music loops free to use in videos, by mood.", [P("loop_mood", S, "Mood", "calm")], [])],
+    ("Corvid", "Music"): [("Public domain scores", "Sheet music of a classical work that is in the public domain.", [P("composer", S, "Composer", "Satie")], [])],
+    ("Corvid", "News_Media"): [("Media bias rating", "Political leaning and factual reporting rating of a news outlet.", [P("outlet_domain", S, "Outlet domain", "news.example")], [])],
+    ("Ferrostack", "News_Media"): [("Paywall status", "Whether articles of a publisher sit behind a paywall, and its price.", [P("publisher_name", S, "Publisher", "Daily Example")], [])],
+    ("Tallyhat", "Food"): [("Table booking", "Reserve a table at a restaurant for a party size and time.", [P("party_size", N, "Guests", 4), P("booking_time", S, "ISO time", "2025-04-05T19:30")], [])],
+    ("Ziptide", "Food"): [("Food recalls", "Recent official recalls of food products for safety reasons.", [], [P("recall_country", S, "Country code", "")])],
+    ("Lumora", "Sports"): [("Player tracking data", "Positions of every player on the pitch, ten times a second, for one match.", [P("tracking_match", S, "Match id", "m-501")], [])],
+    ("Ferrostack", "Sports"): [("Ticket availability", "Seats still on sale for an upcoming match.", [P("ticket_event", S, "Event id", "ev-88")], [])],
+    ("Sablecrest", "eCommerce"): [("Fraud score", "Risk score that an online order is fraudulent.", [P("order_payload", S, "Order as JSON", "{}")], [])],
+    ("Ziptide", "eCommerce"): [("Bulk price import", "Upload a CSV file of product prices to the shop.", [P("price_csv_url", S, "CSV URL", "https://files.example/prices.csv")], [])],
+    ("Ferrostack", "Mapping"): [("Low emission zones", "City zones that restrict old or polluting vehicles and their rules.", [P("lez_city", S, "City", "Milan")], [])],
+    ("Sablecrest", "Mapping"): [("Flood risk", "Flood hazard class of a parcel of land from official maps.", [P("parcel_ref", S, "Cadastral reference", "NL-123")], [])],
+    ("Nimbus", "Email"): [("MX records", "Mail exchanger DNS records of a domain, by priority.", [P("dns_domain", S, "Domain", "example.org")], [])],
+    ("Quillstone", "Email"): [("DMARC report", "Aggregate DMARC authentication results reported for a sending domain.", [P("dmarc_domain", S, "Domain", "example.com")], [])],
+    ("Tallyhat", "Email"): [("Email templates", "Saved HTML email templates of the account.", [], [P("template_tag", S, "Tag", "")])],
+    ("Sablecrest", "Email"): [("Encrypted message", "Send an end-to-end encrypted email to a verified recipient.", [P("secure_recipient", S, "Recipient", "legal@example.org"), P("secure_body", S, "Body", "Confidential")], [])],
+    ("Ziptide", "Email"): [("Bounce list", "Addresses that hard-bounced in the last 30 days.", [], [P("bounce_since", S, "Date YYYY-MM-DD", "")])],
+    ("OpenMeridian", "Text_Analysis"): [("Stopword list", "Common stopwords of a language.", [P("stop_lang", S, "Language", "nl")], [])],
+    ("Brightwave", "Text_Analysis"): [("Live chat moderation", "Streams moderation flags for the messages of a live chat room.", [P("chat_room", S, "Room id", "room-3")], [])],
+    ("Corvid", "Text_Analysis"): [("Word frequencies", "Counts of every word in a text, most frequent first.", [P("freq_text", S, "Text", "to be or not to be")], [])],
+    ("Lumora", "Text_Analysis"): [("Toxicity", "Probability that a comment is insulting, threatening or obscene.", [P("comment", S, "Comment", "you are great")], [])],
+    ("Pocketly", "Health_and_Fitness"): [("Step goal", "A daily step target that grows week by week from a current average.", [P("avg_steps", N, "Current daily average", 6000)], [])],
+    ("Lumora", "Health_and_Fitness"): [("Sleep score", "Quality score of a night's sleep from wearable data.", [P("sleep_record", S, "Record id", "sl-9")], [])],
+    ("Sablecrest", "Health_and_Fitness"): [("Patient consent", "Record a patient's consent to share fitness data with a clinic.", [P("patient_ref", S, "Patient reference", "pt-4"), P("clinic_ref", S, "Clinic reference", "cl-2")], [])],
+    ("Tallyhat", "Health_and_Fitness"): [("Running pace", "Pace per kilometre for a distance and a finishing time.", [P("run_km", N, "Distance in km", 10), P("finish_minutes", N, "Time in minutes", 55)], [])],
+    ("Quillstone", "Logistics"): [("Proof of delivery", "Signature image and timestamp of a delivered consignment.", [P("consignment_ref", S, "Consignment", "C-77")], [])],
+    ("Ferrostack", "Logistics"): [("Pallet freight quote", "Price to move pallets by truck between two countries.", [P("pallets", N, "Number of pallets", 3), P("lane", S, "Lane such as DE-PL", "DE-PL")], [])],
+    ("Ziptide", "Logistics"): [("Print label", "A printable shipping label PDF for a booked shipment.", [P("booking_ref", S, "Booking", "B-42")], [])],
+    ("Nimbus", "Logistics"): [("Carrier list", "Carriers the service can track, with their codes.", [], [P("carrier_region", S, "Region", "")])],
+    ("Pocketly", "Logistics"): [("Delivery photo", "The photo the courier took when leaving a parcel at the door.", [P("delivery_ref", S, "Delivery", "D-5")], [])],
+}
+
+
+def vendor_tool(vendor, suffix, category, apis):
+    host, pricing, s1, s2 = VENDORS[vendor]
+    return {"tool_name": f"{vendor} {suffix}", "category_name": category,
+            "tool_description": f"{suffix} API by {vendor}: {s1} {s2}", "home_url": f"https://{host}/{suffix.lower()}",
+            "pricing": pricing, "api_list": apis}
+
+
+def grow(files: dict[str, dict], labels: dict[str, str]) -> None:
+    """Add the shared functions of ``FUNCTIONS`` (labels F10...) and the ``SINGLETONS`` to the corpus: to the tools
+    above where the provider has one in the category, else to a new tool of that provider."""
+    suffixes = {cat: suffix for cat, suffix, *_ in GROUPS} | NEW_CATEGORIES
+    copy = lambda x: json.loads(json.dumps(x))  # noqa: E731
+
+    def tool_file(prov, cat):
+        rel = f"{cat}/{prov.lower()}_{suffixes[cat].lower()}.json"
+        if rel not in files:
+            make = vendor_tool if prov in VENDORS else tool
+            files[rel] = make(prov, suffixes[cat], cat, [])
+        return files[rel]
+
+    n = len(GROUPS)
+    for cat, funcs in FUNCTIONS.items():
+        for req, opt, offers in funcs:
+            gid = f"F{n:02d}"
+            n += 1
+            for prov, name, desc in offers:
+                obj = tool_file(prov, cat)
+                obj["api_list"].append(api(name, desc, copy(req), copy(opt)))
+                labels[f"<{cat}>.<{obj['tool_name']}>.<{name}>"] = gid
+    for (prov, cat), items in SINGLETONS.items():
+        for name, desc, req, opt in items:
+            tool_file(prov, cat)["api_list"].append(api(name, desc, copy(req), copy(opt)))
 
 
 def main() -> None:

@@ -247,17 +247,24 @@ def _auto(tools, embedder):
 
 @pytest.mark.parametrize("embedder", ["minilm", "tfidf"])
 def test_builtin_corpus_defaults_recover_its_groups(tmp_path, embedder):
-    """The profile defaults (eps auto) on the built-in corpus, against its known labels (MiniLM at the old
-    fixed eps 0.1 reached ARI 0.913)."""
+    """The profile defaults (eps auto) on the built-in corpus, against its known labels: 70 groups of 2-6
+    providers whose names and descriptions are worded apart. MiniLM (the offline profile's) recovers them at
+    ARI 0.976 without a false pair. TF-IDF (the smoke profile's, no model to load) sees words, not paraphrases:
+    it misses the providers that word a function differently (recall about 0.82) and, without the input-format
+    filter, pairs a few APIs that share words (precision 0.98)."""
     tools = _understood(BUILTIN_TOOLS_DIR, tmp_path)
     choice, groups = _auto(tools, embedder)
     labels = load_func_labels(BUILTIN_LABELS)
     s = score_groups(groups, labels, [t.full_name for t in tools])
-    assert s.ari >= 0.95 and s.pair_precision == 1.0 and choice.rule == "decoy_fdr"
+    assert choice.rule == "decoy_fdr"
+    if embedder == "minilm":
+        assert s.ari >= 0.95 and s.pair_precision == 1.0
+    else:
+        assert s.ari >= 0.85 and s.pair_precision >= 0.95
     labelled = [g for g in groups.values() if any(m in labels for m in g)]
-    assert len(labelled) == 10
+    assert len(labelled) == (68 if embedder == "minilm" else 66)
     # The corpus's other APIs are each a function of one provider only. MiniLM groups none of them; TF-IDF,
-    # at the wide radius its distances need on 145 short texts, pairs a few (the smoke profile's price for
+    # at the wide radius its distances need on short texts, pairs a few (the smoke profile's price for
     # loading no model; the offline profile uses MiniLM).
     assert len(groups) - len(labelled) == (0 if embedder == "minilm" else 3)
 
@@ -280,7 +287,8 @@ def test_stage03_writes_the_rule_and_a_fixed_eps_still_works(tmp_path):
     auto = pipeline.stage03_cluster(tmp_path, embedder="tfidf", eps_values=[0.3])
     info = json.loads((tmp_path / "clustering.json").read_text())
     assert info["eps_rule"]["rule"] == "decoy_fdr" and info["eps"] == auto["eps"] > 0
-    assert info["score"]["ari"] >= 0.95
+    # TF-IDF with the input-format filter: no false pair, some differently worded providers missed (ARI 0.89)
+    assert info["score"]["ari"] >= 0.85 and info["score"]["pair_precision"] == 1.0 and len(auto["groups"]) >= 60
     n = len(auto["tools"])
     for name in ("embeddings.npy", "embeddings_clustering.npy"):
         assert np.load(tmp_path / name).shape[0] == n
