@@ -198,17 +198,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     only_cfg = dataclasses.replace(dpo_cfg, init="base", stage_dir=None,
                                    pairs_path=str(dpo_cfg.resolved_stage_dir() / "pairs.jsonl"))
-    if args.part == "dpo-only":  # beside a ``--part main`` run, once its pairs are written
-        if not Path(only_cfg.pairs_path).exists():
-            raise SystemExit(f"no pairs yet at {only_cfg.pairs_path}: start this part once the SFT+DPO run has sampled")
-        sft_meta = json.loads((sft_cfg.resolved_stage_dir() / "adapter" / "petool_training.json").read_text())
-        backend = {"max_context": sft_meta["prompt_budget"], "autocast": sft_meta.get("bf16_autocast", False),
-                   "batch_size": args.batch_size}
+    def sft_backend() -> dict[str, Any]:
+        """Every row is evaluated at the SFT adapter's prompt budget and precision (zero-shot included)."""
+        meta = json.loads((sft_cfg.resolved_stage_dir() / "adapter" / "petool_training.json").read_text())
+        return {"max_context": meta["prompt_budget"], "autocast": meta.get("bf16_autocast", False),
+                "batch_size": args.batch_size}
+
+    def dpo_only_row(backend: dict[str, Any]) -> Path:
         if not stages.done("dpo only"):
             r = timed("dpo only", lambda: train_dpo(only_cfg))
             stages.record("dpo only", 0, True, summary={k: v for k, v in r.summary().items()})
-        timed("eval DPO only", lambda: evaluate_model(f"hf:{base}@{only_cfg.resolved_stage_dir() / 'adapter'}", held,
-                                                      out, gen_opts, **backend))
+        return timed("eval DPO only", lambda: evaluate_model(
+            f"hf:{base}@{only_cfg.resolved_stage_dir() / 'adapter'}", held, out, gen_opts, **backend))
+
+    if args.part == "dpo-only":  # beside a ``--part main`` run, once its pairs are written
+        if not Path(only_cfg.pairs_path).exists():
+            raise SystemExit(f"no pairs yet at {only_cfg.pairs_path}: start this part once the SFT+DPO run has sampled")
+        dpo_only_row(sft_backend())
         return results
     # SFT
     sft_dir = sft_cfg.resolved_stage_dir()
@@ -216,9 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         r = timed("sft", lambda: train_sft(sft_cfg))
         stages.record("sft", 0, True, summary=r.summary())
     sft_adapter = sft_dir / "adapter"
-    budget = json.loads((sft_adapter / "petool_training.json").read_text())["prompt_budget"]
-    autocast = json.loads((sft_adapter / "petool_training.json").read_text()).get("bf16_autocast", False)
-    backend = {"max_context": budget, "autocast": autocast, "batch_size": args.batch_size}
+    backend = sft_backend()
     # the floor first: SFT and zero-shot on the held-out entries
     for name, spec in (("SFT", f"hf:{base}@{sft_adapter}"), ("zero-shot", f"hf:{base}")):
         pred_dirs[name] = timed(f"eval {name}", lambda spec=spec: evaluate_model(spec, held, out, gen_opts, **backend))
@@ -238,11 +242,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     write_results()
     if args.part == "main":  # the DPO-only row is another process's (``--part dpo-only``); a final plain run scores all
         return results
-    if not stages.done("dpo only"):
-        r = timed("dpo only", lambda: train_dpo(only_cfg))
-        stages.record("dpo only", 0, True, summary={k: v for k, v in r.summary().items()})
-    pred_dirs["DPO only"] = timed("eval DPO only", lambda: evaluate_model(
-        f"hf:{base}@{only_cfg.resolved_stage_dir() / 'adapter'}", held, out, gen_opts, **backend))
+    pred_dirs["DPO only"] = dpo_only_row(backend)
     write_results()
     return results
 
@@ -395,9 +395,7 @@ def main() -> None:
     args = ap.parse_args()
     args.run_dir = args.run_dir or str(default_run_dir())
     if args.write_docs:
-        from petool_utils.report.docblocks import write_block
-
-        from petool_utils.report.docblocks import provenance
+        from petool_utils.report.docblocks import provenance, write_block
 
         results = json.loads((Path(args.run_dir).expanduser() / "results.json").read_text())
         results["provenance"] = provenance("python benchmarks/small_llm.py --write-docs")
