@@ -131,3 +131,62 @@ def test_openai_embedder_needs_a_configured_server(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ConfigurationError, match="OPENAI_BASE_URL"):
         get_embedder("openai:text-embedding-3-small")
+
+
+@pytest.fixture
+def clean_server_env(monkeypatch):
+    """A loopback server without faults (every reply the stand-in's), configured as the openai: server."""
+    with LoopbackServer(Faults(), standin=OfflineStandinLLM(seed=0)) as srv:
+        for var in ("PETOOL_OPENAI_BASE_URL", "PETOOL_OPENAI_API_KEY"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-loopback-test")
+        yield srv
+
+
+def test_json_mode_schema_sends_each_tasks_reply_schema_and_the_replies_fit_it(tmp_path, clean_server_env):
+    """``json_mode: schema`` puts the task's reply schema in every request body, in the form llama.cpp's
+    server reads (``{"type": "json_object", "schema": ...}``); the schema accepts the replies the stages
+    use (checked by the jsonschema library, not by petool) and rejects the prose a small model writes."""
+    import jsonschema
+
+    from petool_utils.construction.llm_prompts import REPLY_SCHEMAS, task_messages
+    from petool_utils.construction.standin import OfflineStandinLLM as S
+
+    rd = tmp_path / "run"
+    pipeline.stage01_prepare(rd, "builtin")
+    out = pipeline.stage02_understand(rd, llm=MODEL, json_mode="schema", progress=False, concurrency=8)
+    sent = clean_server_env.stats.options
+    n_apis = out["log"].n_input
+    assert len(sent) == 2 * n_apis  # both tasks of every API, no retry (the replies are JSON)
+    tasks = [o["response_format"]["schema"] for o in sent]
+    assert tasks.count(REPLY_SCHEMAS["tool_use_example"]) == n_apis
+    assert tasks.count(REPLY_SCHEMAS["tool_description"]) == n_apis
+    assert all(o["response_format"]["type"] == "json_object" for o in sent)
+    assert json.loads((rd / "understanding_log.json").read_text())["json_mode"] == "schema"
+    t = out["tools"][0]
+    jsonschema.validate(t.example.model_dump(mode="json"), REPLY_SCHEMAS["tool_use_example"])
+    jsonschema.validate({"functionality": t.functionality, "non_functional": t.non_functional},
+                        REPLY_SCHEMAS["tool_description"])
+    reply = json.loads(S().answer(task_messages(
+        "new_instructions", {"n_items": 2, "tool": {"full_name": "<A>.<B>.<C>", "functionality": "get the weather"},
+                             "group_tools": [], "existing": []})))
+    jsonschema.validate(reply, REPLY_SCHEMAS["new_instructions"])
+    for bad, task in ((["not", "an", "object"], "tool_use_example"), ({"instruction": "x"}, "tool_use_example"),
+                      ({"functionality": ""} , "tool_description"), ([], "new_instructions")):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, REPLY_SCHEMAS[task])
+    # a rerun in the default mode does not reuse the schema mode's rows (the request differs, so do replies)
+    clean_server_env.reset_stats()
+    (rd / "tools_understood.jsonl").unlink()
+    pipeline.stage02_understand(rd, llm=MODEL, progress=False, concurrency=8)
+    assert len(clean_server_env.stats.options) == 2 * n_apis
+    assert all("response_format" not in o for o in clean_server_env.stats.options)
+
+
+@pytest.mark.parametrize("llm", ["offline-standin", "hf:/nowhere"])
+def test_json_mode_schema_is_refused_where_no_server_reads_it(tmp_path, llm):
+    with pytest.raises(ValueError, match="json_mode: schema needs an openai: llm"):
+        pipeline.stage02_understand(tmp_path, llm=llm, json_mode="schema")
+    with pytest.raises(ValueError, match="json_mode must be one of"):
+        pipeline.stage05_create(tmp_path, llm=llm, json_mode="grammar")

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from petool_utils.construction.llm_prompts import RETRY_MESSAGE, task_messages
+from petool_utils.construction.llm_prompts import RETRY_MESSAGE, response_format, task_messages
 from petool_utils.models.base import ChatLLM, ChatRequest, make_llm as make_backend
 from petool_utils.models.cache import CachedLLM
 from petool_utils.models.spec import ModelSpec, SpecError
@@ -37,6 +37,20 @@ def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float
     else:
         options = {"seed": seed}
     return CachedLLM(make_backend(parsed, **options), cache_path)
+
+
+def check_json_mode(spec: str, json_mode: str | None) -> str:
+    """``json_mode`` for a construction llm: ``schema`` only where a server reads ``response_format``
+    (``openai:``; the in-process backends do not constrain decoding, and would silently ignore it)."""
+    from petool_utils.construction.llm_prompts import JSON_MODES
+
+    mode = json_mode or "none"
+    if mode not in JSON_MODES:
+        raise ValueError(f"json_mode must be one of {JSON_MODES}, got {json_mode!r}")
+    if mode != "none" and not spec.startswith("openai:"):
+        raise ValueError(f"json_mode: {mode} needs an openai: llm (a server that reads response_format, such as "
+                         f"llama.cpp's); got llm {spec!r}")
+    return mode
 
 
 def extract_json(text: str) -> Any:
@@ -91,7 +105,7 @@ def _parse(reply: str, expect: type) -> Any:
 
 
 def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], max_retries: int = 2,
-              **opts: Any) -> list[TaskResult]:
+              json_mode: str | None = None, **opts: Any) -> list[TaskResult]:
     """Ask every ``(task, payload, expected JSON type)`` at once; re-ask the unusable replies in rounds.
 
     Round 0 sends every first try in one :meth:`ChatLLM.chat_many` call (the backend keeps up to its
@@ -100,8 +114,12 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
     options: part of the cache key (so a retry is never answered from the cache with the reply that
     failed) and, by the seam's convention, never sent to a server. Each task's conversation is exactly
     the one a task-by-task loop would have, so the results equal a sequential run's.
+
+    ``json_mode="schema"`` sends each task's reply schema as ``response_format`` (a server that constrains
+    decoding to it, llama.cpp's, then returns JSON of the right shape; :func:`.llm_prompts.response_format`).
     """
     convs = [task_messages(task, payload) for task, payload, _ in tasks]
+    formats = [response_format(task, json_mode) for task, _, _ in tasks]
     results: list[TaskResult | None] = [None] * len(tasks)
     errors = ["no reply"] * len(tasks)
     pending = list(range(len(tasks)))
@@ -109,7 +127,8 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
         if not pending:
             break
         call_opts = dict(opts, sample_index=attempt) if attempt else dict(opts)
-        got = llm.chat_many([ChatRequest(convs[i], call_opts) for i in pending])
+        got = llm.chat_many([ChatRequest(convs[i], call_opts if formats[i] is None else
+                                         {**call_opts, "response_format": formats[i]}) for i in pending])
         retry = []
         for i, res in zip(pending, got):
             if not res.ok:
@@ -129,6 +148,6 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
 
 
 def run_task(llm: ChatLLM, task: str, payload: dict[str, Any], expect: type, max_retries: int = 2,
-             **opts: Any) -> TaskResult:
+             json_mode: str | None = None, **opts: Any) -> TaskResult:
     """One task (see :func:`run_tasks`)."""
-    return run_tasks(llm, [(task, payload, expect)], max_retries, **opts)[0]
+    return run_tasks(llm, [(task, payload, expect)], max_retries, json_mode, **opts)[0]

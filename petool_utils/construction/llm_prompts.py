@@ -62,6 +62,39 @@ SYSTEM_PROMPTS = {
     "new_instructions": NEW_INSTRUCTIONS,
 }
 
+_CALL = {"type": "object", "properties": {"instruction": {"type": "string", "minLength": 1},
+                                         "parameters": {"type": "object"}},
+         "required": ["instruction", "parameters"]}
+REPLY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "tool_use_example": _CALL,
+    "tool_description": {"type": "object",
+                         "properties": {"functionality": {"type": "string", "minLength": 1},
+                                        "non_functional": {"type": "string", "minLength": 1}},
+                         "required": ["functionality", "non_functional"]},
+    "new_instructions": {"type": "array", "items": _CALL, "minItems": 1},
+}
+"""The JSON schema of each task's reply (the formats the prompts above ask for), for servers that constrain
+decoding to it (``json_mode: schema``). The stages still check every reply themselves: a schema gives valid JSON
+of the right shape, not a documented parameter name."""
+
+JSON_MODES = ("none", "schema")
+
+
+def response_format(task: str, json_mode: str | None) -> dict[str, Any] | None:
+    """The ``response_format`` an OpenAI-compatible server gets for a task: ``schema`` sends the task's reply
+    schema in the form llama.cpp's server reads (``{"type": "json_object", "schema": ...}``: a grammar built
+    from the schema constrains decoding, so a small model cannot write prose or code instead of the reply);
+    ``none`` (or None) sends nothing. OpenAI's own JSON mode is not offered: it allows only an object at the
+    top, and ``new_instructions`` replies with a list."""
+    if json_mode in (None, "none"):
+        return None
+    if json_mode not in JSON_MODES:
+        raise ValueError(f"json_mode must be one of {JSON_MODES}, got {json_mode!r}")
+    if task not in REPLY_SCHEMAS:
+        raise ValueError(f"unknown construction task {task!r}; expected one of {TASKS}")
+    return {"type": "json_object", "schema": REPLY_SCHEMAS[task]}
+
+
 RETRY_MESSAGE = "Your reply could not be used ({problem}). Reply again with valid JSON only, in the format asked."
 
 

@@ -24,8 +24,8 @@ from petool_utils.construction.clustering import (EpsChoice, choose_eps, eps_swe
 from petool_utils.construction.export import (release_record, split_users, write_benchmark, write_registries,
                                               write_split_exports)
 from petool_utils.construction.histories import create_all
-from petool_utils.construction.llm_calls import make_llm
-from petool_utils.construction.preferences import build_users, read_users, write_users
+from petool_utils.construction.llm_calls import check_json_mode, make_llm
+from petool_utils.construction.preferences import DEFAULT_SAMPLING_ORDER, build_users, read_users, write_users
 from petool_utils.construction.toolbench import prepare_tools, write_tools, read_tools
 from petool_utils.construction.understanding import read_understood, understand_tools, write_understood
 from petool_utils.benchmark.data import load_entries, parse_entry
@@ -100,16 +100,19 @@ def stage01_prepare(run_dir: str | os.PathLike[str], tools_dir: str | None = Non
 
 def stage02_understand(run_dir: str | os.PathLike[str], llm: str = "offline-standin", seed: int = 0,
                        fault_rate: float = 0.0, max_retries: int = 2, concurrency: int = 16,
-                       request_timeout: float = 60.0, batch_size: int = 512, progress: bool = True) -> dict[str, Any]:
-    """Tool understanding; an ``openai:`` llm gets ``concurrency`` requests in flight, ``request_timeout`` s each."""
+                       request_timeout: float = 60.0, batch_size: int = 512, progress: bool = True,
+                       json_mode: str = "none") -> dict[str, Any]:
+    """Tool understanding; an ``openai:`` llm gets ``concurrency`` requests in flight, ``request_timeout`` s each.
+    ``json_mode: schema`` sends each reply's JSON schema to the server (llama.cpp's constrains decoding to it)."""
     run_dir = Path(run_dir)
+    json_mode = check_json_mode(llm, json_mode)
     client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate,
                       concurrency=concurrency, timeout=request_timeout)
-    tools, log = understand_tools(read_tools(run_dir), client, run_dir, max_retries, progress, batch_size)
+    tools, log = understand_tools(read_tools(run_dir), client, run_dir, max_retries, progress, batch_size, json_mode)
     write_understood(run_dir, tools, log)
     write_fragment(run_dir, "02_tool_understanding", f"Tool understanding (generator: {client.name})",
                    f"<p>Generator <b>{html.escape(client.name)}</b>; {log.n_kept} of {log.n_input} APIs understood; "
-                   f"JSON retries {log.json_retries}; cache hits {client.hits}, misses {client.misses}.</p>"
+                   f"JSON retries {log.json_retries} (JSON mode {json_mode}); cache hits {client.hits}, misses {client.misses}.</p>"
                    + _counts_html(log.counts))
     return {"tools": tools, "log": log, "generator": client.name}
 
@@ -177,7 +180,7 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
 
 def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm", n_users: int = 40,
                         tools_per_user: int | Sequence[int] = (2, 36), top_k: int = 2, seed: int = 0,
-                        popularity: str = "retrieval", sampling_order: str | float = 0.5,
+                        popularity: str = "retrieval", sampling_order: str | float = DEFAULT_SAMPLING_ORDER,
                         max_attempts: int = 200) -> dict[str, Any]:
     """Users who prefer tools (``tools_per_user``: a number or [min, max], drawn per user). ``popularity:
     uniform`` is the debiased switch (no similarity retrieval, each user's own order): see
@@ -223,13 +226,16 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                    max_history: int | None = 20, seed: int = 0, fault_rate: float = 0.0, max_retries: int = 2,
                    concurrency: int = 16, request_timeout: float = 60.0, trl: bool = True,
                    progress: bool = True, min_disliked: int = 2, query_source: str = "release",
-                   params_source: str = "release", retriever: str | None = None) -> dict[str, Any]:
+                   params_source: str = "release", retriever: str | None = None,
+                   json_mode: str = "none") -> dict[str, Any]:
     """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports.
 
     ``query_source`` / ``params_source``: ``release`` (the release's provenance: reused tool-use scenarios and
     disliked history instructions, the example's parameters) or ``fresh`` (the LLM's new ones: the debiased
     switches). ``retriever``: the dense retriever of the candidates over the API documents (``minilm``, the
-    stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile); None: ``embedder``."""
+    stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile); None: ``embedder``. ``json_mode``:
+    as in stage 02."""
+    json_mode = check_json_mode(llm, json_mode)
     if not 0 < liked_share < 1:
         raise ValueError(f"liked_share must be in (0, 1), got {liked_share}")
     run_dir = Path(run_dir)
@@ -241,7 +247,7 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate,
                       concurrency=concurrency, timeout=request_timeout)
     data, log = create_all(users.users, by_name, client, queries_per_user, seed, max_history, liked_share,
-                           max_disliked, max_retries, min_disliked, query_source, params_source)
+                           max_disliked, max_retries, min_disliked, query_source, params_source, json_mode)
     queries = [(u, qi, q) for u in data for qi, q in enumerate(u.queries)]
     largest = max((len(v) for v in groups.values()), default=0)
     retriever = retriever or embedder

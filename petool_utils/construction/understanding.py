@@ -61,6 +61,7 @@ class UnderstandingLog(FilterLog):
     """``understanding_log.json``: the filter log plus the JSON retries (replies re-asked), as stage 05 counts them."""
 
     json_retries: int = 0
+    json_mode: str = "none"
 
 
 def _example(value: Any) -> ToolExample | None:
@@ -70,7 +71,8 @@ def _example(value: Any) -> ToolExample | None:
     return ToolExample(instruction=value["instruction"], parameters=value.get("parameters", {}))
 
 
-def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int = 2) -> list[dict[str, Any] | None]:
+def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int = 2,
+                     json_mode: str | None = None) -> list[dict[str, Any] | None]:
     """Progress rows for a batch of APIs, both LLM calls of every API sent together (see ``run_tasks``).
 
     A row is ``{"full_name", "generator", "json_retries", "tool": <UnderstoodTool>}`` or, for a reply never
@@ -80,10 +82,12 @@ def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int
     rows: list[dict[str, Any] | None] = [None] * len(tools)
 
     def row(i: int, retries: int, **what: Any) -> dict[str, Any]:
-        return {"full_name": tools[i].full_name, "generator": llm.name, "json_retries": retries, **what}
+        return {"full_name": tools[i].full_name, "generator": llm.name, "json_mode": json_mode or "none",
+                "json_retries": retries, **what}
 
     examples: dict[int, tuple[ToolExample, int]] = {}
-    for i, res in enumerate(run_tasks(llm, [("tool_use_example", d, dict) for d in docs], max_retries)):
+    for i, res in enumerate(run_tasks(llm, [("tool_use_example", d, dict) for d in docs], max_retries,
+                                         json_mode)):
         if res.request_failed:
             continue
         ex = _example(res.value) if res.ok else None
@@ -93,7 +97,7 @@ def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int
             examples[i] = (ex, res.json_retries)
     order = sorted(examples)
     asked = [("tool_description", dict(docs[i], example=examples[i][0].model_dump()), dict) for i in order]
-    for i, res in zip(order, run_tasks(llm, asked, max_retries)):
+    for i, res in zip(order, run_tasks(llm, asked, max_retries, json_mode)):
         if res.request_failed:
             continue
         ex, retries = examples[i]
@@ -108,9 +112,10 @@ def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int
     return rows
 
 
-def understand_tool(llm: ChatLLM, t: ToolRecord, max_retries: int = 2) -> UnderstoodTool | str:
+def understand_tool(llm: ChatLLM, t: ToolRecord, max_retries: int = 2,
+                    json_mode: str | None = None) -> UnderstoodTool | str:
     """The understood record, or the reason it could not be understood (a reply never valid)."""
-    row = understand_batch(llm, [t], max_retries)[0]
+    row = understand_batch(llm, [t], max_retries, json_mode)[0]
     if row is None:
         raise LLMError(f"{llm.name}: no reply for {t.full_name}")
     return row["failed"] if "failed" in row else UnderstoodTool.model_validate(row["tool"])
@@ -118,7 +123,7 @@ def understand_tool(llm: ChatLLM, t: ToolRecord, max_retries: int = 2) -> Unders
 
 def understand_tools(tools: list[ToolRecord], llm: ChatLLM, run_dir: str | os.PathLike[str],
                      max_retries: int = 2, progress: bool = True,
-                     batch_size: int = 512) -> tuple[list[UnderstoodTool], UnderstandingLog]:
+                     batch_size: int = 512, json_mode: str | None = None) -> tuple[list[UnderstoodTool], UnderstandingLog]:
     """Stage 02 over a corpus, ``batch_size`` APIs at a time, resumable through ``tools_understood.partial.jsonl``.
 
     Each batch's rows are appended to the progress file when the batch is answered; a killed run loses at
@@ -129,16 +134,17 @@ def understand_tools(tools: list[ToolRecord], llm: ChatLLM, run_dir: str | os.Pa
     partial = run_dir / "tools_understood.partial.jsonl"
     run_dir.mkdir(parents=True, exist_ok=True)
     repair_torn_tail(partial)
-    # rows of another generator (the llm changed since the interrupted run) are redone, not reused
+    # rows of another generator or JSON mode (changed since the interrupted run) are redone, not reused
     done: dict[str, dict[str, Any]] = {r["full_name"]: r for r in iter_jsonl(partial)
-                                       if r.get("generator") == llm.name and ("tool" in r or "failed" in r)}
+                                       if r.get("generator") == llm.name and ("tool" in r or "failed" in r)
+                                       and r.get("json_mode", "none") == (json_mode or "none")}
     todo = [t for t in tools if t.full_name not in done]
     unanswered: list[str] = []
     with open(partial, "a", encoding="utf-8") as out, \
             tqdm(total=len(tools), initial=len(tools) - len(todo), desc="02 tool understanding", disable=not progress) as bar:
         for start in range(0, len(todo), max(1, batch_size)):
             batch = todo[start : start + max(1, batch_size)]
-            for t, row in zip(batch, understand_batch(llm, batch, max_retries)):
+            for t, row in zip(batch, understand_batch(llm, batch, max_retries, json_mode)):
                 if row is None:
                     unanswered.append(t.full_name)
                     continue
@@ -159,7 +165,7 @@ def understand_tools(tools: list[ToolRecord], llm: ChatLLM, run_dir: str | os.Pa
     counts = Counter({"llm_reply_unusable": 0})
     counts.update(d.reason for d in dropped)
     log = UnderstandingLog(stage="02_tool_understanding", generator=llm.name, n_input=len(tools), n_kept=len(kept),
-                           counts=dict(counts), dropped=dropped,
+                           counts=dict(counts), dropped=dropped, json_mode=json_mode or "none",
                            json_retries=sum(int(done[t.full_name].get("json_retries", 0)) for t in tools))
     return kept, log
 
