@@ -78,7 +78,7 @@ def run_way(way: str, folder: Path, entries, setting: str, gen_opts: dict, log_d
         py = llamacpp_python()
         argv = llamacpp_server_argv(py, gguf_path(SMOLLM2), port, alias=ALIAS, n_ctx=4096)
         spec, ready = f"openai:{ALIAS}", f"http://127.0.0.1:{port}/v1/models"
-    kw = {"timeout": 600.0, "retry": RetryPolicy(max_retries=2), "concurrency": 1}
+    kw = {"timeout": 600.0, "retry": RetryPolicy(max_retries=2)}
     with running_server(argv, ready, log=log_dir / f"{way}.log"):
         os.environ["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
         os.environ.setdefault("OPENAI_API_KEY", "EMPTY")
