@@ -103,8 +103,11 @@ def compare(entries, dirs: dict[str, Path], setting: str) -> dict:
     for a, b in itertools.combinations(dirs, 2):
         both = [i for i in ids if texts[a].get(i) is not None and texts[b].get(i) is not None]
         same = sum((texts[a][i] or "").strip() == (texts[b][i] or "").strip() for i in both)
-        tool = sum(parse(texts[a][i]).tool_name == parse(texts[b][i]).tool_name for i in both)
-        out["pairs"][f"{a} vs {b}"] = {"compared": len(both), "identical": same, "same_tool": tool}
+        named = [(parse(texts[a][i]).tool_name, parse(texts[b][i]).tool_name) for i in both]
+        # a pair where neither answer names a tool is not agreement on a tool: counted apart
+        out["pairs"][f"{a} vs {b}"] = {"compared": len(both), "identical": same,
+                                       "same_tool": sum(x is not None and x == y for x, y in named),
+                                       "neither_names_a_tool": sum(x is None and y is None for x, y in named)}
     for w, p in preds.items():
         recs = p.settings[setting].records.values() if setting in p.settings else []
         row = {"answered": sum(1 for r in recs if r.get("error") is None),
@@ -124,7 +127,8 @@ def render(res: dict, setting: str, n_short: int, n_total: int, max_tokens: int,
 
     pct = lambda k, n: f"{100 * k / n:.0f}% ({k}/{n})" if n else "-"  # noqa: E731
     pairs = pd.DataFrame([{"pair": k, "identical answers": pct(v["identical"], v["compared"]),
-                           "same tool named (reference parser)": pct(v["same_tool"], v["compared"])}
+                           "both name the same tool (reference parser)": pct(v["same_tool"], v["compared"]),
+                           "neither names a tool": pct(v.get("neither_names_a_tool", 0), v["compared"])}
                           for k, v in res["pairs"].items()])
     ways = pd.DataFrame([{"way": w, "answered": v["answered"],
                           "Tool Acc (reference)": f"{100 * v['reference']['tool_acc']:.1f}",
