@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,7 +82,8 @@ def summary(way: str = "hf") -> dict:
 
 def drop_reason(d: dict) -> str:
     """``llm_reply_unusable: tool_use_example: not valid JSON: Expecting value`` (the detail without its position)."""
-    return f"{d['reason']}: {str(d.get('detail', '')).split(' (')[0].strip()}"
+    detail = re.sub(r"( at)?: line \d+ column \d+.*$", "", str(d.get("detail", "")).split(" (")[0].strip())
+    return f"{d['reason']}: {detail}"
 
 
 DECODING = {"hf": "greedy, free decoding",
@@ -110,7 +112,7 @@ def render(s: dict) -> str:
     m = s["manifest"]
     generator = m["generator"] if m else u.get("generator", "?")
     built = (f"Entries built: train {m['entries']['train']}, test {m['entries']['test']}." if m else
-             f"**No benchmark was built**: the run stopped after stage 02 ({s.get('failure') or 'see the run log'}).")
+             f"**No benchmark was built**: the run stopped ({s.get('failure') or 'see the run log'}).")
     wall = f" Wall time of the run (notebooks 01-06, this sitting): {s['wall_s']:.0f} s." if s.get("wall_s") else ""
     command = f"python benchmarks/small_llm_construction.py --way {s['way']} --write-docs"
     return (f"_Written by `{command}`: notebooks 01-06 on a slice of the "
@@ -144,8 +146,9 @@ def main() -> None:
                     raise SystemExit("no llama-cpp-python[server] venv (PETOOL_LLAMACPP_PYTHON or "
                                      "~/.cache/petool/llamacpp-venv; the README says how to build it)")
                 port = free_port()
+                # n_ctx holds a retry's conversation (prompt, the bad reply, the retry message): 4,096 did not
                 stack.enter_context(running_server(
-                    llamacpp_server_argv(py, gguf_path(SMOLLM2), port, alias=LLAMACPP_ALIAS, n_ctx=4096, n_threads=1),
+                    llamacpp_server_argv(py, gguf_path(SMOLLM2), port, alias=LLAMACPP_ALIAS, n_ctx=8192, n_threads=1),
                     f"http://127.0.0.1:{port}/v1/models", log=work_dir(args.way) / "server.log"))
                 env.update(OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1", OPENAI_API_KEY="EMPTY")
             t0 = time.perf_counter()

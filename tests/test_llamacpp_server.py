@@ -62,3 +62,30 @@ def test_llamacpp_serves_the_gguf_through_openai(llamacpp, bench_entries, tmp_pa
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in (tmp_path / "out" / model_slug("openai:smollm2") / "none.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["error"] is None and r["response"].strip() for r in rows)
+
+
+def test_json_mode_schema_makes_llamacpp_reply_in_the_tasks_shape(llamacpp, monkeypatch):
+    """The grammar llama.cpp builds from ``response_format``'s schema: SmolLM2's tool-use replies parse as
+    the object the prompt asks for (free decoding, it wrote prose or code on the same prompts:
+    docs/construction.md), checked by the jsonschema library."""
+    import jsonschema
+
+    from petool_utils.construction.llm_calls import run_tasks
+    from petool_utils.construction.llm_prompts import REPLY_SCHEMAS
+    from petool_utils.models.base import make_llm
+    from petool_utils.models.spec import ModelSpec
+
+    for var in ("OPENAI_API_KEY", "PETOOL_OPENAI_API_KEY", "PETOOL_OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", llamacpp)
+    llm = make_llm(ModelSpec.parse("openai:smollm2"), concurrency=1, timeout=600.0)
+    docs = [{"api_name": "Get song lyrics", "api_description": "Lyrics of a song by title and artist",
+             "required_parameters": [{"name": "title", "type": "STRING", "default": ""}],
+             "optional_parameters": [{"name": "artist", "type": "STRING", "default": ""}]},
+            {"api_name": "Air quality", "api_description": "Current air quality index for a city",
+             "required_parameters": [{"name": "city", "type": "STRING", "default": "Oslo"}],
+             "optional_parameters": []}]
+    res = run_tasks(llm, [("tool_use_example", d, dict) for d in docs], max_retries=0, json_mode="schema")
+    for r in res:
+        assert r.ok and r.json_retries == 0, r.error
+        jsonschema.validate(r.value, REPLY_SCHEMAS["tool_use_example"])
