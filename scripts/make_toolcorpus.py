@@ -7,9 +7,10 @@ filter has something to count: deprecated APIs (by word and by flag), an undocum
 parameter, a duplicated tool file, a repeated API name, an alias endpoint; one provider names a
 parameter differently so the input-format check of stage 03 has something to split.
 
-Besides its one API of the category's shared functionality, every provider's tool offers 1 to 4 APIs of its
+Besides its one API of the category's shared functionality, every provider's tool offers 1 or 2 APIs of its
 own (``UNIQUE``): functions no other provider offers, each with parameter names of its own, so they never
-form a group. They give a tool several APIs, as ToolBench tools have: a user who prefers a tool has several
+form a group; a provider's third and fourth such functions make a second tool of its in the category
+(``SIBLING``), one that offers no group. They give a tool several APIs, as ToolBench tools have: a user who prefers a tool has several
 of its APIs in the history, and the non-preferred items of a rating-integrated history (up to 5 per entry,
 drawn from one competing tool, as in the release) have enough APIs to come from.
 
@@ -17,6 +18,18 @@ The grown corpus (``grow``, issue 24 item 6) adds six vendors with profiles of t
 categories (``NEW_CATEGORIES``), 60 more shared functions offered by 2 to 6 tools each (``FUNCTIONS``, labels
 F10-F69: the same inputs, names and descriptions worded apart, so the release's many groups of 2-3 providers
 have a counterpart here) and one or more functions of one tool only for every new tool (``SINGLETONS``).
+
+Tools with no group (``add_ungrouped``, issue 24): above, every tool offered a group, while in ToolBench most tools
+offer none (the shared dev slice: 67 of 428 tools are in groups). Stage 04 draws a seed tool of a free group plus
+its ``top_k`` non-functional neighbours and discards a draw that overlaps the user's groups, so with grouped tools
+only most draws were discarded, users stopped short of the tools they asked for and the histories were short
+(median 35 against the release's 56; the reference's tool in the shown window 0.889 against 0.521). ``UNGROUPED``
+adds 69 tools (226 APIs, 1 to 6 a tool) whose functions no other tool offers, with parameter names no other API
+uses (checked when written), unlabelled: by the providers above, most in a category where they have a grouped
+tool (its nearest neighbour, so a draw gains it without an overlap), and by eight vendors with profiles of their
+own (``UNGROUPED_VENDORS``), in the categories above and fourteen new ones (``UNGROUPED_CATEGORIES``); a
+provider's third and fourth ``UNIQUE`` functions form a second tool of its in the category (``SIBLING``), so a
+grouped tool, the reference's, has fewer APIs of its own in the history.
 
     python scripts/make_toolcorpus.py            # rewrites petool_utils/resources/toolcorpus/
 """
@@ -110,6 +123,11 @@ GROUPS = [
       "Geocoding: street address to latitude and longitude."],
      [P("address", "STRING", "Street address", "1 Main Street, Springfield")], [P("language", "STRING", "Result language", "en")]),
 ]
+
+# The suffix of a provider's second tool in a category: the functions of its own beyond the first two (below).
+SIBLING = {"Weather": "Outdoors", "Finance": "Investor", "Translation": "Lexicon", "Travel": "Journeys",
+           "Music": "Catalog", "News_Media": "Newsroom", "Food": "Kitchen", "Sports": "Stats",
+           "eCommerce": "Storefront", "Mapping": "Places"}
 
 # Unique APIs (no equivalent elsewhere): they stay ungrouped.
 EXTRAS = {
@@ -211,7 +229,7 @@ UNIQUE = {
         ("League standings", "Current table of a football league.", [P("table_league", "STRING", "League code", "PD")], []),
         ("Player stats", "Season statistics of a player.", [P("player_id", "STRING", "Player id", "pl-10")], []),
         ("Team roster", "Squad list of a team.", [P("roster_team", "STRING", "Team id", "tm-5")], []),
-        ("Fixtures", "Upcoming matches of a team.", [P("fixture_team", "STRING", "Team id", "tm-8")], []),
+        ("Fixtures", "Upcoming matches of a club.", [P("fixture_team", "STRING", "Team id", "tm-8")], []),
         ("Transfer news", "Latest player transfers.", [], [P("transfer_window", "STRING", "Window", "")]),
         ("Head to head", "Past results between two teams.", [P("h2h_home", "STRING", "Home team id", "tm-1"), P("h2h_away", "STRING", "Away team id", "tm-2")], []),
         ("Venue info", "Capacity and location of a stadium.", [P("venue_id", "STRING", "Venue id", "v-4")], []),
@@ -274,9 +292,12 @@ def build() -> tuple[dict[str, dict], dict[str, str]]:
             for ename, edesc, ereq, eopt in EXTRAS.get((prov, cat), []):
                 apis.append(api(ename, edesc, ereq, eopt))
             start = sum(1 + (gi + j) % 4 for j in range(k))
-            for uname, udesc, ureq, uopt in UNIQUE[cat][start : start + 1 + (gi + k) % 4]:
-                apis.append(api(uname, udesc, json.loads(json.dumps(ureq)), json.loads(json.dumps(uopt))))
+            own = [api(uname, udesc, json.loads(json.dumps(ureq)), json.loads(json.dumps(uopt)))
+                   for uname, udesc, ureq, uopt in UNIQUE[cat][start : start + 1 + (gi + k) % 4]]
+            apis += own[:2]
             files[f"{cat}/{prov.lower()}_{suffix.lower()}.json"] = tool(prov, suffix, cat, apis)
+            if own[2:]:  # the provider's third and fourth functions of its own: a sibling tool with no group
+                files[f"{cat}/{prov.lower()}_{SIBLING[cat].lower()}.json"] = tool(prov, SIBLING[cat], cat, own[2:])
     # Deliberately bad entries, one per filter.
     files["Weather/brightwave_weather.json"]["api_list"].append(
         api("Weather v1", "[DEPRECATED] Old current-weather endpoint, use Current weather.", [P("city", "STRING", "City", "")], []))
@@ -292,6 +313,7 @@ def build() -> tuple[dict[str, dict], dict[str, str]]:
             files["News_Media/pocketly_news.json"]["api_list"][0]["required_parameters"],
             files["News_Media/pocketly_news.json"]["api_list"][0]["optional_parameters"]))
     grow(files, labels)
+    add_ungrouped(files)
     files["Sports/zz_quillstone_scores_mirror.json"] = json.loads(json.dumps(files["Sports/quillstone_scores.json"]))
     return files, labels
 
@@ -674,6 +696,452 @@ def grow(files: dict[str, dict], labels: dict[str, str]) -> None:
     for (prov, cat), items in SINGLETONS.items():
         for name, desc, req, opt in items:
             tool_file(prov, cat)["api_list"].append(api(name, desc, copy(req), copy(opt)))
+
+
+# -- Ungrouped tools (issue 24, helper i24-solo): tools that offer no functionality group ---------------------
+#
+# In ToolBench most tools offer nothing another tool offers (the shared dev slice: 67 of 428 tools sit in a
+# functionality group); above, every tool does. Stage 04 draws a user's tools as a seed tool of a free group
+# plus its ``top_k`` nearest tools in non-functional attributes, and discards a draw that overlaps the user's
+# groups. With only grouped tools most draws overlap, so users stop short of the tools they ask for and their
+# histories are short. The tools below offer functions no other tool offers (each API a function of its own,
+# with parameter names no other API uses, so stage 03 never groups them; they are not labelled), in the
+# categories above and in fourteen new ones, by the providers above (their profiles) and by eight more vendors
+# with profiles of their own (``UNGROUPED_VENDORS``); 1 to 8 APIs a tool, as in ToolBench.
+
+UNGROUPED_VENDORS = {
+    "Harborline": ("harborline.example", "freemium",
+                   "a free plan of 10,000 requests a day, OAuth2 only for endpoints that touch user data.",
+                   "Data taken from official government sources and refreshed every morning, answers within a second."),
+    "Mosswick": ("mosswick.example", "free",
+                 "a hobby project run by one developer, free with no key and no guarantees.",
+                 "Slow at peak hours, no uptime promise, support limited to a README and a mailing list."),
+    "Kestrelo": ("kestrelo.example", "free",
+                 "community-maintained open data under a CC BY 4.0 licence, no registration needed.",
+                 "Monthly data releases, responses in CSV or JSON, volunteers answer questions on a forum."),
+    "Vantablu": ("vantablu.example", "paid",
+                 "usage-based billing at one cent per request with volume discounts, API keys bound to an IP allow-list.",
+                 "A 99.9% uptime SLA, a public status page and live chat support around the clock."),
+    "Pixelfjord": ("pixelfjord.example", "freemium",
+                   "free up to 500 calls a day, then monthly plans, with Flutter and React Native SDKs.",
+                   "Small JSON payloads for phones, images resized on the fly, support through in-app chat."),
+    "Lanternly": ("lanternly.example", "free",
+                  "free and ad-supported, attribution required in the app that shows the data.",
+                  "Limited to five requests per second, responses cached for an hour, no support."),
+    "Quantora": ("quantora.example", "paid",
+                 "enterprise contracts with an on-premise deployment option and single sign-on.",
+                 "A dedicated support engineer with a four-hour response time and custom data feeds on request."),
+    "Ardentia": ("ardentia.example", "paid",
+                 "curated reference data with citations to the sources, licensed per seat to institutions.",
+                 "Updated weekly with versioned snapshots, citable DOIs for every release."),
+}
+
+UNGROUPED_CATEGORIES = ("Education", "Movies", "Gaming", "Jobs", "Real_Estate", "Science", "Transportation", "Events",
+                        "Social", "Cryptography", "SMS", "Medical", "Energy", "Video_Images")
+"""The fourteen categories only ungrouped tools open (ToolBench's names)."""
+
+# provider, category, tool suffix, APIs (name, description, required, optional)
+UNGROUPED = [
+    # -- new categories -------------------------------------------------------------------------------------
+    ("Corvid", "Education", "Scholar", [
+        ("Course catalogue", "Online courses on a subject, with provider, level and duration.", [P("course_subject", S, "Subject", "statistics")], [P("course_level", S, "beginner, intermediate or advanced", "")]),
+        ("university_rankings", "World ranking position and overall score of a university in a year.", [P("uni_name", S, "University", "University of Porto")], [P("ranking_year", N, "Ranking year", 2024)]),
+        ("Citation formatter", "Formats a book or journal reference in APA, MLA or Chicago style.", [P("cite_doi", S, "DOI", "10.1000/xyz123"), P("cite_style", S, "Citation style", "APA")], []),
+        ("Flashcard deck", "Creates a deck of question-and-answer study cards from a list of terms.", [P("deck_terms", S, "Semicolon-separated terms", "mitosis;meiosis")], []),
+        ("school_holidays", "School holiday periods of a region for a school year.", [P("holiday_region", S, "Region", "Ontario")], []),
+    ]),
+    ("Harborline", "Education", "Campus", [
+        ("School finder", "Public and private schools near a postal code, with the grades they teach.", [P("school_postcode", S, "Postal code", "SW1A 1AA")], []),
+        ("Exam timetable", "Dates and times of the national exams of a qualification.", [P("exam_qualification", S, "Qualification", "A-level")], []),
+        ("Student loan repayment", "Monthly repayment of a student loan after graduation for a yearly income.", [P("graduate_income", N, "Yearly income", 32000)], []),
+    ]),
+    ("Pocketly", "Education", "Learn", [
+        ("vocabulary_quiz", "Multiple-choice vocabulary quiz for a learner of a language at a level.", [P("quiz_language", S, "Language being learned", "es")], [P("quiz_cefr", S, "CEFR level", "A2")]),
+        ("math_solver", "Step-by-step solution of an algebra equation.", [P("equation", S, "Equation", "2x + 3 = 11")], []),
+    ]),
+    ("Mosswick", "Education", "Trivia", [
+        ("Random trivia question", "A trivia question with four possible answers on a topic.", [P("trivia_topic", S, "Topic", "geography")], []),
+        ("Word of the day", "A word, its meaning and an example of its use, new every day.", [P("wotd_date", S, "Date YYYY-MM-DD", "2025-03-14")], []),
+        ("Number fact", "A short surprising fact about a number.", [P("fact_number", N, "Number", 42)], []),
+        ("Spelling bee words", "Words for a spelling bee at a school grade.", [P("bee_grade", N, "School grade", 5)], []),
+    ]),
+    ("Lumora", "Movies", "Cinema", [
+        ("Movie details", "Plot, cast, runtime and release date of a film by its id.", [P("film_id", S, "Film id", "tt0111161")], []),
+        ("Showtimes", "Cinema screenings of films in a city on a date.", [P("showtime_city", S, "City", "Lyon"), P("showtime_date", S, "Date YYYY-MM-DD", "2025-07-04")], []),
+        ("getBoxOffice", "Weekend box-office takings of the top films in a market.", [P("boxoffice_market", S, "Market code", "US")], []),
+        ("Trailer links", "Video links to the official trailers of a film.", [P("trailer_film", S, "Film title", "Dune")], []),
+        ("getActorFilmography", "Films an actor or actress appeared in, by year.", [P("actor_name", S, "Actor", "Isabelle Huppert")], []),
+        ("Upcoming releases", "Films opening in cinemas in the coming weeks.", [P("upcoming_weeks", N, "Weeks ahead", 4)], []),
+    ]),
+    ("Kestrelo", "Movies", "Films", [
+        ("Public domain films", "Feature films whose copyright has expired, with download links, by decade.", [P("pd_decade", N, "Decade", 1920)], []),
+        ("Festival winners", "Award winners of a film festival in a year.", [P("festival_name", S, "Festival", "Cannes"), P("festival_year", N, "Year", 2019)], []),
+        ("Subtitle search", "Subtitle files of a film in a language.", [P("subtitle_imdb", S, "Film id", "tt0068646")], [P("subtitle_lang", S, "Language code", "pt")]),
+    ]),
+    ("Ziptide", "Movies", "Streaming", [
+        ("Where to watch", "Streaming services that carry a film or series in a country.", [P("watch_title", S, "Title", "The Wire"), P("watch_country", S, "Country code", "CA")], []),
+        ("New on streaming", "Titles a streaming service added this week.", [P("streaming_service", S, "Service", "netflix")], []),
+        ("Episode guide", "Seasons and episodes of a television series.", [P("series_id", S, "Series id", "tv-1399")], []),
+        ("Parental guide", "Age rating and content warnings of a film.", [P("guide_film_id", S, "Film id", "tt0120338")], []),
+    ]),
+    ("Vantablu", "Movies", "Reviews", [
+        ("Critic reviews", "Reviews of a film by professional critics, with their scores.", [P("critic_film", S, "Film title", "Parasite")], []),
+        ("Audience score", "Average audience rating of a film and the number of votes.", [P("audience_film", S, "Film title", "Amelie")], []),
+    ]),
+    ("Brightwave", "Gaming", "Play", [
+        ("getLiveEsportsMatches", "Professional esports matches being played now, for a game.", [P("esports_game", S, "Game", "dota2")], []),
+        ("getPlayerRank", "Competitive rank and rating of a player in an online game.", [P("gamer_tag", S, "Player tag", "Faker#KR1")], []),
+        ("getMatchHistory", "Recent online matches of a player with their results.", [P("history_player", S, "Player id", "p-4417")], [P("history_count", N, "Matches", 20)]),
+    ]),
+    ("Pixelfjord", "Gaming", "Games", [
+        ("Game streams", "Live video streams of people playing a game, most viewers first.", [P("stream_game", S, "Game", "chess")], []),
+        ("Server status", "Whether the servers of an online game are up, per region.", [P("status_game", S, "Game", "minecraft")], [P("status_region", S, "Region", "eu")]),
+        ("Game search", "Video games matching a title, with platforms and release year.", [P("game_title", S, "Title", "Hades")], []),
+        ("Game deals", "Current discounts on PC games across digital stores, under a price.", [P("deal_max_price", N, "Maximum price", 10)], []),
+        ("System requirements", "Minimum and recommended PC specifications of a game.", [P("sysreq_game", S, "Game", "Cyberpunk 2077")], []),
+        ("Achievements", "All achievements of a game and how rare each one is.", [P("achievements_app", S, "App id", "620")], []),
+    ]),
+    ("Mosswick", "Gaming", "Board", [
+        ("Board game info", "Number of players, playing time and complexity of a board game.", [P("boardgame", S, "Board game", "Catan")], []),
+        ("Dice roller", "Rolls dice written in tabletop notation such as 3d6+2.", [P("dice_notation", S, "Notation", "2d20")], []),
+    ]),
+    ("Tallyhat", "Gaming", "Arcade", [
+        ("Leaderboard submit", "Submits a player's score to a game's leaderboard.", [P("lb_game_key", S, "Leaderboard key", "lb-7"), P("lb_score", N, "Score", 12500)], []),
+    ]),
+    ("Quillstone", "Jobs", "Careers", [
+        ("Job Search", "Open job postings for a job title in a location.", [P("job_title", S, "Job title", "data analyst"), P("job_location", S, "Location", "Dublin")], []),
+        ("Salary Estimate", "Median pay range for an occupation in a city.", [P("salary_title", S, "Job title", "nurse"), P("salary_city", S, "City", "Toronto")], []),
+        ("Employer Reviews", "Ratings and reviews of a company written by its employees.", [P("employer_name", S, "Company", "Acme")], []),
+        ("Resume Parse", "Extracts contact details, skills and work experience from a CV file.", [P("cv_url", S, "CV URL", "https://files.example/cv.pdf")], []),
+        ("Skills For Role", "Skills employers most often ask for in a role.", [P("role_title", S, "Role", "UX designer")], []),
+    ]),
+    ("Harborline", "Jobs", "Labour", [
+        ("Unemployment rate", "Monthly unemployment rate of a country or region.", [P("jobless_region", S, "Region", "ES")], []),
+        ("Minimum wage", "Legal minimum hourly wage in a country.", [P("wage_country", S, "Country code", "FR")], []),
+        ("Occupation outlook", "Projected ten-year employment growth of an occupation.", [P("soc_code", S, "Occupation code", "15-1252")], []),
+    ]),
+    ("Nimbus", "Jobs", "Jobs", [
+        ("Remote jobs", "Fully remote job listings in a category.", [P("remote_category", S, "Category", "software")], []),
+        ("Internships", "Student internships open in a field of study.", [P("intern_field", S, "Field", "biology")], []),
+    ]),
+    ("Sablecrest", "Jobs", "Hiring", [
+        ("Background check", "Orders a criminal record and employment history check of a job candidate.", [P("candidate_ref", S, "Candidate reference", "cand-9")], []),
+        ("Right to work", "Verifies that a candidate may legally work in a country from an identity document.", [P("rtw_document", S, "Document number", "X1234567"), P("rtw_country", S, "Country code", "GB")], []),
+        ("Interview scheduling", "Books an interview slot between a candidate and a hiring panel.", [P("interview_candidate", S, "Candidate", "cand-3"), P("interview_slot", S, "ISO time", "2025-05-12T10:00")], []),
+        ("Payroll tax", "Employer payroll taxes owed on a gross salary in a state.", [P("gross_salary", N, "Gross salary", 60000), P("payroll_state", S, "State", "CA")], []),
+    ]),
+    ("Ferrostack", "Real_Estate", "Homes", [
+        ("energy_certificate", "Energy performance rating of a building by certificate number.", [P("epc_reference", S, "Certificate reference", "EPC-0042")], []),
+        ("land_registry", "Recorded owners and past sale prices of a property.", [P("title_number", S, "Title number", "DN12345")], []),
+        ("property_listings", "Homes for sale in a city with price, floor area and rooms.", [P("listing_city", S, "City", "Valencia")], [P("listing_max_price", N, "Maximum price", "")]),
+        ("flats_to_let", "Apartments available to rent in a district.", [P("rent_district", S, "District", "Kreuzberg")], []),
+        ("home_valuation", "Estimated market value of a house or flat from its address.", [P("valuation_address", S, "Address", "12 Rose Lane, Bristol")], []),
+    ]),
+    ("Lanternly", "Real_Estate", "Housing", [
+        ("Mortgage rates", "Today's average mortgage interest rates for a loan term.", [P("mortgage_term_years", N, "Term in years", 30)], []),
+        ("Rent index", "Average monthly rent per square metre in a city over the last years.", [P("rent_index_city", S, "City", "Amsterdam")], []),
+        ("Neighbourhood scores", "Walkability, noise and safety scores of a neighbourhood.", [P("hood_name", S, "Neighbourhood", "Alfama")], []),
+    ]),
+    ("Tallyhat", "Real_Estate", "Property", [
+        ("Open house schedule", "Upcoming open viewings of homes for sale near a postcode.", [P("viewing_postcode", S, "Postcode", "M1 1AE")], []),
+        ("Stamp duty", "Property transfer tax owed on a purchase price.", [P("purchase_price", N, "Purchase price", 350000)], []),
+    ]),
+    ("Quantora", "Real_Estate", "Commercial", [
+        ("Office space search", "Office space to lease in a city, by floor area.", [P("office_city", S, "City", "Warsaw")], [P("office_min_sqm", N, "Minimum floor area", "")]),
+        ("Cap rate", "Capitalisation rate of a commercial property from its yearly income and price.", [P("noi_annual", N, "Net operating income", 120000), P("asset_price", N, "Price", 2000000)], []),
+        ("Zoning lookup", "Land-use zoning and the building height allowed on a plot.", [P("zoning_plot", S, "Plot id", "PL-77")], []),
+        ("Building permits", "Building permits filed for an address.", [P("permit_address", S, "Address", "500 Market St")], []),
+        ("Lease abstract", "Key dates and rents read from a lease document.", [P("lease_pdf_url", S, "Lease URL", "https://files.example/lease.pdf")], []),
+        ("Vacancy rates", "Share of empty office and retail space in a district.", [P("vacancy_district", S, "District", "Docklands")], []),
+    ]),
+    ("OpenMeridian", "Science", "Science", [
+        ("periodic_element", "Atomic number, mass and electron configuration of a chemical element.", [P("element_symbol", S, "Symbol", "Fe")], []),
+        ("earthquakes", "Recent earthquakes worldwide above a magnitude.", [P("min_magnitude", N, "Minimum magnitude", 4.5)], []),
+        ("near_earth_objects", "Asteroids passing close to Earth in the week from a date.", [P("neo_start", S, "Start date YYYY-MM-DD", "2025-01-01")], []),
+        ("unit_conversion", "Converts a physical quantity between units, such as psi to kPa.", [P("quantity_value", N, "Value", 100), P("quantity_from", S, "From unit", "psi"), P("quantity_to", S, "To unit", "kPa")], []),
+        ("physical_constants", "Value and uncertainty of a physical constant by name.", [P("constant_name", S, "Constant", "Planck")], []),
+    ]),
+    ("Ardentia", "Science", "Research", [
+        ("Paper search", "Scientific papers matching keywords, with authors and journal.", [P("paper_keywords", S, "Keywords", "CRISPR off-target")], []),
+        ("Citation count", "How many times a scientific paper has been cited.", [P("paper_doi", S, "DOI", "10.1038/nature14539")], []),
+        ("Gene lookup", "Function, chromosome and aliases of a human gene.", [P("gene_symbol", S, "Gene symbol", "BRCA1")], []),
+        ("Protein structure", "3D structure files and resolution of a protein entry.", [P("pdb_id", S, "PDB id", "1TUP")], []),
+    ]),
+    ("Kestrelo", "Science", "Sky", [
+        ("Moon phase", "Phase and illuminated fraction of the Moon on a date.", [P("moon_date", S, "Date YYYY-MM-DD", "2025-08-09")], []),
+        ("ISS position", "Current latitude and longitude of the International Space Station.", [P("iss_units", S, "kilometers or miles", "kilometers")], []),
+        ("Visible planets", "Planets and bright stars visible tonight from a latitude and longitude.", [P("sky_lat", N, "Latitude", 40.4), P("sky_lon", N, "Longitude", -3.7)], []),
+    ]),
+    ("Lumora", "Science", "Labs", [
+        ("Lab sample status", "Processing stage and results of a laboratory sample.", [P("sample_barcode", S, "Sample barcode", "LS-30021")], []),
+    ]),
+    ("Nimbus", "Transportation", "Transit", [
+        ("Stop departures", "Next bus and tram departures at a public transport stop.", [P("stop_id", S, "Stop id", "stop-118")], []),
+        ("Bike share stations", "Free bikes and docks at the bike-share stations of a city.", [P("bikeshare_city", S, "City", "Paris")], []),
+        ("Transit alerts", "Service disruptions on the metro and bus lines of a transport agency.", [P("transit_agency", S, "Agency", "TfL")], []),
+        ("Fare calculator", "Ticket price of a trip between two fare zones.", [P("fare_zone_from", N, "From zone", 1), P("fare_zone_to", N, "To zone", 4)], []),
+        ("Ferry timetable", "Ferry sailings between two ports on a day.", [P("ferry_port_a", S, "Departure port", "Piraeus"), P("ferry_port_b", S, "Arrival port", "Naxos")], []),
+    ]),
+    ("Brightwave", "Transportation", "Ride", [
+        ("getRideEstimate", "Price and pickup time estimate of a ride-hailing trip.", [P("ride_pickup", S, "Pickup", "Gare du Nord"), P("ride_dropoff", S, "Drop-off", "Orly")], []),
+        ("getVehiclePosition", "Live GPS position of a bus or tram by its vehicle id.", [P("vehicle_id", S, "Vehicle id", "veh-221")], []),
+        ("getScooterAvailability", "Rentable e-scooters near a latitude and longitude.", [P("scooter_lat", N, "Latitude", 52.37), P("scooter_lon", N, "Longitude", 4.89)], []),
+    ]),
+    ("Vantablu", "Transportation", "Fleet", [
+        ("VIN decode", "Make, model, year and engine of a vehicle from its VIN.", [P("vin", S, "VIN", "1HGCM82633A004352")], []),
+        ("Fuel prices", "Pump prices of petrol and diesel at stations near a postcode.", [P("fuel_postcode", S, "Postcode", "80331")], []),
+        ("Parking availability", "Free spaces in the car parks of a city.", [P("parking_city", S, "City", "Zurich")], []),
+        ("Toll cost", "Road toll of a vehicle class on a motorway route.", [P("toll_route", S, "Route", "A1 Lisboa-Porto"), P("toll_vehicle_class", N, "Vehicle class", 1)], []),
+    ]),
+    ("Ziptide", "Transportation", "Cars", [
+        ("Licence plate lookup", "Registration region and colour on file for a number plate.", [P("plate_number", S, "Plate", "AB-123-CD")], []),
+        ("Vehicle safety recalls", "Open manufacturer safety recalls for a car model.", [P("recall_model", S, "Model", "Golf 2019")], []),
+    ]),
+    ("Quillstone", "Events", "Tickets", [
+        ("Event Search", "Concerts, shows and festivals in a city from a date.", [P("event_city", S, "City", "Madrid"), P("event_from", S, "From date", "2025-06-01")], []),
+        ("Venue Seating", "Seating plan and sections of a concert hall or arena.", [P("seating_venue", S, "Venue", "Royal Albert Hall")], []),
+        ("Resale Prices", "Lowest resale ticket prices for an event.", [P("resale_event", S, "Event id", "evt-4401")], []),
+        ("Ticket Check-in", "Scans and validates an attendee's ticket barcode at the door.", [P("ticket_barcode", S, "Barcode", "TK-99812")], []),
+    ]),
+    ("Pixelfjord", "Events", "Meetups", [
+        ("Meetup groups", "Local interest groups and the date of their next meeting.", [P("meetup_interest", S, "Interest", "hiking")], []),
+        ("RSVP", "Registers a person's attendance at a community event.", [P("rsvp_event", S, "Event id", "ev-12"), P("rsvp_name", S, "Name", "Ana")], []),
+        ("Calendar file", "An iCalendar file of an event to add to a calendar app.", [P("ics_event", S, "Event id", "ev-31")], []),
+    ]),
+    ("Corvid", "Events", "Calendar", [
+        ("Public holidays", "Public holidays of a country in a year.", [P("ph_country", S, "Country code", "IT"), P("ph_year", N, "Year", 2025)], []),
+        ("On this day", "Historical events that happened on a day of the year.", [P("otd_month", N, "Month", 7), P("otd_day", N, "Day", 20)], []),
+    ]),
+    ("Pocketly", "Social", "Social", [
+        ("profile_lookup", "Public profile of a social network user: bio, followers and posts.", [P("social_handle", S, "Handle", "@nasa")], []),
+        ("hashtag_volume", "Posts using a hashtag over the last day, counted by hour.", [P("hashtag", S, "Hashtag", "#worldcup")], []),
+        ("schedule_post", "Queues a post for publication at a time.", [P("post_text", S, "Text", "New blog out!"), P("post_time", S, "ISO time", "2025-02-01T09:00")], []),
+        ("follower_growth", "Daily follower counts of an account over the last month.", [P("growth_account", S, "Account", "@acme")], []),
+    ]),
+    ("Lanternly", "Social", "Community", [
+        ("Forum threads", "Recent discussion threads of a community forum.", [P("forum_slug", S, "Forum", "homebrewing")], []),
+        ("Top posts", "Most upvoted posts of an online community today.", [P("community_name", S, "Community", "r/science")], []),
+    ]),
+    ("Mosswick", "Social", "Fun", [
+        ("Random joke", "A joke from a category.", [P("joke_category", S, "Category", "puns")], []),
+        ("Famous quotes", "Famous quotations of an author.", [P("quote_author", S, "Author", "Maya Angelou")], []),
+        ("Meme generator", "Puts a caption on a meme template image.", [P("meme_template", S, "Template", "drake"), P("meme_caption", S, "Caption", "tests pass")], []),
+    ]),
+    ("Tallyhat", "Social", "Chat", [
+        ("Create room", "Opens a new group conversation with a title.", [P("room_title", S, "Title", "Book club")], []),
+        ("Room broadcast", "Writes a line to everyone in a conversation by its id.", [P("chat_room_id", S, "Room id", "cr-5"), P("chat_message", S, "Message", "hello")], []),
+        ("Online members", "Who is connected right now, by room.", [P("presence_room", S, "Room id", "cr-8")], []),
+        ("Reaction counts", "Emoji counts left under a post.", [P("reacted_message", S, "Message id", "msg-1")], []),
+        ("Mute member", "Silences someone for some minutes.", [P("mute_user_id", S, "User id", "us-3"), P("mute_minutes", N, "Minutes", 30)], []),
+    ]),
+    ("Ferrostack", "Cryptography", "Vault", [
+        ("certificate_inspect", "Issuer, validity dates and chain of a host's TLS certificate.", [P("tls_host", S, "Host", "example.org")], []),
+        ("hash_digest", "SHA-256, SHA-512 or MD5 digest of a text.", [P("digest_input", S, "Text", "hello"), P("digest_algorithm", S, "Algorithm", "sha256")], []),
+        ("generate_keypair", "A new RSA or Ed25519 public and private key pair.", [P("key_type", S, "Key type", "ed25519")], []),
+        ("sign_payload", "Digital signature of a payload with a stored private key.", [P("sign_key_id", S, "Key id", "k-9"), P("sign_data", S, "Payload", "invoice-77")], []),
+    ]),
+    ("Kestrelo", "Cryptography", "Chain", [
+        ("Wallet balance", "Balance of a blockchain wallet address.", [P("wallet_address", S, "Address", "0x52908400098527886E0F7030069857D2E4169EE7")], []),
+        ("Transaction lookup", "Status, fee and confirmations of a blockchain transaction.", [P("tx_hash", S, "Transaction hash", "0x5e1f")], []),
+        ("Gas fees", "Current network fee levels of a blockchain.", [P("gas_network", S, "Network", "ethereum")], []),
+        ("Latest block", "The latest mined block of a chain: height, time and number of transactions.", [P("chain_name", S, "Chain", "bitcoin")], []),
+    ]),
+    ("Sablecrest", "Cryptography", "Secrets", [
+        ("Password strength", "Estimated time to crack a password and how to make it stronger.", [P("candidate_password", S, "Password", "hunter2")], []),
+        ("Breach check", "Whether an account appears in known data breaches.", [P("breach_account", S, "Account", "user@example.org")], []),
+    ]),
+    ("Mosswick", "Cryptography", "Ciphers", [
+        ("Caesar cipher", "Encodes or decodes a text with a letter-shift cipher.", [P("cipher_text", S, "Text", "attack at dawn"), P("cipher_shift", N, "Shift", 3)], []),
+        ("Base64", "Converts a string to the Base64 alphabet or back.", [P("b64_text", S, "Text", "petool"), P("b64_mode", S, "encode or decode", "encode")], []),
+        ("Random string", "A random string of letters, digits and symbols of a length.", [P("pw_length", N, "Length", 16)], []),
+    ]),
+    # -- more categories, tools of the vendors above that no user draws: documents near the queries of other
+    # categories' groups (messages, health, energy, images), so the retriever's candidates are not all of the
+    # reference's category, as in ToolBench
+    ("Vantablu", "SMS", "Messaging", [
+        ("Send SMS", "Sends a short text to a mobile.", [P("sms_to", S, "Phone number", "+351912345678"), P("sms_body", S, "Message", "Your code is 1234")], []),
+        ("Delivery receipt", "Whether a dispatched item reached the handset, by its id.", [P("sms_message_id", S, "Message id", "sm-77")], []),
+        ("Number lookup", "Carrier, line type and country of a telephone line.", [P("lookup_msisdn", S, "Phone number", "+14155550100")], []),
+        ("Virtual inbox", "What arrived on a rented virtual number.", [P("virtual_number", S, "Virtual number", "+447700900123")], []),
+    ]),
+    ("Harborline", "SMS", "Alerts", [
+        ("Emergency broadcast", "Sends a public safety text alert to the phones in an area.", [P("alert_area", S, "Area", "Faro district"), P("alert_text", S, "Alert text", "Flood warning")], []),
+        ("OTP verification", "Sends a one-time passcode by text and checks the code the user types.", [P("otp_phone", S, "Phone number", "+4915112345678")], [P("otp_code", S, "Code typed", "")]),
+    ]),
+    ("Quantora", "Medical", "Care", [
+        ("Symptom checker", "Possible conditions for a list of symptoms, with how urgent each is.", [P("symptoms", S, "Comma-separated symptoms", "fever,cough")], [P("patient_age", N, "Age", 40)]),
+        ("Drug dosage", "Usual dose of a medicine for a body weight in kilograms.", [P("dosage_drug", S, "Medicine", "paracetamol"), P("dosage_weight_kg", N, "Weight in kg", 20)], []),
+        ("ICD-10 lookup", "Diagnosis codes of the ICD-10 classification matching a term.", [P("icd_term", S, "Term", "asthma")], []),
+        ("Blood pressure category", "Classifies a blood pressure reading as normal, elevated or hypertensive.", [P("systolic", N, "Systolic", 128), P("diastolic", N, "Diastolic", 82)], []),
+        ("Pharmacy opening hours", "Pharmacies open now near a town.", [P("pharmacy_town", S, "Town", "Braga")], []),
+    ]),
+    ("Ardentia", "Medical", "Clinical", [
+        ("Clinical trials", "Recruiting clinical trials for a condition.", [P("trial_condition", S, "Condition", "melanoma")], []),
+        ("Pregnancy due date", "Expected delivery date from the first day of the last period.", [P("last_period", S, "Date YYYY-MM-DD", "2025-01-10")], []),
+        ("Therapeutic diet", "Foods to prefer and avoid with an illness such as gout.", [P("diet_condition", S, "Condition", "gout")], []),
+    ]),
+    ("Kestrelo", "Energy", "Grid", [
+        ("Solar output forecast", "Expected electricity from rooftop solar panels in a city over the next days, from the cloud forecast.", [P("pv_city", S, "City", "Seville"), P("pv_kwp", N, "Panel capacity in kWp", 5)], []),
+        ("Grid carbon intensity", "Grams of CO2 per kWh of the electricity grid of a country now.", [P("grid_country", S, "Country code", "PL")], []),
+        ("Wind farm output", "Power generated by a wind farm in the last hours.", [P("wind_farm_id", S, "Wind farm", "wf-12")], []),
+        ("Power outages", "Current electricity outages reported in a region.", [P("outage_region", S, "Region", "Catalonia")], []),
+    ]),
+    ("Lanternly", "Energy", "Tariffs", [
+        ("Electricity spot price", "Hourly wholesale price of electricity in a bidding zone.", [P("bidding_zone", S, "Zone", "DE-LU")], []),
+        ("Appliance running cost", "Cost of running an appliance of some wattage for some hours.", [P("appliance_watts", N, "Watts", 2000), P("appliance_hours", N, "Hours", 3)], []),
+        ("Heating degree days", "How much heating a town needed each month, in degree days.", [P("hdd_town", S, "Town", "Lille")], []),
+    ]),
+    ("Pixelfjord", "Video_Images", "Media", [
+        ("Dish recognition", "Names the dish in a food photo and lists its likely ingredients.", [P("dish_photo_url", S, "Photo URL", "https://files.example/plate.jpg")], []),
+        ("Background removal", "Removes the background of a photo, leaving the subject.", [P("cutout_image_url", S, "Image URL", "https://files.example/p.png")], []),
+        ("Image caption", "A one-sentence description of what a picture shows.", [P("caption_image_url", S, "Image URL", "https://files.example/c.jpg")], []),
+        ("Subtitle burn-in", "Renders a subtitle file into the frames of a video.", [P("burn_video_url", S, "Video URL", "https://files.example/v.mp4"), P("burn_srt_url", S, "SRT URL", "https://files.example/v.srt")], []),
+        ("Video thumbnail", "Still image of a video at a time offset.", [P("thumb_video_url", S, "Video URL", "https://files.example/t.mp4"), P("thumb_second", N, "Second", 12)], []),
+    ]),
+    ("Mosswick", "Video_Images", "Pics", [
+        ("Monument finder", "Which monument a holiday snapshot shows, and the city it stands in.", [P("landmark_photo", S, "Photo URL", "https://files.example/tower.jpg")], []),
+        ("Random photo", "A random free stock photo on a theme.", [P("stock_theme", S, "Theme", "mountains")], []),
+    ]),
+    # -- categories above -------------------------------------------------------------------------------------
+    ("Pocketly", "Weather", "Almanac", [
+        ("Frost dates", "Average first and last frost dates of a place, for gardeners.", [P("frost_zip", S, "Postal code", "55401")], []),
+        ("Drought monitor", "Drought severity category of a county this week.", [P("drought_county", S, "County", "Fresno")], []),
+        ("Wildfire smoke", "Smoke density forecast over a region from active fires.", [P("smoke_region", S, "Region", "British Columbia")], []),
+    ]),
+    ("OpenMeridian", "Weather", "Climate", [
+        ("Glacier mass balance", "Yearly ice gain or loss of a glacier.", [P("glacier_name", S, "Glacier", "Aletsch")], []),
+        ("Sea level trend", "Long-term sea level rise measured at a tide gauge.", [P("tide_gauge_id", S, "Tide gauge", "TG-840")], []),
+        ("CO2 concentration", "Monthly atmospheric carbon dioxide measured at an observatory.", [P("co2_observatory", S, "Observatory", "Mauna Loa")], []),
+    ]),
+    ("Sablecrest", "Finance", "Treasury", [
+        ("Beneficial owners", "People who ultimately own or control a company, from official registers.", [P("company_reg_no", S, "Registration number", "HRB 12345")], []),
+        ("IBAN validation", "Checks an IBAN's checksum and returns the bank that holds it.", [P("iban", S, "IBAN", "DE89370400440532013000")], []),
+        ("SWIFT code lookup", "Bank name and address of a BIC/SWIFT code.", [P("swift_bic", S, "BIC", "DEUTDEFF")], []),
+        ("VAT number check", "Whether an EU VAT number is registered, with the company name.", [P("vat_id", S, "VAT number", "PT501964843")], []),
+        ("Invoice OCR", "Amounts, dates and supplier read from an invoice image.", [P("invoice_image_url", S, "Image URL", "https://files.example/inv.png")], []),
+    ]),
+    ("Nimbus", "Finance", "Money", [
+        ("Inflation rate", "Yearly consumer price inflation of a country.", [P("cpi_country", S, "Country code", "AR")], []),
+        ("Tip splitter", "Splits a restaurant bill and its tip between people.", [P("bill_total", N, "Bill", 84.5), P("bill_people", N, "People", 3)], []),
+    ]),
+    ("Corvid", "Translation", "Linguistics", [
+        ("Sign language video", "Video of a word signed in a sign language.", [P("sign_word", S, "Word", "thanks")], [P("sign_system", S, "Sign language", "BSL")]),
+        ("Braille transcription", "Converts a text into Unicode braille cells.", [P("braille_text", S, "Text", "exit")], []),
+        ("Language family", "Family, branch and number of speakers of a language.", [P("family_lang", S, "Language", "Basque")], []),
+    ]),
+    ("Pocketly", "Travel", "Trips", [
+        ("Packing list", "A packing list for the nights and the climate of a trip.", [P("trip_nights", N, "Nights", 5), P("trip_climate", S, "Climate", "tropical")], []),
+        ("Backpacker budget", "Daily cost of travelling cheaply in a city.", [P("budget_city", S, "City", "Hanoi")], []),
+        ("Emergency numbers", "Police, ambulance and fire phone numbers of a country.", [P("emergency_country", S, "Country code", "TH")], []),
+        ("Plug types", "Electrical plug types and mains voltage used in a country.", [P("plug_country", S, "Country code", "ZA")], []),
+    ]),
+    ("Quillstone", "Travel", "Cruises", [
+        ("Cruise search", "Cruises leaving from a port in a month.", [P("cruise_port", S, "Port", "Barcelona"), P("cruise_month", S, "Month YYYY-MM", "2025-09")], []),
+        ("Cabin availability", "Free cabins by deck on a cruise sailing.", [P("sailing_id", S, "Sailing id", "sl-2231")], []),
+    ]),
+    ("Pocketly", "Music", "Instruments", [
+        ("Instrument tuning", "Frequency of each string of an instrument for a named tuning.", [P("tuning_name", S, "Tuning", "drop D")], []),
+        ("Click track", "An audio file of steady clicks at a chosen speed and time signature.", [P("click_bpm", N, "Beats per minute", 96), P("click_signature", S, "Time signature", "3/4")], []),
+    ]),
+    ("Ziptide", "Music", "Karaoke", [
+        ("Karaoke backing tracks", "Instrumental versions of a song to sing along with.", [P("karaoke_song", S, "Song", "Dancing Queen")], []),
+    ]),
+    ("Brightwave", "News_Media", "Wire", [
+        ("Obituaries", "Recent death notices published in a city.", [P("obituary_city", S, "City", "Boston")], []),
+        ("Comic strips", "Today's strip of a newspaper comic series.", [P("comic_series", S, "Series", "Peanuts")], []),
+        ("Daily crossword", "The crossword grid and clues of a day.", [P("crossword_date", S, "Date YYYY-MM-DD", "2025-01-05")], []),
+    ]),
+    ("OpenMeridian", "Food", "Farms", [
+        ("Farmers markets", "Farmers' markets of a town and the days they open.", [P("market_town", S, "Town", "Asheville")], []),
+        ("Seasonal produce", "Fruits and vegetables in season in a month and region.", [P("produce_month", N, "Month", 10), P("produce_region", S, "Region", "Provence")], []),
+        ("Food banks", "Food banks near a postcode with their opening hours.", [P("foodbank_postcode", S, "Postcode", "LS1 4AP")], []),
+    ]),
+    ("Tallyhat", "Food", "Catering", [
+        ("Hygiene inspection", "Food hygiene inspection score of a restaurant.", [P("inspection_business", S, "Business", "Cafe Nero Leeds")], []),
+        ("Catering quote", "Price per guest for catering an event with a menu.", [P("catering_guests", N, "Guests", 80), P("catering_menu", S, "Menu", "buffet")], []),
+    ]),
+    ("Nimbus", "Sports", "Leisure", [
+        ("Golf courses", "Golf courses near a city with par and green fees.", [P("golf_city", S, "City", "Algarve")], []),
+        ("Marathon calendar", "Upcoming marathons and road races in a country.", [P("race_country", S, "Country code", "DE")], []),
+        ("Chess puzzle", "A daily chess puzzle and its solution, at a rating.", [P("puzzle_rating", N, "Rating", 1500)], []),
+    ]),
+    ("Lumora", "Sports", "Olympics", [
+        ("Paralympic classes", "Sport classes of Paralympic athletes by type of impairment.", [P("para_sport", S, "Sport", "swimming")], []),
+        ("Flame relay", "Cities the torch passes through before an opening ceremony.", [P("venues_edition", S, "Edition", "Tokyo 2020")], []),
+        ("Olympic medal table", "Medals won by each country at an edition of the Olympic Games.", [P("games_edition", S, "Edition", "Paris 2024")], []),
+        ("Athletics records", "World and Olympic records of an athletics event.", [P("record_event", S, "Event", "100m")], []),
+    ]),
+    ("Brightwave", "eCommerce", "Checkout", [
+        ("Cart create", "Starts a shopping cart for a customer.", [P("cart_customer", S, "Customer id", "c-71")], []),
+        ("Payment link", "A hosted payment page link for an amount.", [P("link_amount", N, "Amount", 49.9), P("link_currency", S, "Currency", "USD")], []),
+        ("Refund issue", "Refunds a captured payment in part or in full.", [P("refund_payment_id", S, "Payment id", "pay-310")], []),
+        ("Subscription plans", "Recurring billing plans of the shop for an interval.", [P("plan_interval", S, "month or year", "month")], []),
+    ]),
+    ("Pocketly", "eCommerce", "Wishlist", [
+        ("Gift wrapping", "Gift wrap papers and card messages offered for an order.", [P("wrap_order", S, "Order id", "o-19")], []),
+        ("Back in stock alert", "Subscribes an e-mail address to a notice when a sold-out item returns.", [P("restock_sku", S, "SKU", "sku-552"), P("restock_email", S, "E-mail", "ana@example.org")], []),
+        ("Wishlist share", "A public link to a customer's wishlist.", [P("wishlist_id", S, "Wishlist id", "w-8")], []),
+    ]),
+    ("OpenMeridian", "Mapping", "Geodata", [
+        ("Land cover", "Land cover class (forest, cropland, built-up) at a latitude,longitude.", [P("landcover_point", S, "lat,lon", "38.7,-9.1")], []),
+        ("Administrative boundaries", "Boundary polygon of a municipality.", [P("boundary_name", S, "Municipality", "Coimbra")], []),
+        ("Population density", "People per square kilometre around a place.", [P("density_place", S, "Place", "Lagos")], []),
+    ]),
+    ("Tallyhat", "Email", "Newsletter", [
+        ("Signup form", "Embeddable HTML form that adds subscribers to a mailing list.", [P("form_list_id", S, "List id", "l-3")], []),
+        ("Unsubscribe link", "A one-click unsubscribe URL for a recipient.", [P("unsub_recipient", S, "Recipient", "ana@example.org")], []),
+    ]),
+    ("Lumora", "Text_Analysis", "Docs", [
+        ("PDF to text", "Plain text extracted from a PDF file by URL.", [P("pdf_source_url", S, "PDF URL", "https://files.example/report.pdf")], []),
+        ("Plagiarism check", "Passages of a text found elsewhere on the web.", [P("plag_text", S, "Text", "Call me Ishmael.")], []),
+        ("Table extraction", "Tables found in a web page, as CSV.", [P("table_page_url", S, "Page URL", "https://wiki.example/list")], []),
+    ]),
+    ("Sablecrest", "Health_and_Fitness", "Clinic", [
+        ("Doctor search", "Doctors of a specialty practising in a city.", [P("specialty", S, "Specialty", "dermatology"), P("doctor_city", S, "City", "Munich")], []),
+        ("Drug interactions", "Known interactions between two medicines.", [P("drug_a", S, "First medicine", "ibuprofen"), P("drug_b", S, "Second medicine", "warfarin")], []),
+        ("Vaccination schedule", "Vaccines recommended at each age in a country.", [P("vaccine_country", S, "Country code", "NZ")], []),
+    ]),
+    ("Tallyhat", "Health_and_Fitness", "Trails", [
+        ("Altitude sickness risk", "Risk of altitude sickness when climbing to a height in a number of days.", [P("target_altitude_m", N, "Altitude in m", 4200), P("ascent_days", N, "Days", 3)], []),
+        ("Safe sun minutes", "Minutes a skin type can stay in the sun before burning.", [P("skin_type", N, "Fitzpatrick skin type 1-6", 2)], []),
+        ("Hiking trails", "Walking and hiking trails near a place with length and climb.", [P("trail_area", S, "Area", "Sintra")], []),
+        ("Guided meditation", "Guided meditation audio of a length in minutes.", [P("meditation_minutes", N, "Minutes", 10)], []),
+    ]),
+    ("Quillstone", "Logistics", "Storage", [
+        ("Storage units", "Self-storage units to rent near a postcode, by size.", [P("storage_postcode", S, "Postcode", "2000")], []),
+        ("Port congestion", "Ships waiting at a seaport and the average berth delay.", [P("seaport_code", S, "UN/LOCODE", "NLRTM")], []),
+    ]),
+]
+
+
+def profile(provider: str) -> tuple[str, str, str]:
+    """Host, pricing and the two-sentence non-functional profile of any provider or vendor."""
+    if provider in PROVIDERS:
+        host, trait = PROVIDERS[provider]
+        return host, "paid" if provider in ("Quillstone", "Brightwave") else "free", trait
+    host, pricing, s1, s2 = {**VENDORS, **UNGROUPED_VENDORS}[provider]
+    return host, pricing, f"{s1} {s2}"
+
+
+def add_ungrouped(files: dict[str, dict]) -> None:
+    """One new tool file per ``UNGROUPED`` entry; its parameter names must be used by no other API."""
+    used = {p["name"] for obj in files.values() for a in obj["api_list"]
+            for p in a["required_parameters"] + a["optional_parameters"]}
+    copy = lambda x: json.loads(json.dumps(x))  # noqa: E731
+    for prov, cat, suffix, apis in UNGROUPED:
+        rel = f"{cat}/{prov.lower()}_{suffix.lower().replace(' ', '_')}.json"
+        assert rel not in files, rel
+        host, pricing, trait = profile(prov)
+        desc = (f"{suffix} service by {prov}. {trait}" if prov in PROVIDERS else f"{suffix} API by {prov}: {trait}")
+        items = []
+        for name, adesc, req, opt in apis:
+            names = [p["name"] for p in req + opt]
+            assert not used & set(names) and len(set(names)) == len(names), (rel, name, used & set(names))
+            used |= set(names)
+            items.append(api(name, adesc, copy(req), copy(opt)))
+        files[rel] = {"tool_name": f"{prov} {suffix}", "category_name": cat, "tool_description": desc,
+                      "home_url": f"https://{host}/{suffix.lower().replace(' ', '-')}", "pricing": pricing,
+                      "api_list": items}
 
 
 def main() -> None:
