@@ -190,3 +190,20 @@ def test_json_mode_schema_is_refused_where_no_server_reads_it(tmp_path, llm):
         pipeline.stage02_understand(tmp_path, llm=llm, json_mode="schema")
     with pytest.raises(ValueError, match="json_mode must be one of"):
         pipeline.stage05_create(tmp_path, llm=llm, json_mode="grammar")
+
+
+def test_json_mode_bounds_a_list_reply_by_the_items_asked():
+    """A grammar with no bound on a list lets a model write items until the context is full (SmolLM2 did):
+    the schema sent for ``new_instructions`` caps the list at ``n_items``; the shared schema is not changed."""
+    import jsonschema
+
+    from petool_utils.construction.llm_prompts import REPLY_SCHEMAS, response_format
+
+    item = {"instruction": "I want to check the weather.", "parameters": {}}
+    fmt = response_format("new_instructions", "schema", {"n_items": 2})
+    jsonschema.validate([item, item], fmt["schema"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate([item] * 3, fmt["schema"])
+    assert "maxItems" not in REPLY_SCHEMAS["new_instructions"]
+    assert response_format("tool_use_example", "schema", {"n_items": 2})["schema"] == REPLY_SCHEMAS["tool_use_example"]
+    assert response_format("new_instructions", "none", {"n_items": 2}) is None

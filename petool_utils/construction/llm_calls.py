@@ -119,7 +119,7 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
     decoding to it, llama.cpp's, then returns JSON of the right shape; :func:`.llm_prompts.response_format`).
     """
     convs = [task_messages(task, payload) for task, payload, _ in tasks]
-    formats = [response_format(task, json_mode) for task, _, _ in tasks]
+    formats = [response_format(task, json_mode, payload) for task, payload, _ in tasks]
     results: list[TaskResult | None] = [None] * len(tasks)
     errors = ["no reply"] * len(tasks)
     pending = list(range(len(tasks)))
