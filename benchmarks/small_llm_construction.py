@@ -37,6 +37,7 @@ from petool_utils.models.fetch import cache_root, fetch  # noqa: E402
 DOC = ROOT / "docs" / "construction.md"
 BLOCKS = {"hf": "small_llm_construction", "llamacpp": "small_llm_construction_llamacpp"}
 LLAMACPP_ALIAS = "SmolLM2-135M-Instruct-Q4_1"
+LLAMACPP_PORT = 18431
 CORPUS = ROOT / "petool_utils" / "resources" / "toolcorpus"
 
 
@@ -139,13 +140,15 @@ def main() -> None:
             env = dict(os.environ)
             if args.way == "llamacpp":
                 from petool_utils.models.fetch import SMOLLM2, gguf_path
-                from petool_utils.models.local_server import free_port, llamacpp_python, llamacpp_server_argv, running_server
+                from petool_utils.models.local_server import llamacpp_python, llamacpp_server_argv, running_server
 
                 py = llamacpp_python()
                 if py is None:
                     raise SystemExit("no llama-cpp-python[server] venv (PETOOL_LLAMACPP_PYTHON or "
                                      "~/.cache/petool/llamacpp-venv; the README says how to build it)")
-                port = free_port()
+                # a fixed port: an openai: llm's cache key names its server's URL, so a rerun on a new port would
+                # ask every request again instead of resuming from the response cache
+                port = LLAMACPP_PORT
                 # n_ctx holds a retry's conversation (prompt, the bad reply, the retry message): 4,096 did not
                 stack.enter_context(running_server(
                     llamacpp_server_argv(py, gguf_path(SMOLLM2), port, alias=LLAMACPP_ALIAS, n_ctx=8192, n_threads=1),

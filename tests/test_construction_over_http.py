@@ -163,6 +163,7 @@ def test_json_mode_schema_sends_each_tasks_reply_schema_and_the_replies_fit_it(t
     assert tasks.count(REPLY_SCHEMAS["tool_use_example"]) == n_apis
     assert tasks.count(REPLY_SCHEMAS["tool_description"]) == n_apis
     assert all(o["response_format"]["type"] == "json_object" for o in sent)
+    assert sorted({o["max_tokens"] for o in sent}) == [384, 512]  # a grammar bounds the shape, not the length
     assert json.loads((rd / "understanding_log.json").read_text())["json_mode"] == "schema"
     t = out["tools"][0]
     jsonschema.validate(t.example.model_dump(mode="json"), REPLY_SCHEMAS["tool_use_example"])

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from petool_utils.construction.llm_prompts import RETRY_MESSAGE, response_format, task_messages
+from petool_utils.construction.llm_prompts import REPLY_MAX_TOKENS, RETRY_MESSAGE, response_format, task_messages
 from petool_utils.models.base import ChatLLM, ChatRequest, make_llm as make_backend
 from petool_utils.models.cache import CachedLLM
 from petool_utils.models.spec import ModelSpec, SpecError
@@ -116,10 +116,14 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
     the one a task-by-task loop would have, so the results equal a sequential run's.
 
     ``json_mode="schema"`` sends each task's reply schema as ``response_format`` (a server that constrains
-    decoding to it, llama.cpp's, then returns JSON of the right shape; :func:`.llm_prompts.response_format`).
+    decoding to it, llama.cpp's, then returns JSON of the right shape; :func:`.llm_prompts.response_format`)
+    and bounds the reply's length (``max_tokens``, :data:`.llm_prompts.REPLY_MAX_TOKENS`).
     """
     convs = [task_messages(task, payload) for task, payload, _ in tasks]
     formats = [response_format(task, json_mode, payload) for task, payload, _ in tasks]
+    extra = [{} if f is None else {"response_format": f, "max_tokens": REPLY_MAX_TOKENS[task] * max(
+        1, int(payload.get("n_items", 1)) if isinstance(payload.get("n_items", 1), int) else 1)}
+             for f, (task, payload, _) in zip(formats, tasks)]
     results: list[TaskResult | None] = [None] * len(tasks)
     errors = ["no reply"] * len(tasks)
     pending = list(range(len(tasks)))
@@ -127,8 +131,7 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
         if not pending:
             break
         call_opts = dict(opts, sample_index=attempt) if attempt else dict(opts)
-        got = llm.chat_many([ChatRequest(convs[i], call_opts if formats[i] is None else
-                                         {**call_opts, "response_format": formats[i]}) for i in pending])
+        got = llm.chat_many([ChatRequest(convs[i], {**call_opts, **extra[i]}) for i in pending])
         retry = []
         for i, res in zip(pending, got):
             if not res.ok:

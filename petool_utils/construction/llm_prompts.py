@@ -78,6 +78,10 @@ decoding to it (``json_mode: schema``). The stages still check every reply thems
 of the right shape, not a documented parameter name."""
 
 JSON_MODES = ("none", "schema")
+REPLY_MAX_TOKENS = {"tool_use_example": 384, "tool_description": 512, "new_instructions": 384}
+"""Tokens a reply may take in ``json_mode: schema`` (per item for a list): a grammar bounds the shape, not the
+length, and a small model can fill one string until the server's context ends (seen with SmolLM2 on
+llama.cpp: one reply generating for minutes). A reply cut at the bound is not JSON and is re-asked."""
 
 
 def response_format(task: str, json_mode: str | None, payload: dict[str, Any] | None = None) -> dict[str, Any] | None:
