@@ -219,3 +219,25 @@ def test_disliked_items_are_at_least_two_when_the_rival_has_them():
             assert 2 <= len(q.disliked) <= 4 and q.disliked[0] in USER.non_preferred[q.group]
         else:  # Dd has one API and the group no other rival: what there is
             assert q.disliked == [D1]
+
+
+def test_stage05_says_why_when_it_built_no_entry(tmp_path):
+    """SmolLM2 on llama.cpp wrote tool-use examples with parameters their APIs lack (the demonstration's), so
+    every history item and new instruction was dropped; stage 05 then writes its logs and names the drops,
+    instead of the notebook failing on an empty split."""
+    import json
+
+    from petool_utils.construction import pipeline
+
+    pipeline.stage01_prepare(tmp_path, "builtin")
+    pipeline.stage02_understand(tmp_path, progress=False)
+    rows = [json.loads(x) for x in (tmp_path / "tools_understood.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["example"]["parameters"] = {"city": "Paris", "undocumented_option": "yes"}
+    (tmp_path / "tools_understood.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pipeline.stage03_cluster(tmp_path, embedder="tfidf", eps=0.5, eps_values=[0.5])
+    pipeline.stage04_preferences(tmp_path, embedder="tfidf", n_users=4, tools_per_user=[2, 4])
+    with pytest.raises(ValueError, match=r"stage 05 built no entry \(generator offline-standin; dropped, "
+                                         r"history_items: invalid_parameters \d+"):
+        pipeline.stage05_create(tmp_path, embedder="tfidf", progress=False)
+    assert json.loads((tmp_path / "data_filter_log.json").read_text())["history_items"]["n_kept"] == 0

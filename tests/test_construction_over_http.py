@@ -159,14 +159,27 @@ def test_json_mode_schema_sends_each_tasks_reply_schema_and_the_replies_fit_it(t
     sent = clean_server_env.stats.options
     n_apis = out["log"].n_input
     assert len(sent) == 2 * n_apis  # both tasks of every API, no retry (the replies are JSON)
-    tasks = [o["response_format"]["schema"] for o in sent]
-    assert tasks.count(REPLY_SCHEMAS["tool_use_example"]) == n_apis
-    assert tasks.count(REPLY_SCHEMAS["tool_description"]) == n_apis
+    schemas = [o["response_format"]["schema"] for o in sent]
+    assert schemas.count(REPLY_SCHEMAS["tool_description"]) == n_apis
+    calls = [sc for sc in schemas if sc != REPLY_SCHEMAS["tool_description"]]
+    assert len(calls) == n_apis and all(sc["required"] == ["instruction", "parameters"] for sc in calls)
+    # each call's parameters are the API's own: every understood example fits its API's schema, and a
+    # parameter the API lacks (the demonstration's "city" where the API has none) does not
+    by_names = {}
+    for sc in calls:
+        ps = sc["properties"]["parameters"]
+        assert ps["additionalProperties"] is False and set(ps["required"]) <= set(ps["properties"])
+        by_names[tuple(sorted(ps["properties"]))] = sc
+    for t in out["tools"]:
+        names = tuple(sorted([p.name for p in t.required_parameters] + [p.name for p in t.optional_parameters]))
+        jsonschema.validate(t.example.model_dump(mode="json"), by_names[names])
+    no_city = next(sc for names, sc in by_names.items() if "city" not in names)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"instruction": "I want the weather.", "parameters": {"city": "Paris"}}, no_city)
     assert all(o["response_format"]["type"] == "json_object" for o in sent)
     assert sorted({o["max_tokens"] for o in sent}) == [384, 512]  # a grammar bounds the shape, not the length
     assert json.loads((rd / "understanding_log.json").read_text())["json_mode"] == "schema"
     t = out["tools"][0]
-    jsonschema.validate(t.example.model_dump(mode="json"), REPLY_SCHEMAS["tool_use_example"])
     jsonschema.validate({"functionality": t.functionality, "non_functional": t.non_functional},
                         REPLY_SCHEMAS["tool_description"])
     reply = json.loads(S().answer(task_messages(

@@ -91,7 +91,8 @@ def response_format(task: str, json_mode: str | None, payload: dict[str, Any] | 
     ``none`` (or None) sends nothing. OpenAI's own JSON mode is not offered: it allows only an object at the
     top, and ``new_instructions`` replies with a list.
 
-    A list reply is bounded by the ``n_items`` asked (``maxItems``): a grammar with no bound lets a model that
+    A call's ``parameters`` are the API's own (:func:`parameters_schema`, from the payload's documentation), so
+    the grammar cannot write a parameter the API lacks. A list reply is bounded by the ``n_items`` asked (``maxItems``): a grammar with no bound lets a model that
     never closes the list write items until the server's context is full (measured with SmolLM2: one request
     past 4,096 tokens, and a stage 05 of 10 requests taking 15 minutes)."""
     if json_mode in (None, "none"):
@@ -101,9 +102,31 @@ def response_format(task: str, json_mode: str | None, payload: dict[str, Any] | 
     if task not in REPLY_SCHEMAS:
         raise ValueError(f"unknown construction task {task!r}; expected one of {TASKS}")
     schema = REPLY_SCHEMAS[task]
+    params = parameters_schema(payload.get("tool", payload)) if payload and task != "tool_description" else None
+    if params is not None:
+        call = {**_CALL, "properties": {**_CALL["properties"], "parameters": params}}
+        schema = call if schema.get("type") == "object" else {**schema, "items": call}
     if schema.get("type") == "array" and payload and isinstance(payload.get("n_items"), int):
         schema = {**schema, "maxItems": max(1, payload["n_items"])}
     return {"type": "json_object", "schema": schema}
+
+
+_JSON_TYPES = {"STRING": "string", "NUMBER": "number", "INTEGER": "integer", "INT": "integer", "FLOAT": "number",
+               "BOOLEAN": "boolean"}
+
+
+def parameters_schema(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The call's ``parameters`` object as the API documents it: only its parameter names, every required one,
+    values of the documented type where ToolBench's type maps to JSON's (any value otherwise). None when the
+    payload documents no parameters at all (the generic object schema stays)."""
+    if "required_parameters" not in doc and "optional_parameters" not in doc:
+        return None
+    required = [p["name"] for p in doc.get("required_parameters", []) if isinstance(p, dict) and "name" in p]
+    optional = [p["name"] for p in doc.get("optional_parameters", []) if isinstance(p, dict) and "name" in p]
+    types = {p["name"]: _JSON_TYPES.get(str(p.get("type", "")).upper()) for p in
+             [*doc.get("required_parameters", []), *doc.get("optional_parameters", [])] if isinstance(p, dict) and "name" in p}
+    return {"type": "object", "properties": {n: ({"type": types[n]} if types.get(n) else {}) for n in required + optional},
+            "required": required, "additionalProperties": False}
 
 
 RETRY_MESSAGE = "Your reply could not be used ({problem}). Reply again with valid JSON only, in the format asked."

@@ -287,6 +287,11 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                    f"<p>Generator <b>{html.escape(client.name)}</b>. Entries: train {n_entries['train']}, test "
                    f"{n_entries['test']}; users train {len(train_ids)}, test {len(test_ids)}.</p>"
                    + _table(pd.DataFrame(rows)) + _table(pd.DataFrame([sizes])))
+    if not sum(n_entries.values()):  # the logs are written; say why instead of failing on an empty split later
+        drops = "; ".join(f"{k}: " + (", ".join(f"{r} {n}" for r, n in v["counts"].items() if n) or "none")
+                          for k, v in log.items() if isinstance(v, dict))
+        raise ValueError(f"{run_dir / 'benchmark'}: stage 05 built no entry (generator {client.name}; dropped, "
+                         f"{drops}). See {run_dir / 'data_filter_log.json'}, or use another llm for 02 and 05")
     return {"paths": paths, "manifest": manifest}
 
 
