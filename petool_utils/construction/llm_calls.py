@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from petool_utils.construction.llm_prompts import REPLY_MAX_TOKENS, RETRY_MESSAGE, response_format, task_messages
+from petool_utils.construction.llm_prompts import (JSON_MODES, REPLY_MAX_TOKENS, RETRY_MESSAGE, response_format,
+                                                   task_messages)
 from petool_utils.models.base import ChatLLM, ChatRequest, make_llm as make_backend
 from petool_utils.models.cache import CachedLLM
 from petool_utils.models.spec import ModelSpec, SpecError
@@ -42,8 +43,6 @@ def make_llm(spec: str, cache_path: str | Path, seed: int = 0, fault_rate: float
 def check_json_mode(spec: str, json_mode: str | None) -> str:
     """``json_mode`` for a construction llm: ``schema`` only where a server reads ``response_format``
     (``openai:``; the in-process backends do not constrain decoding, and would silently ignore it)."""
-    from petool_utils.construction.llm_prompts import JSON_MODES
-
     mode = json_mode or "none"
     if mode not in JSON_MODES:
         raise ValueError(f"json_mode must be one of {JSON_MODES}, got {json_mode!r}")
