@@ -146,8 +146,8 @@ def main() -> None:
                 if py is None:
                     raise SystemExit("no llama-cpp-python[server] venv (PETOOL_LLAMACPP_PYTHON or "
                                      "~/.cache/petool/llamacpp-venv; the README says how to build it)")
-                # a fixed port: an openai: llm's cache key names its server's URL, so a rerun on a new port would
-                # ask every request again instead of resuming from the response cache
+                # a fixed port (LLAMACPP_PORT): an openai: llm's cache key names its server's URL, so a rerun on a
+                # new port would ask every request again instead of resuming from the response cache
                 port = LLAMACPP_PORT
                 # n_ctx holds a retry's conversation (prompt, the bad reply, the retry message): 4,096 did not
                 stack.enter_context(running_server(

@@ -298,7 +298,7 @@ def _provenance(q: dict[str, Any], api: UnderstoodTool, disliked: Sequence[str],
 def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTool], llm: ChatLLM,
                queries_per_user: int, seed: int, max_history: int | None = 20, liked_share: float = 0.78,
                max_disliked: int = 5, max_retries: int = 2, min_disliked: int = 1, query_source: str = "release",
-               params_source: str = "release", json_mode: str | None = None) -> tuple[list[UserData], dict[str, Any]]:
+               params_source: str = "release", json_mode: str = "none") -> tuple[list[UserData], dict[str, Any]]:
     """Every user's history and queries; returns them and the filter log (history items and new instructions).
 
     The new instructions of all users are asked at once (``run_tasks``: concurrent on a server, retries
@@ -347,7 +347,7 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
                                                 user_rng(seed, u.user_id, 1000 + qi), query_source, params_source)
                     queries.append(Query(group=g, disliked=disliked, query_source=src, params_source=psrc, **ok))
         data.append(UserData(user_id=u.user_id, tools=list(u.tools), history=history, queries=queries))
-    log = {"stage": "05_data_creation", "generator": llm.name, "json_mode": json_mode or "none",
+    log = {"stage": "05_data_creation", "generator": llm.name, "json_mode": json_mode,
            "history_items": hflt.log(),
            "new_instructions": qflt.log()}
     return data, log

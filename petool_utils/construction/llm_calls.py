@@ -12,8 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from petool_utils.construction.llm_prompts import (JSON_MODES, REPLY_MAX_TOKENS, RETRY_MESSAGE, response_format,
-                                                   task_messages)
+from petool_utils.construction.llm_prompts import JSON_MODES, RETRY_MESSAGE, reply_options, task_messages
 from petool_utils.models.base import ChatLLM, ChatRequest, make_llm as make_backend
 from petool_utils.models.cache import CachedLLM
 from petool_utils.models.spec import ModelSpec, SpecError
@@ -104,7 +103,7 @@ def _parse(reply: str, expect: type) -> Any:
 
 
 def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], max_retries: int = 2,
-              json_mode: str | None = None, **opts: Any) -> list[TaskResult]:
+              json_mode: str = "none", **opts: Any) -> list[TaskResult]:
     """Ask every ``(task, payload, expected JSON type)`` at once; re-ask the unusable replies in rounds.
 
     Round 0 sends every first try in one :meth:`ChatLLM.chat_many` call (the backend keeps up to its
@@ -116,13 +115,10 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
 
     ``json_mode="schema"`` sends each task's reply schema as ``response_format`` (a server that constrains
     decoding to it, llama.cpp's, then returns JSON of the right shape; :func:`.llm_prompts.response_format`)
-    and bounds the reply's length (``max_tokens``, :data:`.llm_prompts.REPLY_MAX_TOKENS`).
+    and bounds the reply's length (``max_tokens``; :func:`.llm_prompts.reply_options`).
     """
     convs = [task_messages(task, payload) for task, payload, _ in tasks]
-    formats = [response_format(task, json_mode, payload) for task, payload, _ in tasks]
-    extra = [{} if f is None else {"response_format": f, "max_tokens": REPLY_MAX_TOKENS[task] * max(
-        1, int(payload.get("n_items", 1)) if isinstance(payload.get("n_items", 1), int) else 1)}
-             for f, (task, payload, _) in zip(formats, tasks)]
+    extra = [reply_options(task, json_mode, payload) for task, payload, _ in tasks]
     results: list[TaskResult | None] = [None] * len(tasks)
     errors = ["no reply"] * len(tasks)
     pending = list(range(len(tasks)))
@@ -150,6 +146,6 @@ def run_tasks(llm: ChatLLM, tasks: Sequence[tuple[str, dict[str, Any], type]], m
 
 
 def run_task(llm: ChatLLM, task: str, payload: dict[str, Any], expect: type, max_retries: int = 2,
-             json_mode: str | None = None, **opts: Any) -> TaskResult:
+             json_mode: str = "none", **opts: Any) -> TaskResult:
     """One task (see :func:`run_tasks`)."""
     return run_tasks(llm, [(task, payload, expect)], max_retries, json_mode, **opts)[0]

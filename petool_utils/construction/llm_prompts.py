@@ -84,6 +84,21 @@ length, and a small model can fill one string until the server's context ends (s
 llama.cpp: one reply generating for minutes). A reply cut at the bound is not JSON and is re-asked."""
 
 
+def reply_options(task: str, json_mode: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+    """The options a task's request carries in ``json_mode: schema``: its ``response_format`` and ``max_tokens``
+    (:data:`REPLY_MAX_TOKENS`, per item of a list reply); none otherwise."""
+    fmt = response_format(task, json_mode, payload)
+    if fmt is None:
+        return {}
+    return {"response_format": fmt, "max_tokens": REPLY_MAX_TOKENS[task] * _n_items(payload)}
+
+
+def _n_items(payload: dict[str, Any] | None) -> int:
+    """The items a list reply is asked for (1 when the payload does not say)."""
+    n = (payload or {}).get("n_items", 1)
+    return max(1, n) if isinstance(n, int) else 1
+
+
 def response_format(task: str, json_mode: str | None, payload: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The ``response_format`` an OpenAI-compatible server gets for a task: ``schema`` sends the task's reply
     schema in the form llama.cpp's server reads (``{"type": "json_object", "schema": ...}``: a grammar built
@@ -107,7 +122,7 @@ def response_format(task: str, json_mode: str | None, payload: dict[str, Any] | 
         call = {**_CALL, "properties": {**_CALL["properties"], "parameters": params}}
         schema = call if schema.get("type") == "object" else {**schema, "items": call}
     if schema.get("type") == "array" and payload and isinstance(payload.get("n_items"), int):
-        schema = {**schema, "maxItems": max(1, payload["n_items"])}
+        schema = {**schema, "maxItems": _n_items(payload)}
     return {"type": "json_object", "schema": schema}
 
 
@@ -121,12 +136,16 @@ def parameters_schema(doc: dict[str, Any]) -> dict[str, Any] | None:
     payload documents no parameters at all (the generic object schema stays)."""
     if "required_parameters" not in doc and "optional_parameters" not in doc:
         return None
-    required = [p["name"] for p in doc.get("required_parameters", []) if isinstance(p, dict) and "name" in p]
-    optional = [p["name"] for p in doc.get("optional_parameters", []) if isinstance(p, dict) and "name" in p]
-    types = {p["name"]: _JSON_TYPES.get(str(p.get("type", "")).upper()) for p in
-             [*doc.get("required_parameters", []), *doc.get("optional_parameters", [])] if isinstance(p, dict) and "name" in p}
-    return {"type": "object", "properties": {n: ({"type": types[n]} if types.get(n) else {}) for n in required + optional},
-            "required": required, "additionalProperties": False}
+
+    def named(key: str) -> list[dict[str, Any]]:
+        return [p for p in doc.get(key, []) if isinstance(p, dict) and "name" in p]
+
+    properties = {}
+    for p in named("required_parameters") + named("optional_parameters"):
+        kind = _JSON_TYPES.get(str(p.get("type", "")).upper())
+        properties[p["name"]] = {"type": kind} if kind else {}
+    return {"type": "object", "properties": properties, "required": [p["name"] for p in named("required_parameters")],
+            "additionalProperties": False}
 
 
 RETRY_MESSAGE = "Your reply could not be used ({problem}). Reply again with valid JSON only, in the format asked."

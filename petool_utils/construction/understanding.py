@@ -72,7 +72,7 @@ def _example(value: Any) -> ToolExample | None:
 
 
 def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int = 2,
-                     json_mode: str | None = None) -> list[dict[str, Any] | None]:
+                     json_mode: str = "none") -> list[dict[str, Any] | None]:
     """Progress rows for a batch of APIs, both LLM calls of every API sent together (see ``run_tasks``).
 
     A row is ``{"full_name", "generator", "json_retries", "tool": <UnderstoodTool>}`` or, for a reply never
@@ -82,7 +82,7 @@ def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int
     rows: list[dict[str, Any] | None] = [None] * len(tools)
 
     def row(i: int, retries: int, **what: Any) -> dict[str, Any]:
-        return {"full_name": tools[i].full_name, "generator": llm.name, "json_mode": json_mode or "none",
+        return {"full_name": tools[i].full_name, "generator": llm.name, "json_mode": json_mode,
                 "json_retries": retries, **what}
 
     examples: dict[int, tuple[ToolExample, int]] = {}
@@ -113,7 +113,7 @@ def understand_batch(llm: ChatLLM, tools: Sequence[ToolRecord], max_retries: int
 
 
 def understand_tool(llm: ChatLLM, t: ToolRecord, max_retries: int = 2,
-                    json_mode: str | None = None) -> UnderstoodTool | str:
+                    json_mode: str = "none") -> UnderstoodTool | str:
     """The understood record, or the reason it could not be understood (a reply never valid)."""
     row = understand_batch(llm, [t], max_retries, json_mode)[0]
     if row is None:
@@ -123,7 +123,7 @@ def understand_tool(llm: ChatLLM, t: ToolRecord, max_retries: int = 2,
 
 def understand_tools(tools: list[ToolRecord], llm: ChatLLM, run_dir: str | os.PathLike[str],
                      max_retries: int = 2, progress: bool = True,
-                     batch_size: int = 512, json_mode: str | None = None) -> tuple[list[UnderstoodTool], UnderstandingLog]:
+                     batch_size: int = 512, json_mode: str = "none") -> tuple[list[UnderstoodTool], UnderstandingLog]:
     """Stage 02 over a corpus, ``batch_size`` APIs at a time, resumable through ``tools_understood.partial.jsonl``.
 
     Each batch's rows are appended to the progress file when the batch is answered; a killed run loses at
@@ -137,7 +137,7 @@ def understand_tools(tools: list[ToolRecord], llm: ChatLLM, run_dir: str | os.Pa
     # rows of another generator or JSON mode (changed since the interrupted run) are redone, not reused
     done: dict[str, dict[str, Any]] = {r["full_name"]: r for r in iter_jsonl(partial)
                                        if r.get("generator") == llm.name and ("tool" in r or "failed" in r)
-                                       and r.get("json_mode", "none") == (json_mode or "none")}
+                                       and r.get("json_mode", "none") == json_mode}
     todo = [t for t in tools if t.full_name not in done]
     unanswered: list[str] = []
     with open(partial, "a", encoding="utf-8") as out, \
@@ -165,7 +165,7 @@ def understand_tools(tools: list[ToolRecord], llm: ChatLLM, run_dir: str | os.Pa
     counts = Counter({"llm_reply_unusable": 0})
     counts.update(d.reason for d in dropped)
     log = UnderstandingLog(stage="02_tool_understanding", generator=llm.name, n_input=len(tools), n_kept=len(kept),
-                           counts=dict(counts), dropped=dropped, json_mode=json_mode or "none",
+                           counts=dict(counts), dropped=dropped, json_mode=json_mode,
                            json_retries=sum(int(done[t.full_name].get("json_retries", 0)) for t in tools))
     return kept, log
 
