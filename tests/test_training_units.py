@@ -11,6 +11,7 @@ from petool_utils.benchmark.data import ToolCall
 from petool_utils.benchmark.prompts import entry_messages
 from petool_utils import SETTINGS as SETTINGS_ALL
 from petool_utils.paths import REPO_ROOT
+from petool_utils.models.hf_backend import cpu_has_bf16
 from petool_utils.training.ablation import ablation_variants
 from petool_utils.training.config import DPOParams, SFTParams, from_mapping, load_config
 from petool_utils.training.memory import LlamaShape, estimate_qlora_memory, kv_cache_gib, layer_slope_gib, lora_params, nf4_bits_per_param
@@ -348,11 +349,28 @@ def test_small_llm_profile_trains_smollm2_under_one_length_rule():
     a = trl_args("sft", sft.trl, REPO_ROOT / "runs" / "x", sft.seed, progress=False)
     d = trl_args("dpo", dpo.trl, REPO_ROOT / "runs" / "x", dpo.seed, progress=False)
     assert prompt_budget(a.max_length, sft) == prompt_budget(d.max_length, dpo) == 1152  # one budget, both stages
-    assert a.bf16 and a.use_cpu and d.bf16  # CPU bf16 autocast
+    # bf16: auto, resolved by the CPU's instructions (emulated bf16 made a step 17x slower on an AVX2-only CPU)
+    assert a.use_cpu and sft.trl["bf16"] == dpo.trl["bf16"] == "auto"
+    assert a.bf16 is d.bf16 is cpu_has_bf16()
     assert d.disable_dropout is False and dpo.lora["lora_dropout"] == 0.05
     assert dpo.sampling.max_tokens == dpo.answer_tokens == 128
     # the second pass over the pairs after training is skipped here (CPU time) and on by default
     assert dpo.evaluate_after is False and load_config("dpo", REPO_ROOT / "params" / "offline.yaml").evaluate_after is True
+
+
+def test_bf16_auto_follows_the_cpu_and_an_explicit_bf16_on_a_cpu_without_it_warns(monkeypatch, tmp_path):
+    from petool_utils.training import trainer
+
+    monkeypatch.setattr(trainer, "has_cuda", lambda: False)
+    for has in (True, False):
+        monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: has)
+        assert trainer.trl_args("sft", {"bf16": "auto", "report_to": []}, tmp_path, 0, progress=False).bf16 is has
+    with pytest.warns(UserWarning, match="17x slower"):
+        assert trainer.trl_args("sft", {"bf16": True, "report_to": []}, tmp_path, 0, progress=False).bf16 is True
+    # hashed as what auto resolved to: the same folder as an explicit bf16: false on this CPU
+    args = trainer.trl_args("sft", {"bf16": "auto", "report_to": []}, tmp_path, 0, progress=False)
+    auto = trainer.pin_checkpoints(args, {"bf16": "auto", "learning_rate": 1e-4}, [])["config_hash"]
+    assert auto == trainer.config_hash({"bf16": False, "learning_rate": 1e-4}, [])
 
 
 def _run(out: Path, label: str = "tiny-llama stand-in") -> TrainResult:
