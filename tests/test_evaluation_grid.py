@@ -74,3 +74,21 @@ def test_parameters_are_checked_and_paths_are_taken_from_the_project_root():
         EvaluationParameters.check(run_dir="r", models=["a"], settings=["sideways"])
     with pytest.raises(ParameterError, match=r"parameter 'modles'"):
         EvaluationParameters.check(run_dir="r", models=["a"], settings=["none"], modles=["b"])
+
+
+def test_a_grid_of_an_offline_baseline_and_an_llm_gives_the_generation_options_to_the_llm_only(server, bench_path,
+                                                                                                tmp_path):
+    """The small-llm profile's notebook 07 runs ``offline:history`` beside an LLM with ``gen_opts``; the offline
+    predictor refuses generation options, and the grid had given them to both, so the baseline row failed
+    ("offline predictors take no generation options"). The LLM still gets them, on the wire."""
+    from petool_utils.evaluation.grid import BenchmarkSource, run_grid
+
+    srv = server()
+    src = BenchmarkSource(key="released", label="some benchmark", path=str(bench_path))
+    result = run_grid([src], ["offline:history", "openai:loopback-model"], ["preferred"], tmp_path, limit=3,
+                      concurrency=2, gen_opts={"temperature": 0.1, "max_tokens": 64}, n_boot=0)
+    runs = {m.spec: m for m in result.benchmarks[0].models}
+    assert runs["offline:history"].status == "ok", runs["offline:history"].reason
+    assert runs["openai:loopback-model"].status == "ok", runs["openai:loopback-model"].reason
+    sent = srv.stats.options
+    assert len(sent) == 3 and all(o.get("temperature") == 0.1 and o.get("max_tokens") == 64 for o in sent)

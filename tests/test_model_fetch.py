@@ -164,3 +164,28 @@ def test_zero_shot_answers_are_text_from_a_real_labelled_model(smollm2_dir, benc
     manifest = json.loads((tmp_path / model_slug(spec) / "manifest.json").read_text())
     assert manifest["predictor"] == "hf:smollm2(SmolLM2-135M-Instruct)" and manifest["standin"] is False
     assert ModelSpec.parse(spec).label == "SmolLM2-135M-Instruct (real LLM, HF, local)"
+
+
+def test_hf_spec_of_a_known_model_fetches_it_when_missing(monkeypatch):
+    """``hf:smollm2`` in notebook 07 (the small-llm profile evaluates it zero-shot before 08 trains) fetches the
+    model as training's ``base_model: smollm2`` does, instead of failing with "config.json missing"; a path is
+    never fetched."""
+    from petool_utils.models import hf_backend
+    from petool_utils.models.spec import ModelSpec
+
+    asked: list[str] = []
+
+    class Fetched(Exception):
+        pass
+
+    def fake_fetch(name, *args, **kwargs):
+        asked.append(name)
+        raise Fetched(name)
+
+    monkeypatch.setattr(hf_backend, "fetch", fake_fetch)
+    with pytest.raises(Fetched):
+        hf_backend.HFBackend.from_spec(ModelSpec.parse("hf:smollm2"))
+    assert asked == ["smollm2"]
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        hf_backend.HFBackend.from_spec(ModelSpec.parse("hf:/no/such/model"))
+    assert asked == ["smollm2"]

@@ -201,10 +201,13 @@ def run_grid(sources: Sequence[BenchmarkSource], models: Sequence[str], settings
         brun = BenchmarkRun(source=src, n=len(entries), limit=limit)
         out_dir = run_dir / "predictions" / src.key
         for spec in models:
-            mr = ModelRun(spec=spec, label=ModelSpec.parse(spec).label, status="ok")
+            parsed = ModelSpec.parse(spec)
+            mr = ModelRun(spec=spec, label=parsed.label, status="ok")
             try:
+                # generation options are the LLMs' (an offline predictor refuses them): a grid of both, as the
+                # small-llm profile's offline:history beside hf:smollm2, gives them to the LLMs only
                 returned = evaluate(spec, benchmark, list(settings), out_dir, concurrency=concurrency, limit=limit,
-                                    gen_opts=gen_opts, cache_path=run_dir / "cache" / "responses.sqlite",
+                                    gen_opts=None if parsed.kind == "offline" else gen_opts, cache_path=run_dir / "cache" / "responses.sqlite",
                                     progress=True, data_path=src.path)
                 files = _prediction_files(returned, settings)
                 mr.predictions = {s: os.path.relpath(p, run_dir) for s, p in files.items()}

@@ -56,7 +56,7 @@ from petool_utils.models.base import (
     derived_seed,
 )
 from petool_utils.models.context import Fitted, fit_history
-from petool_utils.models.fetch import fetched_label, model_folder_of
+from petool_utils.models.fetch import KNOWN_MODELS, fetch, fetched_label
 from petool_utils.models.loading import load_for_inference
 from petool_utils.models.spec import ModelSpec
 from petool_utils.models.tiny import STANDIN_NAME, is_standin
@@ -159,8 +159,11 @@ class HFBackend(ChatLLM):
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, **kwargs: Any) -> "HFBackend":
-        """``hf:<path>[@<adapter>]``; a model ``petool models fetch`` knows (``hf:smollm2``) names its folder."""
-        return cls(model_folder_of(spec.name), spec.argument or None, **kwargs)
+        """``hf:<path>[@<adapter>]``; a model ``petool models fetch`` knows (``hf:smollm2``) names its folder,
+        fetched and converted if missing, as training's ``base_model: smollm2`` is: the small-llm profile's
+        notebook 07 evaluates it zero-shot before 08 has trained anything, on a machine where nobody ran
+        ``petool models fetch`` (it had failed there with "config.json missing")."""
+        return cls(fetch(spec.name) if spec.name in KNOWN_MODELS else spec.name, spec.argument or None, **kwargs)
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, adapter: str | os.PathLike[str] | None = None,
                  *, max_context: int | None = None, batch_size: int = 8, sample_batch_size: int = 8,
