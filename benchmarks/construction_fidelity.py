@@ -147,16 +147,18 @@ def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
         f = fidelity(entries)
         paths = evaluate("offline:popularity", entries, list(SETTINGS), rd / "eval", progress=False)
         acc = score_files(paths.values(), entries, n_boot=0)["all"]
-        rows.append((share, f["popularity_concentration"], f["tool_comb_modal_agreement"], 100 * acc.tool_acc))
+        rows.append((share, f["popularity_concentration"], f["tool_comb_modal_agreement"], 100 * acc.tool_acc,
+                     f["ref_tool_in_preferred_history"]))
         print(rows[-1], flush=True)
     f = fidelity(rel)
     paths = evaluate("offline:popularity", rel, list(SETTINGS), work / "eval_released_curve", progress=False)
     acc = score_files(paths.values(), rel, n_boot=0)["all"]
-    lines = ["| `sampling_order` | concentration | tool_comb modal agreement | `offline:popularity` Tool Acc (train + test) |",
-             "| --- | --- | --- | --- |"]
-    lines += [f"| {s:g} | {c:.3f} | {a:.3f} | {p:.1f} |" for s, c, a, p in rows]
+    lines = ["| `sampling_order` | concentration | tool_comb modal agreement | `offline:popularity` Tool Acc (train + test) "
+             "| the reference's tool in the preferred history |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {s:g} | {c:.3f} | {a:.3f} | {p:.1f} | {r:.3f} |" for s, c, a, p, r in rows]
     lines += [f"| released dev slice ({len(rel)} entries) | {f['popularity_concentration']:.3f} | "
-              f"{f['tool_comb_modal_agreement']:.3f} | {100 * acc.tool_acc:.1f} |", "", provenance(COMMAND + " --curve")]
+              f"{f['tool_comb_modal_agreement']:.3f} | {100 * acc.tool_acc:.1f} | {f['ref_tool_in_preferred_history']:.3f} |",
+              "", provenance(COMMAND + " --curve")]
     table = "\n".join(lines)
     print(table)
     atomic_write_json(CURVE_RESULTS, {"rows": rows, "table": table})

@@ -276,13 +276,45 @@ def tool(provider, suffix, category, apis):
             "pricing": "paid" if provider in ("Quillstone", "Brightwave") else "free", "api_list": apis}
 
 
+# How a functionality group's members are worded (issue 24): in ToolBench a group is mostly one API cloned under
+# several tools. On the released dev slice, of the pairs (reference, another listed member of its group), 0.917
+# share the API name after normalisation and 0.775 the description word for word (the fidelity table's two
+# ``group_members_same_*`` rows), and every pair's name+description MiniLM cosine is at least 0.97. The corpus
+# first worded each member apart, so the ranker's and the popularity baseline's grouping of the candidates (same
+# name, or near-identical text) left the reference alone in 101 of 114 built-in test entries. Now every member
+# after a group's first takes the first one's name and description, except in a fixed share of member slots
+# (counted in corpus order, so the proportions are the release's whatever the seed): 1 in 12 keeps a name of its
+# own, 1 in 6 appends its own sentence to the first member's description.
+RENAMED_SLOTS = (5,)          # slot % 12
+REWORDED_SLOTS = (3,)         # slot % 6
+
+
+class CloneWording:
+    """Hands out each group member's (name, description), counting member slots across the whole corpus."""
+
+    def __init__(self) -> None:
+        self.slot = 0
+
+    def __call__(self, offers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        first_name, first_desc = offers[0]
+        out = [offers[0]]
+        for own_name, own_desc in offers[1:]:
+            i, self.slot = self.slot, self.slot + 1
+            name = own_name if i % 12 in RENAMED_SLOTS else first_name
+            desc = f"{first_desc} {own_desc}" if i % 6 in REWORDED_SLOTS else first_desc
+            out.append((name, desc))
+        return out
+
+
 def build() -> tuple[dict[str, dict], dict[str, str]]:
     """The tool files by relative path, and the functionality label of every API offered as a group member."""
     files: dict[str, dict] = {}
     labels: dict[str, str] = {}
     names = list(PROVIDERS)
+    wording = CloneWording()
     for gi, (cat, suffix, api_names, descs, req, opt) in enumerate(GROUPS):
         offering = [p for i, p in enumerate(names) if i != gi % len(names)]  # 4 of 5 providers
+        api_names, descs = zip(*wording(list(zip(api_names, descs))))
         for k, prov in enumerate(offering):
             r = json.loads(json.dumps(req))
             if cat == "Mapping" and prov == "Pocketly":  # different input name: not interchangeable
@@ -312,7 +344,7 @@ def build() -> tuple[dict[str, dict], dict[str, str]]:
         api("Headlines", files["News_Media/pocketly_news.json"]["api_list"][0]["description"],
             files["News_Media/pocketly_news.json"]["api_list"][0]["required_parameters"],
             files["News_Media/pocketly_news.json"]["api_list"][0]["optional_parameters"]))
-    grow(files, labels)
+    grow(files, labels, wording)
     add_ungrouped(files)
     files["Sports/zz_quillstone_scores_mirror.json"] = json.loads(json.dumps(files["Sports/quillstone_scores.json"]))
     return files, labels
@@ -671,7 +703,7 @@ def vendor_tool(vendor, suffix, category, apis):
             "pricing": pricing, "api_list": apis}
 
 
-def grow(files: dict[str, dict], labels: dict[str, str]) -> None:
+def grow(files: dict[str, dict], labels: dict[str, str], wording: CloneWording) -> None:
     """Add the shared functions of ``FUNCTIONS`` (labels F10...) and the ``SINGLETONS`` to the corpus: to the tools
     above where the provider has one in the category, else to a new tool of that provider."""
     suffixes = {cat: suffix for cat, suffix, *_ in GROUPS} | NEW_CATEGORIES
@@ -689,7 +721,8 @@ def grow(files: dict[str, dict], labels: dict[str, str]) -> None:
         for req, opt, offers in funcs:
             gid = f"F{n:02d}"
             n += 1
-            for prov, name, desc in offers:
+            worded = wording([(name, desc) for _, name, desc in offers])
+            for (prov, _, _), (name, desc) in zip(offers, worded):
                 obj = tool_file(prov, cat)
                 obj["api_list"].append(api(name, desc, copy(req), copy(opt)))
                 labels[f"<{cat}>.<{obj['tool_name']}>.<{name}>"] = gid

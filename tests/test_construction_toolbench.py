@@ -34,7 +34,7 @@ def test_builtin_corpus_counts_every_filter_reason():
     assert by_reason["<Travel>.<Nimbus Flights>.<v2>"] == "insufficient_documentation"
     assert by_reason["<Finance>.<Pocketly Markets>.<Quote legacy>"] == "deprecated"  # by flag
     assert by_reason["<Weather>.<Brightwave Weather>.<Weather v1>"] == "deprecated"  # by description
-    assert by_reason["<Sports>.<Quillstone Scores>.<Live Scores>"] == "duplicate_tool"
+    assert by_reason["<Sports>.<Quillstone Scores>.<Live scores>"] == "duplicate_tool"
     assert sum(log.counts.values()) == log.n_input - log.n_kept  # nothing dropped silently
     # ids are dense and stable, names are the release's full names
     assert [t.api_id for t in tools] == list(range(577))

@@ -178,23 +178,35 @@ def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_em
     temb /= np.where(norms == 0, 1.0, norms)
     k = top_k if popularity == "retrieval" else 0
     neighbours = nearest_tools(temb, min(len(tools) - 1, k))
+    # the one order every user walks: the groups in a seeded order, each with its seed tool fixed, so a user who
+    # reaches a group along it draws the same tool as every other user who does (a user's own draws, and the
+    # groups they take, are skipped over: the walk goes on where the user left it)
+    walk_rng = np.random.default_rng([seed, 1])
+    walk = [gids[int(i)] for i in walk_rng.permutation(len(gids))]
+    members_of = {g: [m for m in groups[g] if m in index] for g in gids}
+    walk_seed = {g: tindex[tool_id(members_of[g][int(walk_rng.integers(len(members_of[g])))])] for g in walk}
     users, rejected_total, short = [], 0, 0
     for u in range(n_users):
         want = int(rng.integers(lo, hi + 1))
-        shared, own = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2, u])
+        own = np.random.default_rng([seed, 2, u])
         chosen: dict[str, str] = {}
         mine: list[int] = []
         draws: list[list[str]] = []
-        rejected = attempts = 0
+        rejected = attempts = step = 0
         while len(mine) < want and attempts < max_attempts:
             attempts += 1
             free = [g for g in gids if g not in chosen]
             if not free:
                 break
-            order = shared if share == 1.0 or (share > 0.0 and own.random() < share) else own
-            g = free[int(order.integers(len(free)))]
-            members = [m for m in groups[g] if m in index]
-            seed_tool = tindex[tool_id(members[int(order.integers(len(members)))])]
+            while step < len(walk) and walk[step] in chosen:
+                step += 1
+            if step < len(walk) and (share == 1.0 or (share > 0.0 and own.random() < share)):
+                g = walk[step]
+                step += 1  # a discarded draw is not retried: the walk moves on
+                seed_tool = walk_seed[g]
+            else:
+                g = free[int(own.integers(len(free)))]
+                seed_tool = tindex[tool_id(members_of[g][int(own.integers(len(members_of[g])))])]
             draw = list(dict.fromkeys([seed_tool, *(int(t) for t in neighbours[seed_tool])]))
             draw = [t for t in draw if t not in mine]
             if _overlaps(draw, chosen, tool_groups):

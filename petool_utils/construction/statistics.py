@@ -13,6 +13,7 @@ import pandas as pd
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import Entry, HistoryItem, split_api_name
+from petool_utils.predictors.ranker.text import norm_api
 
 
 def table3(splits: Mapping[str, Sequence[Entry]]) -> pd.DataFrame:
@@ -71,6 +72,10 @@ FIDELITY_ROWS = {
     "group_size_max": "group size: max",
     "candidates_in_group": "candidates in the reference's group (mean)",
     "candidates_in_category": "candidates in the reference's category (mean)",
+    "group_members_same_name": "listed members of the reference's group with the reference's API name (share of "
+                               "reference-member pairs): ToolBench's groups are mostly one API under many tools",
+    "group_members_same_description": "listed members of the reference's group with the reference's description, "
+                                      "word for word (share of reference-member pairs)",
     "disliked_min": "non-preferred (disliked) items per rating-integrated history: min",
     "ref_api_in_preferred_history": "the reference API appears in the user's preferred history (share of entries)",
     "ref_tool_in_preferred_history": "the reference's tool appears in the preferred history (share of entries)",
@@ -143,6 +148,7 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
     by_group: dict[str, Counter[str]] = {}
     scenario = hist = hist_disliked = example = 0
     in_group, in_cat, sizes = [], [], {}
+    pairs = same_name = same_desc = 0
     for e in entries:
         ref = e.reference.tool_name
         by_group.setdefault(str(e.func), Counter())[ref] += 1
@@ -158,6 +164,14 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
         cat = split_api_name(ref)[0]
         in_group.append(sum(c in group for c in e.candidate_names))
         in_cat.append(sum(split_api_name(c)[0] == cat for c in e.candidate_names))
+        listed = {c.tool_name: c for c in e.candidates}
+        if ref in listed:
+            ref_name, ref_desc = norm_api(split_api_name(ref)[2]), listed[ref].tool_description.strip()
+            for member in group - {ref}:
+                if member in listed:
+                    pairs += 1
+                    same_name += norm_api(split_api_name(member)[2]) == ref_name
+                    same_desc += listed[member].tool_description.strip() == ref_desc
     combs = list({tuple(e.tool_comb): None for e in entries if e.tool_comb})
     agree = float("nan")
     if combs:
@@ -176,6 +190,8 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
         "group_size_max": float(max(sizes.values())),
         "candidates_in_group": float(np.mean(in_group)),
         "candidates_in_category": float(np.mean(in_cat)),
+        "group_members_same_name": same_name / pairs if pairs else float("nan"),
+        "group_members_same_description": same_desc / pairs if pairs else float("nan"),
     }
 
 
@@ -223,7 +239,8 @@ FIDELITY_TOLERANCE: dict[str, tuple[str, float]] = {
     "popularity_concentration": ("abs", 0.10), "query_is_scenario": ("abs", 0.10),
     "query_is_history_instruction": ("abs", 0.10), "query_history_item_disliked": ("abs", 0.10),
     "ref_params_are_example": ("abs", 0.10), "ref_tool_in_preferred_history": ("abs", 0.15),
-    "group_size_median": ("range", 2.0), "candidates_in_group": ("abs", 0.6), "candidates_in_category": ("abs", 1.2),
+    "group_size_median": ("range", 2.0),
+    "group_members_same_name": ("abs", 0.10), "group_members_same_description": ("abs", 0.10), "candidates_in_group": ("abs", 0.6), "candidates_in_category": ("abs", 1.2),
     "disliked_per_entry": ("abs", 0.6), "disliked_min": ("abs", 0.0), "liked_share_ratings": ("abs", 0.04),
     "history_length_median": ("rel", 0.35), "history_length_max": ("rel", 0.35),
     "ref_api_in_preferred_history": ("abs", 0.0), "chronological_disliked_first": ("abs", 0.0),
