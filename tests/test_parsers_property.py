@@ -198,13 +198,27 @@ ADVERSARIAL_1MB = {
 
 def test_both_parsers_take_under_a_second_on_adversarial_megabytes():
     """The authors' regex under `re` took 73 s on 20 KB of the first case; each parser must stay
-    under 1 s of CPU on 1 MB (CPU time, so a loaded machine does not make the test flaky)."""
+    under 1 s of CPU on 1 MB.
+
+    What is timed is the parser alone: this thread's CPU time with the garbage collector off, best
+    of three. CI once read 2.84 s of process time for a parse that takes 0.26 s in isolation,
+    after 650 other tests: process time counts every thread the earlier tests left in the process,
+    and a collection walks the heap they left."""
+    import gc
     import time
 
     for name, text in ADVERSARIAL_1MB.items():
         for parser in (parse_reference, parse_robust):
-            t0 = time.process_time()
-            got = parser(text)
-            took = time.process_time() - t0
+            took = float("inf")
+            for _ in range(3):
+                gc.disable()
+                try:
+                    t0 = time.thread_time()
+                    got = parser(text)
+                    took = min(took, time.thread_time() - t0)
+                finally:
+                    gc.enable()
+                if took < 1.0:
+                    break
             assert took < 1.0, f"{parser.__name__} on {name}: {took:.2f} s"
             assert got.ok in (True, False)
