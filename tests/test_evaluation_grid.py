@@ -92,3 +92,23 @@ def test_a_grid_of_an_offline_baseline_and_an_llm_gives_the_generation_options_t
     assert runs["openai:loopback-model"].status == "ok", runs["openai:loopback-model"].reason
     sent = srv.stats.options
     assert len(sent) == 3 and all(o.get("temperature") == 0.1 and o.get("max_tokens") == 64 for o in sent)
+
+
+def test_a_failed_model_fails_the_notebook_after_the_others_are_scored_and_a_skipped_one_does_not(bench_path,
+                                                                                                    tmp_path):
+    """Notebook 07 of the small-llm profile said "ok" while metrics.json had both its models failed. The grid
+    still scores the others; then ``raise_if_failed`` (the notebook's last line) names each failed model."""
+    from petool_utils.evaluation.grid import BenchmarkSource, ModelsFailedError, run_grid
+
+    src = BenchmarkSource(key="released", label="some benchmark", path=str(bench_path))
+    missing = tmp_path / "no-model-here"
+    result = run_grid([src], ["offline:history", f"hf:{missing}"], ["preferred"], tmp_path / "run", limit=3, n_boot=0)
+    runs = {m.spec: m for m in result.benchmarks[0].models}
+    assert runs["offline:history"].status == "ok" and runs["offline:history"].scores["preferred"]["n"] == 3
+    assert runs[f"hf:{missing}"].status == "failed"
+    assert result.failures() == [f"some benchmark: hf:{missing}: {runs[f'hf:{missing}'].reason}"]
+    with pytest.raises(ModelsFailedError, match=r"1 model run\(s\) failed[\s\S]*no-model-here"):
+        result.raise_if_failed()
+    runs[f"hf:{missing}"].status = "skipped"  # a package this machine lacks is not a fault of the run
+    assert result.failures() == []
+    result.raise_if_failed()

@@ -34,6 +34,10 @@ METRICS_FILE = "metrics.json"
 NOTEBOOK = "07_evaluation"
 
 
+class ModelsFailedError(RuntimeError):
+    """A model of the grid failed: raised once the tables of the others are written."""
+
+
 class EvaluationParameters(NotebookParameters):
     """Notebook 07's parameters cell, checked (see :class:`~petool_utils.params.NotebookParameters`)."""
 
@@ -95,6 +99,21 @@ class GridResult(BaseModel):
         """``{benchmark label: {spec: {setting: score}}}`` of the models that ran (Table 1's input)."""
         return {f"{b.source.label}, {b.n} entries": {m.spec: m.scores for m in b.models if m.status == "ok"}
                 for b in self.benchmarks}
+
+    def failures(self) -> list[str]:
+        """``"<benchmark>: <spec>: <reason>"`` for every model that failed (not one skipped for a missing import).
+
+        A failed model is a fault of the run (a path, a server, an option), and its row is absent from Table 1,
+        so a table can look complete while the model it was run for is not in it."""
+        return [f"{b.source.label}: {m.spec}: {m.reason}" for b in self.benchmarks for m in b.models
+                if m.status == "failed"]
+
+    def raise_if_failed(self) -> None:
+        """Fails the notebook (and so ``petool run``) after everything was written, naming each failed model."""
+        failed = self.failures()
+        if failed:
+            raise ModelsFailedError(f"{len(failed)} model run(s) failed (metrics.json and the report show the rest):\n"
+                                    + "\n".join(f"  {f}" for f in failed))
 
     def status_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"benchmark": b.source.label, "model": m.spec, "label": m.label, "status": m.status,
