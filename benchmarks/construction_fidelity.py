@@ -128,7 +128,7 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-CURVE = (0.0, 0.25, 0.5, 0.75, 1.0)
+CURVE = (0.0, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0)
 
 
 def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
@@ -147,17 +147,19 @@ def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
         f = fidelity(entries)
         paths = evaluate("offline:popularity", entries, list(SETTINGS), rd / "eval", progress=False)
         acc = score_files(paths.values(), entries, n_boot=0)["all"]
-        rows.append((share, f["popularity_concentration"], f["tool_comb_modal_agreement"], 100 * acc.tool_acc,
-                     f["ref_tool_in_preferred_history"]))
+        rows.append((share, f["popularity_concentration"], f["tool_comb_modal_agreement"], f["tool_comb_shared_prefix"],
+                     100 * acc.tool_acc, f["ref_tool_in_preferred_history"]))
         print(rows[-1], flush=True)
     f = fidelity(rel)
     paths = evaluate("offline:popularity", rel, list(SETTINGS), work / "eval_released_curve", progress=False)
     acc = score_files(paths.values(), rel, n_boot=0)["all"]
-    lines = ["| `sampling_order` | concentration | tool_comb modal agreement | `offline:popularity` Tool Acc (train + test) "
-             "| the reference's tool in the preferred history |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {s:g} | {c:.3f} | {a:.3f} | {p:.1f} | {r:.3f} |" for s, c, a, p, r in rows]
+    lines = ["| `sampling_order` | concentration | tool_comb modal agreement | tool_comb run of the common order (median) "
+             "| `offline:popularity` Tool Acc (train + test) | the reference's tool in the preferred history |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {s:g} | {c:.3f} | {a:.3f} | {w:g} | {p:.1f} | {r:.3f} |" for s, c, a, w, p, r in rows]
     lines += [f"| released dev slice ({len(rel)} entries) | {f['popularity_concentration']:.3f} | "
-              f"{f['tool_comb_modal_agreement']:.3f} | {100 * acc.tool_acc:.1f} | {f['ref_tool_in_preferred_history']:.3f} |",
+              f"{f['tool_comb_modal_agreement']:.3f} | {f['tool_comb_shared_prefix']:g} | {100 * acc.tool_acc:.1f} | "
+              f"{f['ref_tool_in_preferred_history']:.3f} |",
               "", provenance(COMMAND + " --curve")]
     table = "\n".join(lines)
     print(table)

@@ -157,16 +157,19 @@ def _top_share(users) -> float:
     return sum(c.most_common(1)[0][1] for c in per.values()) / sum(sum(c.values()) for c in per.values())
 
 
-def test_one_shared_order_makes_every_user_walk_the_same_tools_and_a_share_of_it_still_concentrates():
-    """``sampling_order`` is the share of draws taken along ONE order of groups, each with its seed tool fixed,
-    that every user walks. At 1.0 every user's tools are a prefix of one list (the release's tool_comb lists
-    start alike); a user's own draws do not throw the walk off (it goes on where the user left it), so a
-    group reached along the walk has the same tool for every user and a share of 0.5 already concentrates the
-    preferences well above users drawn independently (a shared random stream, which the walk replaced, had
-    lost its order at a user's first own draw)."""
+def test_users_walk_one_shared_order_for_a_prefix_then_draw_their_own_and_the_prefix_concentrates():
+    """``sampling_order`` is the length of the prefix every user draws along ONE order of groups (each with its
+    seed tool fixed), as a share of the largest user; after it a user draws its own. At 1.0 every user's tools
+    are a prefix of one list; at 0.5 of [1, 6] tools the first 3 are everyone's (the release's tool_comb lists
+    start alike and part later) and the next ones are not, and the prefix concentrates the preferences well
+    above users drawn independently."""
     walk = build_users(GROUPS, NAMES, _nf(), n_users=40, tools_per_user=[1, 6], top_k=0, seed=0, sampling_order=1.0)
     longest = max((u.tools for u in walk.users), key=len)
     assert len(longest) == 5 and all(u.tools == longest[: len(u.tools)] for u in walk.users)
+    part = build_users(GROUPS, NAMES, _nf(), n_users=40, tools_per_user=[1, 6], top_k=0, seed=0, sampling_order=0.5)
+    first = next(u.tools[:3] for u in part.users if len(u.tools) >= 3)
+    assert all(u.tools[:3] == first[: len(u.tools[:3])] for u in part.users)
+    assert len({tuple(u.tools[3:]) for u in part.users if len(u.tools) == 5}) > 1
     own = build_users(GROUPS, NAMES, _nf(), n_users=200, tools_per_user=[1, 5], top_k=0, seed=0, sampling_order=0.0)
     half = build_users(GROUPS, NAMES, _nf(), n_users=200, tools_per_user=[1, 5], top_k=0, seed=0, sampling_order=0.5)
-    assert _top_share(own) < 0.45 < 0.6 < _top_share(half)  # measured: 0.38 and 0.67
+    assert _top_share(own) < 0.45 < 0.6 < _top_share(half)  # measured: 0.38 and 0.74

@@ -57,3 +57,25 @@ def test_pairwise_scores_match_a_brute_force_count(lab, assign):
     assert s.pair_precision == (tp / pred if pred else 1.0)
     assert s.pair_recall == (tp / true if true else 1.0)
     assert -1.0 <= s.ari <= 1.0
+
+
+def test_tool_comb_walk_on_hand_made_lists():
+    """Modal order a, b, c, d (c: the first and third list agree at position 2). Agreement: 4 of 4, 2 of 3,
+    2 of 3 positions = 8/10; runs from the start: 4, 2, 1, median 2. Independent lists share nothing."""
+    from petool_utils.construction.statistics import tool_comb_walk
+
+    assert tool_comb_walk([["a", "b", "c", "d"], ["a", "b", "x"], ["a", "y", "c"]]) == (0.8, 2.0)
+    assert tool_comb_walk([["a", "b"]] * 3) == (1.0, 2.0)
+    agree, run = tool_comb_walk([[]])
+    assert agree != agree and run != run  # no lists: NaN, not 0
+
+
+@given(st.lists(st.lists(st.sampled_from("abcdef"), min_size=1, max_size=8), min_size=1, max_size=12))
+def test_tool_comb_walk_is_a_share_and_a_run_no_longer_than_the_lists(combs):
+    from petool_utils.construction.statistics import tool_comb_walk
+
+    agree, run = tool_comb_walk(combs)
+    assert 0.0 < agree <= 1.0  # position 0's modal tool is some list's first tool
+    assert 0.0 <= run <= max(map(len, combs))
+    if all(c == combs[0] for c in combs):
+        assert (agree, run) == (1.0, float(len(combs[0])))

@@ -96,7 +96,8 @@ def release_record(entry_id: int, user: UserData, query: Query, query_index: int
 
     As in the release, a prompt embeds at most the ``max_history`` most recent items of a history
     (:func:`~petool_utils.construction.histories.entry_histories`) while ``history_length`` gives the full
-    length of the preferred history; ``tool_comb`` lists the user's preferred tools.
+    length of the preferred history; ``tool_comb`` lists the user's preferred tools in the order they were
+    drawn (the release's lists are in that order: they start alike because its users walked one order).
     """
     cand_records = [candidate_record(tools[n]) for n in candidates]
     cands = [CandidateTool.model_validate(c) for c in cand_records]
@@ -104,7 +105,7 @@ def release_record(entry_id: int, user: UserData, query: Query, query_index: int
     rec: dict[str, Any] = {"query": query.instruction}
     for s in SETTINGS:
         rec[f"instruction_{s}"] = render_prompt(s, hist[s], cands)
-    tool_comb = sorted({tool_parts(t)[1] for t in user.tools})
+    tool_comb = list(dict.fromkeys(tool_parts(t)[1] for t in user.tools))  # draw order, as the release lists them
     rec.update(
         apis_candidate=json.dumps(cand_records, ensure_ascii=False),
         api_call_ground_truth={"tool_name": query.tool_name, "parameters": query.parameters},

@@ -9,8 +9,9 @@ every API of a preferred tool is a preferred API, and in every group where a pre
 API is the user's choice; the group's other APIs are the user's non-preferred ones. Draws repeat until the
 user prefers ``tools_per_user`` tools (a number drawn per user from a range, as in the release: 2 to 37).
 
-Whose random sequence the draws follow (``sampling_order``) is what makes one tool per group the popular one,
-as in the release, whose users share one order of tools; ``popularity="uniform"`` is the debiased switch.
+How far users draw along one shared order before drawing on their own (``sampling_order``) is what makes one
+tool per group the popular one, as in the release, whose users' tool lists start alike and diverge later;
+``popularity="uniform"`` is the debiased switch.
 """
 
 from __future__ import annotations
@@ -54,15 +55,17 @@ POPULARITY = ("retrieval", "uniform")
 """How preferred tools are drawn: the paper's top-k non-functional retrieval, or uniformly (the debiased
 switch: no tool is preferred by more users than chance makes it, so a population prior is near chance)."""
 SAMPLING_ORDER = {"shared": 1.0, "per_user": 0.0}
-"""Whose random sequence the seed tools come from, as the share of a user's draws taken from ONE sequence that
-every user walks (the rest from the user's own): 1.0 (``shared``) makes every user's tools a prefix of one
-order; the release's ``tool_comb`` lists are close to that (issue 24: the same first tools in almost every
-list, diverging further on); 0.0 (``per_user``) makes users independent."""
-DEFAULT_SAMPLING_ORDER = 0.75
+"""How far users walk ONE order of draws before drawing on their own: the shared prefix's length as a share of
+the largest user (``tools_per_user``'s maximum). 1.0 (``shared``) makes every user's tools a prefix of one
+order; 0.0 (``per_user``) makes users independent. The release's ``tool_comb`` lists have that shape: on the
+dev slice the first tools are the same in 0.99 of the lists, and a list follows the common order for a median
+of 17 tools (for lists of 26 or more: 17 to 21 whatever their length, of at most 37), then goes its own way."""
+DEFAULT_SAMPLING_ORDER = 0.375
 """Read from the curve on the shared dev-slice corpus (docs/construction.md, block ``fidelity_curve``): of the
-shares measured, 0.75 is the closest to the release on the popularity concentration and within its tolerance
-on ``offline:popularity``, with the ``tool_comb`` agreement moving towards it; 1.0 overshoots the concentration
-(every group's entries on one tool). The held-out halves of the fidelity table check that it carries over."""
+shares measured, 0.375 and 0.5 have both the popularity concentration and ``offline:popularity`` within their
+tolerances, and 0.375 is the closer of the two on the concentration and the ``tool_comb`` agreement (0.25, the
+closest on those two, leaves the popularity baseline 13 points under the release's). The held-out halves of the
+fidelity table check that it carries over."""
 
 
 class UsersFile(BaseModel):
@@ -157,6 +160,7 @@ def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_em
         raise ValueError(f"popularity must be one of {POPULARITY}, got {popularity!r}")
     share = shared_share(sampling_order)
     lo, hi = size_range(tools_per_user)
+    prefix = hi if share == 1.0 else round(share * hi)  # the tools a user takes along the shared walk
     rng = np.random.default_rng(seed)
     index = {n: i for i, n in enumerate(names)}
     group_of = {m: g for g, ms in groups.items() for m in ms if m in index}
@@ -178,9 +182,9 @@ def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_em
     temb /= np.where(norms == 0, 1.0, norms)
     k = top_k if popularity == "retrieval" else 0
     neighbours = nearest_tools(temb, min(len(tools) - 1, k))
-    # the one order every user walks: the groups in a seeded order, each with its seed tool fixed, so a user who
-    # reaches a group along it draws the same tool as every other user who does (a user's own draws, and the
-    # groups they take, are skipped over: the walk goes on where the user left it)
+    # the one order every user walks for its first ``prefix`` tools: the groups in a seeded order, each with its
+    # seed tool fixed, so users who reach a group along it draw the same tool in it (a group the user holds
+    # already is passed over; a discarded draw moves the walk on, the same for every user, as all walk alike)
     walk_rng = np.random.default_rng([seed, 1])
     walk = [gids[int(i)] for i in walk_rng.permutation(len(gids))]
     members_of = {g: [m for m in groups[g] if m in index] for g in gids}
@@ -200,7 +204,7 @@ def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_em
                 break
             while step < len(walk) and walk[step] in chosen:
                 step += 1
-            if step < len(walk) and (share == 1.0 or (share > 0.0 and own.random() < share)):
+            if step < len(walk) and len(mine) < prefix:
                 g = walk[step]
                 step += 1  # a discarded draw is not retried: the walk moves on
                 seed_tool = walk_seed[g]

@@ -63,6 +63,8 @@ FIDELITY_ROWS = {
     "popularity_concentration": "share of a group's entries whose reference is the group's most common one",
     "tool_comb_modal_agreement": "tool_comb positions holding the tool most users hold there (share): users walk "
                                  "one sampling order",
+    "tool_comb_shared_prefix": "tool_comb: tools a list holds in the most common order before it parts from it "
+                               "(median): how far users walk the one order",
     "query_is_scenario": "query = the reference API's tool-use Example.Scenario (share)",
     "query_is_history_instruction": "query = an instruction of the rating-integrated history (share)",
     "query_history_item_disliked": "of those, the history item is a disliked one (share)",
@@ -173,14 +175,11 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
                     same_name += norm_api(split_api_name(member)[2]) == ref_name
                     same_desc += listed[member].tool_description.strip() == ref_desc
     combs = list({tuple(e.tool_comb): None for e in entries if e.tool_comb})
-    agree = float("nan")
-    if combs:
-        width = max(map(len, combs))
-        modal = [Counter(c[i] for c in combs if len(c) > i).most_common(1)[0][0] for i in range(width)]
-        agree = float(np.mean([c[i] == modal[i] for c in combs for i in range(len(c))]))
+    agree, prefix = tool_comb_walk(combs)
     return {
         "popularity_concentration": sum(c.most_common(1)[0][1] for c in by_group.values()) / n,
         "tool_comb_modal_agreement": agree,
+        "tool_comb_shared_prefix": prefix,
         "query_is_scenario": scenario / n,
         "query_is_history_instruction": hist / n,
         "query_history_item_disliked": hist_disliked / hist if hist else float("nan"),
@@ -193,6 +192,23 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
         "group_members_same_name": same_name / pairs if pairs else float("nan"),
         "group_members_same_description": same_desc / pairs if pairs else float("nan"),
     }
+
+
+def tool_comb_walk(combs: Sequence[Sequence[str]]) -> tuple[float, float]:
+    """How alike users' tool lists are in order: the share of list positions holding the tool most lists hold
+    there, and the median length of a list's run of those modal tools from its start. Both NaN without lists.
+
+    The release's users hold their tools in one common order for a while (agreement 0.736, run 17 on the dev
+    slice), which is how its users were drawn; users drawn independently score near 0 on both."""
+    combs = [list(c) for c in combs if c]
+    if not combs:
+        return float("nan"), float("nan")
+    width = max(map(len, combs))
+    # ties broken by first appearance, as Counter does, so the result does not depend on hashing
+    modal = [Counter(c[i] for c in combs if len(c) > i).most_common(1)[0][0] for i in range(width)]
+    agree = float(np.mean([c[i] == modal[i] for c in combs for i in range(len(c))]))
+    prefix = float(np.median([next((i for i, t in enumerate(c) if t != modal[i]), len(c)) for c in combs]))
+    return agree, prefix
 
 
 def _params_as_history(entries: Sequence[Entry]) -> float:
