@@ -25,6 +25,16 @@ def test_offline_runs_every_offline_model_on_all_data():
     assert p["limit"] is None
 
 
+@pytest.mark.parametrize("name", ["small-llm"])
+def test_profiles_that_build_as_the_offline_profile_use_its_construction_sections(name):
+    """small-llm says "construction as in the offline profile"; its 03 section had kept ``io_match: none`` after
+    the offline profile turned the paper's IO filter on, so its benchmark was built without it."""
+    offline, other = load_profile("offline").params, load_profile(name).params
+    for nb in ("01_tool_preparation", "02_tool_understanding", "03_tool_clustering", "04_preference_construction",
+               "05_data_creation", "06_benchmark_statistics"):
+        assert other[nb] == offline[nb], nb
+
+
 def test_path_and_relative_paths(tmp_path):
     f = tmp_path / "mine.yaml"
     f.write_text("profile: mine\nrun_dir: runs/mine\nreport_dir: /abs/rep\ndata: some/data\n"

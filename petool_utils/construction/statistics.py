@@ -174,7 +174,9 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
                     pairs += 1
                     same_name += norm_api(split_api_name(member)[2]) == ref_name
                     same_desc += listed[member].tool_description.strip() == ref_desc
-    combs = list({tuple(e.tool_comb): None for e in entries if e.tool_comb})
+    # one list an entry, not one a distinct list: users who walked the same order to the same length hold the same
+    # list, and collapsing them would count the order's most common result once
+    combs = [e.tool_comb for e in entries if e.tool_comb]
     agree, prefix = tool_comb_walk(combs)
     return {
         "popularity_concentration": sum(c.most_common(1)[0][1] for c in by_group.values()) / n,
