@@ -62,9 +62,9 @@ dev slice the first tools are the same in 0.99 of the lists, and a list follows 
 of 17 tools (for lists of 26 or more: 17 to 21 whatever their length, of at most 37), then goes its own way."""
 DEFAULT_SAMPLING_ORDER = 0.375
 """Read from the curve on the shared dev-slice corpus (docs/construction.md, block ``fidelity_curve``): of the
-shares measured, 0.375 and 0.5 have both the popularity concentration and ``offline:popularity`` within their
-tolerances, and 0.375 is the closer of the two on the concentration and the ``tool_comb`` agreement (0.25, the
-closest on those two, leaves the popularity baseline 13 points under the release's). The held-out halves of the
+shares measured, 0.375 and every share above it have both the popularity concentration and ``offline:popularity``
+within their tolerances, and 0.375 is the closest of them on the concentration and the ``tool_comb`` agreement
+(0.25, the closest on those two, leaves the popularity baseline 13 points under the release's). The held-out halves of the
 fidelity table check that it carries over."""
 
 
