@@ -53,7 +53,10 @@ TEST_MODELS = ["offline:random", "offline:history", "offline:nosuch"]
 
 def smoke_profile(tmp: Path, data: Path) -> Profile:
     prof = load_profile("smoke")
-    params = {**prof.params, "07_evaluation": {**prof.params["07_evaluation"], "models": TEST_MODELS}}
+    # offline:nosuch fails; listed and gone on from (the default fails the notebook after writing everything,
+    # test_runner_papermill's test_a_failed_model_fails_notebook_07_after_its_tables)
+    params = {**prof.params, "07_evaluation": {**prof.params["07_evaluation"], "models": TEST_MODELS,
+                                               "fail_on_model_errors": False}}
     return prof.model_copy(update={"run_dir": tmp / "run", "report_dir": tmp / "reports", "data": str(data),
                                    "params": params})
 

@@ -81,3 +81,19 @@ def test_rerun_of_10_alone_keeps_07_in_the_index(run, tmp_path_factory):
     assert "Table 1" in page and 'href="07_evaluation.html"' in page
     status = json.loads((run.profile.run_dir / "notebooks" / "status.json").read_text())
     assert status["07_evaluation"]["status"] == "ok"
+
+
+def test_a_failed_model_fails_notebook_07_after_its_tables(tmp_path, bench_path):
+    """The small-llm run's 07 said "ok" while metrics.json had both its models failed. By default a failed model
+    fails the notebook, naming it, after metrics.json is written with the others' scores."""
+    from _report_smoke import smoke_profile
+
+    prof = smoke_profile(tmp_path, bench_path)
+    params = {**prof.params, "07_evaluation": {**prof.params["07_evaluation"], "models": ["offline:history",
+              "offline:nosuch"], "settings": ["preferred"], "limit": 3, "n_boot": 0, "fail_on_model_errors": True}}
+    res = run_profile(prof.model_copy(update={"params": params}), only="07", progress=False)
+    [run] = res.runs
+    assert run.status == "failed" and "ModelsFailedError" in run.error and "offline:nosuch" in run.error, run
+    m = read_metrics(prof.run_dir)
+    runs = {x.spec: x for b in m.benchmarks for x in b.models}
+    assert runs["offline:history"].status == "ok" and runs["offline:nosuch"].status == "failed"

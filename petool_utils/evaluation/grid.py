@@ -52,6 +52,8 @@ class EvaluationParameters(NotebookParameters):
     parser: Literal["reference", "robust"] = "reference"
     gen_opts: dict[str, Any] | None = None
     n_boot: NonNegativeInt = 1000
+    fail_on_model_errors: bool = True
+    """A model that failed (not one skipped for a missing package) fails the notebook once everything is written."""
 
 
 class BenchmarkSource(BaseModel):
