@@ -83,6 +83,7 @@ FIDELITY_ROWS = {
     "ref_tool_in_preferred_history": "the reference's tool appears in the preferred history (share of entries)",
     "liked_share_ratings": "liked share in rating-integrated histories (mean)",
     "disliked_per_entry": "non-preferred (disliked) items per rating-integrated history (mean)",
+    "disliked_one_tool": "the disliked items are one tool's (share of entries with any)",
     "chronological_disliked_first": "chronological: every non-preferred item before every preferred one (share)",
     "ratings_chronological_same_items": "ratings and chronological histories hold the same items (share)",
     "distinct_apis_preferred_history": "distinct APIs in the preferred history (mean)",
@@ -105,7 +106,7 @@ def fidelity(entries: Sequence[Entry]) -> dict[str, float]:
     n = len(entries)
     if n == 0:
         return {k: float("nan") for k in FIDELITY_ROWS}
-    ref_api = ref_tool = disliked_first = same = empty = 0
+    ref_api = ref_tool = disliked_first = same = empty = one_tool = with_disliked = 0
     liked, n_disliked, distinct, shown = [], [], [], []
     for e in entries:
         pref = e.history("preferred")
@@ -120,6 +121,9 @@ def fidelity(entries: Sequence[Entry]) -> dict[str, float]:
             liked.append(sum(it.rating == 1 for it in rat) / len(rat))
         bad = {_item_key(it) for it in rat if it.rating == 0}
         n_disliked.append(len(bad))
+        bad_tools = {split_api_name(it.tool_call.tool_name)[:2] for it in rat if it.rating == 0}
+        with_disliked += bool(bad_tools)
+        one_tool += len(bad_tools) == 1
         flags = [_item_key(it) in bad for it in chrono]
         disliked_first += flags == sorted(flags, reverse=True)
         same += sorted(_item_key(it) for it in rat) == sorted(_item_key(it) for it in chrono)
@@ -130,6 +134,7 @@ def fidelity(entries: Sequence[Entry]) -> dict[str, float]:
         "ref_tool_in_preferred_history": ref_tool / n,
         "liked_share_ratings": float(np.mean(liked)) if liked else float("nan"),
         "disliked_per_entry": float(np.mean(n_disliked)),
+        "disliked_one_tool": one_tool / with_disliked if with_disliked else float("nan"),
         "chronological_disliked_first": disliked_first / n,
         "ratings_chronological_same_items": same / n,
         "distinct_apis_preferred_history": float(np.mean(distinct)),
@@ -259,7 +264,7 @@ FIDELITY_TOLERANCE: dict[str, tuple[str, float]] = {
     "ref_params_are_example": ("abs", 0.10), "ref_tool_in_preferred_history": ("abs", 0.15),
     "group_size_median": ("range", 2.0),
     "group_members_same_name": ("abs", 0.10), "group_members_same_description": ("abs", 0.10), "candidates_in_group": ("abs", 0.6), "candidates_in_category": ("abs", 1.2),
-    "disliked_per_entry": ("abs", 0.6), "disliked_min": ("abs", 0.0), "liked_share_ratings": ("abs", 0.04),
+    "disliked_per_entry": ("abs", 0.6), "disliked_min": ("abs", 0.0), "disliked_one_tool": ("abs", 0.05), "liked_share_ratings": ("abs", 0.04),
     "history_length_median": ("rel", 0.35), "history_length_max": ("rel", 0.35),
     "ref_api_in_preferred_history": ("abs", 0.0), "chronological_disliked_first": ("abs", 0.0),
     "ratings_chronological_same_items": ("abs", 0.0),
