@@ -62,10 +62,10 @@ dev slice the first tools are the same in 0.99 of the lists, and a list follows 
 of 17 tools (for lists of 26 or more: 17 to 21 whatever their length, of at most 37), then goes its own way."""
 DEFAULT_SAMPLING_ORDER = 0.375
 """Read from the curve on the shared dev-slice corpus (docs/construction.md, block ``fidelity_curve``): of the
-shares measured, 0.375 and every share above it have both the popularity concentration and ``offline:popularity``
-within their tolerances, and 0.375 is the closest of them on the concentration and the ``tool_comb`` agreement
-(0.25, the closest on those two, leaves the popularity baseline 13 points under the release's). The held-out halves of the
-fidelity table check that it carries over."""
+shares measured, 0.375 and every share above it have both the popularity concentration and
+``offline:popularity`` within their tolerances, and 0.375 is the closest of them on the concentration and the
+``tool_comb`` agreement (0.25, the closest on those two, leaves the popularity baseline 13 points under the
+release's). The held-out halves of the fidelity table check that it carries over."""
 
 
 class UsersFile(BaseModel):
@@ -160,7 +160,7 @@ def build_users(groups: Mapping[str, Sequence[str]], names: Sequence[str], nf_em
         raise ValueError(f"popularity must be one of {POPULARITY}, got {popularity!r}")
     share = shared_share(sampling_order)
     lo, hi = size_range(tools_per_user)
-    prefix = hi if share == 1.0 else round(share * hi)  # the tools a user takes along the shared walk
+    prefix = round(share * hi)  # the tools a user takes along the shared walk (1.0: all of them)
     rng = np.random.default_rng(seed)
     index = {n: i for i, n in enumerate(names)}
     group_of = {m: g for g, ms in groups.items() for m in ms if m in index}
