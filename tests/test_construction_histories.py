@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from petool_utils.benchmark.data import ToolParameter
 from petool_utils.construction.candidates import candidate_names, top_similar
 from petool_utils.construction.histories import (FILTER_REASONS, ItemFilter, Query, UserData, create_all,
-                                                 disliked_count, entry_histories, leaked, usable_examples)
-from petool_utils.construction.preferences import UserPreference
+                                                 disliked_count, entry_histories, leaked, tool_sample,
+                                                 usable_examples)
+from petool_utils.construction.preferences import UserPreference, tool_id
 from petool_utils.construction.understanding import ToolExample, UnderstoodTool
 from petool_utils.construction.standin import OfflineStandinLLM
 
@@ -241,3 +244,104 @@ def test_stage05_says_why_when_it_built_no_entry(tmp_path):
                                          r"history_items: invalid_parameters \d+"):
         pipeline.stage05_create(tmp_path, embedder="tfidf", progress=False)
     assert json.loads((tmp_path / "data_filter_log.json").read_text())["history_items"]["n_kept"] == 0
+
+
+# a user's sample of each tool's APIs (apis_per_tool): the release never shows more than 5 items of one tool
+BIG = [f"<W>.<Zz>.<api{i:02d}>" for i in range(19)]  # the dev slice's largest tool has 19 APIs
+
+
+def test_tool_sample_by_hand():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        s = tool_sample(BIG, 5, rng)
+        assert 1 <= len(s) <= 5 and len(set(s)) == len(s) and set(s) <= set(BIG)
+        kept = tool_sample(BIG, 5, rng, keep=BIG[7])
+        assert kept[0] == BIG[7] and 2 <= len(kept) <= 5 and len(set(kept)) == len(kept)
+    assert tool_sample([A1], 5, rng) == [A1] and tool_sample([A1], 5, rng, keep=A1) == [A1]
+    # k uniform in 1..5 on a large tool: mean 3; with the held-out API kept, uniform in 2..5: mean 3.5
+    sizes = [len(tool_sample(BIG, 5, rng)) for _ in range(4000)]
+    kept = [len(tool_sample(BIG, 5, rng, keep=BIG[0])) for _ in range(4000)]
+    assert abs(np.mean(sizes) - 3.0) < 0.1 and abs(np.mean(kept) - 3.5) < 0.1
+    assert {k: sizes.count(k) for k in range(1, 6)}.keys() == set(sizes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 25), cap=st.integers(1, 8), keep=st.booleans(), seed=st.integers(0, 2**16))
+def test_tool_sample_properties(n, cap, keep, seed):
+    apis = [f"<W>.<Zz>.<a{i}>" for i in range(n)]
+    k = apis[seed % n] if keep else None
+    s = tool_sample(apis, cap, np.random.default_rng(seed), keep=k)
+    assert set(s) <= set(apis) and len(set(s)) == len(s) and 1 <= len(s) <= min(n, max(cap, 2 if keep else 1))
+    if keep:
+        assert s[0] == k and (len(s) >= 2 or n == 1)
+
+
+def test_apis_per_tool_caps_each_tools_items_and_keeps_the_query_tool_in_the_history():
+    tools = {**TOOLS, **{n: _u(n) for n in BIG}}
+    user = UserPreference(user_id="u00001", preferred={"g1": A1, "g9": BIG[3]}, non_preferred={"g1": [B1], "g9": [B2]},
+                          tools=["<W>.<Aa>", "<W>.<Zz>"])
+    copies = [user.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(60)]
+    full, _ = create_all(copies, tools, OfflineStandinLLM(seed=0), 1, 0, 20, liked_share=0.78, max_disliked=5)
+    capped, _ = create_all(copies, tools, OfflineStandinLLM(seed=0), 1, 0, 20, liked_share=0.78, max_disliked=5,
+                           apis_per_tool=5)
+    for u in full:  # None: every API of every preferred tool but the held-out ones
+        assert sum(a in BIG for a in u.history) == 19 - (u.queries[0].tool_name in BIG)
+    zz = []
+    for u in capped:
+        (q,) = u.queries
+        n_zz = sum(a in BIG for a in u.history)
+        assert 1 <= n_zz <= 5 and q.tool_name not in u.history
+        if q.tool_name in BIG:  # the query's tool: the held-out API was one of its 2..5, so 1..4 are left
+            assert n_zz <= 4
+        zz.append(n_zz)
+    assert len(set(zz)) >= 3  # users differ in how many of the tool's APIs they used
+    # the sample has a generator of its own: the same queries as without the cap (the disliked count follows the
+    # history's length, so it may differ)
+    assert [u.queries[0].tool_name for u in full] == [u.queries[0].tool_name for u in capped]
+
+
+def test_hold_rival_groups_keeps_the_query_tools_apis_the_rival_also_offers_out_of_the_history():
+    """Aa and Bb compete in g1 and g2. A query for Aa's g1 API also holds out Aa's g2 API (Bb offers g2 too):
+    in the release the reference tool's APIs that the disliked tool also offers are shown 7% of the time, its
+    others 18% (dev slice, same-named APIs). A query for Cc (rival Dd) holds out nothing more."""
+    copies = [USER.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(40)]
+    plain, _ = create_all(copies, TOOLS, OfflineStandinLLM(seed=0), 1, 0, 20, liked_share=0.78, max_disliked=5)
+    held, _ = create_all(copies, TOOLS, OfflineStandinLLM(seed=0), 1, 0, 20, liked_share=0.78, max_disliked=5,
+                         hold_rival_groups=True)
+    seen = set()
+    for p, h in zip(plain, held):
+        q = h.queries[0]
+        assert q.tool_name == p.queries[0].tool_name
+        seen.add(q.group)
+        if q.group in ("g1", "g2"):
+            other = A2 if q.group == "g1" else A1
+            assert other in p.history and other not in h.history and A3 in h.history
+            assert set(h.history) == set(p.history) - {other}
+        else:
+            assert h.history == p.history and A1 in h.history and A2 in h.history
+    assert seen == {"g1", "g2", "g3"}
+
+
+def test_random_fill_never_takes_the_users_own_tools():
+    cats = ["A", "B", "C"]
+    names = [f"<{c}>.<T{c}{t}>.<api{i}>" for c in cats for t in range(6) for i in range(3)]
+    mine = {"<B>.<TB0>", "<B>.<TB1>", "<C>.<TC2>", "<A>.<TA1>"}
+    ref, group = "<A>.<TA0>.<api0>", ["<A>.<TA0>.<api0>", "<A>.<TA5>.<api0>"]
+    ranked = [names.index("<A>.<TA1>.<api2>")] + list(range(len(names)))  # the retriever's best is the user's
+    for seed in range(30):
+        c = candidate_names(ref, group, names, ranked, np.random.default_rng(seed), n_candidates=10, n_retrieved=2,
+                            not_from=mine)
+        assert len(c) == len(set(c)) == 10 and set(group) <= set(c)
+        assert "<A>.<TA1>.<api2>" in c  # retrieved: kept
+        fill = [n for n in c if n not in group and not n.startswith("<A>.")]
+        assert len(fill) == 6 and not any(tool_id(n) in mine for n in fill)
+    # without the ban the fill takes the user's tools about as often as their share of the corpus
+    hits = sum(tool_id(n) in mine for s in range(200) for n in candidate_names(
+        ref, group, names, ranked, np.random.default_rng(s), n_candidates=10, n_retrieved=2)
+        if not n.startswith("<A>."))
+    assert 0.2 < hits / (200 * 6) < 0.45  # 3 of the 12 tools outside A are the user's
+    # a corpus too small to avoid them: the fill takes what there is
+    tiny = names[:18] + ["<B>.<TB0>.<api0>", "<B>.<TB0>.<api1>"]
+    c = candidate_names(ref, group, tiny, list(range(len(tiny))), np.random.default_rng(0), n_candidates=20,
+                        n_retrieved=0, not_from=mine)
+    assert len(c) == 20

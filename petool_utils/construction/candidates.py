@@ -5,15 +5,22 @@ preference, not a functionality, question), the ``n_retrieved`` tools a dense re
 instruction among the API documents (the role of ToolRetriever; petool's is MiniLM, named as such in the
 manifest), then random tools **of other categories** up to ``n_candidates``; shuffled with the seed. A
 group larger than ``n_candidates`` is cut to fit, the reference always kept.
+
+The random fill never takes an API of one of the user's own tools (``not_from``). Over ToolBench's thousands of
+tools a random API is one of the user's 20-odd tools well under 1% of the time (the release: 1.3% of the
+candidates from other categories than the reference's are the user's); over a corpus of a few hundred tools it
+is 5-13% (the dev-slice and built-in corpora), and each such candidate is a tool the history shows, a lure no
+released entry has as often. Retrieved candidates are kept as the retriever ranks them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
 from petool_utils.benchmark.data import split_api_name
+from petool_utils.construction.preferences import tool_id
 
 
 def api_document(t: Any) -> str:
@@ -24,17 +31,22 @@ def api_document(t: Any) -> str:
 
 
 def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], ranked: Sequence[int],
-                    rng: np.random.Generator, n_candidates: int = 10, n_retrieved: int = 5) -> list[str]:
+                    rng: np.random.Generator, n_candidates: int = 10, n_retrieved: int = 5,
+                    not_from: Collection[str] = ()) -> list[str]:
     """Candidate full names; ``ranked`` lists indices into ``names``, most similar to the instruction first
     (enough of them to find ``n_retrieved`` outside the group: see :func:`top_similar`). The random fill comes
-    from categories other than the reference's (all categories when those run out)."""
+    from categories other than the reference's (all categories when those run out), and never from the tools
+    in ``not_from`` (tool ids as :func:`~petool_utils.construction.preferences.tool_id` writes them; stage 05 passes the user's own tools, see the module docstring)."""
     cat = split_api_name(reference)[0] if reference.startswith("<") else None
+    banned = {n for n in names if not_from and tool_id(n) in not_from}
     chosen = [reference] + [g for g in group if g != reference]
     chosen = chosen[:n_candidates]
     taken = set(chosen)
     retrieved = [names[i] for i in ranked if names[i] not in taken][: max(0, min(n_retrieved, n_candidates - len(chosen)))]
     chosen += retrieved
     taken.update(retrieved)
+    if banned and len(names) - len(taken | banned) >= n_candidates - len(chosen):
+        taken |= banned  # the fill skips them (kept out of the result below)
     need = min(max(0, n_candidates - len(chosen)), len(names) - len(taken))
     if need and len(names) - len(taken) <= 4 * need:  # a small corpus: draw from what is left
         rest = [n for n in names if n not in taken]

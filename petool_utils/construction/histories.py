@@ -244,10 +244,27 @@ def user_rng(seed: int, user_id: str, *more: int) -> np.random.Generator:
     return np.random.default_rng([seed, int(re.sub(r"\D", "", user_id) or 0), *more])
 
 
+def tool_sample(apis: Sequence[str], cap: int, rng: np.random.Generator, keep: str | None = None) -> list[str]:
+    """The APIs of one preferred tool that a user has used: ``k`` of them, ``k`` uniform in 1..``cap`` and at
+    most what the tool has. ``keep`` (a query's held-out API) is always one of them and then ``k >= 2``, so the
+    query's tool keeps at least one other API in the history (the release: in each of its 47 entries whose full
+    history fits the prompt, the reference's tool shows 1 to 4 items, never 0 and never 5)."""
+    low = 2 if keep is not None else 1
+    k = min(len(apis), int(rng.integers(low, max(cap, low) + 1)))
+    rest = [a for a in apis if a != keep]
+    rest = [rest[i] for i in rng.permutation(len(rest))]
+    return ([keep] + rest[:k - 1]) if keep is not None else rest[:k]
+
+
 def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str], queries_per_user: int,
               max_history: int | None, liked_share: float, max_disliked: int, seed: int,
-              min_disliked: int = 1) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
-    """The user's history (API names) and the planned queries ``(group, preferred API, disliked APIs)``."""
+              min_disliked: int = 1, apis_per_tool: int | None = None, hold_rival_groups: bool = False
+              ) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """The user's history (API names) and the planned queries ``(group, preferred API, disliked APIs)``.
+
+    ``apis_per_tool``: each preferred tool gives the history a seeded sample of at most this many of its APIs
+    (:func:`tool_sample`, drawn with a generator of its own so the rest of the plan is unchanged); None: all of
+    them."""
     rng = user_rng(seed, user.user_id)
     # a query is for a preferred TOOL first (uniformly among the user's tools that offer a group), then for
     # one of that tool's grouped APIs, so tools with many APIs are not over-represented among the queries
@@ -260,9 +277,21 @@ def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], u
     qgroups = sorted(groups_of_tool[t][int(rng.integers(len(groups_of_tool[t])))] for t in picked)
     held = {m for g in qgroups for m in [user.preferred[g], *user.non_preferred[g]]}
     held_groups = set(qgroups)
+    if hold_rival_groups:  # the query tool's other APIs that a competitor of the query's group also offers
+        for g in qgroups:
+            t, rivals = tool_id(user.preferred[g]), {tool_id(m) for m in user.non_preferred[g]}
+            held_groups |= {g2 for g2, m in user.preferred.items()
+                            if tool_id(m) == t and rivals & {tool_id(o) for o in user.non_preferred[g2]}}
+        held |= {user.preferred[g] for g in held_groups}
     group_of = {m: g for g, m in user.preferred.items()}
-    history = [a for t in user.tools for a in apis_of_tool[t]
-               if a in usable and a not in held and group_of.get(a) not in held_groups]
+    used = {t: [a for a in apis_of_tool[t] if a in usable] for t in user.tools}
+    if apis_per_tool:
+        srng = user_rng(seed, user.user_id, 2000)
+        keep = {tool_id(user.preferred[g]): user.preferred[g] for g in qgroups}
+        used = {t: tool_sample(used[t], apis_per_tool, srng, keep.get(t) if keep.get(t) in used[t] else None)
+                for t in user.tools}
+        used = {t: [a for a in apis_of_tool[t] if a in set(s)] for t, s in used.items()}  # the tool's own order
+    history = [a for t in user.tools for a in used[t] if a not in held and group_of.get(a) not in held_groups]
     history = [history[i] for i in rng.permutation(len(history))]
     planned: list[tuple[str, str, list[str]]] = []
     for g in qgroups if history else []:
@@ -298,7 +327,8 @@ def _provenance(q: dict[str, Any], api: UnderstoodTool, disliked: Sequence[str],
 def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTool], llm: ChatLLM,
                queries_per_user: int, seed: int, max_history: int | None = 20, liked_share: float = 0.78,
                max_disliked: int = 5, max_retries: int = 2, min_disliked: int = 1, query_source: str = "release",
-               params_source: str = "release", json_mode: str = "none") -> tuple[list[UserData], dict[str, Any]]:
+               params_source: str = "release", json_mode: str = "none", apis_per_tool: int | None = None,
+               hold_rival_groups: bool = False) -> tuple[list[UserData], dict[str, Any]]:
     """Every user's history and queries; returns them and the filter log (history items and new instructions).
 
     The new instructions of all users are asked at once (``run_tasks``: concurrent on a server, retries
@@ -314,7 +344,7 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
     for name in tools:
         apis_of_tool.setdefault(tool_id(name), []).append(name)
     plans = [plan_user(u, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed,
-                       min_disliked) for u in users]
+                       min_disliked, apis_per_tool, hold_rival_groups) for u in users]
     asks, where = [], []
     for ui, (u, (history, planned)) in enumerate(zip(users, plans)):
         for qi, (g, api, _) in enumerate(planned):

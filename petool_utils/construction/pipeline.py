@@ -227,14 +227,19 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                    concurrency: int = 16, request_timeout: float = 60.0, trl: bool = True,
                    progress: bool = True, min_disliked: int = 2, query_source: str = "release",
                    params_source: str = "release", retriever: str | None = None,
-                   json_mode: str = "none") -> dict[str, Any]:
+                   json_mode: str = "none", hold_rival_groups: bool = True, fill_not_from_user: bool = True,
+                   apis_per_tool: int | None = None) -> dict[str, Any]:
     """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports.
 
     ``query_source`` / ``params_source``: ``release`` (the release's provenance: reused tool-use scenarios and
     disliked history instructions, the example's parameters) or ``fresh`` (the LLM's new ones: the debiased
     switches). ``retriever``: the dense retriever of the candidates over the API documents (``minilm``, the
     stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile); None: ``embedder``. ``json_mode``:
-    as in stage 02."""
+    as in stage 02. ``hold_rival_groups``: a query also holds out of the history the query tool's other APIs
+    that a competitor of the query's group offers too (:func:`~petool_utils.construction.histories.plan_user`).
+    ``fill_not_from_user``: the candidates' random fill never takes the user's own tools
+    (:mod:`~petool_utils.construction.candidates`). ``apis_per_tool``: a user has used a seeded sample of 1 to
+    this many APIs of each preferred tool (None, the default: all of them; see docs/construction.md)."""
     json_mode = check_json_mode(llm, json_mode)
     if not 0 < liked_share < 1:
         raise ValueError(f"liked_share must be in (0, 1), got {liked_share}")
@@ -247,7 +252,8 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate,
                       concurrency=concurrency, timeout=request_timeout)
     data, log = create_all(users.users, by_name, client, queries_per_user, seed, max_history, liked_share,
-                           max_disliked, max_retries, min_disliked, query_source, params_source, json_mode)
+                           max_disliked, max_retries, min_disliked, query_source, params_source, json_mode,
+                           apis_per_tool, hold_rival_groups)
     queries = [(u, qi, q) for u in data for qi, q in enumerate(u.queries)]
     largest = max((len(v) for v in groups.values()), default=0)
     retriever = retriever or embedder
@@ -258,7 +264,8 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     rng = np.random.default_rng(seed)
     splits: dict[str, list[dict]] = {"train": [], "test": []}
     for i, (u, qi, q) in enumerate(tqdm(queries, desc="05 entries", disable=not progress)):
-        cands = candidate_names(q.tool_name, groups[q.group], names, ranked[i], rng, n_candidates, n_retrieved)
+        cands = candidate_names(q.tool_name, groups[q.group], names, ranked[i], rng, n_candidates, n_retrieved,
+                                not_from=set(u.tools) if fill_not_from_user else ())
         rec = release_record(i, u, q, qi, cands, groups[q.group], by_name, max_history, seed)
         rec["generator"] = client.name
         splits["test" if u.user_id in test_ids else "train"].append(rec)
@@ -277,7 +284,10 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                 "users": {"train": len(train_ids), "test": len(test_ids)},
                 "entries": n_entries,
                 "history": {"max_history": max_history, "liked_share": liked_share, "max_disliked": max_disliked,
-                            "min_disliked": min_disliked, "queries_per_user": queries_per_user},
+                            "min_disliked": min_disliked, "queries_per_user": queries_per_user,
+                            "apis_per_tool": apis_per_tool, "hold_rival_groups": hold_rival_groups},
+                "candidates": {"n_candidates": n_candidates, "n_retrieved": n_retrieved,
+                               "fill_not_from_user": fill_not_from_user},
                 "exports": sizes, "filters": log}
     atomic_write_json(run_dir / "benchmark" / "manifest.json", manifest)
     atomic_write_json(run_dir / "data_filter_log.json", log)
