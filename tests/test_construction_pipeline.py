@@ -200,3 +200,14 @@ def test_release_reference_calls_name_the_history_calls_parameters(dev_entries):
     from petool_utils.construction.statistics import fidelity
 
     assert fidelity(dev_entries)["reference_params_as_history"] == 477 / 512
+
+
+def test_release_candidate_lures_on_the_dev_slice(dev_entries):
+    """Two lures a candidate set can hold, counted on the released records: candidates outside the reference's
+    group with the reference's API name (321 over the 514 entries), and candidates of another category than the
+    reference's from the user's own tools (35: the random fill over ToolBench rarely meets the user's tools)."""
+    from petool_utils.construction.statistics import fidelity
+
+    f = fidelity(dev_entries)
+    assert round(f["candidates_ref_name_outside_group"] * len(dev_entries)) == 321
+    assert round(f["candidates_user_tools_other_category"] * len(dev_entries)) == 35

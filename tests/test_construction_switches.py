@@ -30,7 +30,9 @@ def builds(tmp_path_factory):
     pipeline.stage02_understand(base, progress=False)
     pipeline.stage03_cluster(base, embedder="tfidf", eps_values=[0.5])
     return {"faithful": _stats(base, base.parent / "faithful", {}),
-            "debiased": _stats(base, base.parent / "debiased", DEBIASED)}
+            "debiased": _stats(base, base.parent / "debiased", DEBIASED),
+            "rules_off": _stats(base, base.parent / "rules_off",
+                                {"05": {"hold_rival_groups": False, "fill_not_from_user": False}})}
 
 
 def test_faithful_build_has_the_release_provenance(builds):
@@ -50,6 +52,17 @@ def test_each_switch_moves_its_statistic(builds):
     assert d["query_is_scenario"] == 0 and d["query_is_history_instruction"] < 0.05
     # params_source: fresh -> the LLM's parameters, not the example's
     assert d["ref_params_are_example"] < f["ref_params_are_example"] - 0.3
+
+
+def test_each_history_and_candidate_rule_moves_its_statistic(builds):
+    """hold_rival_groups keeps the query tool's APIs its competitor also offers out of the history, so the
+    reference's tool shows there less often; fill_not_from_user keeps the user's own tools out of the random fill
+    (the release: 35 such candidates over 514 entries; the built-in corpus has 168 tools, a user up to 12 here).
+    The two rules change nothing else: same entries, same references."""
+    (f, fe), (o, oe) = builds["faithful"], builds["rules_off"]
+    assert f["ref_tool_in_preferred_history"] < o["ref_tool_in_preferred_history"] - 0.05
+    assert f["candidates_user_tools_other_category"] < 0.5 * o["candidates_user_tools_other_category"]
+    assert [e.reference.tool_name for e in fe] == [e.reference.tool_name for e in oe]
 
 
 def test_fidelity_table_sits_beside_the_release(builds):

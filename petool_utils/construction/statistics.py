@@ -74,6 +74,10 @@ FIDELITY_ROWS = {
     "group_size_max": "group size: max",
     "candidates_in_group": "candidates in the reference's group (mean)",
     "candidates_in_category": "candidates in the reference's category (mean)",
+    "candidates_ref_name_outside_group": "candidates outside the reference's group with the reference's API name "
+                                         "(mean): clones the grouping left out",
+    "candidates_user_tools_other_category": "candidates of another category than the reference's that are the "
+                                            "user's own tools (mean)",
     "group_members_same_name": "listed members of the reference's group with the reference's API name (share of "
                                "reference-member pairs): ToolBench's groups are mostly one API under many tools",
     "group_members_same_description": "listed members of the reference's group with the reference's description, "
@@ -155,6 +159,7 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
     by_group: dict[str, Counter[str]] = {}
     scenario = hist = hist_disliked = example = 0
     in_group, in_cat, sizes = [], [], {}
+    clones = mine = 0
     pairs = same_name = same_desc = 0
     for e in entries:
         ref = e.reference.tool_name
@@ -171,6 +176,12 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
         cat = split_api_name(ref)[0]
         in_group.append(sum(c in group for c in e.candidate_names))
         in_cat.append(sum(split_api_name(c)[0] == cat for c in e.candidate_names))
+        ref_api, user = norm_api(split_api_name(ref)[2]), {t.strip() for t in e.tool_comb}
+        for c in e.candidate_names:
+            c_cat, c_tool, c_api = split_api_name(c)
+            if c not in group:
+                clones += norm_api(c_api) == ref_api
+                mine += c_cat != cat and c_tool.strip() in user
         listed = {c.tool_name: c for c in e.candidates}
         if ref in listed:
             ref_name, ref_desc = norm_api(split_api_name(ref)[2]), listed[ref].tool_description.strip()
@@ -196,6 +207,8 @@ def _structure(entries: Sequence[Entry]) -> dict[str, float]:
         "group_size_max": float(max(sizes.values())),
         "candidates_in_group": float(np.mean(in_group)),
         "candidates_in_category": float(np.mean(in_cat)),
+        "candidates_ref_name_outside_group": clones / n,
+        "candidates_user_tools_other_category": mine / n,
         "group_members_same_name": same_name / pairs if pairs else float("nan"),
         "group_members_same_description": same_desc / pairs if pairs else float("nan"),
     }
