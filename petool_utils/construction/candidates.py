@@ -35,21 +35,25 @@ def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], 
                     not_from: Collection[str] = ()) -> list[str]:
     """Candidate full names; ``ranked`` lists indices into ``names``, most similar to the instruction first
     (enough of them to find ``n_retrieved`` outside the group: see :func:`top_similar`). The random fill comes
-    from categories other than the reference's (all categories when those run out), and never from the tools
-    in ``not_from`` (tool ids as :func:`~petool_utils.construction.preferences.tool_id` writes them; stage 05 passes the user's own tools, see the module docstring)."""
+    from categories other than the reference's (all categories when those run out), and not from the tools in
+    ``not_from`` (tool ids as :func:`~petool_utils.construction.preferences.tool_id` writes them; stage 05 passes
+    the user's own tools, see the module docstring) unless the corpus has too few others."""
     cat = split_api_name(reference)[0] if reference.startswith("<") else None
-    banned = {n for n in names if not_from and tool_id(n) in not_from}
+
+    def mine(name: str) -> bool:
+        return bool(not_from) and tool_id(name) in not_from
+
     chosen = [reference] + [g for g in group if g != reference]
     chosen = chosen[:n_candidates]
     taken = set(chosen)
     retrieved = [names[i] for i in ranked if names[i] not in taken][: max(0, min(n_retrieved, n_candidates - len(chosen)))]
     chosen += retrieved
     taken.update(retrieved)
-    if banned and len(names) - len(taken | banned) >= n_candidates - len(chosen):
-        taken |= banned  # the fill skips them (kept out of the result below)
     need = min(max(0, n_candidates - len(chosen)), len(names) - len(taken))
     if need and len(names) - len(taken) <= 4 * need:  # a small corpus: draw from what is left
         rest = [n for n in names if n not in taken]
+        free = [n for n in rest if not mine(n)]
+        rest = free if len(free) >= need else rest
         other = [n for n in rest if cat is None or split_api_name(n)[0] != cat]
         rest = other if len(other) >= need else rest
         chosen += [rest[i] for i in sorted(rng.choice(len(rest), size=need, replace=False))]
@@ -58,7 +62,7 @@ def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], 
         while need:
             name = names[int(rng.integers(len(names)))]
             tries += 1
-            if cat is not None and tries < 50 * n_candidates and split_api_name(name)[0] == cat:
+            if tries < 50 * n_candidates and ((cat is not None and split_api_name(name)[0] == cat) or mine(name)):
                 continue
             if name not in taken:
                 taken.add(name)
