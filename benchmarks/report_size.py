@@ -1,6 +1,7 @@
 """The size of each profile's report on disk: the whole folder and its biggest files.
 
     python benchmarks/report_size.py [--profiles smoke,offline] [--write-docs]
+    python benchmarks/report_size.py --run-block small-llm [--note "..."]   # README's <profile>.run block
 
 Reads ``reports/<profile>/`` as the last ``petool run --profile <profile>`` left it (run the profiles
 first); ``--write-docs`` writes the table into the ``report.sizes`` blocks of README.md and
@@ -32,6 +33,32 @@ def run_minutes(run_dir: Path) -> tuple[float | None, str | None]:
     return sum(times.values()) / 60, (f"{slowest} {times[slowest] / 60:.1f} min" if slowest else None)
 
 
+def run_block(run_dir: Path, profile: str, note: str = "") -> str:
+    """README's measured time of one ``make reproduce PROFILE=<profile>`` from the runner's status.json: each
+    notebook's minutes, the total, whether every notebook finished, and whether the CPU had bf16 (training
+    under bf16 autocast, or fp32). A notebook not run yet is named, so a partial run never reads as a whole one."""
+    from petool_utils.models.hf_backend import cpu_has_bf16
+
+    prof = load_profile(profile)
+    p = run_dir / "notebooks" / "status.json"
+    status = json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+    done = {k: v for k, v in status.items() if v.get("status") == "ok"}
+    missing = [n for n in prof.notebooks if n not in done]
+    if not done:
+        return f"`make reproduce PROFILE={profile}`: not measured yet."
+    parts = ", ".join(f"{k[:2]} {v['duration_s'] / 60:.1f}" for k, v in sorted(done.items()))
+    total = sum(v["duration_s"] for v in done.values()) / 60
+    first = min(v.get("started_utc") or "" for v in done.values())
+    head = (f"`make reproduce PROFILE={profile}`, **measured**: {total:.0f} min for "
+            + (f"all {len(done)} notebooks" if not missing else
+               f"{len(done)} of {len(prof.notebooks)} notebooks (not finished: {', '.join(missing)})")
+            + f" (minutes each: {parts}); started {first[:16].replace('T', ' ')} UTC, on a CPU "
+            + ("with avx512_bf16 (training under bf16 autocast)" if cpu_has_bf16() else
+               "without avx512_bf16 (training in fp32)") + ".")
+    return head + (f" {note}" if note else "") + "\n\n" + provenance(
+        f"python benchmarks/report_size.py --run-block {profile}")
+
+
 def measure(profile: str) -> dict:
     prof = load_profile(profile)
     d = Path(prof.report_dir)
@@ -59,7 +86,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profiles", default="smoke,offline")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--run-block", metavar="PROFILE", help="write README's <PROFILE>.run block from its status.json")
+    ap.add_argument("--note", default="", help="with --run-block: what else the machine did meanwhile")
     args = ap.parse_args()
+    if args.run_block:
+        body = run_block(Path(load_profile(args.run_block).run_dir), args.run_block, args.note)
+        write_blocks(PAGES[0], {f"{args.run_block}.run": body})
+        print(body)
+        return
     rows = [measure(p) for p in args.profiles.split(",") if p]
     rows = [r for r in rows if r["files"]]
     print(json.dumps(rows, indent=1))
