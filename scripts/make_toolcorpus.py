@@ -1,8 +1,8 @@
 """Write petool's built-in tool corpus (ToolBench ``toolenv/tools`` layout) deterministically.
 
 Five fictional providers, each with one non-functional profile (pricing, authentication, SDKs,
-licensing, latency...), offer the same ten functionalities in ten categories: 4 providers per
-functionality, worded differently, same inputs. A few files are deliberately bad so every stage-01
+licensing, latency...), have tools in ten categories, 4 providers per category; 2 to 4 of them offer the
+category's shared functionality (``CORE_GROUP_SIZES``), worded differently, same inputs. A few files are deliberately bad so every stage-01
 filter has something to count: deprecated APIs (by word and by flag), an undocumented API, an untyped
 parameter, a duplicated tool file, a repeated API name, an alias endpoint; one provider names a
 parameter differently so the input-format check of stage 03 has something to split.
@@ -123,6 +123,12 @@ GROUPS = [
       "Geocoding: street address to latitude and longitude."],
      [P("address", "STRING", "Street address", "1 Main Street, Springfield")], [P("language", "STRING", "Result language", "en")]),
 ]
+
+# How many of a category's four providers offer its shared function (issue 24: the release's groups are mostly of
+# two or three APIs; 69% of its entries are in a group of two). The other providers keep their tool in the
+# category, with functions of their own only. Mapping keeps four: Pocketly's member takes another input name, so
+# the input-format filter has a member to split off.
+CORE_GROUP_SIZES = (2, 3, 2, 2, 3, 2, 3, 3, 2, 4)
 
 # The suffix of a provider's second tool in a category: the functions of its own beyond the first two (below).
 SIBLING = {"Weather": "Outdoors", "Finance": "Investor", "Translation": "Lexicon", "Travel": "Journeys",
@@ -313,14 +319,17 @@ def build() -> tuple[dict[str, dict], dict[str, str]]:
     names = list(PROVIDERS)
     wording = CloneWording()
     for gi, (cat, suffix, api_names, descs, req, opt) in enumerate(GROUPS):
-        offering = [p for i, p in enumerate(names) if i != gi % len(names)]  # 4 of 5 providers
-        api_names, descs = zip(*wording(list(zip(api_names, descs))))
+        offering = [p for i, p in enumerate(names) if i != gi % len(names)]  # 4 of 5 providers have a tool here
+        size = CORE_GROUP_SIZES[gi]  # the first ``size`` of them offer the category's shared function
+        api_names, descs = zip(*wording(list(zip(api_names[:size], descs[:size]))))
         for k, prov in enumerate(offering):
-            r = json.loads(json.dumps(req))
-            if cat == "Mapping" and prov == "Pocketly":  # different input name: not interchangeable
-                r[0]["name"] = "query"
-            apis = [api(api_names[k], descs[k], r, json.loads(json.dumps(opt)))]
-            labels[f"<{cat}>.<{prov} {suffix}>.<{api_names[k]}>"] = f"F{gi:02d}"
+            apis = []
+            if k < size:
+                r = json.loads(json.dumps(req))
+                if cat == "Mapping" and prov == "Pocketly":  # different input name: not interchangeable
+                    r[0]["name"] = "query"
+                apis.append(api(api_names[k], descs[k], r, json.loads(json.dumps(opt))))
+                labels[f"<{cat}>.<{prov} {suffix}>.<{api_names[k]}>"] = f"F{gi:02d}"
             for ename, edesc, ereq, eopt in EXTRAS.get((prov, cat), []):
                 apis.append(api(ename, edesc, ereq, eopt))
             start = sum(1 + (gi + j) % 4 for j in range(k))

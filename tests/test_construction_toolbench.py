@@ -25,10 +25,10 @@ def _api(name, desc="Does a thing.", req=None, opt=None, **kw):
 
 def test_builtin_corpus_counts_every_filter_reason():
     tools, log = prepare_tools(BUILTIN_TOOLS_DIR)
-    # 10 shared functionalities x 4 providers and 60 more of 2-6 providers (208 APIs), 100 + 38 functions of one
-    # provider only (30 of the 100 in 20 SIBLING tools), 5 older extras, 8 bad, and 226 APIs in the 69 UNGROUPED
-    # tools: 89 of the 167 tools offer no group
-    assert (log.n_input, log.n_kept, len(tools)) == (585, 577, 577)
+    # 10 shared functionalities of 2-4 providers (CORE_GROUP_SIZES: 26 APIs) and 60 more of 2-6 providers (194
+    # labelled APIs in all), 100 + 38 functions of one provider only (30 of the 100 in 20 SIBLING tools), 5 older
+    # extras, 8 bad, and 226 APIs in the 69 UNGROUPED tools: 89 of the 167 tools offer no group
+    assert (log.n_input, log.n_kept, len(tools)) == (571, 563, 563)
     assert log.counts == {r: 1 for r in FILTER_REASONS} | {"deprecated": 2, "duplicate_tool": 2}
     by_reason = {d.full_name: d.reason for d in log.dropped}
     assert by_reason["<Travel>.<Nimbus Flights>.<v2>"] == "insufficient_documentation"
@@ -37,17 +37,18 @@ def test_builtin_corpus_counts_every_filter_reason():
     assert by_reason["<Sports>.<Quillstone Scores>.<Live scores>"] == "duplicate_tool"
     assert sum(log.counts.values()) == log.n_input - log.n_kept  # nothing dropped silently
     # ids are dense and stable, names are the release's full names
-    assert [t.api_id for t in tools] == list(range(577))
+    assert [t.api_id for t in tools] == list(range(563))
     # every tool has 1 to 6 APIs (a grouped tool: 1-4 shared functionalities, 1-2 of its own; an ungrouped one 1-6)
     sizes = {}
     for t in tools:
         sizes[(t.category, t.tool_name)] = sizes.get((t.category, t.tool_name), 0) + 1
     assert len(sizes) == 167 and set(sizes.values()) == {1, 2, 3, 4, 5, 6}
     labels = json.loads(BUILTIN_LABELS.read_text())
-    assert len(labels) == 208 and all(k in {t.full_name for t in tools} for k in labels)
-    # 70 functionality groups, most of two or three providers (the release's groups: median 2-3, max about 6)
+    assert len(labels) == 194 and all(k in {t.full_name for t in tools} for k in labels)
+    # 70 functionality groups, most of two or three providers (the release's 56 groups with an entry: 28 of two,
+    # 19 of three, 5 of four, 4 of five or six)
     group_sizes = sorted(Counter(Counter(labels.values()).values()).items())
-    assert group_sizes == [(2, 27), (3, 23), (4, 16), (5, 3), (6, 1)] and len({t.category for t in tools}) == 28
+    assert group_sizes == [(2, 32), (3, 27), (4, 7), (5, 3), (6, 1)] and len({t.category for t in tools}) == 28
 
 
 def test_filters_on_a_handmade_corpus(tmp_path):
