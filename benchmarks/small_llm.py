@@ -287,7 +287,7 @@ def docs_block(results: dict[str, Any]) -> str:
         what = ""
         if name == "sft" and sft:
             what = (f"{sft.get('records')} records, loss {sft.get('loss_first'):.3f} -> {sft.get('loss_last'):.3f}, "
-                    f"{sft.get('steps')} logged steps, prompt budget {sft.get('prompt_budget')}")
+                    f"{sft.get('losses_logged', sft.get('steps'))} logged steps, prompt budget {sft.get('prompt_budget')}")
         elif name in ("dpo", "dpo only") and row.get("summary"):
             d = row["summary"]
             shares = (d.get("pair_sources") or {}).get("rejected_shares") or {}

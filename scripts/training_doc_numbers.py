@@ -86,7 +86,7 @@ def tiny_run_block(run_dir: Path) -> str:
     src = json.loads((t / "dpo" / "pair_sources.json").read_text()) if (t / "dpo" / "pair_sources.json").exists() else {}
     lines = [f"Run `{run_dir.name}` ({sft['model']}), device {sft.get('device')}, seed {sft['params'].get('seed')}:", "",
              "| | result |", "| --- | --- |",
-             f"| SFT, {sft['records']} records, {sft['steps']} logged steps | loss {sft['loss_first']:.2f} to {sft['loss_last']:.3f}, "
+             f"| SFT, {sft['records']} records, {sft.get('losses_logged', sft['steps'])} logged steps | loss {sft['loss_first']:.2f} to {sft['loss_last']:.3f}, "
              f"{sft.get('train_seconds')} s training; shortened {sft['records_shortened']}, dropped over max_length {sft['dropped_over_max_length']} |"]
     if dpo:
         lines.append(f"| DPO from the SFT adapter, {dpo['records']} pairs | reward margin {dpo['reward_margin_first_step']:.3f} at step 1 to "

@@ -58,6 +58,8 @@ def test_sft_overfits_16_records(sft_run):
     assert manifest["training_data"]["source"] == "released_test"
     assert manifest["trainable_dtypes_at_start"] == {"float32": 28}  # 2 layers x 7 linear x (A, B)
     assert manifest["records_shortened"] == 0  # one past interaction: nothing to fit at 256 tokens
+    # 16 records in batches of 8 for 40 epochs: 80 optimizer steps, a loss logged every 2
+    assert (manifest["steps"], manifest["losses_logged"]) == (80, 40)
     # the adapter carries its prompt budget (256 - 48) to evaluation: the one length rule
     assert manifest["prompt_budget"] == 208 == HFBackend(sft_run.base_model, sft_run.adapter_dir, device="cpu").max_context
 

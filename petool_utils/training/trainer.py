@@ -52,7 +52,8 @@ class TrainResult:
             "dropped_over_max_length": self.fit.get("dropped_over_limit", 0),
             "loss_first": ls[0] if ls else None,
             "loss_last": ls[-1] if ls else None,
-            "steps": len(ls),
+            "steps": max((h.get("step", 0) for h in self.log_history), default=0),  # optimizer steps
+            "losses_logged": len(ls),
             "seconds": round(self.seconds, 1),
             **self.extra,
         }
