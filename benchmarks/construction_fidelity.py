@@ -6,6 +6,7 @@ the rows generalise to corpora the defaults were not chosen on). Not part of `ma
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py [--corpora builtin,shared,halves]
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py --curve   # the sampling-order curve
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/construction_fidelity.py --rule-grid   # the history rules 2 x 2
     python benchmarks/construction_fidelity.py --from-json   # the docs blocks from the results files (no build)
 
 Modes: ``faithful`` is the offline profile as it is; ``debiased`` turns the three shortcut switches on
@@ -43,6 +44,7 @@ DOC = REPO_ROOT / "docs" / "construction.md"
 COMMAND = "python benchmarks/construction_fidelity.py"
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "construction_fidelity.json"
 CURVE_RESULTS = RESULTS.with_name("construction_fidelity_curve.json")
+RULES_RESULTS = RESULTS.with_name("construction_fidelity_rules.json")
 
 
 def half_corpus(tools_dir: Path, out: Path, half: int) -> Path:
@@ -66,8 +68,9 @@ def build_base(rd: Path, tools_dir: str) -> float:
     return round(time.perf_counter() - t0, 1)
 
 
-def build_mode(base: Path, rd: Path, mode: str, extra: dict | None = None) -> float:
-    """Stages 04-05 of one mode on a copy of the corpus's 01-03 artifacts (``extra``: more stage-04 values)."""
+def build_mode(base: Path, rd: Path, mode: str, extra: dict | None = None, extra05: dict | None = None) -> float:
+    """Stages 04-05 of one mode on a copy of the corpus's 01-03 artifacts (``extra`` / ``extra05``: more stage-04
+    / stage-05 values)."""
     params = load_profile("offline").params
     if rd.exists():
         shutil.rmtree(rd)
@@ -78,7 +81,7 @@ def build_mode(base: Path, rd: Path, mode: str, extra: dict | None = None) -> fl
     pipeline.stage04_preferences(rd, **{**params["04_preference_construction"],
                                         **over.get("04_preference_construction", {})})
     pipeline.stage05_create(rd, **{**params["05_data_creation"], "progress": False, "trl": False,
-                                   **over.get("05_data_creation", {})})
+                                   **over.get("05_data_creation", {}), **(extra05 or {})})
     return round(time.perf_counter() - t0, 1)
 
 
@@ -168,6 +171,59 @@ def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
         write_block(DOC, "fidelity_curve", table)
 
 
+RULES = ("hold_rival_groups", "one_disliked_tool")
+RULE_ROWS = ("ref_tool_in_preferred_history", "disliked_per_entry", "disliked_one_tool", "group_members_same_name",
+             "history_length_median")
+
+
+def rule_grid(work: Path, shared: Path | None, no_docs: bool) -> None:
+    """The two stage-05 history rules on and off (faithful otherwise), on the built-in and the shared corpus: the
+    rows they move and the offline baselines, beside the release. What the defaults were chosen from."""
+    corpora = {"built-in": "builtin"} | ({"shared": str(shared / "toolenv" / "tools")} if shared else {})
+    released = load_entries(shared / DEV_SLICE_NAME) if shared is not None else None
+    rel_name, rel_fid = release_figures(released)
+    rel_acc = accuracy(released, work / "eval_released") if released is not None else None
+    if rel_acc is None:
+        from petool_utils.construction.statistics import RELEASE_BASELINES as rel_acc
+    rows = []
+    for corpus, tools_dir in corpora.items():
+        base = work / corpus.replace("-", "") / "base"
+        build_base(base, tools_dir)
+        for hold in (True, False):
+            for one in (False, True):
+                rd = work / corpus.replace("-", "") / f"rules_h{int(hold)}_o{int(one)}"
+                build_mode(base, rd, "faithful", extra05={"hold_rival_groups": hold, "one_disliked_tool": one})
+                train, test = (load_entries(rd / "benchmark" / f"{s}.json") for s in ("train", "test"))
+                f = fidelity(train + test)
+                acc = accuracy(test, rd / "eval")
+                rows.append({"corpus": corpus, "hold_rival_groups": hold, "one_disliked_tool": one,
+                             "entries": len(train) + len(test), **{k: f[k] for k in RULE_ROWS},
+                             **{m: acc[m]["tool"] for m in MODELS}})
+                print(rows[-1], flush=True)
+
+    def cell(key, v):
+        ok = within_tolerance(key, v, rel_fid[key])
+        return _fmt(v) + (" ✗" if ok is False else "")
+
+    head = ["corpus", "`hold_rival_groups`", "`one_disliked_tool`", "entries",
+            *(FIDELITY_ROWS[k].split(" (")[0] for k in RULE_ROWS), *(f"`{m}` Tool Acc" for m in MODELS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    lines.append(f"| {rel_name} | | | {len(released) if released is not None else '–'} | "
+                 + " | ".join(_fmt(rel_fid[k]) for k in RULE_ROWS) + " | "
+                 + " | ".join(f"{rel_acc[m]['tool']}" for m in MODELS) + " |")
+    for r in rows:
+        accs = [f"{r[m]}" + (" ✗" if abs(r[m] - rel_acc[m]["tool"]) > 10 else "") for m in MODELS]
+        lines.append(f"| {r['corpus']} | {'on' if r['hold_rival_groups'] else 'off'} | "
+                     f"{'on' if r['one_disliked_tool'] else 'off'} | {r['entries']} | "
+                     + " | ".join(cell(k, r[k]) for k in RULE_ROWS) + " | " + " | ".join(accs) + " |")
+    lines += ["", "✗: outside the faithful tolerance of the fidelity table. " + provenance(COMMAND + " --rule-grid")]
+    table = "\n".join(lines)
+    print(table)
+    atomic_write_json(RULES_RESULTS, {"rows": rows, "table": table})
+    if not no_docs:
+        write_block(DOC, "fidelity_rules", table)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpora", default="builtin,shared,halves")
@@ -175,6 +231,8 @@ def main() -> None:
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--curve", action="store_true",
                     help="only the sampling-order curve on the shared corpus (block fidelity_curve)")
+    ap.add_argument("--rule-grid", action="store_true",
+                    help="only the 2 x 2 of the history rules on both corpora (block fidelity_rules)")
     ap.add_argument("--from-json", action="store_true",
                     help="write the docs block from the last run's results file (no build)")
     args = ap.parse_args()
@@ -182,6 +240,8 @@ def main() -> None:
         blocks = {"fidelity": markdown(read_json(RESULTS))} if RESULTS.exists() else {}
         if CURVE_RESULTS.exists():
             blocks["fidelity_curve"] = read_json(CURVE_RESULTS)["table"]
+        if RULES_RESULTS.exists():
+            blocks["fidelity_rules"] = read_json(RULES_RESULTS)["table"]
         write_blocks(DOC, blocks)
         print(f"-> {DOC}: {', '.join(blocks)}")
         return
@@ -189,6 +249,8 @@ def main() -> None:
     shared = shared_petoolbench_dir()
     if args.curve:
         return curve(work, shared, args.no_docs)
+    if args.rule_grid:
+        return rule_grid(work, shared, args.no_docs)
     corpora: dict[str, str] = {}
     for c in args.corpora.split(","):
         if c == "builtin":

@@ -345,3 +345,26 @@ def test_random_fill_never_takes_the_users_own_tools():
     c = candidate_names(ref, group, tiny, list(range(len(tiny))), np.random.default_rng(0), n_candidates=20,
                         n_retrieved=0, not_from=mine)
     assert len(c) == 20
+
+
+def test_one_disliked_tool_plans_queries_only_where_one_competitor_has_min_disliked_apis():
+    """g3's only competitor, Dd, has one API. With min_disliked 2, ``one_disliked_tool`` plans no query for Cc's
+    g3 (the release: every entry's non-preferred items are 2 or more APIs of one competitor); without it a g3 query
+    shows fewer than 2 (no other tool of category N to top its pool up from). Queries for Aa (competitor Bb, 4 APIs)
+    keep one tool's items."""
+    copies = [USER.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(40)]
+    kw = dict(liked_share=0.78, max_disliked=5, min_disliked=2)
+    plain, _ = create_all(copies, TOOLS, OfflineStandinLLM(seed=0), 1, 0, 20, **kw)
+    one, _ = create_all(copies, TOOLS, OfflineStandinLLM(seed=0), 1, 0, 20, one_disliked_tool=True, **kw)
+    plain_groups = [u.queries[0].group for u in plain]
+    assert "g3" in plain_groups and {"g1", "g2"} & set(plain_groups)
+    for u in plain:
+        if u.queries[0].group == "g3":
+            assert u.queries[0].disliked == [D1]
+    for o in one:
+        (q,) = o.queries
+        assert q.group in ("g1", "g2") and len(q.disliked) >= 2
+        assert {d.rsplit(".<", 1)[0] for d in q.disliked} == {"<W>.<Bb>"}
+    # two queries asked of a user whose second tool has no such group: one is planned
+    two, _ = create_all([USER], TOOLS, OfflineStandinLLM(seed=0), 2, 0, 20, one_disliked_tool=True, **kw)
+    assert len(two[0].queries) == 1

@@ -206,6 +206,12 @@ def query_provenance(rng: np.random.Generator, has_history_item: bool,
     return "new" if src == "history" and not has_history_item else src
 
 
+def _rival_apis(g: str, user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]],
+                usable: set[str]) -> dict[str, int]:
+    """The user's competing tools of group ``g``, each with its number of usable APIs."""
+    return {r: sum(a in usable for a in apis_of_tool.get(r, [])) for r in {tool_id(m) for m in user.non_preferred[g]}}
+
+
 def _disliked_pool(g: str, user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str],
                    rng: np.random.Generator, min_disliked: int, want: int) -> list[str]:
     """The non-preferred APIs an entry may show: ONE competing tool of the query's group (one with ``want``
@@ -214,10 +220,10 @@ def _disliked_pool(g: str, user: UserPreference, apis_of_tool: Mapping[str, Sequ
     seeded order. When it has fewer than ``min_disliked`` (the release never shows fewer than 2), the pool is
     topped up from the group's other competitors, then from a tool of the same category the user does not
     prefer."""
-    rivals = sorted({tool_id(m) for m in user.non_preferred[g]})
+    count = _rival_apis(g, user, apis_of_tool, usable)
+    rivals = sorted(count)
     if not rivals:
         return []
-    count = {r: sum(a in usable for a in apis_of_tool.get(r, [])) for r in rivals}
     able = ([r for r in rivals if count[r] >= want] or [r for r in rivals if count[r] >= min_disliked]
             or rivals)
     order = [able[int(rng.integers(len(able)))]] + [r for r in rivals if r not in able]
@@ -258,9 +264,14 @@ def tool_sample(apis: Sequence[str], cap: int, rng: np.random.Generator, keep: s
 
 def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str], queries_per_user: int,
               max_history: int | None, liked_share: float, max_disliked: int, seed: int,
-              min_disliked: int = 1, apis_per_tool: int | None = None, hold_rival_groups: bool = False
-              ) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+              min_disliked: int = 1, apis_per_tool: int | None = None, hold_rival_groups: bool = False,
+              one_disliked_tool: bool = False) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
     """The user's history (API names) and the planned queries ``(group, preferred API, disliked APIs)``.
+
+    ``one_disliked_tool``: a query is planned only for a group where one competing tool has ``min_disliked``
+    usable APIs, so its non-preferred items are that one tool's (the release: in each of its 514 dev-slice
+    entries they are 2 or more distinct APIs of one tool of the reference's group). Off, a group whose
+    competitors have fewer is queried too, and its pool is topped up from another tool (:func:`_disliked_pool`).
 
     ``apis_per_tool``: each preferred tool gives the history a seeded sample of at most this many of its APIs
     (:func:`tool_sample`, drawn with a generator of its own so the rest of the plan is unchanged); None: all of
@@ -270,6 +281,8 @@ def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], u
     # one of that tool's grouped APIs, so tools with many APIs are not over-represented among the queries
     groups_of_tool: dict[str, list[str]] = {}
     for g in sorted(user.preferred):
+        if one_disliked_tool and max(_rival_apis(g, user, apis_of_tool, usable).values(), default=0) < min_disliked:
+            continue
         groups_of_tool.setdefault(tool_id(user.preferred[g]), []).append(g)
     qtools = sorted(groups_of_tool)
     n_q = min(queries_per_user, len(qtools))
@@ -328,7 +341,8 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
                queries_per_user: int, seed: int, max_history: int | None = 20, liked_share: float = 0.78,
                max_disliked: int = 5, max_retries: int = 2, min_disliked: int = 1, query_source: str = "release",
                params_source: str = "release", json_mode: str = "none", apis_per_tool: int | None = None,
-               hold_rival_groups: bool = False) -> tuple[list[UserData], dict[str, Any]]:
+               hold_rival_groups: bool = False, one_disliked_tool: bool = False
+               ) -> tuple[list[UserData], dict[str, Any]]:
     """Every user's history and queries; returns them and the filter log (history items and new instructions).
 
     The new instructions of all users are asked at once (``run_tasks``: concurrent on a server, retries
@@ -344,7 +358,7 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
     for name in tools:
         apis_of_tool.setdefault(tool_id(name), []).append(name)
     plans = [plan_user(u, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed,
-                       min_disliked, apis_per_tool, hold_rival_groups) for u in users]
+                       min_disliked, apis_per_tool, hold_rival_groups, one_disliked_tool) for u in users]
     asks, where = [], []
     for ui, (u, (history, planned)) in enumerate(zip(users, plans)):
         for qi, (g, api, _) in enumerate(planned):

@@ -228,7 +228,7 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                    progress: bool = True, min_disliked: int = 2, query_source: str = "release",
                    params_source: str = "release", retriever: str | None = None,
                    json_mode: str = "none", hold_rival_groups: bool = True, fill_not_from_user: bool = True,
-                   apis_per_tool: int | None = None) -> dict[str, Any]:
+                   apis_per_tool: int | None = None, one_disliked_tool: bool = False) -> dict[str, Any]:
     """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports.
 
     ``query_source`` / ``params_source``: ``release`` (the release's provenance: reused tool-use scenarios and
@@ -237,6 +237,9 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile); None: ``embedder``. ``json_mode``:
     as in stage 02. ``hold_rival_groups``: a query also holds out of the history the query tool's other APIs
     that a competitor of the query's group offers too (:func:`~petool_utils.construction.histories.plan_user`).
+    ``one_disliked_tool``: a query only for a group where one competitor has ``min_disliked`` usable APIs, so the
+    non-preferred items are one tool's, as in every released entry (``plan_user``); off by default (the rule grid
+    of ``benchmarks/construction_fidelity.py`` and docs/construction.md say why).
     ``fill_not_from_user``: the candidates' random fill never takes the user's own tools
     (:mod:`~petool_utils.construction.candidates`). ``apis_per_tool``: a user has used a seeded sample of 1 to
     this many APIs of each preferred tool (None, the default: all of them; see docs/construction.md)."""
@@ -253,7 +256,7 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                       concurrency=concurrency, timeout=request_timeout)
     data, log = create_all(users.users, by_name, client, queries_per_user, seed, max_history, liked_share,
                            max_disliked, max_retries, min_disliked, query_source, params_source, json_mode,
-                           apis_per_tool, hold_rival_groups)
+                           apis_per_tool, hold_rival_groups, one_disliked_tool)
     queries = [(u, qi, q) for u in data for qi, q in enumerate(u.queries)]
     largest = max((len(v) for v in groups.values()), default=0)
     retriever = retriever or embedder
@@ -285,7 +288,8 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                 "entries": n_entries,
                 "history": {"max_history": max_history, "liked_share": liked_share, "max_disliked": max_disliked,
                             "min_disliked": min_disliked, "queries_per_user": queries_per_user,
-                            "apis_per_tool": apis_per_tool, "hold_rival_groups": hold_rival_groups},
+                            "apis_per_tool": apis_per_tool, "hold_rival_groups": hold_rival_groups,
+                            "one_disliked_tool": one_disliked_tool},
                 "candidates": {"n_candidates": n_candidates, "n_retrieved": n_retrieved,
                                "fill_not_from_user": fill_not_from_user},
                 "exports": sizes, "filters": log}
