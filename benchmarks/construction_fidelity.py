@@ -172,8 +172,11 @@ def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
 
 
 RULES = ("hold_rival_groups", "one_disliked_tool")
-RULE_ROWS = ("ref_tool_in_preferred_history", "disliked_per_entry", "disliked_one_tool", "group_members_same_name",
-             "history_length_median")
+RULE_ROWS = {"ref_tool_in_preferred_history": "the reference's tool in the preferred history",
+             "disliked_per_entry": "disliked items per history (mean)",
+             "disliked_one_tool": "the disliked items are one tool's",
+             "group_members_same_name": "group members with the reference's API name",
+             "history_length_median": "history_length median"}
 
 
 def rule_grid(work: Path, shared: Path | None, no_docs: bool) -> None:
@@ -205,8 +208,8 @@ def rule_grid(work: Path, shared: Path | None, no_docs: bool) -> None:
         ok = within_tolerance(key, v, rel_fid[key])
         return _fmt(v) + (" ✗" if ok is False else "")
 
-    head = ["corpus", "`hold_rival_groups`", "`one_disliked_tool`", "entries",
-            *(FIDELITY_ROWS[k].split(" (")[0] for k in RULE_ROWS), *(f"`{m}` Tool Acc" for m in MODELS)]
+    head = ["corpus", "`hold_rival_groups`", "`one_disliked_tool`", "entries", *RULE_ROWS.values(),
+            *(f"`{m}` Tool Acc" for m in MODELS)]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     lines.append(f"| {rel_name} | | | {len(released) if released is not None else '–'} | "
                  + " | ".join(_fmt(rel_fid[k]) for k in RULE_ROWS) + " | "
