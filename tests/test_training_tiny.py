@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from pathlib import Path
 
 import pytest
 
@@ -173,6 +174,14 @@ def test_interrupted_sft_resumes_from_its_checkpoint(tmp_path, bench_large_path)
     # left to train, and the logged steps 1-4 are the first run's own
     again = train_sft(from_mapping("sft", {**base, "max_steps": 4}), progress=False)
     assert again.extra["checkpoints"] == pinned and again.losses() == first.losses()
+    # the rerun says it resumed and ran no step; what changed is measured from the initial adapter (not 0), and
+    # the training seconds of all runs are the first run's, carried in the checkpoint
+    assert first.extra["resumed_from_checkpoint"] is None and first.extra["steps_this_run"] == 4
+    assert again.extra["resumed_from_checkpoint"] == "checkpoint-4" and again.extra["steps_this_run"] == 0
+    assert again.extra["trainable_changed_share"] == first.extra["trainable_changed_share"]
+    assert first.extra["trainable_changed_share"]["lora_B"] > 0.5
+    carried = json.loads((Path(pinned) / "checkpoint-4" / "petool_elapsed.json").read_text())["train_seconds"]
+    assert 0 < carried <= first.extra["train_seconds"] <= again.extra["train_seconds_all_runs"]
     # another learning rate must not resume the old checkpoints: a fresh folder, steps 1-6 from the start
     second = train_sft(from_mapping("sft", {**base, "max_steps": 6, "learning_rate": 1e-3}), progress=False)
     assert second.extra["checkpoints"] != pinned and second.extra["stale_checkpoints_not_resumed"] == [pinned]

@@ -170,26 +170,47 @@ def resume_point(args) -> str | None:
     return latest_checkpoint(args.output_dir) if str(args.save_strategy) not in ("no", "SaveStrategy.NO") else None
 
 
+ELAPSED_FILE = "petool_elapsed.json"
+"""Written into each checkpoint: the training seconds of every run so far, so a resumed run reports them all."""
+
+
 def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) -> dict[str, Any]:
     """Cast the trainable weights back to fp32 (TRL rounds them to bf16 on a k-bit base), record their
-    dtypes and values as training starts, train, and measure what changed (and the peak GPU memory).
-    Returns what to record in the manifest."""
+    dtypes as training starts and their values before it (the initial adapter, before a checkpoint is loaded),
+    train, and measure what changed (and the peak GPU memory). Returns what to record in the manifest.
+
+    A run resumed from a checkpoint says so: which checkpoint, the steps run in this process, and the
+    training seconds of all runs (each checkpoint carries :data:`ELAPSED_FILE`). What changed is measured
+    from the initial adapter, so a rerun that finds training complete (0 steps left) still reports what the
+    training changed, not 0."""
+    import json
+
     import torch
     from transformers import TrainerCallback
 
+    before = float(json.loads((Path(resume) / ELAPSED_FILE).read_text())["train_seconds"]) \
+        if resume and (Path(resume) / ELAPSED_FILE).is_file() else (0.0 if not resume else None)
+    t0 = time.time()  # reset as training starts; read by on_save
+
     class _AtStart(TrainerCallback):
-        """Records the trainable tensors' dtypes and (on CPU) their values when training begins."""
+        """Records the trainable tensors' dtypes when training begins, the step it resumes at, and the
+        seconds so far into every checkpoint it saves."""
 
         def __init__(self) -> None:
             self.dtypes: dict[str, int] = {}
-            self.values: dict[str, Any] = {}
+            self.first_step = 0
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
-            m = model if model is not None else trainer.model
-            self.dtypes = trainable_dtypes(m)
-            self.values = {n: p.detach().to("cpu", copy=True) for n, p in m.named_parameters() if p.requires_grad}
+            self.dtypes = trainable_dtypes(model if model is not None else trainer.model)
+            self.first_step = state.global_step
+
+        def on_save(self, args, state, control, **kwargs):
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if ckpt.is_dir() and before is not None:
+                atomic_write_json(ckpt / ELAPSED_FILE, {"train_seconds": round(before + time.time() - t0, 2)})
 
     upcast = upcast_trainable(trainer.model, exact)
+    initial = {n: p.detach().to("cpu", copy=True) for n, p in trainer.model.named_parameters() if p.requires_grad}
     at_start = _AtStart()
     trainer.add_callback(at_start)
     cuda = torch.cuda.is_available()
@@ -197,10 +218,14 @@ def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) 
         torch.cuda.reset_peak_memory_stats()  # the peak from here on includes the weights already loaded
     t0 = time.time()
     trainer.train(resume_from_checkpoint=resume)
+    seconds = round(time.time() - t0, 2)
     info: dict[str, Any] = {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
                             "lora_dropout_in_training": lora_dropout_in(trainer.model),
-                            "trainable_changed_share": changed_share(trainer.model, at_start.values),
-                            "train_seconds": round(time.time() - t0, 2)}
+                            "trainable_changed_share": changed_share(trainer.model, initial),
+                            "train_seconds": seconds,
+                            "resumed_from_checkpoint": Path(resume).name if resume else None,
+                            "steps_this_run": trainer.state.global_step - at_start.first_step,
+                            "train_seconds_all_runs": round(before + seconds, 2) if before is not None else None}
     if cuda:
         info["cuda_peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 1024**3, 3)
         info["cuda_peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 1024**3, 3)
