@@ -35,9 +35,11 @@ def run_minutes(run_dir: Path) -> tuple[float | None, str | None]:
 
 def run_block(run_dir: Path, profile: str, note: str = "") -> str:
     """README's measured time of one ``make reproduce PROFILE=<profile>`` from the runner's status.json: each
-    notebook's minutes, the total, whether every notebook finished, and whether the CPU had bf16 (training
-    under bf16 autocast, or fp32). A notebook not run yet is named, so a partial run never reads as a whole one."""
+    notebook's minutes (with those of its attempts a kill cut short, which the runner keeps), the total, whether
+    every notebook finished, and whether the CPU had bf16 (training under bf16 autocast, or fp32). A notebook not
+    run yet is named, so a partial run never reads as a whole one."""
     from petool_utils.models.hf_backend import cpu_has_bf16
+    from petool_utils.report.runner import NotebookRun
 
     prof = load_profile(profile)
     p = run_dir / "notebooks" / "status.json"
@@ -46,8 +48,11 @@ def run_block(run_dir: Path, profile: str, note: str = "") -> str:
     missing = [n for n in prof.notebooks if n not in done]
     if not done:
         return f"`make reproduce PROFILE={profile}`: not measured yet."
-    parts = ", ".join(f"{k[:2]} {v['duration_s'] / 60:.1f}" for k, v in sorted(done.items()))
-    total = sum(v["duration_s"] for v in done.values()) / 60
+    runs = {k: NotebookRun.model_validate(v) for k, v in done.items()}  # with the attempts a kill cut short
+    parts = ", ".join(f"{k[:2]} {(r.duration_s + r.interrupted_s) / 60:.1f}"
+                      + (f" ({r.interrupted_s / 60:.1f} of it in {len(r.interrupted)} interrupted run(s))"
+                         if r.interrupted else "") for k, r in sorted(runs.items()))
+    total = sum(r.duration_s + r.interrupted_s for r in runs.values()) / 60
     first = min(v.get("started_utc") or "" for v in done.values())
     head = (f"`make reproduce PROFILE={profile}`, **measured**: {total:.0f} min for "
             + (f"all {len(done)} notebooks" if not missing else

@@ -36,3 +36,17 @@ def test_run_block_of_a_whole_run_and_of_none(tmp_path):
     _status(tmp_path, {n: 30.0 for n in names})
     text = report_size.run_block(tmp_path, "smoke")
     assert f"for all {len(names)} notebooks (minutes each: " in text and "not finished" not in text
+
+
+def test_run_block_counts_the_attempts_a_kill_cut_short(tmp_path):
+    """09 killed after 53 min (its last heartbeat) and resumed for 52.4 min: 105.4 min, said as such."""
+    names = load_profile("smoke").notebooks
+    _status(tmp_path, {n: 60.0 for n in names})
+    path = tmp_path / "notebooks" / "status.json"
+    status = json.loads(path.read_text())
+    status["09_dpo"] |= {"duration_s": 3144.0, "interrupted": [
+        {"started_utc": "2026-12-03T06:25:00+00:00", "last_seen_utc": "2026-12-03T07:18:00+00:00"}]}
+    path.write_text(json.dumps(status))
+    text = report_size.run_block(tmp_path, "smoke")
+    assert "09 105.4 (53.0 of it in 1 interrupted run(s))" in text
+    assert f"measured**: {(60 * (len(names) - 1) + 3144 + 3180) / 60:.0f} min for all {len(names)} notebooks" in text

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,11 +44,31 @@ PLOTLY_FILE = "plotly.min.js"
 ``<script src>``, which works from ``file://``); 4.8 MB once instead of once per page."""
 
 
+HEARTBEAT_S = 30.0
+"""How often a running notebook's entry in status.json says it is still alive (``last_seen_utc``)."""
+
+
+class Attempt(BaseModel):
+    """An earlier run of a notebook that never finished (killed, session over): when it started and when the
+    runner last saw it alive, so a notebook resumed across sittings reports all its time."""
+
+    started_utc: str
+    last_seen_utc: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        if not self.last_seen_utc:
+            return 0.0
+        return max(0.0, (_dt.datetime.fromisoformat(self.last_seen_utc)
+                         - _dt.datetime.fromisoformat(self.started_utc)).total_seconds())
+
+
 class NotebookRun(BaseModel):
-    """What happened to one notebook of the profile."""
+    """What happened to one notebook of the profile. ``running`` in status.json while it runs; an entry still
+    ``running`` when the next run starts is an attempt that was killed, kept in the next one's ``interrupted``."""
 
     notebook: str
-    status: Literal["ok", "failed", "missing", "not-run"]
+    status: Literal["ok", "failed", "missing", "not-run", "running"]
     started_utc: str | None = None
     duration_s: float | None = None
     error: str | None = None
@@ -55,6 +76,19 @@ class NotebookRun(BaseModel):
     html: str | None = None
     parameters: list[str] = []
     redacted: int = 0
+    last_seen_utc: str | None = None
+    interrupted: list[Attempt] = []
+
+    @property
+    def interrupted_s(self) -> float:
+        return sum(a.seconds for a in self.interrupted)
+
+    def attempts_so_far(self) -> list[Attempt]:
+        """The interrupted attempts a new run of this notebook continues from: this entry's own, plus this
+        entry itself when it never finished. A finished entry (ok, failed) starts none."""
+        if self.status != "running" or not self.started_utc:
+            return []
+        return [*self.interrupted, Attempt(started_utc=self.started_utc, last_seen_utc=self.last_seen_utc)]
 
 
 class RunResult(BaseModel):
@@ -258,6 +292,10 @@ def notebook_to_html(nb: Any, no_input: bool = False, title: str | None = None) 
     return body
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def execute_notebook(nb_path: Path, executed_path: Path, html_path: Path, parameters: dict[str, Any], *,
                      cwd: Path = REPO_ROOT, kernel: str = KERNEL, no_input: bool = False,
                      progress: bool = True, secrets: dict[str, str] | None = None) -> NotebookRun:
@@ -272,7 +310,7 @@ def execute_notebook(nb_path: Path, executed_path: Path, html_path: Path, parame
 
     secrets = secret_env_values() if secrets is None else secrets
     name = nb_path.stem
-    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    started = _now()
     t0 = time.monotonic()
     status, error = "ok", None
     with tempfile.TemporaryDirectory(prefix="petool-nb-") as tmp:
@@ -318,6 +356,30 @@ def read_status(profile: Profile) -> dict[str, NotebookRun]:
         return {}
 
 
+@contextmanager
+def heartbeat(entry: NotebookRun, write: Any, interval: float | None = None) -> Iterator[None]:
+    """While the block runs, set ``entry.last_seen_utc`` and call ``write()`` every ``interval`` seconds (a
+    daemon thread), so that a run killed in the block leaves a status.json that says how long it lasted."""
+    stop = threading.Event()
+    every = HEARTBEAT_S if interval is None else interval
+
+    def beat() -> None:
+        while not stop.wait(every):
+            entry.last_seen_utc = _now()
+            try:
+                write()
+            except OSError as exc:  # a full disk must not kill the notebook it watches
+                log.warning("status heartbeat not written: %s", exc)
+
+    t = threading.Thread(target=beat, name=f"petool-heartbeat-{entry.notebook}", daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+
+
 def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[str] | None = None,
                 notebooks_dir: Path = NOTEBOOKS_DIR, *, no_input: bool = False, keep_going: bool = False,
                 kernel: str = KERNEL, progress: bool = True) -> RunResult:
@@ -351,9 +413,20 @@ def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[
                     log.warning("%s: params.%s.%s not declared by its parameters cell; ignored", name, name,
                                 ",".join(undeclared))
                 log.info("[%d/%d] %s (%s)", i + 1, len(names), name, ", ".join(f"{k}={v!r}" for k, v in params.items()))
-                run = execute_notebook(nb_path, prof.run_dir / "notebooks" / f"{name}.ipynb",
-                                       prof.report_dir / f"{name}.html", params, kernel=kernel, no_input=no_input,
-                                       progress=progress, secrets=secrets)
+                earlier = status[name].attempts_so_far() if name in status else []
+                if earlier:
+                    log.info("%s: continues %d interrupted run(s), %.1f min in all", name, len(earlier),
+                             sum(a.seconds for a in earlier) / 60)
+                status[name] = NotebookRun(notebook=name, status="running", started_utc=_now(),
+                                           last_seen_utc=_now(), interrupted=earlier)
+                write_status = lambda: atomic_write_json(  # noqa: E731
+                    _status_path(prof), {k: v.model_dump() for k, v in status.items()})
+                write_status()
+                with heartbeat(status[name], write_status):
+                    run = execute_notebook(nb_path, prof.run_dir / "notebooks" / f"{name}.ipynb",
+                                           prof.report_dir / f"{name}.html", params, kernel=kernel,
+                                           no_input=no_input, progress=progress, secrets=secrets)
+                run.interrupted = earlier
             # Whatever the notebook itself wrote (fragments, metrics, manifests) is scrubbed too.
             changed = redact_tree([prof.run_dir, prof.report_dir], secrets, newer_than=t_start - 1)
             if changed:
@@ -392,7 +465,7 @@ tr.paper td{color:#4a5a6a;background:#fafbfc}
 tr.ours td{background:#eef7ee;font-weight:600}
 tr.baseline td{background:#fffaf0}
 .status-ok{color:#1d7a36;font-weight:600} .status-failed{color:#b3261e;font-weight:600}
-.status-missing,.status-not-run{color:#8a6d00}
+.status-missing,.status-not-run,.status-running{color:#8a6d00}
 .caption{color:#5b6b7d;font-size:.88rem;margin-top:.2rem}
 .problem{color:#b3261e}
 code{background:#f1f4f8;padding:0 .2rem}
@@ -452,6 +525,8 @@ def build_index(profile: Profile | str | os.PathLike[str]) -> Path:
         state = st.status if st else ("not-run" if not page.exists() else "ok")
         when = _html.escape(st.started_utc or "") if st else ""
         dur = f"{st.duration_s:.1f} s" if st and st.duration_s is not None else ""
+        if st and st.interrupted:
+            dur += f" (+ {st.interrupted_s / 60:.1f} min in {len(st.interrupted)} interrupted run(s))"
         err = f'<br><span class="problem">{_html.escape(st.error)}</span>' if st and st.error and state == "failed" else ""
         rows.append(f"<tr><td>{link}{err}</td><td class=\"status-{state}\">{state}</td><td>{when}</td><td class=\"num\">{dur}</td></tr>")
     taken = {"contents", "notebooks"}
@@ -481,7 +556,7 @@ def build_index(profile: Profile | str | os.PathLike[str]) -> Path:
         toc.append(f'<li><a href="{EXPLORER_FILE}">Entry explorer ({EXPLORER_FILE})</a></li>')
     toc.append('<li><a href="#notebooks">Notebooks: pages, status and time</a></li>')
     plotly_js = f'<script src="{PLOTLY_FILE}"></script>' if fragments_need_plotly(frags) else ""
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    now = _now()
     commit = _git_commit()
     meta = (f"profile <code>{_html.escape(prof.profile)}</code> ({_html.escape(str(prof.source or ''))}) · "
             f"petool {__version__}{' · commit ' + _html.escape(commit) if commit else ''} · built {now}")
