@@ -43,8 +43,15 @@ MODES = {"faithful": {}, "debiased": {"04_preference_construction": {"popularity
 DOC = REPO_ROOT / "docs" / "construction.md"
 COMMAND = "python benchmarks/construction_fidelity.py"
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "construction_fidelity.json"
+BASELINE_TOLERANCE = 10
+"""Points of Tool Acc a faithful build's offline baseline may be from the release's."""
 CURVE_RESULTS = RESULTS.with_name("construction_fidelity_curve.json")
 RULES_RESULTS = RESULTS.with_name("construction_fidelity_rules.json")
+
+
+def corpus_slug(corpus: str) -> str:
+    """A corpus column's name as a folder under ``--work`` ("shared half A" -> shared_half_A)."""
+    return corpus.replace(" ", "_").replace("-", "")
 
 
 def half_corpus(tools_dir: Path, out: Path, half: int) -> Path:
@@ -116,14 +123,15 @@ def markdown(result: dict) -> str:
         lines.append(f"| {label} | {_fmt(rel)} | {tolerance_text(key)} | " + " | ".join(cells) + " |")
     acc_cols = [rel_name, *result["accuracy_cols"]]
     lines += ["", "Offline baselines, mean of the three personalized settings, Tool Acc / Param Acc (%), on each "
-              "build's test split and on the released entries (tolerance for a faithful build: ± 10 points of "
+              "build's test split and on the released entries (tolerance for a faithful build: "
+              f"± {BASELINE_TOLERANCE} points of "
               "Tool Acc):", "",
               "| baseline | " + " | ".join(acc_cols) + " |", "| --- |" + " --- |" * len(acc_cols)]
     for spec in MODELS:
         cells = []
         for c in acc_cols:
             a = result["accuracy"][c][spec]
-            ok = (abs(a["tool"] - result["accuracy"][rel_name][spec]["tool"]) <= 10) if c.endswith("faithful") else None
+            ok = (abs(a["tool"] - result["accuracy"][rel_name][spec]["tool"]) <= BASELINE_TOLERANCE) if c.endswith("faithful") else None
             cells.append(f"{a['tool']} / {a['param']}" + (" ✗" if ok is False else ""))
         lines.append(f"| `{spec}` | " + " | ".join(cells) + " |")
     lines += ["", "Entries (train + test; test): " + ", ".join(f"{c}: {n[0]}; {n[1]}" for c, n in result["entries"].items())
@@ -171,7 +179,6 @@ def curve(work: Path, shared: Path | None, no_docs: bool) -> None:
         write_block(DOC, "fidelity_curve", table)
 
 
-RULES = ("hold_rival_groups", "one_disliked_tool")
 RULE_ROWS = {"ref_tool_in_preferred_history": "the reference's tool in the preferred history",
              "disliked_per_entry": "disliked items per history (mean)",
              "disliked_one_tool": "the disliked items are one tool's",
@@ -190,11 +197,11 @@ def rule_grid(work: Path, shared: Path | None, no_docs: bool) -> None:
         from petool_utils.construction.statistics import RELEASE_BASELINES as rel_acc
     rows = []
     for corpus, tools_dir in corpora.items():
-        base = work / corpus.replace("-", "") / "base"
+        base = work / corpus_slug(corpus) / "base"
         build_base(base, tools_dir)
         for hold in (True, False):
             for one in (False, True):
-                rd = work / corpus.replace("-", "") / f"rules_h{int(hold)}_o{int(one)}"
+                rd = work / corpus_slug(corpus) / f"rules_h{int(hold)}_o{int(one)}"
                 build_mode(base, rd, "faithful", extra05={"hold_rival_groups": hold, "one_disliked_tool": one})
                 train, test = (load_entries(rd / "benchmark" / f"{s}.json") for s in ("train", "test"))
                 f = fidelity(train + test)
@@ -215,7 +222,7 @@ def rule_grid(work: Path, shared: Path | None, no_docs: bool) -> None:
                  + " | ".join(_fmt(rel_fid[k]) for k in RULE_ROWS) + " | "
                  + " | ".join(f"{rel_acc[m]['tool']}" for m in MODELS) + " |")
     for r in rows:
-        accs = [f"{r[m]}" + (" ✗" if abs(r[m] - rel_acc[m]["tool"]) > 10 else "") for m in MODELS]
+        accs = [f"{r[m]}" + (" ✗" if abs(r[m] - rel_acc[m]["tool"]) > BASELINE_TOLERANCE else "") for m in MODELS]
         lines.append(f"| {r['corpus']} | {'on' if r['hold_rival_groups'] else 'off'} | "
                      f"{'on' if r['one_disliked_tool'] else 'off'} | {r['entries']} | "
                      + " | ".join(cell(k, r[k]) for k in RULE_ROWS) + " | " + " | ".join(accs) + " |")
@@ -272,7 +279,7 @@ def main() -> None:
     if released is not None:
         result["accuracy"][rel_name] = accuracy(released, work / "eval_released")
     for corpus, tools_dir in corpora.items():
-        slug = corpus.replace(" ", "_").replace("-", "")
+        slug = corpus_slug(corpus)
         base = work / slug / "base"
         result["stage_s"][corpus] = {"01-03": build_base(base, tools_dir)}
         for mode in MODES if not corpus.startswith("shared half") else ("faithful",):

@@ -393,6 +393,10 @@ def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[
     names = select_notebooks(prof.notebooks, only)
     secrets = secret_env_values()
     status = read_status(prof)
+
+    def write_status() -> None:
+        atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
+
     runs: list[NotebookRun] = []
     try:
         for i, name in enumerate(names):
@@ -414,13 +418,12 @@ def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[
                                 ",".join(undeclared))
                 log.info("[%d/%d] %s (%s)", i + 1, len(names), name, ", ".join(f"{k}={v!r}" for k, v in params.items()))
                 earlier = status[name].attempts_so_far() if name in status else []
+                now = _now()
+                status[name] = NotebookRun(notebook=name, status="running", started_utc=now, last_seen_utc=now,
+                                           interrupted=earlier)
                 if earlier:
                     log.info("%s: continues %d interrupted run(s), %.1f min in all", name, len(earlier),
-                             sum(a.seconds for a in earlier) / 60)
-                status[name] = NotebookRun(notebook=name, status="running", started_utc=_now(),
-                                           last_seen_utc=_now(), interrupted=earlier)
-                write_status = lambda: atomic_write_json(  # noqa: E731
-                    _status_path(prof), {k: v.model_dump() for k, v in status.items()})
+                             status[name].interrupted_s / 60)
                 write_status()
                 with heartbeat(status[name], write_status):
                     run = execute_notebook(nb_path, prof.run_dir / "notebooks" / f"{name}.ipynb",
@@ -435,7 +438,7 @@ def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[
                 run.redacted += sum(changed.values())
             runs.append(run)
             status[name] = run
-            atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
+            write_status()
             if run.status == "failed":
                 log.error("%s failed: %s (executed copy: %s)", name, run.error, run.executed)
                 if not keep_going:
@@ -444,7 +447,7 @@ def run_profile(profile: Profile | str | os.PathLike[str], only: str | Sequence[
         # The index is written whatever happened above: a failed notebook shows as failed, never stops it.
         done = {r.notebook for r in runs}
         runs.extend(NotebookRun(notebook=n, status="not-run") for n in names if n not in done)
-        atomic_write_json(_status_path(prof), {k: v.model_dump() for k, v in status.items()})
+        write_status()
         index = build_index(prof)
     return RunResult(profile=prof.profile, runs=runs, index=str(index))
 

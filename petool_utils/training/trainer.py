@@ -17,7 +17,7 @@ from petool_utils.training.modeling import (
     trainable_dtypes,
     upcast_trainable,
 )
-from petool_utils.io import atomic_write_json
+from petool_utils.io import atomic_write_json, read_json
 from petool_utils.models.hf_backend import TRAINING_INFO_FILE, cpu_has_bf16
 from petool_utils.training.modeling import quiet_known_noise
 
@@ -183,14 +183,13 @@ def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) 
     training seconds of all runs (each checkpoint carries :data:`ELAPSED_FILE`). What changed is measured
     from the initial adapter, so a rerun that finds training complete (0 steps left) still reports what the
     training changed, not 0."""
-    import json
-
     import torch
     from transformers import TrainerCallback
 
-    before = float(json.loads((Path(resume) / ELAPSED_FILE).read_text())["train_seconds"]) \
-        if resume and (Path(resume) / ELAPSED_FILE).is_file() else (0.0 if not resume else None)
-    t0 = time.time()  # reset as training starts; read by on_save
+    before: float | None = 0.0  # training seconds of earlier runs; None: a checkpoint that does not say
+    if resume:
+        elapsed = Path(resume) / ELAPSED_FILE
+        before = float(read_json(elapsed)["train_seconds"]) if elapsed.is_file() else None
 
     class _AtStart(TrainerCallback):
         """Records the trainable tensors' dtypes when training begins, the step it resumes at, and the
@@ -216,7 +215,7 @@ def fit_and_train(trainer, exact: Mapping[str, Any] | None, resume: str | None) 
     cuda = torch.cuda.is_available()
     if cuda:
         torch.cuda.reset_peak_memory_stats()  # the peak from here on includes the weights already loaded
-    t0 = time.time()
+    t0 = time.time()  # read by on_save too
     trainer.train(resume_from_checkpoint=resume)
     seconds = round(time.time() - t0, 2)
     info: dict[str, Any] = {"trainable_upcast_to_fp32": upcast, "trainable_dtypes_at_start": at_start.dtypes,
