@@ -186,15 +186,22 @@ RULE_ROWS = {"ref_tool_in_preferred_history": "the reference's tool in the prefe
              "history_length_median": "history_length median"}
 
 
+def release_side(shared: Path | None, work: Path) -> tuple[list | None, str, dict, dict]:
+    """The release's column: its entries (None without ../shared), name, fidelity figures and offline baselines
+    (scored on its entries, else the recorded figures)."""
+    from petool_utils.construction.statistics import RELEASE_BASELINES
+
+    released = load_entries(shared / DEV_SLICE_NAME) if shared is not None else None
+    rel_name, rel_fid = release_figures(released)
+    rel_acc = accuracy(released, work / "eval_released") if released is not None else RELEASE_BASELINES
+    return released, rel_name, rel_fid, rel_acc
+
+
 def rule_grid(work: Path, shared: Path | None, no_docs: bool) -> None:
     """The two stage-05 history rules on and off (faithful otherwise), on the built-in and the shared corpus: the
     rows they move and the offline baselines, beside the release. What the defaults were chosen from."""
     corpora = {"built-in": "builtin"} | ({"shared": str(shared / "toolenv" / "tools")} if shared else {})
-    released = load_entries(shared / DEV_SLICE_NAME) if shared is not None else None
-    rel_name, rel_fid = release_figures(released)
-    rel_acc = accuracy(released, work / "eval_released") if released is not None else None
-    if rel_acc is None:
-        from petool_utils.construction.statistics import RELEASE_BASELINES as rel_acc
+    released, rel_name, rel_fid, rel_acc = release_side(shared, work)
     rows = []
     for corpus, tools_dir in corpora.items():
         base = work / corpus_slug(corpus) / "base"
@@ -272,12 +279,9 @@ def main() -> None:
         elif c == "halves":
             for h in (0, 1):
                 corpora[f"shared half {'AB'[h]}"] = str(half_corpus(shared / "toolenv" / "tools", work / f"corpus_half{h}", h))
-    released = load_entries(shared / DEV_SLICE_NAME) if shared is not None else None
-    rel_name, rel_fid = release_figures(released)
-    result: dict = {"release": {"name": rel_name, "fidelity": rel_fid}, "fidelity": {}, "accuracy": {},
-                    "accuracy_cols": [], "entries": {}, "stage_s": {}}
-    if released is not None:
-        result["accuracy"][rel_name] = accuracy(released, work / "eval_released")
+    _, rel_name, rel_fid, rel_acc = release_side(shared, work)
+    result: dict = {"release": {"name": rel_name, "fidelity": rel_fid}, "fidelity": {},
+                    "accuracy": {rel_name: rel_acc}, "accuracy_cols": [], "entries": {}, "stage_s": {}}
     for corpus, tools_dir in corpora.items():
         slug = corpus_slug(corpus)
         base = work / slug / "base"
@@ -292,10 +296,6 @@ def main() -> None:
             result["accuracy_cols"].append(name)
             result["entries"][name] = [len(train) + len(test), len(test)]
             print(name, result["stage_s"][corpus], result["accuracy"][name], flush=True)
-    if released is None:
-        from petool_utils.construction.statistics import RELEASE_BASELINES
-
-        result["accuracy"][rel_name] = RELEASE_BASELINES
     result["provenance"] = provenance(COMMAND)
     atomic_write_json(RESULTS, result)
     table = markdown(result)
