@@ -15,6 +15,7 @@ released entry has as often. Retrieved candidates are kept as the retriever rank
 
 from __future__ import annotations
 
+import json
 from typing import Any, Collection, Sequence
 
 import numpy as np
@@ -24,10 +25,21 @@ from petool_utils.construction.preferences import tool_id
 
 
 def api_document(t: Any) -> str:
-    """The text the retriever indexes for an API: its name, description and parameters (a ToolRetriever
-    document: what the API's documentation says, not petool's functionality summary)."""
-    params = ", ".join(p.name for p in [*t.required_parameters, *t.optional_parameters])
-    return f"{t.tool_name} {t.api_name}. {t.api_description}" + (f" Parameters: {params}." if params else "")
+    """The text the retriever indexes for an API, in ToolBench's retrieval-corpus layout (its
+    ``process_retrieval_ducoment``: category, tool, API name, description, then the required and optional
+    parameters and the response schema as JSON): what ToolRetriever reads, not petool's functionality summary.
+    The category and the parameters' documentation keep an API's clones of other categories, or with other
+    inputs, from ranking as if they were the API itself. ToolBench-layout corpora without ``template_response``
+    give an empty schema, as ToolBench does for such APIs."""
+
+    def params(ps: Sequence[Any]) -> str:
+        return json.dumps([p.model_dump(exclude_none=True) if hasattr(p, "model_dump") else p for p in ps],
+                          ensure_ascii=False)
+
+    schema = getattr(t, "template_response", None) or ""
+    return (f"{t.category}, {t.tool_name}, {t.api_name}, {t.api_description}, "
+            f"required_params: {params(t.required_parameters)}, optional_params: {params(t.optional_parameters)}, "
+            f"return_schema: {json.dumps(schema, ensure_ascii=False)}")
 
 
 def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], ranked: Sequence[int],
@@ -71,10 +83,15 @@ def candidate_names(reference: str, group: Sequence[str], names: Sequence[str], 
     return [chosen[i] for i in rng.permutation(len(chosen))]
 
 
-def top_similar(queries: np.ndarray, items: np.ndarray, k: int, chunk: int = 1024) -> np.ndarray:
+def top_similar(queries: np.ndarray, items: np.ndarray, k: int, chunk: int = 1024, noise: float = 0.0,
+                rng: np.random.Generator | None = None) -> np.ndarray:
     """For each query row, the ``k`` item rows with the highest dot product, best first (ties: lower index).
 
-    Computed ``chunk`` queries at a time, so memory stays ``chunk x len(items)`` however many queries."""
+    ``noise``: the standard deviation of a seeded Gaussian added to every score before ranking (a retriever that
+    agrees with this one only in part; see ``retriever_noise`` in stage 05). Computed ``chunk`` queries at a time,
+    so memory stays ``chunk x len(items)`` however many queries."""
+    if noise and rng is None:
+        raise ValueError("top_similar: noise needs a seeded rng")
     n = items.shape[0]
     k = max(0, min(k, n))
     out = np.zeros((queries.shape[0], k), dtype=np.int64)
@@ -82,6 +99,8 @@ def top_similar(queries: np.ndarray, items: np.ndarray, k: int, chunk: int = 102
         return out
     for s in range(0, queries.shape[0], chunk):
         sims = np.asarray(queries[s : s + chunk] @ items.T, dtype=np.float64)
+        if noise:
+            sims = sims + rng.normal(0.0, noise, sims.shape)
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (sims.shape[0], 1))
         for r in range(sims.shape[0]):
             cand = top[r]

@@ -414,13 +414,36 @@ def eps_sweep(tools: Sequence[ToolRecord], emb: np.ndarray, eps_values: Sequence
 
 # -- files -------------------------------------------------------------------------------------------
 
-def write_groups(run_dir: str | os.PathLike[str], groups: Mapping[str, list[str]]) -> Path:
+GROUPS_FILE = "groups.json"
+FUNCTIONS_FILE = "functions.json"
+"""The functionality clusters before the input-format split (``io_match``), in the layout of ``groups.json``:
+two providers of one functionality whose parameters differ sit in two groups, or in none, but in one of these.
+Stage 05 reads them so that a query never asks a user to choose between providers of a functionality the user
+has used another provider of (``unambiguous_queries``)."""
+
+
+def write_groups(run_dir: str | os.PathLike[str], groups: Mapping[str, list[str]], name: str = GROUPS_FILE) -> Path:
     """``groups.json``: ``{"<group id>": ["<Category>.<Tool>.<API>", ...]}`` (format fixed by the issue)."""
-    return atomic_write_json(Path(run_dir) / "groups.json", dict(groups))
+    return atomic_write_json(Path(run_dir) / name, dict(groups))
 
 
-def read_groups(run_dir: str | os.PathLike[str]) -> dict[str, list[str]]:
-    return read_json(require_input(Path(run_dir) / "groups.json"))
+def read_groups(run_dir: str | os.PathLike[str], name: str = GROUPS_FILE) -> dict[str, list[str]]:
+    return read_json(require_input(Path(run_dir) / name))
+
+
+def function_tools(groups: Mapping[str, Sequence[str]], functions: Mapping[str, Sequence[str]]) -> dict[str, set[str]]:
+    """Each group's functionality cluster (the one of ``functions`` that holds its members), as the set of tools
+    offering it (``<Category>.<Tool>``): the group's own tools and those the input-format split left out."""
+    from petool_utils.construction.preferences import tool_id
+
+    cluster_of = {m: f for f, ms in functions.items() for m in ms}
+    out: dict[str, set[str]] = {}
+    for g, members in groups.items():
+        tools = {tool_id(m) for m in members}
+        for f in {cluster_of[m] for m in members if m in cluster_of}:
+            tools |= {tool_id(m) for m in functions[f]}
+        out[g] = tools
+    return out
 
 
 def load_func_labels(path: str | os.PathLike[str]) -> dict[str, str]:

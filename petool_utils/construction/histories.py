@@ -246,6 +246,14 @@ def _disliked_pool(g: str, user: UserPreference, apis_of_tool: Mapping[str, Sequ
     return pool
 
 
+def hold_share(value: bool | float) -> float:
+    """``hold_rival_groups`` as the share of the query tool's twin APIs held out: True 1, False 0, or a share."""
+    share = float(value)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"hold_rival_groups must be true, false or a share in [0, 1], got {value!r}")
+    return share
+
+
 def user_rng(seed: int, user_id: str, *more: int) -> np.random.Generator:
     return np.random.default_rng([seed, int(re.sub(r"\D", "", user_id) or 0), *more])
 
@@ -264,14 +272,21 @@ def tool_sample(apis: Sequence[str], cap: int, rng: np.random.Generator, keep: s
 
 def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], usable: set[str], queries_per_user: int,
               max_history: int | None, liked_share: float, max_disliked: int, seed: int,
-              min_disliked: int = 1, apis_per_tool: int | None = None, hold_rival_groups: bool = False,
-              one_disliked_tool: bool = False) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+              min_disliked: int = 1, apis_per_tool: int | None = None, hold_rival_groups: bool | float = False,
+              one_disliked_tool: bool = False, function_tools: Mapping[str, set[str]] | None = None
+              ) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
     """The user's history (API names) and the planned queries ``(group, preferred API, disliked APIs)``.
 
     ``one_disliked_tool``: a query is planned only for a group where one competing tool has ``min_disliked``
     usable APIs, so its non-preferred items are that one tool's (the release: in each of its 514 dev-slice
     entries they are 2 or more distinct APIs of one tool of the reference's group). Off, a group whose
     competitors have fewer is queried too, and its pool is topped up from another tool (:func:`_disliked_pool`).
+
+    ``function_tools`` (group -> the tools offering its functionality, before the input-format split: see
+    :func:`~petool_utils.construction.clustering.function_tools`): a query is not planned for a group whose
+    functionality the user also has from another of the user's tools, one the input-format split put in another
+    group. Such a user prefers two providers of one functionality, so the reference would be a coin toss between
+    the group's provider and a candidate clone the history shows. None: no such check.
 
     ``apis_per_tool``: each preferred tool gives the history a seeded sample of at most this many of its APIs
     (:func:`tool_sample`, drawn with a generator of its own so the rest of the plan is unchanged); None: all of
@@ -280,8 +295,11 @@ def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], u
     # a query is for a preferred TOOL first (uniformly among the user's tools that offer a group), then for
     # one of that tool's grouped APIs, so tools with many APIs are not over-represented among the queries
     groups_of_tool: dict[str, list[str]] = {}
+    mine = set(user.tools)
     for g in sorted(user.preferred):
         if one_disliked_tool and max(_rival_apis(g, user, apis_of_tool, usable).values(), default=0) < min_disliked:
+            continue
+        if function_tools is not None and (function_tools.get(g, set()) - {tool_id(user.preferred[g])}) & mine:
             continue
         groups_of_tool.setdefault(tool_id(user.preferred[g]), []).append(g)
     qtools = sorted(groups_of_tool)
@@ -290,11 +308,14 @@ def plan_user(user: UserPreference, apis_of_tool: Mapping[str, Sequence[str]], u
     qgroups = sorted(groups_of_tool[t][int(rng.integers(len(groups_of_tool[t])))] for t in picked)
     held = {m for g in qgroups for m in [user.preferred[g], *user.non_preferred[g]]}
     held_groups = set(qgroups)
-    if hold_rival_groups:  # the query tool's other APIs that a competitor of the query's group also offers
+    share = hold_share(hold_rival_groups)
+    if share > 0:  # the query tool's other APIs that a competitor of the query's group also offers
+        hrng = user_rng(seed, user.user_id, 3000)
         for g in qgroups:
             t, rivals = tool_id(user.preferred[g]), {tool_id(m) for m in user.non_preferred[g]}
-            held_groups |= {g2 for g2, m in user.preferred.items()
-                            if tool_id(m) == t and rivals & {tool_id(o) for o in user.non_preferred[g2]}}
+            twins = sorted(g2 for g2, m in user.preferred.items() if g2 not in held_groups
+                           and tool_id(m) == t and rivals & {tool_id(o) for o in user.non_preferred[g2]})
+            held_groups |= {g2 for g2 in twins if share >= 1 or hrng.random() < share}
         held |= {user.preferred[g] for g in held_groups}
     group_of = {m: g for g, m in user.preferred.items()}
     used = {t: [a for a in apis_of_tool[t] if a in usable] for t in user.tools}
@@ -341,8 +362,8 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
                queries_per_user: int, seed: int, max_history: int | None = 20, liked_share: float = 0.78,
                max_disliked: int = 5, max_retries: int = 2, min_disliked: int = 1, query_source: str = "release",
                params_source: str = "release", json_mode: str = "none", apis_per_tool: int | None = None,
-               hold_rival_groups: bool = False, one_disliked_tool: bool = False
-               ) -> tuple[list[UserData], dict[str, Any]]:
+               hold_rival_groups: bool | float = False, one_disliked_tool: bool = False,
+               function_tools: Mapping[str, set[str]] | None = None) -> tuple[list[UserData], dict[str, Any]]:
     """Every user's history and queries; returns them and the filter log (history items and new instructions).
 
     The new instructions of all users are asked at once (``run_tasks``: concurrent on a server, retries
@@ -358,7 +379,8 @@ def create_all(users: Sequence[UserPreference], tools: Mapping[str, UnderstoodTo
     for name in tools:
         apis_of_tool.setdefault(tool_id(name), []).append(name)
     plans = [plan_user(u, apis_of_tool, usable, queries_per_user, max_history, liked_share, max_disliked, seed,
-                       min_disliked, apis_per_tool, hold_rival_groups, one_disliked_tool) for u in users]
+                       min_disliked, apis_per_tool, hold_rival_groups, one_disliked_tool, function_tools)
+             for u in users]
     asks, where = [], []
     for ui, (u, (history, planned)) in enumerate(zip(users, plans)):
         for qi, (g, api, _) in enumerate(planned):

@@ -18,9 +18,9 @@ from tqdm.auto import tqdm
 from petool_utils import SETTINGS
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
 from petool_utils.construction.candidates import api_document, candidate_names, top_similar
-from petool_utils.construction.clustering import (EpsChoice, choose_eps, eps_sweep, feature_text, group_tools,
-                                                  load_func_labels, nearest_distances, read_groups, score_groups,
-                                                  write_groups)
+from petool_utils.construction.clustering import (FUNCTIONS_FILE, EpsChoice, choose_eps, eps_sweep, feature_text,
+                                                  function_tools, group_tools, load_func_labels, nearest_distances,
+                                                  read_groups, score_groups, write_groups)
 from petool_utils.construction.export import (release_record, split_users, write_benchmark, write_registries,
                                               write_split_exports)
 from petool_utils.construction.histories import create_all
@@ -148,6 +148,10 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
     groups, stats = group_tools(tools, emb, choice.eps, min_samples, io_match, one_api_per_tool,
                                 schema_weight=schema_weight)
     write_groups(run_dir, groups)
+    functions = groups if io_match == "none" else group_tools(tools, emb, choice.eps, min_samples, "none",
+                                                               one_api_per_tool, schema_weight=schema_weight)[0]
+    write_groups(run_dir, functions, FUNCTIONS_FILE)
+    stats["functions_before_io_split"] = len(functions)
     if labels_path == "auto":
         labels_path = read_json(require_input(run_dir / "corpus.json")).get("labels") or None
     labels = load_func_labels(labels_path) if labels_path else None
@@ -201,16 +205,18 @@ def stage04_preferences(run_dir: str | os.PathLike[str], embedder: str = "minilm
 
 # -- 05 -------------------------------------------------------------------------------------------------
 
-def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray | None, queries: list[str], k: int) -> np.ndarray:
+def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray | None, queries: list[str], k: int,
+            noise: float = 0.0, seed: int = 0) -> np.ndarray:
     """For each query, the ``k`` most similar tools (indices, best first); TF-IDF is refitted on tools+queries so
-    both share one space."""
+    both share one space. ``noise``: see ``retriever_noise`` of :func:`stage05_create`."""
+    rng = np.random.default_rng([seed, 5005])
 
     if not queries:
         return np.zeros((0, k), dtype=np.int64)
     if embedder == "tfidf":
         m = get_embedder(embedder).embed(tool_texts + queries)
-        return top_similar(m[len(tool_texts):], m[: len(tool_texts)], k)
-    return top_similar(get_embedder(embedder).embed(queries), tool_emb, k)
+        return top_similar(m[len(tool_texts):], m[: len(tool_texts)], k, noise=noise, rng=rng)
+    return top_similar(get_embedder(embedder).embed(queries), tool_emb, k, noise=noise, rng=rng)
 
 
 def _parsed_once(records: list[dict | None], path: Path):
@@ -227,19 +233,26 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                    concurrency: int = 16, request_timeout: float = 60.0, trl: bool = True,
                    progress: bool = True, min_disliked: int = 2, query_source: str = "release",
                    params_source: str = "release", retriever: str | None = None,
-                   json_mode: str = "none", hold_rival_groups: bool = True, fill_not_from_user: bool = True,
-                   apis_per_tool: int | None = None, one_disliked_tool: bool = False) -> dict[str, Any]:
+                   json_mode: str = "none", hold_rival_groups: bool | float = 0.6, fill_not_from_user: bool = True,
+                   apis_per_tool: int | None = None, one_disliked_tool: bool = True,
+                   retriever_noise: float = 0.0875, unambiguous_queries: bool = True) -> dict[str, Any]:
     """Histories, new instructions, candidates, the benchmark in the release layout and the SFT/DPO exports.
 
     ``query_source`` / ``params_source``: ``release`` (the release's provenance: reused tool-use scenarios and
     disliked history instructions, the example's parameters) or ``fresh`` (the LLM's new ones: the debiased
     switches). ``retriever``: the dense retriever of the candidates over the API documents (``minilm``, the
     stand-in for the paper's ToolRetriever; ``tfidf`` for the smoke profile); None: ``embedder``. ``json_mode``:
-    as in stage 02. ``hold_rival_groups``: a query also holds out of the history the query tool's other APIs
-    that a competitor of the query's group offers too (:func:`~petool_utils.construction.histories.plan_user`).
-    ``one_disliked_tool``: a query only for a group where one competitor has ``min_disliked`` usable APIs, so the
-    non-preferred items are one tool's, as in every released entry (``plan_user``); off by default (the rule grid
-    of ``benchmarks/construction_fidelity.py`` and docs/construction.md say why).
+    as in stage 02. ``hold_rival_groups``: the share of the query tool's other APIs that a competitor of the
+    query's group offers too which a query also holds out of the history (True all, False none; 0.6, the
+    release's, measured by ``benchmarks/construction_release_rates.py``;
+    :func:`~petool_utils.construction.histories.plan_user`). ``one_disliked_tool``: a query only for a group
+    where one competitor has ``min_disliked`` usable APIs, so the non-preferred items are one tool's, as in every
+    released entry (``plan_user``). ``unambiguous_queries``: no query for a group whose functionality the user
+    also has from another of the user's tools, one the input-format split of stage 03 put elsewhere
+    (``functions.json``). ``retriever_noise``: the standard deviation of the Gaussian noise on the retriever's
+    scores (0.0875: its top 5 then agree with the noiseless top 5 as much as the release's candidates do,
+    measured by the same script). The rule grid of ``benchmarks/construction_fidelity.py`` and
+    docs/construction.md show what each rule moves.
     ``fill_not_from_user``: the candidates' random fill never takes the user's own tools
     (:mod:`~petool_utils.construction.candidates`). ``apis_per_tool``: a user has used a seeded sample of 1 to
     this many APIs of each preferred tool (None, the default: all of them; see docs/construction.md)."""
@@ -254,15 +267,17 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
     users = read_users(run_dir)
     client = make_llm(llm, run_dir / "cache" / "construction_llm.sqlite", seed=seed, fault_rate=fault_rate,
                       concurrency=concurrency, timeout=request_timeout)
+    offered = function_tools(groups, read_groups(run_dir, FUNCTIONS_FILE)) if unambiguous_queries else None
     data, log = create_all(users.users, by_name, client, queries_per_user, seed, max_history, liked_share,
                            max_disliked, max_retries, min_disliked, query_source, params_source, json_mode,
-                           apis_per_tool, hold_rival_groups, one_disliked_tool)
+                           apis_per_tool, hold_rival_groups, one_disliked_tool, offered)
     queries = [(u, qi, q) for u in data for qi, q in enumerate(u.queries)]
     largest = max((len(v) for v in groups.values()), default=0)
     retriever = retriever or embedder
     docs = [api_document(t) for t in tools]
     ranked = _ranked(retriever, docs, None if retriever == "tfidf" else get_embedder(retriever).embed(docs),
-                     [q.instruction for _, _, q in queries], n_retrieved + min(largest, n_candidates))
+                     [q.instruction for _, _, q in queries], n_retrieved + min(largest, n_candidates),
+                     retriever_noise, seed)
     train_ids, test_ids = split_users([u.user_id for u in data], test_fraction, seed)
     rng = np.random.default_rng(seed)
     splits: dict[str, list[dict]] = {"train": [], "test": []}
@@ -289,8 +304,9 @@ def stage05_create(run_dir: str | os.PathLike[str], llm: str = "offline-standin"
                 "history": {"max_history": max_history, "liked_share": liked_share, "max_disliked": max_disliked,
                             "min_disliked": min_disliked, "queries_per_user": queries_per_user,
                             "apis_per_tool": apis_per_tool, "hold_rival_groups": hold_rival_groups,
-                            "one_disliked_tool": one_disliked_tool},
+                            "one_disliked_tool": one_disliked_tool, "unambiguous_queries": unambiguous_queries},
                 "candidates": {"n_candidates": n_candidates, "n_retrieved": n_retrieved,
+                               "retriever_noise": retriever_noise,
                                "fill_not_from_user": fill_not_from_user},
                 "exports": sizes, "filters": log}
     atomic_write_json(run_dir / "benchmark" / "manifest.json", manifest)

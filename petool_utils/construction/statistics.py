@@ -13,6 +13,7 @@ import pandas as pd
 
 from petool_utils import SETTINGS
 from petool_utils.benchmark.data import Entry, HistoryItem, split_api_name
+from petool_utils.construction.preferences import tool_id
 from petool_utils.predictors.ranker.text import norm_api
 
 
@@ -331,3 +332,32 @@ def fidelity_with_release(entries: Sequence[Entry], released: Sequence[Entry] | 
     df["tolerance"] = [tolerance_text(k) for k in FIDELITY_ROWS]
     df["within"] = [within_tolerance(k, v, rel[k]) for k, v in zip(FIDELITY_ROWS, df[name])]
     return df
+
+
+def twin_shown_rates(entries: Sequence[Entry], apis_of_tool: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    """How often the reference tool's other APIs are shown in the preferred history, split by whether the
+    entry's disliked tool has an API of the same name (a *twin*: the two tools compete there too) or not.
+    ``apis_of_tool``: ``<Category>.<Tool>`` -> the tool's API full names in the corpus.
+
+    The release shows a twin far less often than another API of the reference tool (the dev slice: 7% against
+    18%), so a twin is held out of the history with probability ``hold_share = 1 - twin rate / other rate``:
+    stage 05's ``hold_rival_groups`` reads its default from this. Entries whose disliked items are not one
+    tool's are skipped."""
+    counts = {"twin": [0, 0], "other": [0, 0]}
+    for e in entries:
+        ref = e.api_call_ground_truth.tool_name
+        disliked = {tool_id(h.tool_call.tool_name) for h in e.histories.get("ratings", []) if h.rating == 0}
+        if len(disliked) != 1:
+            continue
+        rival = {norm_api(split_api_name(a)[2]) for a in apis_of_tool.get(next(iter(disliked)), [])}
+        shown = {h.tool_call.tool_name for h in e.histories.get("preferred", [])}
+        for a in apis_of_tool.get(tool_id(ref), []):
+            if a != ref:
+                c = counts["twin" if norm_api(split_api_name(a)[2]) in rival else "other"]
+                c[0] += a in shown
+                c[1] += 1
+    rate = {k: (v[0] / v[1] if v[1] else float("nan")) for k, v in counts.items()}
+    share = 1.0 - rate["twin"] / rate["other"] if rate["other"] > 0 else float("nan")
+    return {"twins_shown": counts["twin"][0], "twins": counts["twin"][1], "others_shown": counts["other"][0],
+            "others": counts["other"][1], "twin_rate": rate["twin"], "other_rate": rate["other"],
+            "hold_share": float(min(1.0, max(0.0, share))) if share == share else share}
