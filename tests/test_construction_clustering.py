@@ -285,6 +285,11 @@ def test_stage03_writes_the_rule_and_a_fixed_eps_still_works(tmp_path):
     assert info["eps_rule"]["rule"] == "decoy_fdr" and info["eps"] == auto["eps"] > 0
     # TF-IDF with the input-format filter: no false pair, some differently worded providers missed (ARI 0.89)
     assert info["score"]["ari"] >= 0.85 and info["score"]["pair_precision"] == 1.0 and len(auto["groups"]) >= 60
+    # functions.json: the clusters before the input-format split; every group lies inside one of them
+    functions = json.loads((tmp_path / "functions.json").read_text())
+    inside = [next((f for f, ms in functions.items() if set(g) <= set(ms)), None) for g in auto["groups"].values()]
+    assert None not in inside and info["stats"]["functions_before_io_split"] == len(functions)
+    assert sum(map(len, functions.values())) >= sum(map(len, auto["groups"].values()))
     n = len(auto["tools"])
     for name in ("embeddings.npy", "embeddings_clustering.npy"):
         assert np.load(tmp_path / name).shape[0] == n
@@ -323,3 +328,18 @@ def test_stage03_says_why_when_stage02_kept_no_api(tmp_path):
         {"n_input": 30, "n_kept": 0, "counts": {"llm_reply_unusable": 30}, "generator": "hf:smollm2"}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"kept no API \(30 in, dropped: llm_reply_unusable 30; generator hf:smollm2\)"):
         pipeline.stage03_cluster(tmp_path, embedder="tfidf")
+
+
+def test_function_tools_joins_a_group_to_the_clones_the_input_format_split_left_out():
+    from petool_utils.construction.clustering import function_tools
+
+    groups = {"g000": ["<M>.<A>.<tracks>", "<M>.<B>.<tracks>"], "g001": ["<M>.<C>.<tracks>", "<M>.<D>.<tracks>"],
+              "g002": ["<M>.<A>.<album>", "<M>.<C>.<album>"]}
+    functions = {"f0": ["<M>.<A>.<tracks>", "<M>.<B>.<tracks>", "<M>.<C>.<tracks>", "<M>.<D>.<tracks>",
+                        "<M>.<E>.<tracks>"], "f1": ["<M>.<A>.<album>", "<M>.<C>.<album>"]}
+    got = function_tools(groups, functions)
+    assert got == {"g000": {"<M>.<A>", "<M>.<B>", "<M>.<C>", "<M>.<D>", "<M>.<E>"},
+                   "g001": {"<M>.<A>", "<M>.<B>", "<M>.<C>", "<M>.<D>", "<M>.<E>"},
+                   "g002": {"<M>.<A>", "<M>.<C>"}}
+    assert function_tools(groups, {}) == {"g000": {"<M>.<A>", "<M>.<B>"}, "g001": {"<M>.<C>", "<M>.<D>"},
+                                          "g002": {"<M>.<A>", "<M>.<C>"}}

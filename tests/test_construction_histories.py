@@ -368,3 +368,67 @@ def test_one_disliked_tool_plans_queries_only_where_one_competitor_has_min_disli
     # two queries asked of a user whose second tool has no such group: one is planned
     two, _ = create_all([USER], TOOLS, OfflineStandinLLM(seed=0), 2, 0, 20, one_disliked_tool=True, **kw)
     assert len(two[0].queries) == 1
+
+
+def test_hold_rival_groups_as_a_share_holds_each_twin_with_that_probability():
+    """A share between 0 and 1 holds each twin group of the query tool with that probability, drawn per user from
+    a generator of its own (queries unchanged): over 400 users asked about g1 or g2, the other of the two is held
+    in about 60% of them at 0.6; 0 holds none and 1 all (the bool forms)."""
+    copies = [USER.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(400)]
+    kw = dict(liked_share=0.78, max_disliked=5)
+    runs = {h: create_all(copies, TOOLS, OfflineStandinLLM(seed=0), 1, 0, 20, hold_rival_groups=h, **kw)[0]
+            for h in (0.0, 0.6, 1.0, True, False)}
+    assert [u.queries[0].tool_name for u in runs[0.6]] == [u.queries[0].tool_name for u in runs[0.0]]
+
+    def held(users):
+        twin = [(A2 if u.queries[0].group == "g1" else A1) not in u.history
+                for u in users if u.queries[0].group in ("g1", "g2")]
+        return sum(twin) / len(twin), len(twin)
+
+    share, n = held(runs[0.6])
+    assert n > 150 and 0.5 < share < 0.7
+    assert held(runs[0.0])[0] == 0 and held(runs[1.0])[0] == 1
+    assert [u.history for u in runs[True]] == [u.history for u in runs[1.0]]
+    assert [u.history for u in runs[False]] == [u.history for u in runs[0.0]]
+    with pytest.raises(ValueError, match="hold_rival_groups"):
+        create_all([USER], TOOLS, OfflineStandinLLM(seed=0), 1, 0, 20, hold_rival_groups=1.5, **kw)
+
+
+def test_unambiguous_queries_skip_a_group_whose_functionality_the_user_has_from_another_own_tool():
+    """Cc is the user's provider in g3; the input-format split left Ee's clone of the same functionality out of
+    g3, and the user prefers Ee too (another group). A g3 query would make the reference a coin toss between Cc and
+    a clone the history shows, so with ``function_tools`` no g3 query is planned; g1 and g2 still are."""
+    e1, e2 = "<N>.<Ee>.<three>", "<N>.<Ee>.<four>"
+    tools = {**TOOLS, e1: _u(e1), e2: _u(e2)}
+    user = USER.model_copy(update={"preferred": {**USER.preferred, "g4": e2},
+                                   "non_preferred": {**USER.non_preferred, "g4": []},
+                                   "tools": [*USER.tools, "<N>.<Ee>"]})
+    offered = {"g1": {"<W>.<Aa>", "<W>.<Bb>"}, "g2": {"<W>.<Aa>", "<W>.<Bb>"},
+               "g3": {"<N>.<Cc>", "<N>.<Dd>", "<N>.<Ee>"}, "g4": {"<N>.<Ee>"}}
+    copies = [user.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(60)]
+    kw = dict(liked_share=0.78, max_disliked=5)
+    plain, _ = create_all(copies, tools, OfflineStandinLLM(seed=0), 1, 0, 20, **kw)
+    strict, _ = create_all(copies, tools, OfflineStandinLLM(seed=0), 1, 0, 20, function_tools=offered, **kw)
+    assert "g3" in {u.queries[0].group for u in plain}
+    assert "g3" not in {q.group for u in strict for q in u.queries} and len(strict) == 60
+    # a user without the clone's tool is asked about g3 as before
+    alone = [USER.model_copy(update={"user_id": f"u{i:05d}"}) for i in range(60)]
+    a, _ = create_all(alone, tools, OfflineStandinLLM(seed=0), 1, 0, 20, function_tools=offered, **kw)
+    b, _ = create_all(alone, tools, OfflineStandinLLM(seed=0), 1, 0, 20, **kw)
+    assert [u.queries[0].group for u in a] == [u.queries[0].group for u in b]
+
+
+def test_top_similar_with_noise_is_seeded_and_moves_away_from_the_clean_ranking():
+    rng = np.random.default_rng(0)
+    items = rng.normal(size=(200, 16))
+    items /= np.linalg.norm(items, axis=1, keepdims=True)
+    q = items[:20] + 0.01
+    clean = top_similar(q, items, 5)
+    a = top_similar(q, items, 5, noise=0.3, rng=np.random.default_rng(7))
+    b = top_similar(q, items, 5, noise=0.3, rng=np.random.default_rng(7))
+    assert (a == b).all() and not (a == clean).all()
+    assert (clean[:, 0] == np.arange(20)).all()  # each query's own item first without noise
+    overlap = np.mean([len(set(x) & set(y)) for x, y in zip(a, clean)])
+    assert overlap < 4.5
+    with pytest.raises(ValueError, match="rng"):
+        top_similar(q, items, 5, noise=0.1)
