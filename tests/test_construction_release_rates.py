@@ -52,3 +52,22 @@ def test_api_document_is_toolbench_retrieval_corpus_layout():
     assert doc.endswith(', optional_params: [], return_schema: ""')
     req = json.loads(doc.split("required_params: ")[1].split(", optional_params")[0])
     assert req == [{"name": "city", "type": "STRING", "description": "City"}]
+
+
+def test_stage05_defaults_are_the_recorded_release_rates():
+    """The defaults of stage 05 and of notebook 05's parameters are the rates the last run of
+    benchmarks/construction_release_rates.py recorded (hold share to one decimal, the chosen noise)."""
+    import inspect
+
+    from petool_utils.construction.pipeline import stage05_create
+    from petool_utils.paths import REPO_ROOT
+
+    rec = json.loads((REPO_ROOT / "benchmarks" / "results" / "construction_release_rates.json").read_text())
+    hold, noise = round(rec["twins"]["all"]["hold_share"], 1), rec["retriever"]["all"]["noise"]
+    sig = inspect.signature(stage05_create).parameters
+    assert sig["hold_rival_groups"].default == hold and sig["retriever_noise"].default == noise
+    nb = json.loads((REPO_ROOT / "notebooks" / "05_data_creation.ipynb").read_text())
+    cell = next("".join(c["source"]) for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    values = {line.split("=")[0].strip(): line.split("=")[1].split("#")[0].strip() for line in cell.splitlines()
+              if "=" in line}
+    assert float(values["hold_rival_groups"]) == hold and float(values["retriever_noise"]) == noise
