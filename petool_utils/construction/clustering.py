@@ -41,6 +41,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from petool_utils.construction.toolbench import ToolRecord
+from petool_utils.construction.preferences import tool_id
 from petool_utils.benchmark.locate import require_input
 from petool_utils.io import atomic_write_json, read_json
 from petool_utils.construction.standin import first_sentences, humanize
@@ -434,8 +435,6 @@ def read_groups(run_dir: str | os.PathLike[str], name: str = GROUPS_FILE) -> dic
 def function_tools(groups: Mapping[str, Sequence[str]], functions: Mapping[str, Sequence[str]]) -> dict[str, set[str]]:
     """Each group's functionality cluster (the one of ``functions`` that holds its members), as the set of tools
     offering it (``<Category>.<Tool>``): the group's own tools and those the input-format split left out."""
-    from petool_utils.construction.preferences import tool_id
-
     cluster_of = {m: f for f, ms in functions.items() for m in ms}
     out: dict[str, set[str]] = {}
     for g, members in groups.items():
