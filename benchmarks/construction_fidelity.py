@@ -28,8 +28,8 @@ from petool_utils import SETTINGS
 from petool_utils.benchmark.data import load_entries
 from petool_utils.construction import pipeline
 from petool_utils.construction.clustering import FUNCTIONS_FILE
-from petool_utils.construction.statistics import (FIDELITY_ROWS, fidelity, release_figures, tolerance_text,
-                                                  within_tolerance)
+from petool_utils.construction.statistics import (FIDELITY_ROWS, RELEASE_BASELINES, fidelity, release_figures,
+                                                  tolerance_text, within_tolerance)
 from petool_utils.evaluation.engine import evaluate
 from petool_utils.evaluation.scoring import score_files
 from petool_utils.io import atomic_write_json, read_json
@@ -200,8 +200,6 @@ RULE_ROWS = {"ref_tool_in_preferred_history": "the reference's tool in the prefe
 def release_side(shared: Path | None, work: Path) -> tuple[list | None, str, dict, dict]:
     """The release's column: its entries (None without ../shared), name, fidelity figures and offline baselines
     (scored on its entries, else the recorded figures)."""
-    from petool_utils.construction.statistics import RELEASE_BASELINES
-
     released = load_entries(shared / DEV_SLICE_NAME) if shared is not None else None
     rel_name, rel_fid = release_figures(released)
     rel_acc = accuracy(released, work / "eval_released") if released is not None else RELEASE_BASELINES

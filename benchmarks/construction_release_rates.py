@@ -19,12 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
-from petool_utils.benchmark.data import Entry, full_api_name, load_entries
+from petool_utils.benchmark.data import Entry, load_entries
 from petool_utils.benchmark.locate import DEV_SLICE_NAME, shared_petoolbench_dir
 from petool_utils.construction.candidates import api_document, top_similar
 from petool_utils.construction.preferences import tool_id
 from petool_utils.construction.statistics import twin_shown_rates
-from petool_utils.construction.toolbench import ToolRecord, iter_tool_files, load_tool_file
+from petool_utils.construction.toolbench import ToolRecord, iter_tool_files, load_tool_file, tool_record
 from petool_utils.io import atomic_write_json
 from petool_utils.models.embeddings import get_embedder
 from petool_utils.paths import REPO_ROOT
@@ -42,21 +42,24 @@ SEEDS = (0, 1, 2)
 def corpus_records(tools_dir: Path) -> list[ToolRecord]:
     """Every API of a ``toolenv/tools`` folder, unfiltered (the release's names must all be found)."""
     rows = [r for f in iter_tool_files(tools_dir) for r in load_tool_file(f, tools_dir)]
-    return [ToolRecord(api_id=i, full_name=full_api_name(r["category"], r["tool_name"], r["api_name"]),
-                       **{k: v for k, v in r.items() if not k.startswith("_")}) for i, r in enumerate(rows)]
+    return [tool_record(r, i) for i, r in enumerate(rows)]
 
 
 def _top_outside(ranked: np.ndarray, names: Sequence[str], group: set[str], k: int) -> set[str]:
     return set([names[i] for i in ranked if names[i] not in group][:k])
 
 
-def agreement(entries: Sequence[Entry], names: Sequence[str], q: np.ndarray, d: np.ndarray,
-              noise: float | None, seed: int = 0, depth: int = 40) -> float:
-    """Mean number of MiniLM's top ``TOP`` APIs outside the reference's group (for the entry's query) that are
-    among a second list: the entry's released candidates (``noise`` None), or the top ``TOP`` of the same
-    retriever with Gaussian noise of that standard deviation on its scores (what stage 05 does)."""
-    clean = top_similar(q, d, depth)
-    other = None if noise is None else top_similar(q, d, depth, noise=noise, rng=np.random.default_rng([seed, 5005]))
+DEPTH = 40
+"""Ranks kept per query: enough to find ``TOP`` outside the largest group."""
+
+
+def agreement(entries: Sequence[Entry], names: Sequence[str], clean: np.ndarray, q: np.ndarray, d: np.ndarray,
+              noise: float | None, seed: int = 0) -> float:
+    """Mean number of MiniLM's top ``TOP`` APIs outside the reference's group (``clean``: its noiseless ranking
+    for the entries' queries) that are among a second list: the entry's released candidates (``noise`` None), or
+    the top ``TOP`` of the same retriever with Gaussian noise of that standard deviation on its scores (what
+    stage 05 does)."""
+    other = None if noise is None else top_similar(q, d, DEPTH, noise=noise, rng=np.random.default_rng([seed, 5005]))
     hits = []
     for i, e in enumerate(entries):
         group = {m.full_name for m in e.apis_same_func}
@@ -68,8 +71,10 @@ def agreement(entries: Sequence[Entry], names: Sequence[str], q: np.ndarray, d: 
 
 def noise_fit(entries: Sequence[Entry], names: Sequence[str], q: np.ndarray, d: np.ndarray) -> dict:
     """The release's agreement and the noise whose agreement (mean over ``SEEDS``) comes closest to it."""
-    target = agreement(entries, names, q, d, None)
-    curve = {s: float(np.mean([agreement(entries, names, q, d, s, seed) for seed in SEEDS])) for s in NOISE_GRID}
+    clean = top_similar(q, d, DEPTH)
+    target = agreement(entries, names, clean, q, d, None)
+    curve = {s: float(np.mean([agreement(entries, names, clean, q, d, s, seed) for seed in SEEDS]))
+             for s in NOISE_GRID}
     best = min(NOISE_GRID, key=lambda s: (abs(curve[s] - target), s))
     return {"release_agreement": target, "curve": curve, "noise": best}
 

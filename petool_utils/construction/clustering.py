@@ -337,6 +337,16 @@ def group_tools(tools: Sequence[ToolRecord], emb: np.ndarray, eps: float, min_sa
                 schema_weight: float = 0.0) -> tuple[dict[str, list[str]], dict[str, int]]:
     """Steps 2-4 of the module docstring: DBSCAN per category block, the one-API-per-tool split, the
     input-format split. Returns the groups and counts of what each step did."""
+    groups, _, stats = functionality_groups(tools, emb, eps, min_samples, io_match, one_per_tool, same_category,
+                                            schema_weight)
+    return groups, stats
+
+
+def functionality_groups(tools: Sequence[ToolRecord], emb: np.ndarray, eps: float, min_samples: int = 2,
+                         io_match: str = "none", one_per_tool: bool = True, same_category: bool = True,
+                         schema_weight: float = 0.0) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
+    """:func:`group_tools`, plus the same clustering's parts before the input-format split (what stage 03 writes
+    to :data:`FUNCTIONS_FILE`): the groups, those functionality clusters, and the counts of the groups' steps."""
     emb = np.asarray(emb)
     tid = _tool_ids(tools)
     labels = np.full(len(tools), -1, dtype=int)
@@ -350,9 +360,10 @@ def group_tools(tools: Sequence[ToolRecord], emb: np.ndarray, eps: float, min_sa
         split[idx] = np.where(sp >= 0, sp + offset, -1)
         offset += int(max(lab.max(initial=-1), sp.max(initial=-1))) + 1
     groups, stats = refine_groups(tools, split, io_match, same_category)
-    return groups, {"n_tools": len(tools), "dbscan_noise": int((labels < 0).sum()),
-                    "dbscan_clusters": len(set(labels.tolist()) - {-1}),
-                    "clusters_after_one_per_tool": len(set(split.tolist()) - {-1}), **stats}
+    functions = groups if io_match == "none" else refine_groups(tools, split, "none", same_category)[0]
+    return groups, functions, {"n_tools": len(tools), "dbscan_noise": int((labels < 0).sum()),
+                               "dbscan_clusters": len(set(labels.tolist()) - {-1}),
+                               "clusters_after_one_per_tool": len(set(split.tolist()) - {-1}), **stats}
 
 
 # -- scoring -----------------------------------------------------------------------------------------

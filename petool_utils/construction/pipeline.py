@@ -19,8 +19,8 @@ from petool_utils import SETTINGS
 from petool_utils.construction import BUILTIN_LABELS, BUILTIN_TOOLS_DIR
 from petool_utils.construction.candidates import api_document, candidate_names, top_similar
 from petool_utils.construction.clustering import (FUNCTIONS_FILE, EpsChoice, choose_eps, eps_sweep, feature_text,
-                                                  function_tools, group_tools, load_func_labels, nearest_distances,
-                                                  read_groups, score_groups, write_groups)
+                                                  function_tools, functionality_groups, load_func_labels,
+                                                  nearest_distances, read_groups, score_groups, write_groups)
 from petool_utils.construction.export import (release_record, split_users, write_benchmark, write_registries,
                                               write_split_exports)
 from petool_utils.construction.histories import create_all
@@ -145,11 +145,9 @@ def stage03_cluster(run_dir: str | os.PathLike[str], embedder: str = "minilm", e
         raise ValueError(f"eps must be a number or 'auto', got {eps!r}")
     choice = choose_eps(emb, tools, eps_fdr, schema_weight) if auto else EpsChoice(eps=float(eps), rule="fixed")
     targets, decoys = nearest_distances(emb, tools, schema_weight)
-    groups, stats = group_tools(tools, emb, choice.eps, min_samples, io_match, one_api_per_tool,
-                                schema_weight=schema_weight)
+    groups, functions, stats = functionality_groups(tools, emb, choice.eps, min_samples, io_match, one_api_per_tool,
+                                                    schema_weight=schema_weight)
     write_groups(run_dir, groups)
-    functions = groups if io_match == "none" else group_tools(tools, emb, choice.eps, min_samples, "none",
-                                                               one_api_per_tool, schema_weight=schema_weight)[0]
     write_groups(run_dir, functions, FUNCTIONS_FILE)
     stats["functions_before_io_split"] = len(functions)
     if labels_path == "auto":
@@ -210,7 +208,6 @@ def _ranked(embedder: str, tool_texts: list[str], tool_emb: np.ndarray | None, q
     """For each query, the ``k`` most similar tools (indices, best first); TF-IDF is refitted on tools+queries so
     both share one space. ``noise``: see ``retriever_noise`` of :func:`stage05_create`."""
     rng = np.random.default_rng([seed, 5005])
-
     if not queries:
         return np.zeros((0, k), dtype=np.int64)
     if embedder == "tfidf":

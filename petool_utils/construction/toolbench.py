@@ -183,6 +183,12 @@ def filter_reason(row: dict[str, Any], min_name_words: int = 2) -> tuple[str, st
     return None
 
 
+def tool_record(row: dict[str, Any], api_id: int) -> ToolRecord:
+    """One raw row of :func:`load_tool_file` as a ``tools.jsonl`` record (its private flags dropped)."""
+    return ToolRecord(api_id=api_id, full_name=full_api_name(row["category"], row["tool_name"], row["api_name"]),
+                      **{k: v for k, v in row.items() if not k.startswith("_")})
+
+
 def prepare_tools(tools_dir: str | os.PathLike[str], min_name_words: int = 2) -> tuple[list[ToolRecord], FilterLog]:
     """Load and filter a corpus. Duplicates keep the first occurrence in sorted path order.
 
@@ -219,8 +225,7 @@ def prepare_tools(tools_dir: str | os.PathLike[str], min_name_words: int = 2) ->
             continue
         seen_api.add((r["source_file"], r["api_name"].casefold()))
         seen_endpoint.add(ep)
-        rec = {k: v for k, v in r.items() if not k.startswith("_")}
-        kept.append(ToolRecord(api_id=len(kept), full_name=name, **rec))
+        kept.append(tool_record(r, len(kept)))
     log = FilterLog(stage="01_tool_preparation", n_input=len(rows), n_kept=len(kept), counts=dict(counts), dropped=dropped)
     return kept, log
 
