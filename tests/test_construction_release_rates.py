@@ -71,3 +71,20 @@ def test_stage05_defaults_are_the_recorded_release_rates():
     values = {line.split("=")[0].strip(): line.split("=")[1].split("#")[0].strip() for line in cell.splitlines()
               if "=" in line}
     assert float(values["hold_rival_groups"]) == hold and float(values["retriever_noise"]) == noise
+
+
+def test_tool_comb_adjacent_same_category_counts_pairs_by_hand():
+    """Categories come from the names the entries show: RainyAPI and SunnyAPI are Weather, CoinDesk Finance,
+    Tunes Music; "Nowhere" is shown by no entry, so its pairs are left out. List 1: Sunny-CoinDesk,
+    CoinDesk-Rainy, Rainy-Tunes (0 of 3; Tunes-Nowhere left out); list 2: Rainy-Sunny (same), Sunny-CoinDesk:
+    1 of 5 in all. A tool name shown in two categories is left out too."""
+    from petool_utils.construction.statistics import tool_comb_adjacent_same_category
+
+    e1, e2 = _entry([], "c1"), _entry([], "c2")
+    e1.tool_comb = ["SunnyAPI", "CoinDesk ", "RainyAPI", "Tunes", "Nowhere"]
+    e2.tool_comb = ["RainyAPI", "SunnyAPI", "CoinDesk"]
+    assert tool_comb_adjacent_same_category([e1, e2]) == 0.2
+    e3 = weather_entry({}, entry_id="c3", group=("<Sports>.<SunnyAPI>.<getForecast>", RAINY))
+    e3.tool_comb = []
+    assert tool_comb_adjacent_same_category([e1, e2, e3]) == 0.0  # SunnyAPI is ambiguous now: only CoinDesk-Rainy, Rainy-Tunes
+    assert math.isnan(tool_comb_adjacent_same_category([_entry([], "c4")]))

@@ -226,7 +226,11 @@ class OfflineStandinLLM(ChatLLM):
         desc = first_sentences(doc.get("api_description", ""), n=2)
         functionality = f"{name}: {desc}" if desc else f"{name}."
         tool_desc = first_sentences(doc.get("tool_description", ""), n=2)
-        bits = [f"Offered by the provider {doc['tool_name'].strip()} in the {doc['category'].replace('_', ' ')} category."]
+        # the provider, not its category: the category is what a tool does (the prompt asks for the non-functional
+        # side "without restating the function"), and naming it made a tool's non-functional neighbours tools
+        # of its own category (0.48 of the adjacent tools in users' lists, against 0.089 in the release's
+        # tool_comb lists, under the 0.13 of two random tools: see docs/construction.md)
+        bits = [f"Offered by the provider {doc['tool_name'].strip()}."]
         if tool_desc:
             bits.append(tool_desc)
         if doc.get("pricing"):
