@@ -228,8 +228,8 @@ class OfflineStandinLLM(ChatLLM):
         tool_desc = first_sentences(doc.get("tool_description", ""), n=2)
         # the provider, not its category: the category is what a tool does (the prompt asks for the non-functional
         # side "without restating the function"), and naming it made a tool's non-functional neighbours tools
-        # of its own category (0.48 of the adjacent tools in users' lists, against 0.089 in the release's
-        # tool_comb lists, under the 0.13 of two random tools: see docs/construction.md)
+        # of its own category (the fidelity table's row "adjacent tools of one category": 0.48 on the dev-slice
+        # corpus with the category named, against the release's 0.065; see docs/construction.md)
         bits = [f"Offered by the provider {doc['tool_name'].strip()}."]
         if tool_desc:
             bits.append(tool_desc)

@@ -244,7 +244,7 @@ def tool_comb_adjacent_same_category(entries: Sequence[Entry]) -> float:
 
     ``tool_comb`` lists a user's tools in draw order, a seed then its non-functional neighbours, so adjacent tools
     are mostly neighbours. The release's are of one category less often than two random tools of its lists
-    (0.089 against 0.131 on the dev slice): what a provider's non-functional side resembles is not its domain,
+    (0.065 by this count on the dev slice): what a provider's non-functional side resembles is not its domain,
     and a same-category neighbour is the one most likely to share a group with the seed, a draw the restart
     rule discards."""
     cats: dict[str, set[str]] = {}
